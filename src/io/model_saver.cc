@@ -1,0 +1,199 @@
+// SaveModel: atomic, deterministic writing of a Model, inline or with
+// external data.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <functional>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+
+#include "io/external_data.h"
+#include "io/tensor_bytes.h"
+#include "onnx/onnx_pb.h"
+#include "pq/model.h"
+#include "util/file_util.h"
+
+namespace pq {
+namespace {
+
+// An inline model must stay below protobuf's 2 GiB limit; keep a margin for
+// the field tags and lengths that inlining external tensors adds.
+constexpr int64_t kInlineLimit = INT_MAX - (64LL << 20);
+// Offsets of tensors in an external data file are multiples of this, so that
+// runtimes can map them with aligned access.
+constexpr int64_t kExternalAlignment = 64;
+
+void ClearData(onnx::TensorProto* t) {
+  t->clear_raw_data();
+  t->clear_float_data();
+  t->clear_int32_data();
+  t->clear_int64_data();
+  t->clear_double_data();
+  t->clear_uint64_data();
+  t->clear_external_data();
+  t->clear_data_location();
+}
+
+// Calls `fn` on every initializer of `graph` and its subgraphs, then on every
+// tensor-valued attribute (Constant values and the like).
+void ForEachTensor(onnx::GraphProto* graph,
+                   const std::function<void(onnx::TensorProto*, bool is_initializer)>& fn) {
+  for (auto& init : *graph->mutable_initializer()) fn(&init, true);
+  for (auto& node : *graph->mutable_node()) {
+    for (auto& attr : *node.mutable_attribute()) {
+      if (attr.has_t()) fn(attr.mutable_t(), false);
+      for (auto& t : *attr.mutable_tensors()) fn(&t, false);
+      if (attr.has_g()) ForEachTensor(attr.mutable_g(), fn);
+      for (auto& g : *attr.mutable_graphs()) ForEachTensor(&g, fn);
+    }
+  }
+}
+
+int64_t ExternalBytes(const onnx::GraphProto& graph) {
+  int64_t total = 0;
+  for (const auto& init : graph.initializer()) {
+    if (init.data_location() == onnx::TensorProto::EXTERNAL) {
+      Result<int64_t> bytes = ExpectedRawBytes(init, init.name());
+      if (bytes.ok()) total += bytes.value();
+    }
+  }
+  for (const auto& node : graph.node()) {
+    for (const auto& attr : node.attribute()) {
+      if (attr.has_g()) total += ExternalBytes(attr.g());
+      for (const auto& g : attr.graphs()) total += ExternalBytes(g);
+    }
+  }
+  return total;
+}
+
+Status CheckNotAnInput(const Model& model, const std::string& path) {
+  if (!model.path().empty() && SameFile(path, model.path())) {
+    return Status::OutputError(path + ": is the input model; refusing to overwrite it");
+  }
+  for (const auto& file : model.external_data()->MappedFiles()) {
+    if (IsFile(path, file->device(), file->inode())) {
+      return Status::OutputError(path + ": is an external data file of the input model; "
+                                 "refusing to overwrite it");
+    }
+  }
+  return Status::OK();
+}
+
+Status SerializeDeterministic(const onnx::ModelProto& proto, AtomicFile* file) {
+  google::protobuf::io::FileOutputStream stream(file->fd());
+  stream.SetCloseOnDelete(false);
+  bool ok = false;
+  {
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    ok = proto.SerializeToCodedStream(&coded) && !coded.HadError();
+  }
+  ok = stream.Flush() && ok;
+  if (!ok) {
+    const int err = stream.GetErrno();
+    return Status::OutputError(file->target() + ": write failed: " +
+                               (err != 0 ? std::strerror(err) : "serialization error"));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<SaveResult> SaveModel(const Model& model, const std::string& path,
+                             const SaveOptions& options) {
+  if (path.empty()) return Status::OutputError("no output path given");
+  PQ_RETURN_IF_ERROR(CheckNotAnInput(model, path));
+  if (PathExists(path) && !options.force) {
+    return Status::OutputError(path + ": already exists (pass --force to overwrite it)");
+  }
+
+  auto out = std::make_unique<onnx::ModelProto>(model.proto());
+  const int64_t inline_estimate =
+      static_cast<int64_t>(out->ByteSizeLong()) + ExternalBytes(out->graph());
+  SaveResult result;
+  result.external_forced = !options.external_data && inline_estimate > kInlineLimit;
+  const bool external = options.external_data || result.external_forced;
+
+  std::unique_ptr<AtomicFile> data_file;
+  if (external) {
+    result.data_path = path + ".data";
+    PQ_RETURN_IF_ERROR(CheckNotAnInput(model, result.data_path));
+    if (PathExists(result.data_path) && !options.force) {
+      return Status::OutputError(result.data_path +
+                                 ": already exists (pass --force to overwrite it)");
+    }
+    Result<std::unique_ptr<AtomicFile>> created = AtomicFile::Create(result.data_path);
+    if (!created.ok()) return created.status();
+    data_file = std::move(created).value();
+  }
+  const std::string location = BaseName(result.data_path);
+
+  Status status;
+  ForEachTensor(out->mutable_graph(), [&](onnx::TensorProto* t, bool is_initializer) {
+    if (!status.ok() || t->data_type() == onnx::TensorProto::STRING) return;
+    const bool was_external = t->data_location() == onnx::TensorProto::EXTERNAL;
+    Result<int64_t> size = ExpectedRawBytes(*t, t->name());
+    if (!size.ok()) {
+      status = size.status();
+      return;
+    }
+    const bool to_external = external && is_initializer && size.value() >= options.external_threshold;
+    if (!to_external && !was_external) return;  // stays exactly as it was
+    Result<std::string> bytes = model.TensorBytes(*t);
+    if (!bytes.ok()) {
+      status = bytes.status();
+      return;
+    }
+    ClearData(t);
+    if (!to_external) {
+      t->set_raw_data(std::move(bytes).value());
+      return;
+    }
+    const int64_t padding = (kExternalAlignment - data_file->size() % kExternalAlignment) %
+                            kExternalAlignment;
+    static const char kZeros[kExternalAlignment] = {};
+    status = data_file->Write(kZeros, static_cast<size_t>(padding));
+    if (!status.ok()) return;
+    const int64_t offset = data_file->size();
+    status = data_file->Write(bytes->data(), bytes->size());
+    if (!status.ok()) return;
+    t->set_data_location(onnx::TensorProto::EXTERNAL);
+    auto* entry = t->add_external_data();
+    entry->set_key("location");
+    entry->set_value(location);
+    entry = t->add_external_data();
+    entry->set_key("offset");
+    entry->set_value(std::to_string(offset));
+    entry = t->add_external_data();
+    entry->set_key("length");
+    entry->set_value(std::to_string(bytes->size()));
+  });
+  PQ_RETURN_IF_ERROR(status);
+
+  if (static_cast<int64_t>(out->ByteSizeLong()) > kInlineLimit) {
+    return Status::OutputError(path + ": the model proto would exceed 2 GiB even with external "
+                               "data (too many or too large inline tensors)");
+  }
+  Result<std::unique_ptr<AtomicFile>> model_file = AtomicFile::Create(path);
+  if (!model_file.ok()) return model_file.status();
+  PQ_RETURN_IF_ERROR(SerializeDeterministic(*out, model_file.value().get()));
+  struct stat st;
+  if (fstat(model_file.value()->fd(), &st) == 0) result.model_bytes = st.st_size;
+  if (data_file) {
+    result.data_bytes = data_file->size();
+    PQ_RETURN_IF_ERROR(data_file->Commit());
+  }
+  Status committed = model_file.value()->Commit();
+  if (!committed.ok()) {
+    if (data_file) unlink(result.data_path.c_str());
+    return committed;
+  }
+  result.model_path = path;
+  return result;
+}
+
+}  // namespace pq

@@ -1,0 +1,47 @@
+# Shared by pq's scripts: logging, installing missing Debian packages, building.
+# Source it; it defines functions only.
+
+PQ_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+PQ_BUILD_DIR="${PQ_BUILD_DIR:-$PQ_ROOT/build}"
+PQ_JOBS="${PQ_JOBS:-2}"
+
+# Debian bookworm packages the build and the test suite need.
+PQ_PACKAGES=(
+  cmake make g++ pkg-config
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  libeigen3-dev libcli11-dev libspdlog-dev libgtest-dev nlohmann-json3-dev
+  python3 python3-onnx python3-numpy
+)
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+# Installs whichever of the given Debian packages are missing (apt-get).
+ensure_packages() {
+  local missing=()
+  local p
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$p")
+    fi
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "all ${#@} required Debian packages are installed"
+    return 0
+  fi
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { say "need root or sudo to install: ${missing[*]}"; return 1; }
+    sudo="sudo"
+  fi
+  say "installing missing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Configures and builds pq in Release mode in $PQ_BUILD_DIR.
+build_pq() {
+  say "configuring ($PQ_BUILD_DIR, Release)"
+  cmake -S "$PQ_ROOT" -B "$PQ_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+  say "building with $PQ_JOBS jobs"
+  cmake --build "$PQ_BUILD_DIR" -j "$PQ_JOBS"
+}

@@ -1,0 +1,39 @@
+#include "cli_common.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace pq::cli {
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case Status::Code::kOk: return kExitOk;
+    case Status::Code::kInternal: return kExitInternal;
+    case Status::Code::kInvalidArgument: return kExitUsage;
+    case Status::Code::kInvalidInput: return kExitInvalidInput;
+    case Status::Code::kNotSupported: return kExitInvalidInput;
+    case Status::Code::kGateFailed: return kExitGateFailed;
+    case Status::Code::kOutputError: return kExitOutput;
+  }
+  return kExitInternal;
+}
+
+int Fail(const Status& status) {
+  std::string line = status.message();
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  spdlog::error("{}", line);
+  return ExitCodeFor(status);
+}
+
+void SetupLogging(const std::string& level, bool quiet) {
+  auto logger = spdlog::stderr_color_mt("pq");
+  logger->set_pattern("pq: %^%l%$: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::level::level_enum parsed = spdlog::level::from_str(level);
+  if (quiet) parsed = spdlog::level::err;
+  spdlog::set_level(parsed);
+}
+
+}  // namespace pq::cli

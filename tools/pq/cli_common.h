@@ -1,0 +1,49 @@
+// What every pq subcommand shares: exit codes, error reporting, logging setup
+// and the table of subcommands.
+#ifndef PQ_TOOLS_CLI_COMMON_H_
+#define PQ_TOOLS_CLI_COMMON_H_
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "pq/status.h"
+
+namespace pq::cli {
+
+// Exit codes, documented in README.md and used by every subcommand.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitInternal = 1,      // a bug in pq
+  kExitUsage = 2,         // bad flag or value
+  kExitInvalidInput = 3,  // unreadable, corrupt or unsupported model or data
+  kExitGateFailed = 4,    // a validation gate failed
+  kExitOutput = 5,        // the output could not be written
+};
+
+// Maps a library Status to the exit code it means.
+int ExitCodeFor(const Status& status);
+
+// Logs `status` as one error line on stderr and returns its exit code.
+int Fail(const Status& status);
+
+// Configures the stderr logger. `level` is one of trace, debug, info, warn,
+// error, off; `quiet` lowers it to errors only.
+void SetupLogging(const std::string& level, bool quiet);
+
+// A subcommand: Setup adds its options to `sub` and returns the function
+// that runs it after parsing (returning an exit code).
+struct Command {
+  const char* name;
+  const char* summary;
+  std::function<std::function<int()>(CLI::App* sub)> setup;
+};
+
+// Setup functions, one per cmd_*.cc file.
+std::function<int()> SetupInspect(CLI::App* sub);
+std::function<int()> SetupConvert(CLI::App* sub);
+
+}  // namespace pq::cli
+
+#endif  // PQ_TOOLS_CLI_COMMON_H_

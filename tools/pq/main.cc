@@ -1,0 +1,97 @@
+// pq: the command-line front end. It parses flags, calls the library, and
+// maps each Status to a documented exit code. It holds no logic of its own.
+#include <exception>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "cli_common.h"
+#include "pq/version.h"
+
+namespace {
+
+// The subcommands, in the order `pq --help` lists them.
+const std::vector<pq::cli::Command>& Commands() {
+  static const std::vector<pq::cli::Command> kCommands = {
+      {"inspect", "Describe a model: versions, inputs/outputs, ops, weights, quantization",
+       pq::cli::SetupInspect},
+      {"convert", "Re-save a model through pq's loader and writer (e.g. to external data)",
+       pq::cli::SetupConvert},
+  };
+  return kCommands;
+}
+
+// The first argument that is neither an option nor the value of --log-level.
+std::string FirstWord(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--log-level") {
+      ++i;
+    } else if (!arg.empty() && arg[0] != '-') {
+      return arg;
+    }
+  }
+  return "";
+}
+
+bool IsCommand(const std::string& word) {
+  for (const pq::cli::Command& command : Commands()) {
+    if (word == command.name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pq: post-training quantization for ONNX models"};
+  app.set_version_flag("--version", std::string("pq ") + pq::kVersion);
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  bool quiet = false;
+  app.add_option("--log-level", log_level, "Log level on stderr")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  app.add_flag("-q,--quiet", quiet, "Log errors only");
+  app.footer(
+      "Exit codes: 0 success, 1 internal error, 2 usage error, 3 invalid input,\n"
+      "4 validation gate failed, 5 output could not be written.");
+
+  std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
+  for (const pq::cli::Command& command : Commands()) {
+    CLI::App* sub = app.add_subcommand(command.name, command.summary);
+    runners.emplace_back(sub, command.setup(sub));
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string message = e.what();
+    const std::string word = FirstWord(argc, argv);
+    if (!word.empty() && !IsCommand(word)) message = "unknown subcommand '" + word + "'";
+    for (char& c : message) {
+      if (c == '\n') c = ' ';
+    }
+    std::fprintf(stderr, "pq: error: %s (see pq --help)\n", message.c_str());
+    return pq::cli::kExitUsage;
+  }
+
+  pq::cli::SetupLogging(log_level, quiet);
+  try {
+    for (auto& [sub, run] : runners) {
+      if (sub->parsed()) return run();
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("internal error: {}", e.what());
+    return pq::cli::kExitInternal;
+  }
+  spdlog::error("no subcommand given (see pq --help)");
+  return pq::cli::kExitUsage;
+}
