@@ -10,7 +10,7 @@ PQ_PACKAGES=(
   cmake make g++ pkg-config
   libonnx-dev libprotobuf-dev protobuf-compiler
   libeigen3-dev libcli11-dev libspdlog-dev libgtest-dev nlohmann-json3-dev
-  python3 python3-onnx python3-numpy
+  python3 python3-onnx python3-numpy libonnx-testdata
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

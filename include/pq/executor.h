@@ -1,0 +1,80 @@
+// Executor: pq's reference CPU executor (Eigen) for ONNX models.
+//
+// It runs the FP32 model over calibration data (calling an Observer with every
+// tensor as it is produced) and runs FP32 and quantized models for validation.
+// Kernels live in one table (src/exec/kernel_registry.cc); a model with an op
+// that has no kernel is refused at Create(), with the whole list.
+#ifndef PQ_EXECUTOR_H_
+#define PQ_EXECUTOR_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pq/model.h"
+#include "pq/status.h"
+#include "pq/tensor.h"
+
+namespace pq {
+
+// Receives every tensor of a run as it is produced: the feeds first, then each
+// node's outputs in execution order. The tensor is only valid during the call.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void OnTensor(const std::string& name, const Tensor& value) = 0;
+};
+
+struct ExecutorOptions {
+  // Intra-op threads; 0 = all cores. Results are identical for every count.
+  int threads = 0;
+};
+
+// A graph input or output as the model declares it. A dim is -1 where it is
+// symbolic or unknown (dim_names holds the symbolic name, or "").
+struct TensorInfo {
+  std::string name;
+  int32_t dtype = 0;
+  bool has_shape = false;
+  std::vector<int64_t> dims;
+  std::vector<std::string> dim_names;
+};
+
+class Executor {
+ public:
+  ~Executor();
+
+  // Prepares `model` for running. The model must outlive the executor.
+  // Errors: kNotSupported naming the first unsupported node (name, op type,
+  // domain, opset) and listing every unsupported op of the model.
+  static Result<std::unique_ptr<Executor>> Create(const Model& model,
+                                                  const ExecutorOptions& options = {});
+
+  // The graph inputs a run needs (initializers are not among them) and the
+  // graph outputs it returns.
+  const std::vector<TensorInfo>& inputs() const { return inputs_; }
+  const std::vector<TensorInfo>& outputs() const { return outputs_; }
+
+  // Runs the model on `feeds` (by input name) and returns the graph outputs in
+  // declaration order. Each intermediate tensor is released as soon as its
+  // last consumer has run. Errors: a missing or unknown input, a dtype or rank
+  // or fixed dim that differs from the declaration (naming the input, expected
+  // and actual), or a kernel's error naming its node.
+  Result<std::vector<Tensor>> Run(const std::map<std::string, Tensor>& feeds,
+                                  Observer* observer = nullptr) const;
+
+ private:
+  struct Impl;
+  explicit Executor(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  std::vector<TensorInfo> inputs_;
+  std::vector<TensorInfo> outputs_;
+};
+
+// The ops the executor supports, as "domain:Op[since-until]" lines, sorted.
+std::vector<std::string> SupportedOps();
+
+}  // namespace pq
+
+#endif  // PQ_EXECUTOR_H_

@@ -1,0 +1,82 @@
+// Tensor: a dense, row-major, 64-byte-aligned array with an ONNX element type
+// and a shape. Copies share storage; a tensor produced by a kernel is not
+// modified afterwards, so sharing is safe.
+#ifndef PQ_TENSOR_H_
+#define PQ_TENSOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pq/status.h"
+
+namespace pq {
+
+// ONNX element types the executor computes with. float16 and double data is
+// converted to float on the way in.
+enum DType : int32_t {
+  kFloat = 1,
+  kUint8 = 2,
+  kInt8 = 3,
+  kInt32 = 6,
+  kInt64 = 7,
+  kBool = 9,
+  kFloat16 = 10,
+  kDouble = 11,
+};
+
+// Bytes per element of an executor type, or 0 for types it does not hold.
+int ExecutorElementSize(int32_t dtype);
+
+// Returns "[2, 3, 4]".
+std::string ShapeToString(const std::vector<int64_t>& shape);
+
+class Tensor {
+ public:
+  // An undefined tensor (no type, no storage), e.g. a missing optional input.
+  Tensor() = default;
+
+  // Allocates a zero-filled tensor. Errors (kInvalidInput): a negative dim,
+  // an element count or byte size that overflows, a type the executor does
+  // not hold, or more bytes than the machine's physical memory.
+  static Result<Tensor> Allocate(int32_t dtype, std::vector<int64_t> shape);
+
+  bool defined() const { return dtype_ != 0; }
+  int32_t dtype() const { return dtype_; }
+  const std::vector<int64_t>& shape() const { return shape_; }
+  int64_t rank() const { return static_cast<int64_t>(shape_.size()); }
+  int64_t dim(int64_t i) const { return shape_[static_cast<size_t>(i)]; }
+  int64_t size() const { return size_; }
+  int64_t byte_size() const { return size_ * ExecutorElementSize(dtype_); }
+
+  template <typename T>
+  T* data() {
+    return reinterpret_cast<T*>(storage_.get());
+  }
+  template <typename T>
+  const T* data() const {
+    return reinterpret_cast<const T*>(storage_.get());
+  }
+  void* raw() { return storage_.get(); }
+  const void* raw() const { return storage_.get(); }
+
+  // The same data seen with another shape. REQUIRES: same element count.
+  Tensor Reshaped(std::vector<int64_t> shape) const;
+
+ private:
+  int32_t dtype_ = 0;
+  std::vector<int64_t> shape_;
+  int64_t size_ = 0;
+  std::shared_ptr<uint8_t> storage_;
+};
+
+// Makes an executor tensor from packed little-endian bytes of `dtype`
+// (raw_data layout). float16 and double become float. `what` names the tensor
+// in messages. Errors: a type the executor does not hold, a size mismatch.
+Result<Tensor> TensorFromBytes(int32_t dtype, const std::vector<int64_t>& shape,
+                               const uint8_t* bytes, int64_t byte_size, const std::string& what);
+
+}  // namespace pq
+
+#endif  // PQ_TENSOR_H_

@@ -1,0 +1,306 @@
+#include "pq/executor.h"
+
+#include <algorithm>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include <Eigen/Core>
+
+#include "exec/kernel.h"
+#include "onnx/onnx_pb.h"
+#include "pq/data_type.h"
+
+namespace pq {
+namespace {
+
+bool IsDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
+
+TensorInfo InfoOf(const onnx::ValueInfoProto& v) {
+  TensorInfo info;
+  info.name = v.name();
+  if (!v.type().has_tensor_type()) return info;
+  const auto& tt = v.type().tensor_type();
+  info.dtype = tt.elem_type();
+  if (!tt.has_shape()) return info;
+  info.has_shape = true;
+  for (const auto& d : tt.shape().dim()) {
+    info.dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    info.dim_names.push_back(d.has_dim_param() ? d.dim_param() : "");
+  }
+  return info;
+}
+
+std::string NodeLabel(const onnx::NodeProto& node) {
+  return "node '" + node.name() + "' (" + node.op_type() + ")";
+}
+
+}  // namespace
+
+struct Executor::Impl {
+  const Model* model = nullptr;
+  int threads = 1;
+  struct Step {
+    const onnx::NodeProto* node;
+    const exec::KernelDef* kernel;
+    int64_t opset;
+    std::vector<int> inputs;   // value ids; -1 for a missing optional input
+    std::vector<int> outputs;  // value ids; -1 for an unused output
+    std::vector<int> release;  // value ids whose last consumer is this step
+  };
+  std::vector<std::string> value_names;
+  std::unordered_map<std::string, int> value_ids;
+  std::vector<Tensor> constants;        // by value id; undefined if not constant
+  std::vector<int> input_ids;           // graph inputs, as inputs_
+  std::vector<int> output_ids;          // graph outputs, as outputs_
+  std::vector<Step> steps;
+
+  int Id(const std::string& name) {
+    auto it = value_ids.find(name);
+    if (it != value_ids.end()) return it->second;
+    const int id = static_cast<int>(value_names.size());
+    value_names.push_back(name);
+    value_ids.emplace(name, id);
+    constants.emplace_back();
+    return id;
+  }
+};
+
+Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Executor::~Executor() = default;
+
+Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
+                                                   const ExecutorOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->model = &model;
+  impl->threads = options.threads > 0 ? options.threads
+                                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const onnx::GraphProto& graph = model.proto().graph();
+  const std::string& origin = model.origin();
+
+  // Every op must have a kernel; report them all before running anything.
+  std::set<std::string> unsupported;
+  std::string first_unsupported;
+  for (const auto& node : graph.node()) {
+    const bool is_constant = node.op_type() == "Constant" && IsDefaultDomain(node.domain()) &&
+                             model.FindConstant(node.output_size() > 0 ? node.output(0) : "");
+    if (is_constant) continue;
+    const int64_t opset = model.OpsetVersion(node.domain());
+    if (exec::FindKernel(node.domain(), node.op_type(), opset) == nullptr) {
+      const std::string domain = IsDefaultDomain(node.domain()) ? "ai.onnx" : node.domain();
+      unsupported.insert(domain + ":" + node.op_type() + "-" + std::to_string(opset));
+      if (first_unsupported.empty()) {
+        first_unsupported = NodeLabel(node) + " of domain " + domain + " at opset " +
+                            std::to_string(opset);
+      }
+    }
+  }
+  if (!unsupported.empty()) {
+    std::string list;
+    for (const std::string& op : unsupported) list += (list.empty() ? "" : ", ") + op;
+    return Status::NotSupported(origin + ": " + first_unsupported +
+                                " is not supported by pq's executor; unsupported in this model: " +
+                                list);
+  }
+
+  // Constants: initializers and Constant nodes, as executor tensors.
+  for (const ConstantTensor& c : model.constants()) {
+    if (c.data == nullptr && c.byte_size > 0) continue;
+    if (c.data_type == onnx::TensorProto::STRING) continue;
+    Result<Tensor> t = TensorFromBytes(c.data_type, c.dims, c.data, c.byte_size,
+                                       origin + ": tensor '" + c.name + "'");
+    if (!t.ok()) {
+      if (t.status().code() == Status::Code::kNotSupported) continue;  // unused types stay unread
+      return t.status();
+    }
+    impl->constants[static_cast<size_t>(impl->Id(c.name))] = std::move(t).value();
+  }
+
+  std::set<std::string> initializer_names;
+  for (const auto& init : graph.initializer()) initializer_names.insert(init.name());
+  std::vector<TensorInfo> inputs, outputs;
+  for (const auto& in : graph.input()) {
+    if (initializer_names.count(in.name()) != 0) continue;
+    inputs.push_back(InfoOf(in));
+    impl->input_ids.push_back(impl->Id(in.name()));
+  }
+  for (const auto& out : graph.output()) {
+    outputs.push_back(InfoOf(out));
+    impl->output_ids.push_back(impl->Id(out.name()));
+  }
+
+  // Topological order (stable: graph order among ready nodes).
+  const int n = graph.node_size();
+  std::unordered_map<std::string, int> producer;
+  for (int i = 0; i < n; ++i) {
+    for (const auto& o : graph.node(i).output()) {
+      if (!o.empty()) producer[o] = i;
+    }
+  }
+  std::vector<std::vector<int>> consumers(static_cast<size_t>(n));
+  std::vector<int> pending(static_cast<size_t>(n), 0);
+  for (int i = 0; i < n; ++i) {
+    for (const auto& in : graph.node(i).input()) {
+      auto p = producer.find(in);
+      if (!in.empty() && p != producer.end()) {
+        consumers[static_cast<size_t>(p->second)].push_back(i);
+        ++pending[static_cast<size_t>(i)];
+      }
+    }
+  }
+  std::set<int> ready;
+  for (int i = 0; i < n; ++i) {
+    if (pending[static_cast<size_t>(i)] == 0) ready.insert(i);
+  }
+  std::vector<int> order;
+  while (!ready.empty()) {
+    const int i = *ready.begin();
+    ready.erase(ready.begin());
+    order.push_back(i);
+    for (int c : consumers[static_cast<size_t>(i)]) {
+      if (--pending[static_cast<size_t>(c)] == 0) ready.insert(c);
+    }
+  }
+  if (static_cast<int>(order.size()) != n) {
+    return Status::InvalidInput(origin + ": the graph has a cycle");
+  }
+
+  for (int i : order) {
+    const onnx::NodeProto& node = graph.node(i);
+    if (node.op_type() == "Constant" && IsDefaultDomain(node.domain()) &&
+        node.output_size() > 0 && model.FindConstant(node.output(0)) != nullptr) {
+      continue;  // already a constant tensor
+    }
+    Impl::Step step;
+    step.node = &node;
+    step.opset = model.OpsetVersion(node.domain());
+    step.kernel = exec::FindKernel(node.domain(), node.op_type(), step.opset);
+    for (const auto& in : node.input()) step.inputs.push_back(in.empty() ? -1 : impl->Id(in));
+    for (const auto& out : node.output()) step.outputs.push_back(out.empty() ? -1 : impl->Id(out));
+    impl->steps.push_back(std::move(step));
+  }
+
+  // Release each intermediate after its last consumer; never graph outputs
+  // or constants.
+  std::vector<int> last_use(impl->value_names.size(), -1);
+  for (size_t s = 0; s < impl->steps.size(); ++s) {
+    for (int id : impl->steps[s].inputs) {
+      if (id >= 0) last_use[static_cast<size_t>(id)] = static_cast<int>(s);
+    }
+  }
+  std::set<int> keep(impl->output_ids.begin(), impl->output_ids.end());
+  for (size_t id = 0; id < last_use.size(); ++id) {
+    if (last_use[id] < 0 || keep.count(static_cast<int>(id)) != 0 || impl->constants[id].defined()) {
+      continue;
+    }
+    impl->steps[static_cast<size_t>(last_use[id])].release.push_back(static_cast<int>(id));
+  }
+
+  auto executor = std::unique_ptr<Executor>(new Executor(std::move(impl)));
+  executor->inputs_ = std::move(inputs);
+  executor->outputs_ = std::move(outputs);
+  return executor;
+}
+
+Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& feeds,
+                                          Observer* observer) const {
+  const Impl& impl = *impl_;
+  const std::string& origin = impl.model->origin();
+  std::vector<Tensor> values(impl.value_names.size());
+  for (const auto& [name, tensor] : feeds) {
+    auto it = std::find_if(inputs_.begin(), inputs_.end(),
+                           [&](const TensorInfo& info) { return info.name == name; });
+    if (it == inputs_.end()) {
+      std::string names;
+      for (const auto& info : inputs_) names += (names.empty() ? "" : ", ") + info.name;
+      return Status::InvalidInput(origin + ": the model has no input '" + name +
+                                  "' (its inputs: " + names + ")");
+    }
+    const int32_t want = (it->dtype == kFloat16 || it->dtype == kDouble) ? kFloat : it->dtype;
+    if (it->dtype != 0 && tensor.dtype() != want) {
+      return Status::InvalidInput(origin + ": input '" + name + "' must be " +
+                                  DataTypeName(it->dtype) + ", got " +
+                                  DataTypeName(tensor.dtype()));
+    }
+    if (it->has_shape) {
+      bool matches = tensor.rank() == static_cast<int64_t>(it->dims.size());
+      for (size_t d = 0; matches && d < it->dims.size(); ++d) {
+        matches = it->dims[d] < 0 || it->dims[d] == tensor.shape()[d];
+      }
+      if (!matches) {
+        std::string expected = "[";
+        for (size_t d = 0; d < it->dims.size(); ++d) {
+          expected += (d ? ", " : "") + (it->dims[d] >= 0 ? std::to_string(it->dims[d])
+                                         : (it->dim_names[d].empty() ? "?" : it->dim_names[d]));
+        }
+        return Status::InvalidInput(origin + ": input '" + name + "' must have shape " +
+                                    expected + "], got " + ShapeToString(tensor.shape()));
+      }
+    }
+    const int id = impl.value_ids.at(name);
+    values[static_cast<size_t>(id)] = tensor;
+    if (observer != nullptr) observer->OnTensor(name, tensor);
+  }
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    if (!values[static_cast<size_t>(impl.input_ids[i])].defined()) {
+      return Status::InvalidInput(origin + ": input '" + inputs_[i].name + "' was not given");
+    }
+  }
+
+  Eigen::setNbThreads(impl.threads);
+  for (const Impl::Step& step : impl.steps) {
+    std::vector<const Tensor*> inputs;
+    inputs.reserve(step.inputs.size());
+    for (int id : step.inputs) {
+      if (id < 0) {
+        inputs.push_back(nullptr);
+      } else if (values[static_cast<size_t>(id)].defined()) {
+        inputs.push_back(&values[static_cast<size_t>(id)]);
+      } else {
+        inputs.push_back(&impl.constants[static_cast<size_t>(id)]);
+      }
+    }
+    std::vector<Tensor> outputs(step.outputs.size());
+    exec::KernelContext ctx(*step.node, step.opset, std::move(inputs), &outputs, impl.threads);
+    Status status = step.kernel->fn(ctx);
+    if (!status.ok()) return status.WithPrefix(origin);
+    for (size_t o = 0; o < step.outputs.size(); ++o) {
+      const int id = step.outputs[o];
+      if (id < 0) continue;
+      if (!outputs[o].defined()) {
+        return Status::Internal(origin + ": " + NodeLabel(*step.node) + " produced no output " +
+                                std::to_string(o));
+      }
+      if (observer != nullptr) observer->OnTensor(impl.value_names[static_cast<size_t>(id)], outputs[o]);
+      values[static_cast<size_t>(id)] = std::move(outputs[o]);
+    }
+    for (int id : step.release) values[static_cast<size_t>(id)] = Tensor();
+  }
+
+  std::vector<Tensor> results;
+  for (size_t i = 0; i < impl.output_ids.size(); ++i) {
+    const int id = impl.output_ids[i];
+    const Tensor& t = values[static_cast<size_t>(id)].defined()
+                          ? values[static_cast<size_t>(id)]
+                          : impl.constants[static_cast<size_t>(id)];
+    if (!t.defined()) {
+      return Status::Internal(origin + ": output '" + outputs_[i].name + "' was not computed");
+    }
+    results.push_back(t);
+  }
+  return results;
+}
+
+std::vector<std::string> SupportedOps() {
+  std::vector<std::string> out;
+  for (const exec::KernelDef& def : exec::AllKernels()) {
+    std::string domain = def.domain[0] == '\0' ? "ai.onnx" : def.domain;
+    out.push_back(domain + ":" + def.op_type + "[" + std::to_string(def.since_version) + "-" +
+                  (def.until_version == 0 ? std::string("") : std::to_string(def.until_version)) +
+                  "]");
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace pq

@@ -1,0 +1,103 @@
+// The kernel interface of pq's executor: what a kernel sees of its node, how
+// it reads attributes, allocates outputs and reports errors, and how kernels
+// are registered (one table per op family, listed in kernel_registry.cc).
+#ifndef PQ_EXEC_KERNEL_H_
+#define PQ_EXEC_KERNEL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "onnx/onnx_pb.h"
+#include "pq/status.h"
+#include "pq/tensor.h"
+
+namespace pq::exec {
+
+class KernelContext {
+ public:
+  KernelContext(const onnx::NodeProto& node, int64_t opset, std::vector<const Tensor*> inputs,
+                std::vector<Tensor>* outputs, int threads)
+      : node_(node), opset_(opset), inputs_(std::move(inputs)), outputs_(outputs),
+        threads_(threads) {}
+
+  const onnx::NodeProto& node() const { return node_; }
+  // The opset version of the node's domain in the model.
+  int64_t opset() const { return opset_; }
+  int threads() const { return threads_; }
+
+  // Inputs: num_inputs() counts listed inputs, missing optional ones included.
+  int num_inputs() const { return static_cast<int>(inputs_.size()); }
+  // True if input `i` is listed, non-empty and defined.
+  bool has_input(int i) const {
+    return i < num_inputs() && inputs_[static_cast<size_t>(i)] != nullptr &&
+           inputs_[static_cast<size_t>(i)]->defined();
+  }
+  // REQUIRES: has_input(i).
+  const Tensor& input(int i) const { return *inputs_[static_cast<size_t>(i)]; }
+
+  int num_outputs() const { return static_cast<int>(outputs_->size()); }
+  void set_output(int i, Tensor t) { (*outputs_)[static_cast<size_t>(i)] = std::move(t); }
+
+  // Attributes, with defaults for absent ones.
+  bool HasAttr(const char* name) const { return Find(name) != nullptr; }
+  int64_t Int(const char* name, int64_t def) const;
+  float Float(const char* name, float def) const;
+  std::string String(const char* name, const std::string& def) const;
+  std::vector<int64_t> Ints(const char* name) const;
+  std::vector<float> Floats(const char* name) const;
+  // The tensor attribute `name`, or nullptr.
+  const onnx::TensorProto* TensorAttr(const char* name) const;
+
+  // Returns kInvalidInput "node 'NAME' (OP): <what>".
+  Status Error(const std::string& what) const;
+  // Returns kNotSupported "node 'NAME' (OP): <what>".
+  Status Unsupported(const std::string& what) const;
+  // Allocates an output tensor; errors name the node.
+  Result<Tensor> Allocate(int32_t dtype, std::vector<int64_t> shape) const;
+
+  // Reads a constant int64 (or int32) tensor input as a vector.
+  Result<std::vector<int64_t>> InputAsInts(int i) const;
+
+ private:
+  const onnx::AttributeProto* Find(const char* name) const;
+
+  const onnx::NodeProto& node_;
+  int64_t opset_;
+  std::vector<const Tensor*> inputs_;
+  std::vector<Tensor>* outputs_;
+  int threads_;
+};
+
+using KernelFn = Status (*)(KernelContext& ctx);
+
+// One registry row: `fn` runs `op_type` of `domain` ("" = ai.onnx) for opset
+// versions since_version..until_version (inclusive; 0 = no upper bound).
+struct KernelDef {
+  const char* op_type;
+  const char* domain;
+  int since_version;
+  int until_version;
+  KernelFn fn;
+};
+
+// The op families, one per file in src/exec/kernels/.
+const std::vector<KernelDef>& ElementwiseKernels();
+const std::vector<KernelDef>& LinearKernels();
+const std::vector<KernelDef>& NormalizationKernels();
+const std::vector<KernelDef>& PoolingKernels();
+const std::vector<KernelDef>& ReductionKernels();
+const std::vector<KernelDef>& ShapeKernels();
+const std::vector<KernelDef>& MovementKernels();
+const std::vector<KernelDef>& SoftmaxKernels();
+const std::vector<KernelDef>& QuantizedKernels();
+
+// Returns the kernel for a node of `domain`/`op_type` at `opset`, or nullptr.
+const KernelDef* FindKernel(const std::string& domain, const std::string& op_type, int64_t opset);
+
+// Every registered row, family by family.
+std::vector<KernelDef> AllKernels();
+
+}  // namespace pq::exec
+
+#endif  // PQ_EXEC_KERNEL_H_

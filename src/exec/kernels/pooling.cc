@@ -1,0 +1,11 @@
+// Pooling kernels of pq's executor.
+#include "exec/kernel.h"
+
+namespace pq::exec {
+
+const std::vector<KernelDef>& PoolingKernels() {
+  static const std::vector<KernelDef> kKernels = {};
+  return kKernels;
+}
+
+}  // namespace pq::exec

@@ -1,0 +1,11 @@
+// Quantized kernels of pq's executor.
+#include "exec/kernel.h"
+
+namespace pq::exec {
+
+const std::vector<KernelDef>& QuantizedKernels() {
+  static const std::vector<KernelDef> kKernels = {};
+  return kKernels;
+}
+
+}  // namespace pq::exec

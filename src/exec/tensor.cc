@@ -1,0 +1,140 @@
+#include "pq/tensor.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "pq/data_type.h"
+
+namespace pq {
+namespace {
+
+constexpr size_t kAlignment = 64;
+
+int64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return INT64_MAX;
+  return static_cast<int64_t>(pages) * page_size;
+}
+
+float HalfToFloat(uint16_t h) {
+  const uint32_t sign = (h & 0x8000u) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1f;
+  const uint32_t mantissa = h & 0x3ff;
+  uint32_t bits;
+  if (exponent == 0) {
+    if (mantissa == 0) {
+      bits = sign;
+    } else {  // subnormal: value = mantissa * 2^-24
+      const float value = std::ldexp(static_cast<float>(mantissa), -24);
+      std::memcpy(&bits, &value, 4);
+      bits |= sign;
+    }
+  } else if (exponent == 31) {
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  }
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+}  // namespace
+
+int ExecutorElementSize(int32_t dtype) {
+  switch (dtype) {
+    case kFloat: case kInt32: return 4;
+    case kInt64: return 8;
+    case kUint8: case kInt8: case kBool: return 1;
+    default: return 0;
+  }
+}
+
+std::string ShapeToString(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i != 0) out += ", ";
+    out += std::to_string(shape[i]);
+  }
+  return out + "]";
+}
+
+Result<Tensor> Tensor::Allocate(int32_t dtype, std::vector<int64_t> shape) {
+  const int element = ExecutorElementSize(dtype);
+  if (element == 0) {
+    return Status::NotSupported("the executor does not compute with " + DataTypeName(dtype));
+  }
+  std::optional<int64_t> count = CheckedElementCount(shape);
+  if (!count || *count > INT64_MAX / element) {
+    return Status::InvalidInput("shape " + ShapeToString(shape) + " is negative or too large");
+  }
+  const int64_t bytes = *count * element;
+  static const int64_t kLimit = PhysicalMemoryBytes();
+  if (bytes > kLimit) {
+    return Status::InvalidInput("a " + DataTypeName(dtype) + " tensor of shape " +
+                                ShapeToString(shape) + " needs " + std::to_string(bytes) +
+                                " bytes, more than this machine's memory");
+  }
+  const size_t rounded = (static_cast<size_t>(bytes) + kAlignment - 1) / kAlignment * kAlignment;
+  void* memory = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+  if (memory == nullptr) {
+    return Status::InvalidInput("cannot allocate " + std::to_string(bytes) + " bytes for shape " +
+                                ShapeToString(shape));
+  }
+  std::memset(memory, 0, rounded == 0 ? kAlignment : rounded);
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.size_ = *count;
+  t.storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(memory), [](uint8_t* p) { std::free(p); });
+  return t;
+}
+
+Tensor Tensor::Reshaped(std::vector<int64_t> shape) const {
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+Result<Tensor> TensorFromBytes(int32_t dtype, const std::vector<int64_t>& shape,
+                               const uint8_t* bytes, int64_t byte_size, const std::string& what) {
+  std::optional<int64_t> count = CheckedElementCount(shape);
+  if (!count) return Status::InvalidInput(what + ": invalid shape " + ShapeToString(shape));
+  const int32_t target = (dtype == kFloat16 || dtype == kDouble) ? kFloat : dtype;
+  if (ExecutorElementSize(target) == 0) {
+    return Status::NotSupported(what + ": the executor does not compute with " +
+                                DataTypeName(dtype));
+  }
+  std::optional<int64_t> expected = RawByteSize(dtype, *count);
+  if (!expected || *expected != byte_size) {
+    return Status::InvalidInput(what + ": holds " + std::to_string(byte_size) + " bytes, " +
+                                DataTypeName(dtype) + " " + ShapeToString(shape) + " needs " +
+                                std::to_string(expected.value_or(-1)));
+  }
+  Result<Tensor> t = Tensor::Allocate(target, shape);
+  if (!t.ok()) return t.status().WithPrefix(what);
+  if (dtype == kFloat16) {
+    float* out = t->data<float>();
+    for (int64_t i = 0; i < *count; ++i) {
+      uint16_t h;
+      std::memcpy(&h, bytes + 2 * i, 2);
+      out[i] = HalfToFloat(h);
+    }
+  } else if (dtype == kDouble) {
+    float* out = t->data<float>();
+    for (int64_t i = 0; i < *count; ++i) {
+      double d;
+      std::memcpy(&d, bytes + 8 * i, 8);
+      out[i] = static_cast<float>(d);
+    }
+  } else if (byte_size > 0) {
+    std::memcpy(t->raw(), bytes, static_cast<size_t>(byte_size));
+  }
+  return t;
+}
+
+}  // namespace pq

@@ -1,0 +1,4 @@
+// Tests of src/exec/kernels/softmax.cc (beyond ONNX's conformance cases).
+#include <gtest/gtest.h>
+
+#include "exec/kernel_test_util.h"
