@@ -1,10 +1,180 @@
-// Pooling kernels of pq's executor.
+// Pooling kernels of pq's executor: MaxPool, AveragePool (1-D/2-D/3-D, any
+// padding, ceil_mode, dilations), GlobalAveragePool, GlobalMaxPool.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 #include "exec/kernel.h"
+#include "exec/kernels/conv_geometry.h"
 
 namespace pq::exec {
+namespace {
+
+// Visits every window of one [spatial...] plane; `fn(out_index, starts, ends)`
+// receives each window's first and one-past-last padded coordinates.
+template <typename Fn>
+void ForEachWindow(const WindowGeometry& g, Fn fn) {
+  const size_t rank = g.output.size();
+  int64_t total = 1;
+  for (int64_t d : g.output) total *= d;
+  std::vector<int64_t> index(rank, 0), starts(rank), ends(rank);
+  for (int64_t o = 0; o < total; ++o) {
+    int64_t rest = o;
+    for (size_t d = rank; d-- > 0;) {
+      index[d] = rest % g.output[d];
+      rest /= g.output[d];
+    }
+    for (size_t d = 0; d < rank; ++d) {
+      starts[d] = index[d] * g.strides[d] - g.pad_begin[d];
+      ends[d] = starts[d] + g.dilations[d] * (g.kernel[d] - 1) + 1;
+    }
+    fn(o, starts, ends);
+  }
+}
+
+// Visits the in-bounds taps of a window: fn(flat_input_index).
+template <typename Fn>
+void ForEachTap(const WindowGeometry& g, const std::vector<int64_t>& starts, Fn fn) {
+  const size_t rank = g.kernel.size();
+  int64_t taps = 1;
+  for (int64_t k : g.kernel) taps *= k;
+  for (int64_t t = 0; t < taps; ++t) {
+    int64_t rest = t, flat = 0;
+    bool inside = true;
+    std::vector<int64_t> k(rank);
+    for (size_t d = rank; d-- > 0;) {
+      k[d] = rest % g.kernel[d];
+      rest /= g.kernel[d];
+    }
+    for (size_t d = 0; d < rank; ++d) {
+      const int64_t pos = starts[d] + k[d] * g.dilations[d];
+      if (pos < 0 || pos >= g.input[d]) {
+        inside = false;
+        break;
+      }
+      flat = flat * g.input[d] + pos;
+    }
+    if (inside) fn(flat);
+  }
+}
+
+Status Pool(KernelContext& ctx, bool is_max) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != kFloat) return ctx.Unsupported("non-float pooling");
+  if (x.rank() < 3) return ctx.Error("X must be [N, C, spatial...], got " + ShapeToString(x.shape()));
+  const std::vector<int64_t> spatial(x.shape().begin() + 2, x.shape().end());
+  const std::vector<int64_t> kernel = ctx.Ints("kernel_shape");
+  if (kernel.empty()) return ctx.Error("kernel_shape is required");
+  if (!is_max && ctx.HasAttr("dilations") && ctx.opset() < 19) {
+    return ctx.Error("AveragePool has dilations only from opset 19");
+  }
+  if (is_max && ctx.Int("storage_order", 0) != 0 && ctx.num_outputs() > 1) {
+    return ctx.Unsupported("storage_order=1 indices");
+  }
+  WindowGeometry g;
+  PQ_RETURN_IF_ERROR(ComputeWindowGeometry(ctx, spatial, kernel, ctx.Int("ceil_mode", 0) != 0, &g));
+  const bool include_pad = ctx.Int("count_include_pad", 0) != 0;
+  std::vector<int64_t> out_shape = {x.dim(0), x.dim(1)};
+  out_shape.insert(out_shape.end(), g.output.begin(), g.output.end());
+  Result<Tensor> y = ctx.Allocate(kFloat, out_shape);
+  if (!y.ok()) return y.status();
+  const bool want_indices = is_max && ctx.num_outputs() > 1;
+  Tensor indices;
+  if (want_indices) {
+    Result<Tensor> t = ctx.Allocate(kInt64, out_shape);
+    if (!t.ok()) return t.status();
+    indices = std::move(t).value();
+  }
+  int64_t in_plane = 1, out_plane = 1;
+  for (int64_t d : spatial) in_plane *= d;
+  for (int64_t d : g.output) out_plane *= d;
+  const int64_t planes = x.dim(0) * x.dim(1);
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* src = x.data<float>() + p * in_plane;
+    float* dst = y->data<float>() + p * out_plane;
+    ForEachWindow(g, [&](int64_t o, const std::vector<int64_t>& starts,
+                         const std::vector<int64_t>& ends) {
+      if (is_max) {
+        float best = -std::numeric_limits<float>::infinity();
+        int64_t best_index = -1;
+        ForEachTap(g, starts, [&](int64_t flat) {
+          if (src[flat] > best || best_index < 0 || std::isnan(src[flat])) {
+            if (!(std::isnan(best) && best_index >= 0)) {
+              best = src[flat];
+              best_index = flat;
+            }
+          }
+        });
+        dst[o] = best;
+        if (want_indices) indices.data<int64_t>()[p * out_plane + o] = p * in_plane + best_index;
+        return;
+      }
+      double sum = 0;
+      int64_t count = 0;
+      ForEachTap(g, starts, [&](int64_t flat) {
+        sum += src[flat];
+        ++count;
+      });
+      if (include_pad) {
+        // The window clipped to the padded input counts, padding included.
+        count = 1;
+        for (size_t d = 0; d < starts.size(); ++d) {
+          const int64_t lo = std::max<int64_t>(starts[d], -g.pad_begin[d]);
+          const int64_t hi = std::min<int64_t>(ends[d], g.input[d] + g.pad_end[d]);
+          count *= (hi - lo + g.dilations[d] - 1) / g.dilations[d];
+        }
+      }
+      dst[o] = count > 0 ? static_cast<float>(sum / static_cast<double>(count)) : 0.0f;
+    });
+  }
+  ctx.set_output(0, std::move(y).value());
+  if (want_indices) ctx.set_output(1, std::move(indices));
+  return Status::OK();
+}
+
+Status MaxPool(KernelContext& ctx) { return Pool(ctx, true); }
+Status AveragePool(KernelContext& ctx) { return Pool(ctx, false); }
+
+Status GlobalPool(KernelContext& ctx, bool is_max) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != kFloat) return ctx.Unsupported("non-float pooling");
+  if (x.rank() < 3) return ctx.Error("X must be [N, C, spatial...], got " + ShapeToString(x.shape()));
+  std::vector<int64_t> out_shape(static_cast<size_t>(x.rank()), 1);
+  out_shape[0] = x.dim(0);
+  out_shape[1] = x.dim(1);
+  Result<Tensor> y = ctx.Allocate(kFloat, out_shape);
+  if (!y.ok()) return y.status();
+  const int64_t planes = x.dim(0) * x.dim(1);
+  const int64_t inner = planes == 0 ? 0 : x.size() / planes;
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* src = x.data<float>() + p * inner;
+    if (is_max) {
+      float best = -std::numeric_limits<float>::infinity();
+      for (int64_t i = 0; i < inner; ++i) best = std::isnan(src[i]) ? src[i] : std::max(best, src[i]);
+      y->data<float>()[p] = best;
+    } else {
+      double sum = 0;
+      for (int64_t i = 0; i < inner; ++i) sum += src[i];
+      y->data<float>()[p] = static_cast<float>(sum / static_cast<double>(inner));
+    }
+  }
+  ctx.set_output(0, std::move(y).value());
+  return Status::OK();
+}
+
+Status GlobalAveragePool(KernelContext& ctx) { return GlobalPool(ctx, false); }
+Status GlobalMaxPool(KernelContext& ctx) { return GlobalPool(ctx, true); }
+
+}  // namespace
 
 const std::vector<KernelDef>& PoolingKernels() {
-  static const std::vector<KernelDef> kKernels = {};
+  static const std::vector<KernelDef> kKernels = {
+      {"MaxPool", "", 1, 0, MaxPool},
+      {"AveragePool", "", 1, 0, AveragePool},
+      {"GlobalAveragePool", "", 1, 0, GlobalAveragePool},
+      {"GlobalMaxPool", "", 1, 0, GlobalMaxPool},
+  };
   return kKernels;
 }
 
