@@ -43,6 +43,7 @@ struct Command {
 // Setup functions, one per cmd_*.cc file.
 std::function<int()> SetupInspect(CLI::App* sub);
 std::function<int()> SetupConvert(CLI::App* sub);
+std::function<int()> SetupRun(CLI::App* sub);
 
 }  // namespace pq::cli
 

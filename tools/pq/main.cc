@@ -18,6 +18,8 @@ const std::vector<pq::cli::Command>& Commands() {
        pq::cli::SetupInspect},
       {"convert", "Re-save a model through pq's loader and writer (e.g. to external data)",
        pq::cli::SetupConvert},
+      {"run", "Run a model with pq's executor over data; write every output to .npz",
+       pq::cli::SetupRun},
   };
   return kCommands;
 }
