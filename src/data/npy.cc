@@ -120,6 +120,10 @@ class HeaderParser {
 
 // Maps a numpy type string ("<f4") to an ONNX type number and item size.
 Status DescrType(const std::string& descr, int32_t* dtype, int* size, bool* big_endian) {
+  if (descr.find('O') != std::string::npos) {
+    return Status::InvalidInput("object arrays (dtype '" + descr +
+                                "') are refused: pq never unpickles data");
+  }
   if (descr.size() < 3) return Status::InvalidInput("dtype '" + descr + "' is not understood");
   const char order = descr[0];
   if (order != '<' && order != '>' && order != '|' && order != '=') {
@@ -142,10 +146,6 @@ Status DescrType(const std::string& descr, int32_t* dtype, int* size, bool* big_
       *size = k.size;
       return Status::OK();
     }
-  }
-  if (kind[0] == 'O') {
-    return Status::InvalidInput("object arrays (dtype '" + descr +
-                                "') are refused: pq never unpickles data");
   }
   return Status::InvalidInput("dtype '" + descr + "' is not supported");
 }
