@@ -26,6 +26,13 @@ class Observer {
   virtual void OnTensor(const std::string& name, const Tensor& value) = 0;
 };
 
+// Figures of one run.
+struct RunStats {
+  // The largest total size of the activations (feeds and node outputs, not
+  // constants) that were alive at once.
+  int64_t peak_activation_bytes = 0;
+};
+
 struct ExecutorOptions {
   // Intra-op threads; 0 = all cores. Results are identical for every count.
   int threads = 0;
@@ -61,8 +68,9 @@ class Executor {
   // last consumer has run. Errors: a missing or unknown input, a dtype or rank
   // or fixed dim that differs from the declaration (naming the input, expected
   // and actual), or a kernel's error naming its node.
+  // `stats`, when given, receives the run's figures.
   Result<std::vector<Tensor>> Run(const std::map<std::string, Tensor>& feeds,
-                                  Observer* observer = nullptr) const;
+                                  Observer* observer = nullptr, RunStats* stats = nullptr) const;
 
  private:
   struct Impl;

@@ -103,6 +103,18 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
                                 list);
   }
 
+  // Optional, sequence and map values are outside what the executor holds.
+  for (const auto* list : {&graph.input(), &graph.output()}) {
+    for (const auto& value : *list) {
+      if (value.type().value_case() != onnx::TypeProto::VALUE_NOT_SET &&
+          !value.type().has_tensor_type()) {
+        return Status::NotSupported(origin + ": '" + value.name() +
+                                    "' is not a tensor (optional, sequence or map values are not "
+                                    "supported by pq's executor)");
+      }
+    }
+  }
+
   // Constants: initializers and Constant nodes, as executor tensors.
   for (const ConstantTensor& c : model.constants()) {
     if (c.data == nullptr && c.byte_size > 0) continue;
@@ -203,7 +215,7 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
 }
 
 Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& feeds,
-                                          Observer* observer) const {
+                                          Observer* observer, RunStats* stats) const {
   const Impl& impl = *impl_;
   const std::string& origin = impl.model->origin();
   std::vector<Tensor> values(impl.value_names.size());
@@ -247,6 +259,9 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
     }
   }
 
+  int64_t live_bytes = 0, peak_bytes = 0;
+  for (const Tensor& v : values) live_bytes += v.defined() ? v.byte_size() : 0;
+  peak_bytes = live_bytes;
   Eigen::setNbThreads(impl.threads);
   for (const Impl::Step& step : impl.steps) {
     std::vector<const Tensor*> inputs;
@@ -272,11 +287,17 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
                                 std::to_string(o));
       }
       if (observer != nullptr) observer->OnTensor(impl.value_names[static_cast<size_t>(id)], outputs[o]);
+      live_bytes += outputs[o].byte_size();
       values[static_cast<size_t>(id)] = std::move(outputs[o]);
     }
-    for (int id : step.release) values[static_cast<size_t>(id)] = Tensor();
+    peak_bytes = std::max(peak_bytes, live_bytes);
+    for (int id : step.release) {
+      live_bytes -= values[static_cast<size_t>(id)].byte_size();
+      values[static_cast<size_t>(id)] = Tensor();
+    }
   }
 
+  if (stats != nullptr) stats->peak_activation_bytes = peak_bytes;
   std::vector<Tensor> results;
   for (size_t i = 0; i < impl.output_ids.size(); ++i) {
     const int id = impl.output_ids[i];
