@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include <Eigen/Core>
+#include <omp.h>
 
 #include "exec/kernel.h"
 #include "onnx/onnx_pb.h"
@@ -263,6 +264,7 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
   for (const Tensor& v : values) live_bytes += v.defined() ? v.byte_size() : 0;
   peak_bytes = live_bytes;
   Eigen::setNbThreads(impl.threads);
+  omp_set_num_threads(impl.threads);
   for (const Impl::Step& step : impl.steps) {
     std::vector<const Tensor*> inputs;
     inputs.reserve(step.inputs.size());

@@ -45,3 +45,16 @@ build_pq() {
   say "building with $PQ_JOBS jobs"
   cmake --build "$PQ_BUILD_DIR" -j "$PQ_JOBS"
 }
+
+# Installs the npm packages of the interop tests (onnxruntime-node, whose Linux
+# x64 library ships inside the package) into tests/interop/node_modules.
+ensure_npm_packages() {
+  command -v npm >/dev/null || ensure_packages nodejs npm
+  local dir="$PQ_ROOT/tests/interop"
+  if [ -d "$dir/node_modules/onnxruntime-node" ]; then
+    say "npm packages are installed"
+    return 0
+  fi
+  say "installing npm packages in tests/interop (npm ci --ignore-scripts)"
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+}

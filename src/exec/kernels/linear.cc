@@ -3,6 +3,7 @@
 // group, ConvTranspose to GEMM + col2im.
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include <Eigen/Core>
 
@@ -254,14 +255,15 @@ Status Conv(KernelContext& ctx) {
   const bool pointwise = g.kernel[0] == 1 && g.kernel[1] == 1 && g.strides[0] == 1 &&
                          g.strides[1] == 1 && g.pad_begin[0] == 0 && g.pad_begin[1] == 0 &&
                          g.pad_end[0] == 0 && g.pad_end[1] == 0;
-  std::vector<float> col(pointwise ? 0 : static_cast<size_t>(patch * pixels));
+  // im2col writes every element, so the buffer needs no zeroing.
+  std::unique_ptr<float[]> col(pointwise ? nullptr : new float[static_cast<size_t>(patch * pixels)]);
   for (int64_t n = 0; n < batch; ++n) {
     for (int64_t gi = 0; gi < group; ++gi) {
       const float* xg = x.data<float>() + (n * channels + gi * cg) * in_pixels;
       const float* cols = xg;
       if (!pointwise) {
-        Im2Col(xg, cg, g, col.data());
-        cols = col.data();
+        Im2Col(xg, cg, g, col.get());
+        cols = col.get();
       }
       Gemm(w.data<float>() + gi * mg * patch, cols,
            y->data<float>() + (n * out_channels + gi * mg) * pixels, mg, patch, pixels);

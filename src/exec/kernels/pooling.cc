@@ -58,6 +58,47 @@ void ForEachTap(const WindowGeometry& g, const std::vector<int64_t>& starts, Fn 
   }
 }
 
+// The common case: 2-D windows without dilation. Same results as the generic
+// path (same visiting order), without per-window bookkeeping.
+void Pool2d(const float* src, float* dst, const WindowGeometry& g, bool is_max, bool include_pad) {
+  const int64_t ih = g.input[0], iw = g.input[1], oh = g.output[0], ow = g.output[1];
+  for (int64_t y = 0; y < oh; ++y) {
+    const int64_t y0 = y * g.strides[0] - g.pad_begin[0];
+    const int64_t y1 = y0 + g.kernel[0];
+    const int64_t ys = std::max<int64_t>(y0, 0), ye = std::min<int64_t>(y1, ih);
+    for (int64_t x = 0; x < ow; ++x) {
+      const int64_t x0 = x * g.strides[1] - g.pad_begin[1];
+      const int64_t x1 = x0 + g.kernel[1];
+      const int64_t xs = std::max<int64_t>(x0, 0), xe = std::min<int64_t>(x1, iw);
+      if (is_max) {
+        float best = -std::numeric_limits<float>::infinity();
+        bool seen = false;
+        for (int64_t r = ys; r < ye; ++r) {
+          for (int64_t c = xs; c < xe; ++c) {
+            const float v = src[r * iw + c];
+            if (!seen || v > best || std::isnan(v)) {
+              if (!(seen && std::isnan(best))) best = v;
+            }
+            seen = true;
+          }
+        }
+        dst[y * ow + x] = best;
+      } else {
+        double sum = 0;
+        for (int64_t r = ys; r < ye; ++r) {
+          for (int64_t c = xs; c < xe; ++c) sum += src[r * iw + c];
+        }
+        int64_t count = (ye - ys) * (xe - xs);
+        if (include_pad) {
+          count = (std::min<int64_t>(y1, ih + g.pad_end[0]) - std::max<int64_t>(y0, -g.pad_begin[0])) *
+                  (std::min<int64_t>(x1, iw + g.pad_end[1]) - std::max<int64_t>(x0, -g.pad_begin[1]));
+        }
+        dst[y * ow + x] = count > 0 ? static_cast<float>(sum / static_cast<double>(count)) : 0.0f;
+      }
+    }
+  }
+}
+
 Status Pool(KernelContext& ctx, bool is_max) {
   const Tensor& x = ctx.input(0);
   if (x.dtype() != kFloat) return ctx.Unsupported("non-float pooling");
@@ -89,10 +130,16 @@ Status Pool(KernelContext& ctx, bool is_max) {
   for (int64_t d : spatial) in_plane *= d;
   for (int64_t d : g.output) out_plane *= d;
   const int64_t planes = x.dim(0) * x.dim(1);
+  const bool fast = g.kernel.size() == 2 && g.dilations[0] == 1 && g.dilations[1] == 1 &&
+                    !want_indices;
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     const float* src = x.data<float>() + p * in_plane;
     float* dst = y->data<float>() + p * out_plane;
+    if (fast) {
+      Pool2d(src, dst, g, is_max, include_pad);
+      continue;
+    }
     ForEachWindow(g, [&](int64_t o, const std::vector<int64_t>& starts,
                          const std::vector<int64_t>& ends) {
       if (is_max) {
