@@ -42,6 +42,10 @@ class Tensor {
   // not hold, or more bytes than the machine's physical memory.
   static Result<Tensor> Allocate(int32_t dtype, std::vector<int64_t> shape);
 
+  // As Allocate, but the contents are indeterminate.
+  // REQUIRES: the caller writes every element before anyone reads it.
+  static Result<Tensor> AllocateUninitialized(int32_t dtype, std::vector<int64_t> shape);
+
   bool defined() const { return dtype_ != 0; }
   int32_t dtype() const { return dtype_; }
   const std::vector<int64_t>& shape() const { return shape_; }

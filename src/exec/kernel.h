@@ -55,6 +55,8 @@ class KernelContext {
   Status Unsupported(const std::string& what) const;
   // Allocates an output tensor; errors name the node.
   Result<Tensor> Allocate(int32_t dtype, std::vector<int64_t> shape) const;
+  // Allocates without zeroing. REQUIRES: the kernel writes every element.
+  Result<Tensor> AllocateUninitialized(int32_t dtype, std::vector<int64_t> shape) const;
 
   // Reads a constant int64 (or int32) tensor input as a vector.
   Result<std::vector<int64_t>> InputAsInts(int i) const;

@@ -57,6 +57,12 @@ Result<Tensor> KernelContext::Allocate(int32_t dtype, std::vector<int64_t> shape
   return t;
 }
 
+Result<Tensor> KernelContext::AllocateUninitialized(int32_t dtype, std::vector<int64_t> shape) const {
+  Result<Tensor> t = Tensor::AllocateUninitialized(dtype, std::move(shape));
+  if (!t.ok()) return Error(t.status().message());
+  return t;
+}
+
 Result<std::vector<int64_t>> KernelContext::InputAsInts(int i) const {
   if (!has_input(i)) return Error("input " + std::to_string(i) + " is missing");
   const Tensor& t = input(i);

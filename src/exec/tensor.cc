@@ -64,6 +64,12 @@ std::string ShapeToString(const std::vector<int64_t>& shape) {
 }
 
 Result<Tensor> Tensor::Allocate(int32_t dtype, std::vector<int64_t> shape) {
+  Result<Tensor> t = AllocateUninitialized(dtype, std::move(shape));
+  if (t.ok() && t->byte_size() > 0) std::memset(t->raw(), 0, static_cast<size_t>(t->byte_size()));
+  return t;
+}
+
+Result<Tensor> Tensor::AllocateUninitialized(int32_t dtype, std::vector<int64_t> shape) {
   const int element = ExecutorElementSize(dtype);
   if (element == 0) {
     return Status::NotSupported("the executor does not compute with " + DataTypeName(dtype));
@@ -85,7 +91,6 @@ Result<Tensor> Tensor::Allocate(int32_t dtype, std::vector<int64_t> shape) {
     return Status::InvalidInput("cannot allocate " + std::to_string(bytes) + " bytes for shape " +
                                 ShapeToString(shape));
   }
-  std::memset(memory, 0, rounded == 0 ? kAlignment : rounded);
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);

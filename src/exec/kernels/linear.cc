@@ -117,7 +117,7 @@ Status GemmKernel(KernelContext& ctx) {
                      " have different inner dims (transA=" + std::to_string(trans_a) +
                      ", transB=" + std::to_string(trans_b) + ")");
   }
-  Result<Tensor> y = ctx.Allocate(kFloat, {m, n});
+  Result<Tensor> y = ctx.AllocateUninitialized(kFloat, {m, n});  // the GEMM writes it all
   if (!y.ok()) return y.status();
   Map out(y->data<float>(), m, n);
   ConstMap ma(a.data<float>(), a.dim(0), a.dim(1));
@@ -246,7 +246,8 @@ Status Conv(KernelContext& ctx) {
     out_shape.push_back(g.output[0]);
   }
   out_shape.push_back(g.output[1]);
-  Result<Tensor> y = ctx.Allocate(kFloat, out_shape);
+  // Every output element is written by one group's GEMM.
+  Result<Tensor> y = ctx.AllocateUninitialized(kFloat, out_shape);
   if (!y.ok()) return y.status();
   const int64_t cg = channels / group, mg = out_channels / group;
   const int64_t patch = cg * g.kernel[0] * g.kernel[1];

@@ -36,7 +36,7 @@ Status BatchNormalization(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(ChannelParam(ctx, 3, channels, &mean));
   PQ_RETURN_IF_ERROR(ChannelParam(ctx, 4, channels, &var));
   const float epsilon = ctx.Float("epsilon", 1e-5f);
-  Result<Tensor> y = ctx.Allocate(kFloat, x.shape());
+  Result<Tensor> y = ctx.AllocateUninitialized(kFloat, x.shape());  // every element written below
   if (!y.ok()) return y.status();
   for (int64_t c = 0; c < channels; ++c) {
     const float a = scale[c] / std::sqrt(var[c] + epsilon);
