@@ -27,6 +27,16 @@ int Fail(const Status& status) {
   return ExitCodeFor(status);
 }
 
+namespace {
+std::vector<std::string>& CommandLineStorage() {
+  static std::vector<std::string> storage;
+  return storage;
+}
+}  // namespace
+
+void SetCommandLine(int argc, char** argv) { CommandLineStorage().assign(argv, argv + argc); }
+const std::vector<std::string>& CommandLine() { return CommandLineStorage(); }
+
 void SetupLogging(const std::string& level, bool quiet) {
   auto logger = spdlog::stderr_color_mt("pq");
   logger->set_pattern("pq: %^%l%$: %v");

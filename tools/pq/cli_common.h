@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -44,6 +45,12 @@ struct Command {
 std::function<int()> SetupInspect(CLI::App* sub);
 std::function<int()> SetupConvert(CLI::App* sub);
 std::function<int()> SetupRun(CLI::App* sub);
+std::function<int()> SetupQuantize(CLI::App* sub);
+std::function<int()> SetupSchemes(CLI::App* sub);
+
+// The command line as given, for the report.
+void SetCommandLine(int argc, char** argv);
+const std::vector<std::string>& CommandLine();
 
 }  // namespace pq::cli
 

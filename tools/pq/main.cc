@@ -14,6 +14,9 @@ namespace {
 // The subcommands, in the order `pq --help` lists them.
 const std::vector<pq::cli::Command>& Commands() {
   static const std::vector<pq::cli::Command> kCommands = {
+      {"quantize", "Quantize a model (INT8 QDQ) and write its audit report",
+       pq::cli::SetupQuantize},
+      {"schemes", "List the quantization schemes", pq::cli::SetupSchemes},
       {"inspect", "Describe a model: versions, inputs/outputs, ops, weights, quantization",
        pq::cli::SetupInspect},
       {"convert", "Re-save a model through pq's loader and writer (e.g. to external data)",
@@ -47,9 +50,11 @@ bool IsCommand(const std::string& word) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  pq::cli::SetCommandLine(argc, argv);
   CLI::App app{"pq: post-training quantization for ONNX models"};
   app.set_version_flag("--version", std::string("pq ") + pq::kVersion);
   app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand
   std::string log_level = "info";
   bool quiet = false;
   app.add_option("--log-level", log_level, "Log level on stderr")

@@ -1,0 +1,40 @@
+// The audit report: one JSON document beside every quantized model, built
+// from the same records the quantizer wrote into the model. Keys come in a
+// fixed order; docs/report.schema.json describes it (schema_version).
+#ifndef PQ_REPORT_H_
+#define PQ_REPORT_H_
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pq/model.h"
+#include "pq/quantize.h"
+#include "pq/status.h"
+
+namespace pq {
+
+// The report's schema version; bumped whenever its meaning changes.
+inline constexpr const char* kReportSchemaVersion = "1.0";
+
+struct ReportInputs {
+  std::vector<std::string> argv;          // the command as given
+  const Model* input_model = nullptr;
+  const SaveResult* output = nullptr;     // where the quantized model went
+  const QuantizeOptions* options = nullptr;
+  std::string report_path;
+};
+
+// Builds the report. created_at comes from SOURCE_DATE_EPOCH when set (for
+// reproducible reports), else the current UTC time. Errors: files that
+// cannot be hashed.
+Result<nlohmann::ordered_json> BuildReport(const ReportInputs& inputs, const QuantizeOutcome& outcome);
+
+// Writes `report` to `path` atomically (2-space indented, trailing newline).
+// Errors: kOutputError (exists without `force`, unwritable).
+Status WriteReport(const nlohmann::ordered_json& report, const std::string& path, bool force);
+
+}  // namespace pq
+
+#endif  // PQ_REPORT_H_

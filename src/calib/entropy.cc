@@ -1,0 +1,80 @@
+// entropy: TensorRT's calibration. Among candidate clipping ranges it picks
+// the one whose quantized histogram loses the least information: the least
+// KL divergence between the clipped distribution P and its quantized form Q
+// (see kl_divergence.h).
+// - Symmetric grid: on the |x| histogram, candidate thresholds are the bin
+//   edges from `levels` bins up to the last occupied bin, with levels =
+//   (qmax - qmin) / 2 + 1 (128 for int8), as TensorRT does.
+// - Asymmetric grid: on the x histogram, the WindowFamily windows at least
+//   levels = qmax - qmin + 1 bins wide.
+// Exact zeros (e.g. half of a ReLU's outputs) are taken out of the histogram
+// first: every grid represents 0 exactly, so they lose no information, and
+// left in, their spike would be smeared over a whole group of bins in Q and
+// push the threshold down.
+// Evaluating a candidate costs O(levels); the candidates are searched coarse
+// to fine (candidate_search.h).
+#include <algorithm>
+#include <memory>
+
+#include "calib/candidate_search.h"
+#include "calib/histogram_calibrator.h"
+#include "calib/kl_divergence.h"
+#include "calib/methods.h"
+#include "calib/range_builder.h"
+#include "calib/window_family.h"
+
+namespace pq::calib {
+namespace {
+
+class EntropyCalibrator : public HistogramCalibrator {
+ public:
+  using HistogramCalibrator::HistogramCalibrator;
+
+ protected:
+  const char* Name() const override { return "entropy"; }
+
+  Choice Search(const LineHistogram& full_line, const ValueStats& stats) const override {
+    const QuantGrid& grid = options().grid;
+    LineHistogram line = full_line;
+    double& zero_bin = line.counts[static_cast<size_t>(line.zero_bin)];
+    zero_bin = std::max(0.0, zero_bin - static_cast<double>(stats.zeros()));
+    Choice choice;
+    if (line.Total() <= 0) return choice;  // all zero: FinishRange gives [0, 0]
+    if (grid.symmetric) {
+      const int64_t levels = (grid.qmax - grid.qmin) / 2 + 1;
+      choice.parameters["levels"] = levels;
+      const int64_t end = line.EndOccupied();
+      int64_t best = end;
+      if (end > levels) {
+        const KlDivergence kl(line, levels);
+        best = CoarseToFineMinimum(levels, end, [&](int64_t b) { return kl(0, b); });
+      }
+      choice.hi = line.Edge(best);
+      choice.lo = -choice.hi;
+      return choice;
+    }
+    const int64_t levels = grid.qmax - grid.qmin + 1;
+    choice.parameters["levels"] = levels;
+    const WindowFamily windows(line);
+    int64_t best = windows.steps();
+    if (windows.width(best) > levels) {
+      const KlDivergence kl(line, levels);
+      best = CoarseToFineMinimum(windows.FirstWithWidth(levels), windows.steps(), [&](int64_t s) {
+        return kl(windows.begin(s), windows.end(s));
+      });
+    }
+    choice.lo = line.Edge(windows.begin(best));
+    choice.hi = line.Edge(windows.end(best));
+    return choice;
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Calibrator>> NewEntropyCalibrator(const CalibrationOptions& options) {
+  PQ_RETURN_IF_ERROR(ValidateGrid(options.grid));
+  PQ_RETURN_IF_ERROR(ValidateBins(options.bins));
+  return std::unique_ptr<Calibrator>(new EntropyCalibrator(options));
+}
+
+}  // namespace pq::calib

@@ -1,0 +1,59 @@
+// Histogram: a fixed-size histogram of float values whose range grows by
+// powers of two, so that memory is constant in the number of values and the
+// result does not depend on how the values were split into blocks.
+//
+// Layout: the range is (-2^e, 2^e) for an exponent e chosen as the smallest
+// one (>= kMinExponent) with every finite |x| < 2^e. Each sign has `bins`
+// bins of width w = 2^e / bins: positive bin i counts x >= 0 with
+// floor(x / w) == i, negative bin i counts x < 0 with floor(-x / w) == i.
+// Because `bins` is a power of two, x / w is an exact scaling, and when e grows
+// by d the new bin of every value is its old bin >> d: growing merges whole
+// bins. Hence observing data in any number of blocks gives exactly the same
+// histogram as one pass over all of it.
+#ifndef PQ_SRC_CALIB_HISTOGRAM_H_
+#define PQ_SRC_CALIB_HISTOGRAM_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "calib/value_stats.h"
+
+namespace pq::calib {
+
+class Histogram {
+ public:
+  // The smallest and largest range exponents. 2^kMinExponent is far below
+  // any activation scale pq quantizes to; every finite float is < 2^128.
+  static constexpr int kMinExponent = -100;
+  static constexpr int kMaxExponent = 128;
+
+  // REQUIRES: bins is a power of two in [kMinCalibrationBins,
+  // kMaxCalibrationBins] (checked by the calibrator factories).
+  explicit Histogram(int bins);
+
+  // Adds `count` values; NaN and ±Inf are counted in stats() only.
+  void Add(const float* data, int64_t count);
+
+  int bins() const { return bins_; }
+  int exponent() const { return exponent_; }
+  // Width of one bin: 2^exponent / bins.
+  double bin_width() const;
+  // Counts per bin, as in the layout above.
+  const std::vector<int64_t>& positive() const { return positive_; }
+  const std::vector<int64_t>& negative() const { return negative_; }
+  const ValueStats& stats() const { return stats_; }
+
+ private:
+  void Grow(int exponent);
+
+  int bins_;
+  int log2_bins_;
+  int exponent_ = kMinExponent;
+  std::vector<int64_t> positive_;
+  std::vector<int64_t> negative_;
+  ValueStats stats_;
+};
+
+}  // namespace pq::calib
+
+#endif  // PQ_SRC_CALIB_HISTOGRAM_H_

@@ -1,0 +1,30 @@
+#include "calib/histogram_calibrator.h"
+
+#include <utility>
+
+#include "calib/range_builder.h"
+
+namespace pq::calib {
+
+Result<CalibratedRange> HistogramCalibrator::Compute() const {
+  const ValueStats& stats = histogram_.stats();
+  const bool magnitude = options_.grid.symmetric;
+  Choice choice;
+  LineHistogram line;
+  if (stats.finite() > 0) {
+    line = magnitude ? MagnitudeLine(histogram_) : SignedLine(histogram_);
+    choice = Search(line, stats);
+  }
+  nlohmann::ordered_json parameters;
+  parameters["bins"] = options_.bins;
+  parameters["histogram"] = magnitude ? "|x|" : "x";
+  for (auto& [key, value] : choice.parameters.items()) parameters[key] = value;
+  parameters["grid"] = GridJson(options_.grid);
+  Result<CalibratedRange> range =
+      FinishRange(Name(), std::move(parameters), stats, options_.grid, choice.lo, choice.hi);
+  if (!range.ok()) return range;
+  range->clipped_fraction = ClippedFraction(line, magnitude, stats, range.value());
+  return range;
+}
+
+}  // namespace pq::calib

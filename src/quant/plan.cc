@@ -1,0 +1,201 @@
+#include "quant/plan.h"
+
+#include <algorithm>
+
+#include "onnx/onnx_pb.h"
+
+namespace pq::quant {
+namespace {
+
+bool IsDefault(const onnx::NodeProto& n) { return n.domain().empty() || n.domain() == "ai.onnx"; }
+
+// Ops a weight scheme can take (weight input 1).
+const std::set<std::string>& WeightOps() {
+  static const std::set<std::string> kOps = {"Conv", "ConvTranspose", "MatMul", "Gemm"};
+  return kOps;
+}
+
+// Ops that only move or select data: their output shares their input's
+// quantization parameters instead of being re-quantized.
+const std::set<std::string>& PassThroughOps() {
+  static const std::set<std::string> kOps = {"MaxPool", "Reshape", "Transpose", "Flatten",
+                                             "Squeeze", "Unsqueeze", "Relu", "Identity"};
+  return kOps;
+}
+
+bool Contains(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+int64_t AttrInt(const onnx::NodeProto& node, const char* name, int64_t def) {
+  for (const auto& a : node.attribute()) {
+    if (a.name() == name) return a.i();
+  }
+  return def;
+}
+
+// The per-channel axis of node's weight, or -1 when it has none.
+int64_t ChannelAxis(const onnx::NodeProto& node, const ConstantTensor& w) {
+  const std::string& op = node.op_type();
+  if (op == "Conv") return w.dims.size() >= 3 ? 0 : -1;
+  if (op == "ConvTranspose") return w.dims.size() >= 3 ? 1 : -1;
+  if (op == "Gemm") return w.dims.size() == 2 ? (AttrInt(node, "transB", 0) != 0 ? 0 : 1) : -1;
+  if (op == "MatMul") return w.dims.size() == 2 ? 1 : -1;
+  return -1;
+}
+
+std::string NodeName(const onnx::NodeProto& node, int index) {
+  return node.name().empty() ? "#" + std::to_string(index) : node.name();
+}
+
+}  // namespace
+
+QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool static_mode,
+                    bool per_channel) {
+  QuantPlan plan;
+  const onnx::GraphProto& graph = model.proto().graph();
+  const int n = graph.node_size();
+  std::set<std::string> selected_ops(options.op_types.begin(), options.op_types.end());
+  std::map<std::pair<std::string, int64_t>, size_t> constant_index;
+  std::set<int> quantized;
+
+  for (int i = 0; i < n; ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    if (!IsDefault(node) || WeightOps().count(node.op_type()) == 0) continue;
+    const std::string name = NodeName(node, i);
+    const std::string weight = node.input_size() > 1 ? node.input(1) : "";
+    auto skip = [&](const std::string& reason) {
+      plan.skipped.push_back({name, node.op_type(), weight, reason});
+    };
+    if (selected_ops.count(node.op_type()) == 0) {
+      skip("op type " + node.op_type() + " not selected (--op-types)");
+      continue;
+    }
+    if (Contains(options.exclude_nodes, node.name())) {
+      skip("excluded by --exclude-nodes");
+      continue;
+    }
+    if (Contains(options.exclude_op_types, node.op_type())) {
+      skip("excluded by --exclude-op-types");
+      continue;
+    }
+    const ConstantTensor* w = model.FindConstant(weight);
+    if (w == nullptr) {
+      skip("weight input '" + weight + "' is not a constant (an activation-by-activation product)");
+      continue;
+    }
+    if (w->data_type != onnx::TensorProto::FLOAT) {
+      skip("weight is " + std::to_string(w->data_type) + ", not float32");
+      continue;
+    }
+    if (node.op_type() == "Gemm" && AttrInt(node, "transA", 0) != 0 && static_mode) {
+      skip("Gemm with transA=1 has no per-tensor activation layout pq quantizes");
+      continue;
+    }
+    const std::string& activation = node.input(0);
+    if (static_mode && model.FindConstant(activation) != nullptr) {
+      skip("input '" + activation + "' is a constant, not an activation");
+      continue;
+    }
+    const int64_t axis = per_channel ? ChannelAxis(node, *w) : -1;
+    auto key = std::make_pair(weight, axis);
+    auto it = constant_index.find(key);
+    if (it == constant_index.end()) {
+      PlannedConstant c;
+      c.tensor = weight;
+      c.role = TensorRole::kWeight;
+      c.axis = axis;
+      constant_index[key] = plan.constants.size();
+      plan.constants.push_back(c);
+      it = constant_index.find(key);
+    }
+    plan.constants[it->second].uses.push_back({i, 1});
+    quantized.insert(i);
+    plan.nodes.push_back(i);
+
+    // Bias of a statically quantized Conv/Gemm: int32, scale = s_in * s_w.
+    const bool has_bias = node.input_size() > 2 && !node.input(2).empty() &&
+                          (node.op_type() == "Conv" || node.op_type() == "Gemm");
+    if (static_mode && has_bias) {
+      const ConstantTensor* b = model.FindConstant(node.input(2));
+      const int64_t out_channels =
+          node.op_type() == "Conv" ? w->dims[0] : w->dims[axis >= 0 ? static_cast<size_t>(axis) : 1];
+      if (b != nullptr && b->data_type == onnx::TensorProto::FLOAT && b->dims.size() == 1 &&
+          b->dims[0] == out_channels) {
+        PlannedConstant c;
+        c.tensor = node.input(2);
+        c.role = TensorRole::kBias;
+        c.axis = axis >= 0 ? 0 : -1;
+        c.uses.push_back({i, 2});
+        c.activation = activation;
+        c.weight = weight;
+        c.weight_axis = axis;
+        plan.constants.push_back(c);
+      } else {
+        plan.skipped.push_back({name, node.op_type(), node.input(2),
+                                "bias is not a constant float vector of one value per output; "
+                                "left float"});
+      }
+    }
+  }
+  if (!static_mode) return plan;
+
+  // Activations: the data input of every quantized node, and backwards
+  // through pass-through ops whose output is such an input.
+  std::map<std::string, int> producer;
+  for (int i = 0; i < n; ++i) {
+    for (const auto& o : graph.node(i).output()) producer[o] = i;
+  }
+  std::set<std::string> needed;
+  for (int i : plan.nodes) needed.insert(graph.node(i).input(0));
+  std::set<int> active_pass;
+  for (int i = n - 1; i >= 0; --i) {
+    const onnx::NodeProto& node = graph.node(i);
+    if (!IsDefault(node) || PassThroughOps().count(node.op_type()) == 0 || node.input_size() == 0 ||
+        node.output_size() == 0 || needed.count(node.output(0)) == 0) {
+      continue;
+    }
+    if (model.FindConstant(node.input(0)) != nullptr) continue;
+    active_pass.insert(i);
+    needed.insert(node.input(0));
+  }
+  // Graph order is topological for valid ONNX; pass-through outputs share
+  // their input's parameters, everything else is calibrated.
+  std::map<std::string, std::string> shares;
+  std::vector<std::string> order;
+  std::set<std::string> graph_inputs;
+  for (const auto& in : graph.input()) graph_inputs.insert(in.name());
+  for (const std::string& t : needed) {
+    if (producer.count(t) == 0) order.push_back(t);  // graph inputs first
+  }
+  for (int i = 0; i < n; ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    for (const auto& o : node.output()) {
+      if (needed.count(o) == 0) continue;
+      order.push_back(o);
+      if (active_pass.count(i) != 0) shares[o] = node.input(0);
+    }
+  }
+  for (const std::string& t : order) {
+    PlannedActivation a;
+    a.tensor = t;
+    auto s = shares.find(t);
+    if (s != shares.end()) {
+      // Follow the chain to the tensor that owns the parameters.
+      std::string root = s->second;
+      while (shares.count(root) != 0) root = shares[root];
+      a.shares_params_with = root;
+    } else {
+      plan.calibrate.insert(t);
+    }
+    for (int i = 0; i < n; ++i) {
+      const onnx::NodeProto& node = graph.node(i);
+      if (node.input_size() == 0 || node.input(0) != t) continue;
+      if (quantized.count(i) != 0 || active_pass.count(i) != 0) a.uses.push_back({i, 0});
+    }
+    plan.activations.push_back(std::move(a));
+  }
+  return plan;
+}
+
+}  // namespace pq::quant

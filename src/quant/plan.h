@@ -1,0 +1,55 @@
+// Planning: which nodes pq quantizes, which weight/bias each uses with which
+// per-channel axis, which activations get QDQ and where their parameters come
+// from. Decided from the graph alone, before any number is computed.
+#ifndef PQ_QUANT_PLAN_H_
+#define PQ_QUANT_PLAN_H_
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pq/model.h"
+#include "pq/quantize.h"
+#include "quant/qdq_writer.h"
+
+namespace pq::quant {
+
+// A constant to quantize, with all its uses that take the same axis.
+struct PlannedConstant {
+  std::string tensor;
+  TensorRole role = TensorRole::kWeight;
+  int64_t axis = -1;           // per-channel axis; -1 per tensor
+  std::vector<Use> uses;
+  // For biases: the activation and weight whose scales multiply into its
+  // scale (bias scale = activation scale x weight scale).
+  std::string activation;
+  std::string weight;
+  int64_t weight_axis = -1;
+};
+
+// An activation that gets QuantizeLinear -> DequantizeLinear.
+struct PlannedActivation {
+  std::string tensor;
+  std::string shares_params_with;  // "" = calibrated itself
+  std::vector<Use> uses;
+};
+
+struct QuantPlan {
+  std::vector<int> nodes;  // quantized nodes (main-graph indices)
+  std::vector<PlannedConstant> constants;
+  std::vector<PlannedActivation> activations;  // topological order
+  std::vector<SkippedRecord> skipped;
+  // Activations that need a calibrated range.
+  std::set<std::string> calibrate;
+};
+
+// Builds the plan for `model`. `static_mode`: activations are quantized too
+// (and biases of quantized Conv/Gemm). `per_channel`: weights per output
+// channel where the op has one.
+QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool static_mode,
+                    bool per_channel);
+
+}  // namespace pq::quant
+
+#endif  // PQ_QUANT_PLAN_H_

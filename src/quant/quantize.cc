@@ -1,0 +1,304 @@
+// Quantize: prepare the FP32 model, plan, calibrate, compute parameters with
+// the scheme, write QDQ, and record exactly what was written.
+#include "pq/quantize.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <random>
+
+#include "onnx/onnx_pb.h"
+#include "pq/executor.h"
+#include "quant/linear_quant.h"
+#include "quant/plan.h"
+#include "quant/prepare.h"
+#include "quant/qdq_writer.h"
+#include "quant/scheme.h"
+
+namespace pq {
+namespace {
+
+// Per-axis QuantizeLinear/DequantizeLinear need this default-domain opset;
+// QuantizeLinear/DequantizeLinear exist from opset 10.
+constexpr int64_t kPerAxisOpset = 13;
+constexpr int64_t kMinQdqOpset = 10;
+// Relative L2 difference allowed between a model and its opset conversion.
+constexpr double kConversionTolerance = 1e-5;
+
+std::vector<float> ConstantAsFloats(const ConstantTensor& c) {
+  std::vector<float> v(static_cast<size_t>(c.element_count));
+  if (c.byte_size > 0) std::memcpy(v.data(), c.data, static_cast<size_t>(c.byte_size));
+  return v;
+}
+
+std::vector<ConsumerRef> ConsumersOf(const onnx::GraphProto& graph, const std::vector<quant::Use>& uses) {
+  std::vector<ConsumerRef> out;
+  for (const quant::Use& use : uses) {
+    const onnx::NodeProto& node = graph.node(use.first);
+    out.push_back({node.name().empty() ? "#" + std::to_string(use.first) : node.name(), node.op_type()});
+  }
+  return out;
+}
+
+// Runs both models on one fixed-seed input and compares their outputs.
+Status CheckSameOutputs(const Model& a, const Model& b, int threads) {
+  ExecutorOptions options;
+  options.threads = threads;
+  Result<std::unique_ptr<Executor>> ea = Executor::Create(a, options);
+  if (!ea.ok()) return ea.status();
+  Result<std::unique_ptr<Executor>> eb = Executor::Create(b, options);
+  if (!eb.ok()) return eb.status();
+  std::mt19937 rng(1234);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::map<std::string, Tensor> feeds;
+  for (const TensorInfo& info : ea.value()->inputs()) {
+    if (info.dtype != kFloat) return Status::NotSupported("non-float input '" + info.name + "'");
+    std::vector<int64_t> dims = info.dims;
+    for (int64_t& d : dims) d = d < 0 ? 1 : d;
+    Result<Tensor> t = Tensor::Allocate(kFloat, dims);
+    if (!t.ok()) return t.status();
+    for (int64_t i = 0; i < t->size(); ++i) t->data<float>()[i] = dist(rng);
+    feeds[info.name] = std::move(t).value();
+  }
+  Result<std::vector<Tensor>> ra = ea.value()->Run(feeds);
+  if (!ra.ok()) return ra.status();
+  Result<std::vector<Tensor>> rb = eb.value()->Run(feeds);
+  if (!rb.ok()) return rb.status();
+  for (size_t o = 0; o < ra->size(); ++o) {
+    const Tensor& x = (*ra)[o];
+    const Tensor& y = (*rb)[o];
+    if (x.shape() != y.shape() || x.dtype() != kFloat || y.dtype() != kFloat) {
+      return Status::InvalidInput("output " + std::to_string(o) + " differs in shape or type");
+    }
+    double diff = 0, norm = 0;
+    for (int64_t i = 0; i < x.size(); ++i) {
+      const double d = x.data<float>()[i] - y.data<float>()[i];
+      diff += d * d;
+      norm += static_cast<double>(x.data<float>()[i]) * x.data<float>()[i];
+    }
+    if (std::sqrt(diff) > kConversionTolerance * std::max(std::sqrt(norm), 1e-12)) {
+      return Status::InvalidInput("output " + std::to_string(o) + " differs after conversion");
+    }
+  }
+  return Status::OK();
+}
+
+// Gives `model` an opset that can hold per-axis parameters when asked.
+// Returns the model to quantize (possibly converted) and whether per-axis is
+// possible.
+Result<std::unique_ptr<Model>> PrepareOpset(std::unique_ptr<Model> model, bool want_per_channel,
+                                            int threads, QuantizeOutcome* outcome) {
+  const int64_t opset = model->OpsetVersion("");
+  outcome->per_channel = want_per_channel;
+  if (opset >= kPerAxisOpset || (!want_per_channel && opset >= kMinQdqOpset)) return model;
+  if (want_per_channel) {
+    Result<std::unique_ptr<Model>> converted = quant::ConvertOpset(*model, kPerAxisOpset);
+    Status same = converted.ok() ? CheckSameOutputs(*model, *converted.value(), threads)
+                                 : converted.status();
+    if (same.ok()) {
+      outcome->transformations.push_back("converted the default-domain opset from " +
+                                         std::to_string(opset) + " to " +
+                                         std::to_string(kPerAxisOpset) +
+                                         " (onnx version converter); outputs verified equal");
+      return std::move(converted).value();
+    }
+    if (opset < kMinQdqOpset) {
+      return Status::NotSupported(model->origin() + ": opset " + std::to_string(opset) +
+                                  " has no QuantizeLinear and conversion to opset " +
+                                  std::to_string(kPerAxisOpset) + " failed: " + same.message());
+    }
+    outcome->per_channel = false;
+    outcome->warnings.push_back("per-channel weights need opset " + std::to_string(kPerAxisOpset) +
+                                " and converting from opset " + std::to_string(opset) +
+                                " failed (" + same.message() + "); weights are per-tensor");
+    return model;
+  }
+  return Status::NotSupported(model->origin() + ": opset " + std::to_string(opset) +
+                              " has no QuantizeLinear (needs " + std::to_string(kMinQdqOpset) + ")");
+}
+
+}  // namespace
+
+const char* TensorRoleName(TensorRole role) {
+  switch (role) {
+    case TensorRole::kWeight: return "weight";
+    case TensorRole::kBias: return "bias";
+    case TensorRole::kActivation: return "activation";
+  }
+  return "?";
+}
+
+std::vector<std::pair<std::string, std::string>> Schemes() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const quant::SchemeEntry& entry : quant::SchemeTable()) {
+    out.emplace_back(entry.name, entry.create()->Summary());
+  }
+  return out;
+}
+
+Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& options,
+                                 const std::function<void(int64_t, int64_t)>& progress) {
+  Result<std::unique_ptr<quant::Scheme>> scheme_or = quant::MakeScheme(options.scheme);
+  if (!scheme_or.ok()) return scheme_or.status();
+  const quant::Scheme& scheme = *scheme_or.value();
+  const bool static_mode = !options.weights_only && scheme.QuantizesActivations();
+  if (static_mode && options.calib_paths.empty()) {
+    return Status::InvalidArgument("scheme " + options.scheme +
+                                   " quantizes activations and needs calibration data: pass "
+                                   "--calib PATH (or --weights-only to quantize weights alone)");
+  }
+  QuantizeOutcome outcome;
+
+  // Prepare: fold BatchNormalization, reach an opset for per-axis params.
+  std::unique_ptr<Model> prepared;
+  if (options.fold_batchnorm) {
+    std::vector<quant::FoldedBatchNorm> folded;
+    Result<std::unique_ptr<Model>> f = quant::FoldBatchNorms(model, &folded);
+    if (!f.ok()) return f.status();
+    prepared = std::move(f).value();
+    for (const auto& fb : folded) {
+      outcome.transformations.push_back("folded BatchNormalization '" + fb.batchnorm +
+                                        "' into Conv '" + fb.conv + "'");
+    }
+  } else {
+    Result<std::unique_ptr<Model>> copy = Model::FromProto(
+        std::make_unique<onnx::ModelProto>(model.proto()), model.base_dir(), model.origin());
+    if (!copy.ok()) return copy.status();
+    prepared = std::move(copy).value();
+  }
+  Result<std::unique_ptr<Model>> ready =
+      PrepareOpset(std::move(prepared), options.per_channel, options.threads, &outcome);
+  if (!ready.ok()) return ready.status();
+  prepared = std::move(ready).value();
+  const onnx::GraphProto& graph = prepared->proto().graph();
+
+  quant::QuantPlan plan = quant::BuildPlan(*prepared, options, static_mode, outcome.per_channel);
+  outcome.skipped = plan.skipped;
+  outcome.nodes_quantized = static_cast<int64_t>(plan.nodes.size());
+
+  // Calibrate the activations that own their parameters.
+  std::map<std::string, CalibratedRange> ranges;
+  if (static_mode && !plan.calibrate.empty()) {
+    ExecutorOptions exec_options;
+    exec_options.threads = options.threads;
+    Result<std::unique_ptr<Executor>> executor = Executor::Create(*prepared, exec_options);
+    if (!executor.ok()) return executor.status();
+    Result<std::unique_ptr<Dataset>> data =
+        Dataset::Open(options.calib_paths, executor.value()->inputs());
+    if (!data.ok()) return data.status();
+    CalibrationOptions calibration = options.calibration;
+    calibration.grid.symmetric = scheme.ActivationSymmetric();
+    calibration.grid.qmin = scheme.ActivationQmin();
+    calibration.grid.qmax = scheme.ActivationQmax();
+    Result<CalibrationResult> result =
+        Calibrate(*executor.value(), *data.value(), plan.calibrate, calibration,
+                  options.calib_batch, options.calib_samples, progress);
+    if (!result.ok()) return result.status();
+    ranges = std::move(result->ranges);
+    outcome.calibration_files = data.value()->files();
+    outcome.calibration_samples = result->samples_used;
+    outcome.calibration_batch = result->batch;
+  }
+
+  // Activation parameters, owners first, then the tensors that share them.
+  std::map<std::string, QuantParams> activation_params;
+  quant::QdqPlan qdq;
+  std::vector<QuantizedTensorRecord> activation_records;
+  for (const quant::PlannedActivation& a : plan.activations) {
+    QuantizedTensorRecord r;
+    r.name = a.tensor;
+    r.role = TensorRole::kActivation;
+    r.consumers = ConsumersOf(graph, a.uses);
+    r.scheme = options.scheme;
+    r.granularity = "per-tensor";
+    if (a.shares_params_with.empty()) {
+      const CalibratedRange& range = ranges.at(a.tensor);
+      r.params = scheme.ActivationParams(range.chosen_min, range.chosen_max);
+      r.range = range;
+    } else {
+      r.params = activation_params.at(a.shares_params_with);
+      r.shares_params_with = a.shares_params_with;
+    }
+    activation_params[a.tensor] = r.params;
+    if (a.uses.empty()) continue;
+    qdq.activations.push_back({a.tensor, r.params, a.uses});
+    activation_records.push_back(std::move(r));
+  }
+
+  // Weights, then biases (their scale needs the weight's and activation's).
+  std::vector<QuantizedTensorRecord> constant_records;
+  std::map<std::pair<std::string, int64_t>, QuantParams> weight_params;
+  for (const quant::PlannedConstant& c : plan.constants) {
+    const ConstantTensor* source = prepared->FindConstant(c.tensor);
+    if (source == nullptr) return Status::Internal("planned constant '" + c.tensor + "' vanished");
+    const std::vector<float> values = ConstantAsFloats(*source);
+    QuantizedTensorRecord r;
+    r.name = c.tensor;
+    r.role = c.role;
+    r.consumers = ConsumersOf(graph, c.uses);
+    r.shape = source->dims;
+    r.scheme = options.scheme;
+    r.granularity = c.axis >= 0 ? "per-channel" : "per-tensor";
+    quant::QuantizedWeight q;
+    if (c.role == TensorRole::kWeight) {
+      quant::WeightView view{c.tensor, values.data(), source->dims, c.axis};
+      Result<quant::QuantizedWeight> qw = scheme.QuantizeWeight(view);
+      if (!qw.ok()) return qw.status().WithPrefix(model.origin());
+      q = std::move(qw).value();
+      weight_params[{c.tensor, c.axis}] = q.params;
+    } else {
+      const QuantParams& in = activation_params.at(c.activation);
+      const QuantParams& w = weight_params.at({c.weight, c.weight_axis});
+      q.params.dtype = onnx::TensorProto::INT32;
+      q.params.axis = c.axis;
+      const size_t n = values.size();
+      q.params.scale.resize(c.axis >= 0 ? n : 1);
+      for (size_t i = 0; i < q.params.scale.size(); ++i) {
+        q.params.scale[i] = in.scale[0] * w.scale[w.scale.size() == 1 ? 0 : i];
+      }
+      q.params.zero_point.assign(q.params.scale.size(), 0);
+      q.data.resize(n * 4);
+      q.dequantized.resize(n);
+      for (size_t i = 0; i < n; ++i) {
+        if (!std::isfinite(values[i])) {
+          return Status::InvalidInput(model.origin() + ": bias '" + c.tensor + "' holds NaN or Inf");
+        }
+        const float s = q.params.scale[c.axis >= 0 ? i : 0];
+        const int64_t v = quant::QuantizeValue(values[i], s, 0, INT32_MIN, INT32_MAX);
+        const int32_t v32 = static_cast<int32_t>(v);
+        std::memcpy(&q.data[i * 4], &v32, 4);
+        q.dequantized[i] = static_cast<float>(v32) * s;
+      }
+    }
+    r.params = q.params;
+    r.error = ComputeErrorMetrics(values.data(), q.dequantized.data(),
+                                  static_cast<int64_t>(values.size()));
+    qdq.constants.push_back({c.tensor, source->dims, q.params, std::move(q.data), c.uses});
+    constant_records.push_back(std::move(r));
+  }
+
+  std::vector<quant::WrittenNames> written;
+  Result<std::unique_ptr<onnx::ModelProto>> proto = quant::WriteQdq(prepared->proto(), qdq, &written);
+  if (!proto.ok()) return proto.status();
+  Result<std::unique_ptr<Model>> quantized =
+      Model::FromProto(std::move(proto).value(), prepared->base_dir(), model.origin() + " (quantized)");
+  if (!quantized.ok()) return quantized.status().WithPrefix("the quantized model is invalid");
+  outcome.model = std::move(quantized).value();
+
+  // Records in written order: constants, then activations.
+  size_t k = 0;
+  for (auto* records : {&constant_records, &activation_records}) {
+    for (QuantizedTensorRecord& r : *records) {
+      const quant::WrittenNames& w = written[k++];
+      r.quantized_name = w.quantized;
+      r.scale_name = w.scale;
+      r.zero_point_name = w.zero_point;
+      r.dequantized_name = w.dequantized;
+      outcome.tensors.push_back(std::move(r));
+    }
+  }
+  return outcome;
+}
+
+}  // namespace pq

@@ -1,0 +1,247 @@
+#include "pq/report.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+
+#include "onnx/onnx_pb.h"
+#include "pq/data_type.h"
+#include "pq/version.h"
+#include "util/file_util.h"
+#include "util/sha256.h"
+
+namespace pq {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// JSON has no infinity: exact round trips report "+inf" / "-inf".
+Json Number(double v) {
+  if (std::isinf(v)) return v > 0 ? "+inf" : "-inf";
+  if (std::isnan(v)) return nullptr;
+  return v;
+}
+
+std::string UtcTimestamp() {
+  std::time_t now = std::time(nullptr);
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH")) {
+    char* end = nullptr;
+    const long long value = std::strtoll(epoch, &end, 10);
+    if (end != epoch && *end == '\0' && value >= 0) now = static_cast<std::time_t>(value);
+  }
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+int64_t FileBytes(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
+}
+
+Result<Json> ModelFacts(const Model& model, const std::string& path,
+                        const std::vector<std::string>& data_files, int64_t* total_bytes) {
+  Json j;
+  j["path"] = path;
+  Result<std::string> sha = Sha256File(path);
+  if (!sha.ok()) return sha.status();
+  j["sha256"] = sha.value();
+  j["bytes"] = FileBytes(path);
+  *total_bytes = FileBytes(path);
+  j["ir_version"] = model.proto().ir_version();
+  Json opsets = Json::array();
+  for (const auto& o : model.proto().opset_import()) {
+    opsets.push_back({{"domain", o.domain().empty() ? "ai.onnx" : o.domain()}, {"version", o.version()}});
+  }
+  j["opsets"] = opsets;
+  j["producer"] = {{"name", model.proto().producer_name()},
+                   {"version", model.proto().producer_version()}};
+  Json external = Json::array();
+  for (const std::string& file : data_files) {
+    Result<std::string> file_sha = Sha256File(file);
+    if (!file_sha.ok()) return file_sha.status();
+    external.push_back({{"path", file}, {"sha256", file_sha.value()}, {"bytes", FileBytes(file)}});
+    *total_bytes += FileBytes(file);
+  }
+  j["external_data"] = external;
+  return j;
+}
+
+Json RangeJson(const CalibratedRange& r) {
+  return {{"method", r.method},
+          {"parameters", r.parameters},
+          {"values_seen", r.values_seen},
+          {"nan_count", r.nan_count},
+          {"inf_count", r.inf_count},
+          {"observed_min", r.observed_min},
+          {"observed_max", r.observed_max},
+          {"chosen_min", r.chosen_min},
+          {"chosen_max", r.chosen_max},
+          {"clipped_fraction", r.clipped_fraction}};
+}
+
+Json TensorJson(const QuantizedTensorRecord& r) {
+  Json j;
+  j["name"] = r.name;
+  j["role"] = TensorRoleName(r.role);
+  Json consumers = Json::array();
+  for (const ConsumerRef& c : r.consumers) consumers.push_back({{"node", c.node}, {"op_type", c.op_type}});
+  j["consumers"] = consumers;
+  j["shape"] = r.role == TensorRole::kActivation ? Json(nullptr) : Json(r.shape);
+  j["from_dtype"] = DataTypeName(r.from_dtype);
+  j["to_dtype"] = DataTypeName(r.params.dtype);
+  j["scheme"] = r.scheme;
+  j["granularity"] = r.granularity;
+  j["axis"] = r.params.axis >= 0 ? Json(r.params.axis) : Json(nullptr);
+  j["block_size"] = r.params.block_size > 0 ? Json(r.params.block_size) : Json(nullptr);
+  j["scale"] = r.params.scale;
+  j["zero_point"] = r.params.zero_point;
+  j["range"] = r.range ? RangeJson(*r.range) : Json(nullptr);
+  j["shares_params_with"] = r.shares_params_with.empty() ? Json(nullptr) : Json(r.shares_params_with);
+  if (r.error) {
+    j["error"] = {{"mse", r.error->mse},
+                  {"sqnr_db", Number(r.error->sqnr_db)},
+                  {"max_abs", r.error->max_abs},
+                  {"cosine", r.error->cosine}};
+  } else {
+    j["error"] = nullptr;
+  }
+  j["written_as"] = {{"quantized", r.quantized_name},
+                     {"scale", r.scale_name},
+                     {"zero_point", r.zero_point_name},
+                     {"dequantized", r.dequantized_name}};
+  return j;
+}
+
+}  // namespace
+
+Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const QuantizeOutcome& outcome) {
+  const QuantizeOptions& o = *in.options;
+  Json report;
+  report["schema_version"] = kReportSchemaVersion;
+  report["tool"] = {{"name", "pq"}, {"version", kVersion}};
+  report["created_at"] = UtcTimestamp();
+  report["command"] = in.argv;
+
+  std::vector<std::string> input_data;
+  for (const ExternalFile& f : in.input_model->ExternalFiles()) {
+    input_data.push_back(in.input_model->base_dir() + "/" + f.location);
+  }
+  int64_t bytes_before = 0, bytes_after = 0;
+  Result<Json> input = ModelFacts(*in.input_model, in.input_model->path(), input_data, &bytes_before);
+  if (!input.ok()) return input.status();
+  report["input_model"] = input.value();
+  std::vector<std::string> output_data;
+  if (!in.output->data_path.empty()) output_data.push_back(in.output->data_path);
+  Result<Json> output = ModelFacts(*outcome.model, in.output->model_path, output_data, &bytes_after);
+  if (!output.ok()) return output.status();
+  report["output_model"] = output.value();
+
+  report["config"] = {
+      {"scheme", o.scheme},
+      {"weights_only", o.weights_only},
+      {"granularity", outcome.per_channel && o.per_channel ? "per-channel" : "per-tensor"},
+      {"granularity_requested", o.per_channel ? "per-channel" : "per-tensor"},
+      {"op_types", o.op_types},
+      {"exclude_nodes", o.exclude_nodes},
+      {"exclude_op_types", o.exclude_op_types},
+      {"fold_batchnorm", o.fold_batchnorm},
+      {"calibration",
+       o.weights_only ? Json(nullptr)
+                      : Json{{"method", o.calibration.method},
+                             {"percentile", o.calibration.percentile},
+                             {"bins", o.calibration.bins},
+                             {"batch", o.calib_batch},
+                             {"samples_limit", o.calib_samples}}},
+      {"threads", o.threads},
+      {"external_data", !in.output->data_path.empty()},
+  };
+
+  if (outcome.calibration_files.empty()) {
+    report["calibration"] = nullptr;
+  } else {
+    Json files = Json::array();
+    for (const DatasetFile& f : outcome.calibration_files) {
+      Json entry = {{"path", f.path}, {"samples", f.samples}};
+      struct stat st;
+      if (stat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+        Result<std::string> sha = Sha256File(f.path);
+        if (!sha.ok()) return sha.status();
+        entry["sha256"] = sha.value();
+      } else {
+        entry["sha256"] = nullptr;  // a test_data_set_* folder
+      }
+      files.push_back(entry);
+    }
+    report["calibration"] = {{"files", files},
+                             {"samples_used", outcome.calibration_samples},
+                             {"batch", outcome.calibration_batch}};
+  }
+  report["transformations"] = outcome.transformations;
+
+  Json tensors = Json::array();
+  for (const QuantizedTensorRecord& r : outcome.tensors) tensors.push_back(TensorJson(r));
+  report["tensors"] = tensors;
+  Json skipped = Json::array();
+  for (const SkippedRecord& s : outcome.skipped) {
+    skipped.push_back({{"node", s.node}, {"op_type", s.op_type}, {"tensor", s.tensor}, {"reason", s.reason}});
+  }
+  report["skipped"] = skipped;
+
+  // Summary.
+  int64_t weights = 0, biases = 0, activations = 0, params_quantized = 0, params_total = 0;
+  std::vector<std::pair<double, std::string>> sqnr;
+  for (const QuantizedTensorRecord& r : outcome.tensors) {
+    if (r.role == TensorRole::kWeight) ++weights;
+    if (r.role == TensorRole::kBias) ++biases;
+    if (r.role == TensorRole::kActivation) ++activations;
+    if (r.role != TensorRole::kActivation) {
+      int64_t count = 1;
+      for (int64_t d : r.shape) count *= d;
+      params_quantized += count;
+    }
+    if (r.role == TensorRole::kWeight && r.error) sqnr.emplace_back(r.error->sqnr_db, r.name);
+  }
+  for (const ConstantTensor& c : in.input_model->constants()) params_total += c.element_count;
+  std::sort(sqnr.begin(), sqnr.end());
+  Json worst = Json::array();
+  for (size_t i = 0; i < sqnr.size() && i < 5; ++i) {
+    worst.push_back({{"name", sqnr[i].second}, {"sqnr_db", Number(sqnr[i].first)}});
+  }
+  report["summary"] = {
+      {"nodes_quantized", outcome.nodes_quantized},
+      {"tensors_quantized", {{"weights", weights}, {"biases", biases}, {"activations", activations}}},
+      {"skipped", outcome.skipped.size()},
+      {"parameters_quantized", params_quantized},
+      {"parameters_total", params_total},
+      {"bytes_before", bytes_before},
+      {"bytes_after", bytes_after},
+      {"compression_ratio", bytes_after > 0 ? static_cast<double>(bytes_before) / bytes_after : 0.0},
+      {"weight_sqnr_db",
+       sqnr.empty() ? Json(nullptr)
+                    : Json{{"min", Number(sqnr.front().first)},
+                           {"median", Number(sqnr[sqnr.size() / 2].first)}}},
+      {"largest_error", worst},
+  };
+  report["warnings"] = outcome.warnings;
+  report["validation"] = nullptr;
+  return report;
+}
+
+Status WriteReport(const nlohmann::ordered_json& report, const std::string& path, bool force) {
+  if (!force && PathExists(path)) {
+    return Status::OutputError(path + ": already exists (pass --force to overwrite it)");
+  }
+  Result<std::unique_ptr<AtomicFile>> file = AtomicFile::Create(path);
+  if (!file.ok()) return file.status();
+  const std::string text = report.dump(2) + "\n";
+  PQ_RETURN_IF_ERROR(file.value()->Write(text.data(), text.size()));
+  return file.value()->Commit();
+}
+
+}  // namespace pq

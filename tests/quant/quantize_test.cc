@@ -1,0 +1,247 @@
+// End-to-end tests of src/quant/quantize.cc: weights-only and static INT8 on
+// small models and the sample CNN, what is recorded versus what is written,
+// exclusions, Constant-node weights, BatchNormalization folding, opset
+// conversion.
+#include "pq/quantize.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "exec/kernel_test_util.h"
+#include "onnx/onnx_pb.h"
+#include "pq/executor.h"
+#include "pq/npy.h"
+#include "quant/prepare.h"
+#include "testutil/model_builder.h"
+#include "testutil/temp_dir.h"
+
+namespace pq {
+namespace {
+
+std::unique_ptr<Model> FromProto(const onnx::ModelProto& proto) {
+  auto model = Model::FromProto(std::make_unique<onnx::ModelProto>(proto), ".", "test.onnx");
+  EXPECT_TRUE(model.ok()) << model.status().ToString();
+  return std::move(model).value();
+}
+
+const onnx::TensorProto* FindInitializer(const Model& model, const std::string& name) {
+  for (const auto& init : model.proto().graph().initializer()) {
+    if (init.name() == name) return &init;
+  }
+  return nullptr;
+}
+
+int CountOps(const Model& model, const std::string& op) {
+  int n = 0;
+  for (const auto& node : model.proto().graph().node()) n += node.op_type() == op;
+  return n;
+}
+
+// Every scale and zero point recorded equals what the model holds.
+void ExpectRecordsMatchModel(const QuantizeOutcome& outcome) {
+  for (const QuantizedTensorRecord& r : outcome.tensors) {
+    SCOPED_TRACE(r.name);
+    const onnx::TensorProto* scale = FindInitializer(*outcome.model, r.scale_name);
+    const onnx::TensorProto* zp = FindInitializer(*outcome.model, r.zero_point_name);
+    ASSERT_NE(scale, nullptr);
+    ASSERT_NE(zp, nullptr);
+    ASSERT_EQ(scale->raw_data().size(), r.params.scale.size() * 4);
+    for (size_t i = 0; i < r.params.scale.size(); ++i) {
+      float v;
+      std::memcpy(&v, scale->raw_data().data() + 4 * i, 4);
+      EXPECT_EQ(v, r.params.scale[i]);
+    }
+    EXPECT_EQ(zp->data_type(), r.params.dtype);
+    const size_t width = zp->raw_data().size() / r.params.zero_point.size();
+    for (size_t i = 0; i < r.params.zero_point.size(); ++i) {
+      int64_t v = 0;
+      if (width == 1) {
+        v = r.params.dtype == 3 ? static_cast<int8_t>(zp->raw_data()[i])
+                                : static_cast<uint8_t>(zp->raw_data()[i]);
+      } else {
+        int32_t v32;
+        std::memcpy(&v32, zp->raw_data().data() + 4 * i, 4);
+        v = v32;
+      }
+      EXPECT_EQ(v, r.params.zero_point[i]);
+    }
+    if (r.role != TensorRole::kActivation) {
+      const onnx::TensorProto* q = FindInitializer(*outcome.model, r.quantized_name);
+      ASSERT_NE(q, nullptr);
+      EXPECT_EQ(q->data_type(), r.params.dtype);
+    }
+  }
+}
+
+TEST(QuantizeTest, WeightsOnlyStoresInt8WeightsBehindDequantizeLinear) {
+  std::unique_ptr<Model> model = FromProto(testing::TinyMatMulModel());
+  QuantizeOptions options;
+  options.weights_only = true;
+  Result<QuantizeOutcome> out = Quantize(*model, options, {});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out->tensors.size(), 1u);
+  const QuantizedTensorRecord& w = out->tensors[0];
+  EXPECT_EQ(w.name, "W");
+  EXPECT_EQ(w.role, TensorRole::kWeight);
+  EXPECT_EQ(w.granularity, "per-channel");
+  EXPECT_EQ(w.params.axis, 1);  // MatMul's constant B: the right axis
+  EXPECT_EQ(w.params.scale.size(), 3u);
+  ASSERT_TRUE(w.error.has_value());
+  EXPECT_GT(w.error->sqnr_db, 30.0);
+  EXPECT_EQ(FindInitializer(*out->model, "W"), nullptr) << "FP32 weight must be gone";
+  EXPECT_EQ(CountOps(*out->model, "DequantizeLinear"), 1);
+  EXPECT_EQ(CountOps(*out->model, "QuantizeLinear"), 0);
+  ExpectRecordsMatchModel(*out);
+  // The quantized model still computes nearly the same thing.
+  auto exec_a = Executor::Create(*model).value();
+  auto exec_b = Executor::Create(*out->model).value();
+  Tensor x = testing::Floats({2, 4}, {1, -2, 3, 0.5f, -1, 0, 2, 1});
+  const auto a = testing::Values(exec_a->Run({{"X", x}}).value()[0]);
+  const auto b = testing::Values(exec_b->Run({{"X", x}}).value()[0]);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 0.05);
+}
+
+TEST(QuantizeTest, ConstantNodeWeightsAreQuantizedLikeInitializers) {
+  std::unique_ptr<Model> model = FromProto(testing::TinyConstantNodeModel());
+  QuantizeOptions options;
+  options.weights_only = true;
+  Result<QuantizeOutcome> out = Quantize(*model, options, {});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out->tensors.size(), 1u);
+  EXPECT_EQ(out->tensors[0].name, "W");
+  EXPECT_EQ(CountOps(*out->model, "Constant"), 1) << "W's Constant node is replaced, B's stays";
+  EXPECT_NE(FindInitializer(*out->model, out->tensors[0].quantized_name), nullptr);
+}
+
+TEST(QuantizeTest, StaticWithoutCalibrationDataIsRefused) {
+  std::unique_ptr<Model> model = FromProto(testing::TinyMatMulModel());
+  QuantizeOptions options;
+  Result<QuantizeOutcome> out = Quantize(*model, options, {});
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(out.status().message().find("--calib"), std::string::npos);
+  EXPECT_NE(out.status().message().find("--weights-only"), std::string::npos);
+}
+
+TEST(QuantizeTest, ExclusionsAreRespectedAndReported) {
+  std::unique_ptr<Model> model = FromProto(testing::TinyMatMulModel());
+  QuantizeOptions options;
+  options.weights_only = true;
+  options.exclude_nodes = {"matmul"};
+  Result<QuantizeOutcome> out = Quantize(*model, options, {});
+  ASSERT_TRUE(out.ok());
+  EXPECT_TRUE(out->tensors.empty());
+  ASSERT_EQ(out->skipped.size(), 1u);
+  EXPECT_EQ(out->skipped[0].node, "matmul");
+  EXPECT_NE(out->skipped[0].reason.find("--exclude-nodes"), std::string::npos);
+  options.exclude_nodes.clear();
+  options.exclude_op_types = {"MatMul"};
+  out = Quantize(*model, options, {});
+  ASSERT_TRUE(out.ok());
+  EXPECT_TRUE(out->tensors.empty());
+  EXPECT_NE(out->skipped[0].reason.find("--exclude-op-types"), std::string::npos);
+}
+
+TEST(QuantizeTest, NanWeightIsAnErrorNamingTheTensor) {
+  onnx::ModelProto proto = testing::TinyMatMulModel();
+  std::string* raw = proto.mutable_graph()->mutable_initializer(0)->mutable_raw_data();
+  const float nan = std::nanf("");
+  std::memcpy(raw->data() + 8, &nan, 4);
+  std::unique_ptr<Model> model = FromProto(proto);
+  QuantizeOptions options;
+  options.weights_only = true;
+  Result<QuantizeOutcome> out = Quantize(*model, options, {});
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), Status::Code::kInvalidInput);
+  EXPECT_NE(out.status().message().find("'W'"), std::string::npos) << out.status().message();
+}
+
+TEST(QuantizeTest, OpsetElevenIsConvertedForPerChannel) {
+  std::unique_ptr<Model> model = FromProto(testing::TinyMatMulModel(11, 6));
+  QuantizeOptions options;
+  options.weights_only = true;
+  Result<QuantizeOutcome> out = Quantize(*model, options, {});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->model->OpsetVersion(""), 13);
+  ASSERT_FALSE(out->transformations.empty());
+  EXPECT_NE(out->transformations[0].find("from 11 to 13"), std::string::npos);
+  EXPECT_TRUE(out->per_channel);
+  // Per-tensor at opset 11 needs no conversion.
+  options.per_channel = false;
+  out = Quantize(*model, options, {});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->model->OpsetVersion(""), 11);
+  EXPECT_EQ(out->tensors[0].params.axis, -1);
+}
+
+TEST(QuantizeTest, FoldedBatchNormComputesTheSame) {
+  auto model = Model::Load(testing::ModelsDir() + "/fashion_cnn.onnx");
+  ASSERT_TRUE(model.ok());
+  std::vector<quant::FoldedBatchNorm> folded;
+  auto result = quant::FoldBatchNorms(*model.value(), &folded);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(folded.size(), 2u);
+  EXPECT_EQ(CountOps(*result.value(), "BatchNormalization"), 0);
+  auto npy = NpyFile::Open(testing::ModelsDir() + "/val_images.npy").value();
+  Tensor x = npy->Rows(0, 8).value();
+  auto a = Executor::Create(*model.value()).value()->Run({{"input", x}}).value()[0];
+  auto b = Executor::Create(*result.value()).value()->Run({{"input", x}}).value()[0];
+  const auto va = testing::Values(a), vb = testing::Values(b);
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < va.size(); ++i) {
+    diff += (va[i] - vb[i]) * (va[i] - vb[i]);
+    norm += va[i] * va[i];
+  }
+  constexpr double kFoldTolerance = 1e-5;
+  EXPECT_LT(std::sqrt(diff / norm), kFoldTolerance);
+}
+
+// Static INT8 on the sample CNN: calibrated, recorded exactly, and still
+// classifying like the FP32 model.
+TEST(QuantizeTest, StaticInt8OnTheSampleCnn) {
+  auto model = Model::Load(testing::ModelsDir() + "/fashion_cnn.onnx");
+  ASSERT_TRUE(model.ok());
+  for (const char* scheme : {"int8-sym", "int8-asym"}) {
+    SCOPED_TRACE(scheme);
+    QuantizeOptions options;
+    options.scheme = scheme;
+    options.calib_paths = {testing::ModelsDir() + "/calib_images.npy"};
+    options.calib_samples = 64;
+    options.calib_batch = 16;
+    Result<QuantizeOutcome> out = Quantize(*model.value(), options, {});
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(out->nodes_quantized, 4);  // 2 Conv + 2 Gemm
+    EXPECT_EQ(out->calibration_samples, 64);
+    EXPECT_GT(CountOps(*out->model, "QuantizeLinear"), 0);
+    ExpectRecordsMatchModel(*out);
+    int activations = 0, biases = 0;
+    for (const auto& r : out->tensors) {
+      activations += r.role == TensorRole::kActivation;
+      biases += r.role == TensorRole::kBias;
+      if (r.role == TensorRole::kActivation && r.shares_params_with.empty()) {
+        ASSERT_TRUE(r.range.has_value());
+        EXPECT_LE(r.range->chosen_min, 0.0f);
+        EXPECT_GE(r.range->chosen_max, 0.0f);
+      }
+    }
+    EXPECT_GE(activations, 4);
+    EXPECT_EQ(biases, 4);
+    auto npy = NpyFile::Open(testing::ModelsDir() + "/val_images.npy").value();
+    Tensor x = npy->Rows(0, 200).value();
+    auto ref = Executor::Create(*model.value()).value()->Run({{"input", x}}).value()[0];
+    auto got = Executor::Create(*out->model).value()->Run({{"input", x}}).value()[0];
+    int agree = 0;
+    for (int i = 0; i < 200; ++i) {
+      const float* r = ref.data<float>() + i * 10;
+      const float* g = got.data<float>() + i * 10;
+      agree += std::max_element(r, r + 10) - r == std::max_element(g, g + 10) - g;
+    }
+    constexpr int kMinAgreement = 194;  // 97 % of 200
+    EXPECT_GE(agree, kMinAgreement);
+  }
+}
+
+}  // namespace
+}  // namespace pq
