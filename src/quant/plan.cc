@@ -168,12 +168,27 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
   for (const std::string& t : needed) {
     if (producer.count(t) == 0) order.push_back(t);  // graph inputs first
   }
+  std::map<std::string, int> use_count;
+  for (const auto& node : graph.node()) {
+    for (const auto& in : node.input()) ++use_count[in];
+  }
+  for (const auto& out : graph.output()) ++use_count[out.name()];
   for (int i = 0; i < n; ++i) {
     const onnx::NodeProto& node = graph.node(i);
     for (const auto& o : node.output()) {
       if (needed.count(o) == 0) continue;
       order.push_back(o);
-      if (active_pass.count(i) != 0) shares[o] = node.input(0);
+      if (active_pass.count(i) == 0) continue;
+      // A Relu calibrates its own output and its input (when the Relu is
+      // its only reader) takes those parameters: the negative part the
+      // narrower range clips is what the Relu removes anyway, and runtimes
+      // can then drop the Relu between a quantized op and its Q.
+      if (node.op_type() == "Relu" && use_count[node.input(0)] == 1 &&
+          producer.count(node.input(0)) != 0 && shares.count(node.input(0)) == 0) {
+        shares[node.input(0)] = o;
+      } else {
+        shares[o] = node.input(0);
+      }
     }
   }
   for (const std::string& t : order) {

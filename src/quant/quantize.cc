@@ -205,6 +205,13 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   std::map<std::string, QuantParams> activation_params;
   quant::QdqPlan qdq;
   std::vector<QuantizedTensorRecord> activation_records;
+  // Owners first (their ranges are calibrated), then the tensors sharing
+  // their parameters, keeping the plan's order in the records.
+  for (const quant::PlannedActivation& a : plan.activations) {
+    if (!a.shares_params_with.empty()) continue;
+    const CalibratedRange& range = ranges.at(a.tensor);
+    activation_params[a.tensor] = scheme.ActivationParams(range.chosen_min, range.chosen_max);
+  }
   for (const quant::PlannedActivation& a : plan.activations) {
     QuantizedTensorRecord r;
     r.name = a.tensor;
@@ -213,9 +220,8 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     r.scheme = options.scheme;
     r.granularity = "per-tensor";
     if (a.shares_params_with.empty()) {
-      const CalibratedRange& range = ranges.at(a.tensor);
-      r.params = scheme.ActivationParams(range.chosen_min, range.chosen_max);
-      r.range = range;
+      r.params = activation_params.at(a.tensor);
+      r.range = ranges.at(a.tensor);
     } else {
       r.params = activation_params.at(a.shares_params_with);
       r.shares_params_with = a.shares_params_with;

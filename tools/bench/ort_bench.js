@@ -1,6 +1,7 @@
 // ort_bench.js: times ONNX Runtime (onnxruntime-node) on one model, with the
 // same inputs policy as pq_bench_executor (uniform [-1, 1), symbolic dims = 1).
-// Usage: node ort_bench.js MODEL THREADS ITERS WARMUP
+// Usage: node ort_bench.js MODEL THREADS ITERS WARMUP [BATCH]
+// Symbolic dims take BATCH (default 1).
 // Prints one JSON line like pq_bench_executor.
 'use strict';
 const path = require('path');
@@ -8,7 +9,7 @@ const ort = require(path.join(__dirname, '..', '..', 'tests', 'interop', 'node_m
                               'onnxruntime-node'));
 
 async function main() {
-  const [model, threads = '1', iters = '20', warmup = '3'] = process.argv.slice(2);
+  const [model, threads = '1', iters = '20', warmup = '3', batch = '1'] = process.argv.slice(2);
   const session = await ort.InferenceSession.create(model, {
     intraOpNumThreads: Number(threads),
     interOpNumThreads: 1,
@@ -23,7 +24,7 @@ async function main() {
   const feeds = {};
   for (const name of session.inputNames) {
     const meta = session.inputMetadata ? session.inputMetadata.find((m) => m.name === name) : null;
-    const dims = (meta && meta.shape ? meta.shape : [1]).map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+    const dims = (meta && meta.shape ? meta.shape : [1]).map((d) => (typeof d === 'number' && d > 0 ? d : Number(batch)));
     const size = dims.reduce((a, b) => a * b, 1);
     const data = new Float32Array(size);
     for (let i = 0; i < size; i++) data[i] = next();
@@ -37,7 +38,7 @@ async function main() {
     if (i >= Number(warmup)) times.push(ms);
   }
   times.sort((a, b) => a - b);
-  console.log(JSON.stringify({model, threads: Number(threads), iters: Number(iters),
+  console.log(JSON.stringify({model, threads: Number(threads), iters: Number(iters), batch: Number(batch),
                               ms_median: times[Math.floor(times.length / 2)], ms_min: times[0]}));
 }
 
