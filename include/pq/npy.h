@@ -32,9 +32,11 @@ struct NpyHeader {
   int64_t element_count = 0;
 };
 
-// Parses the header of an .npy image of `size` bytes at `bytes`. `what`
-// names the file (or npz member) in messages. Errors: kInvalidInput.
-Result<NpyHeader> ParseNpyHeader(const uint8_t* bytes, int64_t size, const std::string& what);
+// Parses the header of an .npy image of `size` bytes whose first `available`
+// bytes (all of them when -1) are at `bytes`. `what` names the file (or npz
+// member) in messages. Errors: kInvalidInput.
+Result<NpyHeader> ParseNpyHeader(const uint8_t* bytes, int64_t size, const std::string& what,
+                                 int64_t available = -1);
 
 // Returns elements [first, first + count) along axis 0 of the array as an
 // executor tensor of shape [count, shape[1:]...] in C order (float16 and
@@ -43,7 +45,8 @@ Result<NpyHeader> ParseNpyHeader(const uint8_t* bytes, int64_t size, const std::
 Result<Tensor> NpyRows(const NpyHeader& header, const uint8_t* bytes, int64_t first,
                        int64_t count, const std::string& what);
 
-// An .npy file mapped read-only.
+// An .npy file read row by row: only the rows asked for are read (pread),
+// so memory does not grow with the file.
 class NpyFile {
  public:
   ~NpyFile();
@@ -58,8 +61,7 @@ class NpyFile {
   NpyFile() = default;
   std::string path_;
   NpyHeader header_;
-  const uint8_t* data_ = nullptr;
-  int64_t size_ = 0;
+  int fd_ = -1;
 };
 
 // Returns the .npy (format 1.0, little-endian, C order) encoding of `t`.

@@ -9,18 +9,32 @@ namespace pq::calib {
 Histogram::Histogram(int bins)
     : bins_(bins),
       log2_bins_(static_cast<int>(std::lround(std::log2(bins)))),
-      positive_(static_cast<size_t>(bins), 0),
-      negative_(static_cast<size_t>(bins), 0) {}
+      counts_(static_cast<size_t>(2 * bins * kLanes), 0) {}
 
 double Histogram::bin_width() const { return std::ldexp(1.0, exponent_ - log2_bins_); }
 
+std::vector<int64_t> Histogram::Side(int side) const {
+  std::vector<int64_t> out(static_cast<size_t>(bins_), 0);
+  const int64_t* counts = counts_.data() + static_cast<size_t>(side * bins_ * kLanes);
+  for (size_t i = 0; i < out.size(); ++i) {
+    for (size_t lane = 0; lane < kLanes; ++lane) out[i] += counts[i * kLanes + lane];
+  }
+  return out;
+}
+
 void Histogram::Grow(int exponent) {
   const int shift = std::min(exponent - exponent_, 31);
-  for (std::vector<int64_t>* side : {&positive_, &negative_}) {
-    std::vector<int64_t> merged(side->size(), 0);
-    for (size_t i = 0; i < side->size(); ++i) merged[i >> shift] += (*side)[i];
-    side->swap(merged);
+  std::vector<int64_t> merged(counts_.size(), 0);
+  const size_t bins = static_cast<size_t>(bins_);
+  for (size_t side = 0; side < 2; ++side) {
+    for (size_t i = 0; i < bins; ++i) {
+      for (size_t lane = 0; lane < kLanes; ++lane) {
+        merged[((side * bins) + (i >> shift)) * kLanes + lane] +=
+            counts_[((side * bins) + i) * kLanes + lane];
+      }
+    }
   }
+  counts_.swap(merged);
   exponent_ = exponent;
 }
 
@@ -28,7 +42,6 @@ void Histogram::Add(const float* data, int64_t count) {
   const ScanResult scan = ScanValues(data, count);
   stats_.Add(scan);
   if (scan.count == scan.nonfinite) return;
-  // frexp gives |x| = m * 2^e with m in [0.5, 1), so |x| < 2^e.
   // Zero needs no range (frexp(0) would give 0), so all-zero blocks keep the
   // exponent, as they must for block splits not to matter.
   const float max_abs = std::max(std::fabs(scan.min), std::fabs(scan.max));
@@ -40,21 +53,29 @@ void Histogram::Add(const float* data, int64_t count) {
   // x * scale == x / w exactly (scale is a power of two), and < bins_ for
   // every finite |x| < 2^exponent_.
   const float scale = std::ldexp(1.0f, log2_bins_ - exponent_);
-  int64_t* pos = positive_.data();
-  int64_t* neg = negative_.data();
+  const int32_t negative_offset = bins_ * kLanes;
+  int64_t* counts = counts_.data();
+  const auto slot = [&](float x, int lane) {
+    return static_cast<int32_t>(std::fabs(x) * scale) * kLanes + lane +
+           (x < 0.0f ? negative_offset : 0);
+  };
   if (scan.nonfinite == 0) {
-    for (int64_t i = 0; i < count; ++i) {
-      const float x = data[i];
-      const auto bin = static_cast<int32_t>(std::fabs(x) * scale);
-      ++(x < 0.0f ? neg : pos)[bin];
+    // Slots are computed a chunk at a time (a loop the compiler vectorises),
+    // then counted.
+    constexpr int64_t kChunk = 256;
+    static_assert(kChunk % kLanes == 0, "a chunk must hold whole rounds of lanes");
+    int32_t slots[kChunk];
+    for (int64_t first = 0; first < count; first += kChunk) {
+      const int64_t n = std::min(kChunk, count - first);
+      const float* x = data + first;
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) slots[i] = slot(x[i], static_cast<int>(i % kLanes));
+      for (int64_t i = 0; i < n; ++i) ++counts[slots[i]];
     }
   } else {
     constexpr float kMaxFinite = std::numeric_limits<float>::max();
     for (int64_t i = 0; i < count; ++i) {
-      const float x = data[i];
-      if (!(std::fabs(x) <= kMaxFinite)) continue;
-      const auto bin = static_cast<int32_t>(std::fabs(x) * scale);
-      ++(x < 0.0f ? neg : pos)[bin];
+      if (std::fabs(data[i]) <= kMaxFinite) ++counts[slot(data[i], 0)];
     }
   }
 }

@@ -39,18 +39,24 @@ class Histogram {
   // Width of one bin: 2^exponent / bins.
   double bin_width() const;
   // Counts per bin, as in the layout above.
-  const std::vector<int64_t>& positive() const { return positive_; }
-  const std::vector<int64_t>& negative() const { return negative_; }
+  std::vector<int64_t> positive() const { return Side(0); }
+  std::vector<int64_t> negative() const { return Side(1); }
   const ValueStats& stats() const { return stats_; }
 
  private:
+  // Counts are kept in kLanes interleaved copies, value i going to copy
+  // i % kLanes, so that runs of equal bins do not wait on each other's
+  // increments; the accessors sum the copies.
+  static constexpr int kLanes = 4;
+
   void Grow(int exponent);
+  std::vector<int64_t> Side(int side) const;
 
   int bins_;
   int log2_bins_;
   int exponent_ = kMinExponent;
-  std::vector<int64_t> positive_;
-  std::vector<int64_t> negative_;
+  // counts_[((side * bins_) + bin) * kLanes + lane]; side 0 positive, 1 negative.
+  std::vector<int64_t> counts_;
   ValueStats stats_;
 };
 

@@ -30,9 +30,11 @@ LineHistogram MagnitudeLine(const Histogram& histogram) {
   line.origin = 0;
   line.width = histogram.bin_width();
   line.zero_bin = 0;
-  line.counts.resize(static_cast<size_t>(histogram.bins()));
+  const std::vector<int64_t> positive = histogram.positive();
+  const std::vector<int64_t> negative = histogram.negative();
+  line.counts.resize(positive.size());
   for (size_t i = 0; i < line.counts.size(); ++i) {
-    line.counts[i] = static_cast<double>(histogram.positive()[i] + histogram.negative()[i]);
+    line.counts[i] = static_cast<double>(positive[i] + negative[i]);
   }
   return line;
 }
@@ -43,10 +45,12 @@ LineHistogram SignedLine(const Histogram& histogram) {
   line.width = histogram.bin_width();
   line.origin = -static_cast<double>(bins) * line.width;
   line.zero_bin = static_cast<int64_t>(bins);
+  const std::vector<int64_t> positive = histogram.positive();
+  const std::vector<int64_t> negative = histogram.negative();
   line.counts.resize(2 * bins);
   for (size_t i = 0; i < bins; ++i) {
-    line.counts[bins - 1 - i] = static_cast<double>(histogram.negative()[i]);
-    line.counts[bins + i] = static_cast<double>(histogram.positive()[i]);
+    line.counts[bins - 1 - i] = static_cast<double>(negative[i]);
+    line.counts[bins + i] = static_cast<double>(positive[i]);
   }
   return line;
 }

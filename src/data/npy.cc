@@ -1,7 +1,6 @@
 #include "pq/npy.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -152,8 +151,10 @@ Status DescrType(const std::string& descr, int32_t* dtype, int* size, bool* big_
 
 }  // namespace
 
-Result<NpyHeader> ParseNpyHeader(const uint8_t* bytes, int64_t size, const std::string& what) {
-  if (size < 10 || std::memcmp(bytes, kMagic, kMagicSize) != 0) {
+Result<NpyHeader> ParseNpyHeader(const uint8_t* bytes, int64_t size, const std::string& what,
+                                 int64_t available) {
+  if (available < 0) available = size;
+  if (available < 10 || std::memcmp(bytes, kMagic, kMagicSize) != 0) {
     return Status::InvalidInput(what + ": not an .npy file (bad magic)");
   }
   const int major = bytes[6];
@@ -162,7 +163,7 @@ Result<NpyHeader> ParseNpyHeader(const uint8_t* bytes, int64_t size, const std::
     header_len = bytes[8] | (bytes[9] << 8);
     prefix = 10;
   } else if (major == 2 || major == 3) {
-    if (size < 12) return Status::InvalidInput(what + ": truncated .npy header");
+    if (available < 12) return Status::InvalidInput(what + ": truncated .npy header");
     header_len = static_cast<int64_t>(bytes[8]) | (static_cast<int64_t>(bytes[9]) << 8) |
                  (static_cast<int64_t>(bytes[10]) << 16) | (static_cast<int64_t>(bytes[11]) << 24);
     prefix = 12;
@@ -175,7 +176,9 @@ Result<NpyHeader> ParseNpyHeader(const uint8_t* bytes, int64_t size, const std::
                                 " bytes exceeds the limit of " +
                                 std::to_string(kMaxNpyHeaderBytes));
   }
-  if (prefix + header_len > size) return Status::InvalidInput(what + ": truncated .npy header");
+  if (prefix + header_len > available) {
+    return Status::InvalidInput(what + ": truncated .npy header");
+  }
   std::string text(reinterpret_cast<const char*>(bytes + prefix), static_cast<size_t>(header_len));
   NpyHeader header;
   std::string descr;
@@ -190,51 +193,24 @@ Result<NpyHeader> ParseNpyHeader(const uint8_t* bytes, int64_t size, const std::
   }
   header.element_count = *count;
   header.data_offset = prefix + header_len;
-  const int64_t available = size - header.data_offset;
+  const int64_t data_bytes = size - header.data_offset;
   const int64_t needed = *count * header.item_size;
-  if (available != needed) {
-    return Status::InvalidInput(what + ": holds " + std::to_string(available) +
+  if (data_bytes != needed) {
+    return Status::InvalidInput(what + ": holds " + std::to_string(data_bytes) +
                                 " data bytes, shape " + ShapeToString(header.shape) + " of '" +
                                 descr + "' needs " + std::to_string(needed) +
-                                (available < needed ? " (truncated)" : ""));
+                                (data_bytes < needed ? " (truncated)" : ""));
   }
   return header;
 }
 
-Result<Tensor> NpyRows(const NpyHeader& header, const uint8_t* bytes, int64_t first,
-                       int64_t count, const std::string& what) {
-  std::vector<int64_t> shape = header.shape;
-  if (shape.empty()) shape = {1};  // a scalar is one row
-  if (first < 0 || count < 0 || first > shape[0] || count > shape[0] - first) {
-    return Status::InvalidInput(what + ": rows " + std::to_string(first) + "+" +
-                                std::to_string(count) + " are outside " +
-                                std::to_string(shape[0]));
-  }
-  int64_t row = 1;
-  for (size_t i = 1; i < shape.size(); ++i) row *= shape[i];
-  std::vector<int64_t> out_shape = shape;
-  out_shape[0] = count;
+namespace {
+
+// Converts rows packed in C order as stored (byte order of the file) into an
+// executor tensor.
+Result<Tensor> ConvertRows(const NpyHeader& header, std::string packed,
+                           const std::vector<int64_t>& out_shape, const std::string& what) {
   const int item = header.item_size;
-  // Gather the requested rows in C order, little-endian, as stored types.
-  std::string packed(static_cast<size_t>(count * row * item), '\0');
-  const uint8_t* data = bytes + header.data_offset;
-  if (!header.fortran_order || shape.size() == 1) {
-    std::memcpy(packed.data(), data + first * row * item, packed.size());
-  } else {
-    // Fortran order: element (i0, i1, ...) lives at i0 + n0 * (i1 + n1 * ...).
-    std::vector<int64_t> index(shape.size(), 0);
-    for (int64_t e = 0; e < count * row; ++e) {
-      int64_t rest = e;
-      for (size_t d = shape.size(); d-- > 1;) {
-        index[d] = rest % shape[d];
-        rest /= shape[d];
-      }
-      index[0] = first + rest;
-      int64_t offset = 0;
-      for (size_t d = shape.size(); d-- > 0;) offset = offset * shape[d] + index[d];
-      std::memcpy(&packed[static_cast<size_t>(e * item)], data + offset * item, static_cast<size_t>(item));
-    }
-  }
   if (header.big_endian && item > 1) {
     for (size_t e = 0; e < packed.size(); e += static_cast<size_t>(item)) {
       std::reverse(packed.begin() + static_cast<std::ptrdiff_t>(e),
@@ -249,40 +225,135 @@ Result<Tensor> NpyRows(const NpyHeader& header, const uint8_t* bytes, int64_t fi
                          static_cast<int64_t>(packed.size()), what);
 }
 
-NpyFile::~NpyFile() {
-  if (data_ != nullptr && size_ > 0) munmap(const_cast<uint8_t*>(data_), static_cast<size_t>(size_));
+// Checks a row request; sets the row length and the output shape.
+Status CheckRows(const NpyHeader& header, int64_t first, int64_t count, const std::string& what,
+                 int64_t* row, std::vector<int64_t>* out_shape) {
+  std::vector<int64_t> shape = header.shape;
+  if (shape.empty()) shape = {1};  // a scalar is one row
+  if (first < 0 || count < 0 || first > shape[0] || count > shape[0] - first) {
+    return Status::InvalidInput(what + ": rows " + std::to_string(first) + "+" +
+                                std::to_string(count) + " are outside " + std::to_string(shape[0]));
+  }
+  *row = 1;
+  for (size_t i = 1; i < shape.size(); ++i) *row *= shape[i];
+  *out_shape = shape;
+  (*out_shape)[0] = count;
+  return Status::OK();
 }
+
+// Gathers rows [first, first + count) of a Fortran-ordered array whose whole
+// data is at `data`, into C order.
+std::string GatherFortranRows(const NpyHeader& header, const uint8_t* data, int64_t first,
+                              int64_t count, int64_t row) {
+  std::vector<int64_t> shape = header.shape;
+  if (shape.empty()) shape = {1};
+  const int item = header.item_size;
+  std::string packed(static_cast<size_t>(count * row * item), '\0');
+  std::vector<int64_t> index(shape.size(), 0);
+  for (int64_t e = 0; e < count * row; ++e) {
+    int64_t rest = e;
+    for (size_t d = shape.size(); d-- > 1;) {
+      index[d] = rest % shape[d];
+      rest /= shape[d];
+    }
+    index[0] = first + rest;
+    // Fortran order: element (i0, i1, ...) lives at i0 + n0 * (i1 + n1 * ...).
+    int64_t offset = 0;
+    for (size_t d = shape.size(); d-- > 0;) offset = offset * shape[d] + index[d];
+    std::memcpy(&packed[static_cast<size_t>(e * item)], data + offset * item, static_cast<size_t>(item));
+  }
+  return packed;
+}
+
+}  // namespace
+
+Result<Tensor> NpyRows(const NpyHeader& header, const uint8_t* bytes, int64_t first,
+                       int64_t count, const std::string& what) {
+  int64_t row = 0;
+  std::vector<int64_t> out_shape;
+  PQ_RETURN_IF_ERROR(CheckRows(header, first, count, what, &row, &out_shape));
+  const uint8_t* data = bytes + header.data_offset;
+  const int item = header.item_size;
+  std::string packed;
+  if (!header.fortran_order || header.shape.size() <= 1) {
+    packed.assign(reinterpret_cast<const char*>(data + first * row * item),
+                  static_cast<size_t>(count * row * item));
+  } else {
+    packed = GatherFortranRows(header, data, first, count, row);
+  }
+  return ConvertRows(header, std::move(packed), out_shape, what);
+}
+
+NpyFile::~NpyFile() {
+  if (fd_ >= 0) close(fd_);
+}
+
+namespace {
+
+// Reads exactly `size` bytes at `offset`; false on a short read or error.
+bool ReadAt(int fd, int64_t offset, void* out, size_t size) {
+  char* p = static_cast<char*>(out);
+  while (size > 0) {
+    const ssize_t n = pread(fd, p, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+    offset += n;
+  }
+  return true;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<NpyFile>> NpyFile::Open(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::InvalidInput(path + ": cannot open: " + std::strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return Status::InvalidInput(path + ": not a regular file");
-  }
   auto file = std::unique_ptr<NpyFile>(new NpyFile());
   file->path_ = path;
-  file->size_ = static_cast<int64_t>(st.st_size);
-  if (file->size_ > 0) {
-    void* addr = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
-    if (addr == MAP_FAILED) {
-      close(fd);
-      return Status::InvalidInput(path + ": cannot map: " + std::strerror(errno));
-    }
-    file->data_ = static_cast<const uint8_t*>(addr);
+  file->fd_ = fd;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Status::InvalidInput(path + ": not a regular file");
   }
-  close(fd);
-  static const uint8_t kEmpty[1] = {0};
-  Result<NpyHeader> header =
-      ParseNpyHeader(file->data_ ? file->data_ : kEmpty, file->size_, path);
+  // The header is at most 12 + kMaxNpyHeaderBytes bytes; the parser checks
+  // the data size against the whole file's size.
+  const int64_t file_size = static_cast<int64_t>(st.st_size);
+  const int64_t head = std::min<int64_t>(file_size, 12 + kMaxNpyHeaderBytes);
+  std::string prefix(static_cast<size_t>(head), '\0');
+  if (head > 0 && !ReadAt(fd, 0, prefix.data(), prefix.size())) {
+    return Status::InvalidInput(path + ": read error");
+  }
+  // ParseNpyHeader only reads the header bytes; `file_size` lets it check the
+  // data size, after it checked that the header lies within `prefix`.
+  Result<NpyHeader> header = ParseNpyHeader(reinterpret_cast<const uint8_t*>(prefix.data()),
+                                            file_size, path, head);
   if (!header.ok()) return header.status();
   file->header_ = std::move(header).value();
   return file;
 }
 
 Result<Tensor> NpyFile::Rows(int64_t first, int64_t count) const {
-  return NpyRows(header_, data_, first, count, path_);
+  int64_t row = 0;
+  std::vector<int64_t> out_shape;
+  PQ_RETURN_IF_ERROR(CheckRows(header_, first, count, path_, &row, &out_shape));
+  const int item = header_.item_size;
+  std::string packed;
+  if (!header_.fortran_order || header_.shape.size() <= 1) {
+    packed.resize(static_cast<size_t>(count * row * item));
+    if (!packed.empty() &&
+        !ReadAt(fd_, header_.data_offset + first * row * item, packed.data(), packed.size())) {
+      return Status::InvalidInput(path_ + ": read error (the file changed while pq read it?)");
+    }
+  } else {
+    std::string all(static_cast<size_t>(header_.element_count * item), '\0');
+    if (!all.empty() && !ReadAt(fd_, header_.data_offset, all.data(), all.size())) {
+      return Status::InvalidInput(path_ + ": read error (the file changed while pq read it?)");
+    }
+    packed = GatherFortranRows(header_, reinterpret_cast<const uint8_t*>(all.data()), first,
+                               count, row);
+  }
+  return ConvertRows(header_, std::move(packed), out_shape, path_);
 }
 
 std::string EncodeNpy(const Tensor& t) {
