@@ -1,5 +1,7 @@
 // int8-asym: activations uint8 with a zero point from the calibrated range;
-// weights int8 on [-128, 127] with a zero point from each channel's range.
+// weights int8 on [-128, 127] with a zero point from each channel's range, or
+// (SchemeOptions::symmetric_weights) int8 on [-127, 127] with zero point 0,
+// the layout ONNX Runtime's fast uint8 x int8 kernels need.
 #include "quant/linear_quant.h"
 #include "quant/scheme.h"
 
@@ -11,6 +13,7 @@ constexpr int32_t kInt8 = 3;
 
 class Int8Asymmetric : public Scheme {
  public:
+  explicit Int8Asymmetric(bool symmetric_weights) : symmetric_weights_(symmetric_weights) {}
   const char* Name() const override { return "int8-asym"; }
   const char* Summary() const override {
     return "uint8 activations and int8 weights, both with zero points (asymmetric)";
@@ -31,12 +34,18 @@ class Int8Asymmetric : public Scheme {
     return p;
   }
   Result<QuantizedWeight> QuantizeWeight(const WeightView& weight) const override {
+    if (symmetric_weights_) return QuantizeLinearWeight(weight, kInt8, -127, 127, true);
     return QuantizeLinearWeight(weight, kInt8, -128, 127, false);
   }
+
+ private:
+  bool symmetric_weights_;
 };
 
 }  // namespace
 
-std::unique_ptr<Scheme> MakeInt8AsymmetricScheme() { return std::make_unique<Int8Asymmetric>(); }
+std::unique_ptr<Scheme> MakeInt8AsymmetricScheme(const SchemeOptions& options) {
+  return std::make_unique<Int8Asymmetric>(options.symmetric_weights);
+}
 
 }  // namespace pq::quant

@@ -37,6 +37,6 @@ class Int8Symmetric : public Scheme {
 
 }  // namespace
 
-std::unique_ptr<Scheme> MakeInt8SymmetricScheme() { return std::make_unique<Int8Symmetric>(); }
+std::unique_ptr<Scheme> MakeInt8SymmetricScheme(const SchemeOptions&) { return std::make_unique<Int8Symmetric>(); }
 
 }  // namespace pq::quant

@@ -132,14 +132,16 @@ const char* TensorRoleName(TensorRole role) {
 std::vector<std::pair<std::string, std::string>> Schemes() {
   std::vector<std::pair<std::string, std::string>> out;
   for (const quant::SchemeEntry& entry : quant::SchemeTable()) {
-    out.emplace_back(entry.name, entry.create()->Summary());
+    out.emplace_back(entry.name, entry.create({})->Summary());
   }
   return out;
 }
 
 Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& options,
                                  const std::function<void(int64_t, int64_t)>& progress) {
-  Result<std::unique_ptr<quant::Scheme>> scheme_or = quant::MakeScheme(options.scheme);
+  quant::SchemeOptions scheme_options;
+  scheme_options.symmetric_weights = options.symmetric_weights;
+  Result<std::unique_ptr<quant::Scheme>> scheme_or = quant::MakeScheme(options.scheme, scheme_options);
   if (!scheme_or.ok()) return scheme_or.status();
   const quant::Scheme& scheme = *scheme_or.value();
   const bool static_mode = !options.weights_only && scheme.QuantizesActivations();

@@ -50,20 +50,27 @@ class Scheme {
   virtual Result<QuantizedWeight> QuantizeWeight(const WeightView& weight) const = 0;
 };
 
+// Choices a scheme may offer beyond its defaults.
+struct SchemeOptions {
+  // int8-asym: int8 weights with zero point 0 (uint8 activations keep theirs).
+  bool symmetric_weights = false;
+};
+
 // A registry row: the scheme's name and how to make it.
 struct SchemeEntry {
   const char* name;
-  std::unique_ptr<Scheme> (*create)();
+  std::unique_ptr<Scheme> (*create)(const SchemeOptions& options);
 };
 
 // Every registered scheme, in `pq schemes` order.
 const std::vector<SchemeEntry>& SchemeTable();
 
 // Returns the scheme named `name`. Errors: kInvalidArgument listing the names.
-Result<std::unique_ptr<Scheme>> MakeScheme(const std::string& name);
+Result<std::unique_ptr<Scheme>> MakeScheme(const std::string& name,
+                                           const SchemeOptions& options = {});
 
-std::unique_ptr<Scheme> MakeInt8SymmetricScheme();
-std::unique_ptr<Scheme> MakeInt8AsymmetricScheme();
+std::unique_ptr<Scheme> MakeInt8SymmetricScheme(const SchemeOptions& options = {});
+std::unique_ptr<Scheme> MakeInt8AsymmetricScheme(const SchemeOptions& options = {});
 
 }  // namespace pq::quant
 

@@ -11,10 +11,10 @@ const std::vector<SchemeEntry>& SchemeTable() {
   return kSchemes;
 }
 
-Result<std::unique_ptr<Scheme>> MakeScheme(const std::string& name) {
+Result<std::unique_ptr<Scheme>> MakeScheme(const std::string& name, const SchemeOptions& options) {
   std::string names;
   for (const SchemeEntry& entry : SchemeTable()) {
-    if (name == entry.name) return entry.create();
+    if (name == entry.name) return entry.create(options);
     names += (names.empty() ? "" : ", ") + std::string(entry.name);
   }
   return Status::InvalidArgument("unknown scheme '" + name + "' (schemes: " + names + ")");

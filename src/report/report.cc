@@ -145,6 +145,7 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
   report["config"] = {
       {"scheme", o.scheme},
       {"weights_only", o.weights_only},
+      {"symmetric_weights", o.symmetric_weights || o.scheme == "int8-sym"},
       {"granularity", outcome.per_channel && o.per_channel ? "per-channel" : "per-tensor"},
       {"granularity_requested", o.per_channel ? "per-channel" : "per-tensor"},
       {"op_types", o.op_types},

@@ -79,6 +79,9 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
       ->capture_default_str();
   sub->add_flag("--weights-only", options->quantize.weights_only,
                 "Quantize weights only (no calibration; activations stay float)");
+  sub->add_flag("--symmetric-weights", options->quantize.symmetric_weights,
+                "int8-asym: int8 weights with zero point 0 (ONNX Runtime's fast uint8 x int8 "
+                "kernels need it)");
   sub->add_option("--granularity", options->granularity, "Weight granularity")
       ->check(CLI::IsMember({"per-channel", "per-tensor"}))
       ->capture_default_str();
