@@ -4,7 +4,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-ensure_packages "${PQ_PACKAGES[@]}"
+ensure_packages "${PQ_PACKAGES[@]}" "${PQ_TEST_PACKAGES[@]}"
 ensure_npm_packages
 build_pq -DPQ_BUILD_TESTS=ON
 say "running the test suite (ctest)"

@@ -35,6 +35,10 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& inputs, const Qua
 // Errors: kOutputError (exists without `force`, unwritable).
 Status WriteReport(const nlohmann::ordered_json& report, const std::string& path, bool force);
 
+// Writes `text` to `path` atomically. Errors: kOutputError (exists without
+// `force`, unwritable).
+Status WriteTextFile(const std::string& text, const std::string& path, bool force);
+
 }  // namespace pq
 
 #endif  // PQ_REPORT_H_

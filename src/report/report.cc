@@ -126,7 +126,18 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
   report["schema_version"] = kReportSchemaVersion;
   report["tool"] = {{"name", "pq"}, {"version", kVersion}};
   report["created_at"] = UtcTimestamp();
-  report["command"] = in.argv;
+  // The command as given, less --threads N: the thread count never changes a
+  // result, and leaving it out keeps reports of the same work byte-identical.
+  std::vector<std::string> command;
+  for (size_t i = 0; i < in.argv.size(); ++i) {
+    if (in.argv[i] == "--threads") {
+      ++i;
+      continue;
+    }
+    if (in.argv[i].rfind("--threads=", 0) == 0) continue;
+    command.push_back(in.argv[i]);
+  }
+  report["command"] = command;
 
   std::vector<std::string> input_data;
   for (const ExternalFile& f : in.input_model->ExternalFiles()) {
@@ -159,7 +170,6 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
                              {"bins", o.calibration.bins},
                              {"batch", o.calib_batch},
                              {"samples_limit", o.calib_samples}}},
-      {"threads", o.threads},
       {"external_data", !in.output->data_path.empty()},
   };
 
@@ -235,12 +245,15 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
 }
 
 Status WriteReport(const nlohmann::ordered_json& report, const std::string& path, bool force) {
+  return WriteTextFile(report.dump(2) + "\n", path, force);
+}
+
+Status WriteTextFile(const std::string& text, const std::string& path, bool force) {
   if (!force && PathExists(path)) {
     return Status::OutputError(path + ": already exists (pass --force to overwrite it)");
   }
   Result<std::unique_ptr<AtomicFile>> file = AtomicFile::Create(path);
   if (!file.ok()) return file.status();
-  const std::string text = report.dump(2) + "\n";
   PQ_RETURN_IF_ERROR(file.value()->Write(text.data(), text.size()));
   return file.value()->Commit();
 }

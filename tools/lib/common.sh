@@ -13,6 +13,10 @@ PQ_PACKAGES=(
   python3 python3-onnx python3-numpy libonnx-testdata
 )
 
+# What the test suite needs beyond the build: JSON Schema validation and a
+# real browser for the HTML report.
+PQ_TEST_PACKAGES=(python3-jsonschema chromium)
+
 say() { printf '==> %s\n' "$*" >&2; }
 
 # Installs whichever of the given Debian packages are missing (apt-get).

@@ -47,6 +47,7 @@ std::function<int()> SetupConvert(CLI::App* sub);
 std::function<int()> SetupRun(CLI::App* sub);
 std::function<int()> SetupQuantize(CLI::App* sub);
 std::function<int()> SetupSchemes(CLI::App* sub);
+std::function<int()> SetupReport(CLI::App* sub);
 
 // The command line as given, for the report.
 void SetCommandLine(int argc, char** argv);

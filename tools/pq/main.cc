@@ -17,6 +17,7 @@ const std::vector<pq::cli::Command>& Commands() {
       {"quantize", "Quantize a model (INT8 QDQ) and write its audit report",
        pq::cli::SetupQuantize},
       {"schemes", "List the quantization schemes", pq::cli::SetupSchemes},
+      {"report", "Render a quantization report as Markdown or HTML", pq::cli::SetupReport},
       {"inspect", "Describe a model: versions, inputs/outputs, ops, weights, quantization",
        pq::cli::SetupInspect},
       {"convert", "Re-save a model through pq's loader and writer (e.g. to external data)",

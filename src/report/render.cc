@@ -1,0 +1,300 @@
+#include "pq/report_render.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <vector>
+
+#include "pq/report.h"
+
+namespace pq {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// One block of the document, rendered by format: headings, key/value lists
+// and tables are all the renderer needs.
+class Writer {
+ public:
+  explicit Writer(ReportFormat format) : format_(format) {}
+
+  void Heading(int level, const std::string& text) {
+    if (format_ == ReportFormat::kMarkdown) {
+      out_ << std::string(static_cast<size_t>(level), '#') << " " << text << "\n\n";
+    } else {
+      out_ << "<h" << level << ">" << Escape(text) << "</h" << level << ">\n";
+    }
+  }
+  void Paragraph(const std::string& text) {
+    if (format_ == ReportFormat::kMarkdown) {
+      out_ << text << "\n\n";
+    } else {
+      out_ << "<p>" << Escape(text) << "</p>\n";
+    }
+  }
+  void Table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+    if (rows.empty()) {
+      Paragraph("(none)");
+      return;
+    }
+    if (format_ == ReportFormat::kMarkdown) {
+      out_ << "|";
+      for (const auto& h : header) out_ << " " << Cell(h) << " |";
+      out_ << "\n|";
+      for (size_t i = 0; i < header.size(); ++i) out_ << "---|";
+      out_ << "\n";
+      for (const auto& row : rows) {
+        out_ << "|";
+        for (const auto& c : row) out_ << " " << Cell(c) << " |";
+        out_ << "\n";
+      }
+      out_ << "\n";
+      return;
+    }
+    out_ << "<table>\n<tr>";
+    for (const auto& h : header) out_ << "<th>" << Escape(h) << "</th>";
+    out_ << "</tr>\n";
+    for (const auto& row : rows) {
+      out_ << "<tr>";
+      for (const auto& c : row) out_ << "<td>" << Escape(c) << "</td>";
+      out_ << "</tr>\n";
+    }
+    out_ << "</table>\n";
+  }
+  void Raw(const std::string& html) { out_ << html; }
+  std::string str() const { return out_.str(); }
+
+  static std::string Escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      switch (c) {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '"': out += "&quot;"; break;
+        default: out.push_back(c);
+      }
+    }
+    return out;
+  }
+
+ private:
+  static std::string Cell(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      if (c == '|') out += "\\|";
+      else if (c == '\n') out += " ";
+      else out.push_back(c);
+    }
+    return out;
+  }
+  ReportFormat format_;
+  std::ostringstream out_;
+};
+
+std::string Text(const Json& v) {
+  if (v.is_null()) return "-";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_float()) {
+    std::ostringstream os;
+    os.precision(6);
+    os << v.get<double>();
+    return os.str();
+  }
+  return v.dump();
+}
+
+// SQNR as a sortable number: "+inf" sorts last.
+double Db(const Json& v) {
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) return v.get<std::string>() == "-inf" ? -INFINITY : INFINITY;
+  return INFINITY;
+}
+
+std::string Consumers(const Json& t) {
+  std::string out;
+  for (const auto& c : t["consumers"]) {
+    out += (out.empty() ? "" : ", ") + c["node"].get<std::string>() + " (" +
+           c["op_type"].get<std::string>() + ")";
+  }
+  return out;
+}
+
+// A horizontal bar chart of weight SQNR, one bar per weight, lowest first.
+std::string SqnrChart(const std::vector<std::pair<double, std::string>>& rows) {
+  if (rows.empty()) return "";
+  constexpr int kBarHeight = 18, kLabelWidth = 260, kPlotWidth = 420;
+  double max_db = 1;
+  for (const auto& r : rows) {
+    if (std::isfinite(r.first)) max_db = std::max(max_db, r.first);
+  }
+  const int height = static_cast<int>(rows.size()) * kBarHeight + 30;
+  std::ostringstream svg;
+  svg << "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kLabelWidth + kPlotWidth + 70
+      << "\" height=\"" << height << "\" role=\"img\" aria-label=\"weight SQNR per layer\">\n";
+  int y = 10;
+  for (const auto& [db, name] : rows) {
+    const double shown = std::isfinite(db) ? std::max(0.0, db) : max_db;
+    const int w = static_cast<int>(kPlotWidth * shown / max_db);
+    std::string label = name.size() > 38 ? "…" + name.substr(name.size() - 37) : name;
+    svg << "<text x=\"" << kLabelWidth - 6 << "\" y=\"" << y + 13
+        << "\" text-anchor=\"end\" font-size=\"11\">" << Writer::Escape(label) << "</text>";
+    svg << "<rect x=\"" << kLabelWidth << "\" y=\"" << y + 2 << "\" width=\"" << w
+        << "\" height=\"" << kBarHeight - 5 << "\" fill=\"#4a7ab5\"/>";
+    std::ostringstream value;
+    value.precision(3);
+    if (std::isfinite(db)) {
+      value << db;
+    } else {
+      value << "inf";
+    }
+    svg << "<text x=\"" << kLabelWidth + w + 4 << "\" y=\"" << y + 13 << "\" font-size=\"11\">"
+        << value.str() << " dB</text>\n";
+    y += kBarHeight;
+  }
+  svg << "</svg><figcaption>Weight SQNR (dB) per quantized weight, lowest first</figcaption></figure>\n";
+  return svg.str();
+}
+
+}  // namespace
+
+Result<std::string> RenderReport(const Json& r, ReportFormat format) {
+  for (const char* key : {"schema_version", "tool", "input_model", "output_model", "config",
+                          "tensors", "skipped", "summary", "warnings"}) {
+    if (!r.contains(key)) return Status::InvalidInput(std::string("not a pq report: no '") + key + "'");
+  }
+  if (!r["schema_version"].is_string() || r["schema_version"].get<std::string>() != kReportSchemaVersion) {
+    return Status::InvalidInput("report schema_version " + Text(r["schema_version"]) +
+                                " is not one this pq renders (" + kReportSchemaVersion + ")");
+  }
+  Writer w(format);
+  if (format == ReportFormat::kHtml) {
+    w.Raw("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+          "<title>pq quantization report</title>\n<style>body{font-family:sans-serif;margin:2em;"
+          "max-width:72em}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid "
+          "#bbb;padding:3px 6px;font-size:13px;text-align:left}th{background:#eee}code{font-size:"
+          "12px}</style></head><body>\n");
+  }
+  try {
+    w.Heading(1, "pq quantization report");
+    w.Paragraph("Written by " + Text(r["tool"]["name"]) + " " + Text(r["tool"]["version"]) + " at " +
+                Text(r["created_at"]) + " (report schema " + Text(r["schema_version"]) + ").");
+    std::string command;
+    for (const auto& a : r["command"]) command += (command.empty() ? "" : " ") + a.get<std::string>();
+    w.Paragraph("Command: " + command);
+
+    w.Heading(2, "Models");
+    std::vector<std::vector<std::string>> models;
+    for (const char* which : {"input_model", "output_model"}) {
+      const Json& m = r[which];
+      std::string opsets;
+      for (const auto& o : m["opsets"]) {
+        opsets += (opsets.empty() ? "" : ", ") + Text(o["domain"]) + " " + Text(o["version"]);
+      }
+      models.push_back({which == std::string("input_model") ? "input" : "output", Text(m["path"]),
+                        Text(m["sha256"]), Text(m["bytes"]), Text(m["ir_version"]), opsets});
+      for (const auto& f : m["external_data"]) {
+        models.push_back({"  external data", Text(f["path"]), Text(f["sha256"]), Text(f["bytes"]), "", ""});
+      }
+    }
+    w.Table({"", "path", "sha256", "bytes", "ir_version", "opsets"}, models);
+
+    w.Heading(2, "Configuration");
+    std::vector<std::vector<std::string>> config;
+    for (const auto& [key, value] : r["config"].items()) config.push_back({key, Text(value)});
+    w.Table({"option", "value"}, config);
+
+    w.Heading(2, "Calibration");
+    if (r["calibration"].is_null()) {
+      w.Paragraph("No calibration (weights only).");
+    } else {
+      std::vector<std::vector<std::string>> files;
+      for (const auto& f : r["calibration"]["files"]) {
+        files.push_back({Text(f["path"]), Text(f["sha256"]), Text(f["samples"])});
+      }
+      w.Table({"file", "sha256", "samples"}, files);
+      w.Paragraph("Samples used: " + Text(r["calibration"]["samples_used"]) + ", batch " +
+                  Text(r["calibration"]["batch"]) + ".");
+    }
+
+    w.Heading(2, "Summary");
+    const Json& s = r["summary"];
+    w.Table({"figure", "value"},
+            {{"nodes quantized", Text(s["nodes_quantized"])},
+             {"weights / biases / activations quantized",
+              Text(s["tensors_quantized"]["weights"]) + " / " + Text(s["tensors_quantized"]["biases"]) +
+                  " / " + Text(s["tensors_quantized"]["activations"])},
+             {"skipped", Text(s["skipped"])},
+             {"parameters quantized / total",
+              Text(s["parameters_quantized"]) + " / " + Text(s["parameters_total"])},
+             {"bytes before -> after", Text(s["bytes_before"]) + " -> " + Text(s["bytes_after"])},
+             {"compression ratio", Text(s["compression_ratio"])},
+             {"weight SQNR min / median (dB)",
+              s["weight_sqnr_db"].is_null()
+                  ? "-"
+                  : Text(s["weight_sqnr_db"]["min"]) + " / " + Text(s["weight_sqnr_db"]["median"])}});
+    if (!r["transformations"].empty()) {
+      w.Heading(2, "Transformations");
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& t : r["transformations"]) rows.push_back({Text(t)});
+      w.Table({"applied before quantizing"}, rows);
+    }
+
+    // Per-layer table, sorted by error (lowest SQNR first); activations after.
+    std::vector<const Json*> tensors;
+    for (const auto& t : r["tensors"]) tensors.push_back(&t);
+    std::stable_sort(tensors.begin(), tensors.end(), [](const Json* a, const Json* b) {
+      const bool ea = !(*a)["error"].is_null(), eb = !(*b)["error"].is_null();
+      if (ea != eb) return ea;
+      if (!ea) return false;
+      return Db((*a)["error"]["sqnr_db"]) < Db((*b)["error"]["sqnr_db"]);
+    });
+    w.Heading(2, "Quantized tensors (lowest SQNR first)");
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::pair<double, std::string>> chart;
+    for (const Json* t : tensors) {
+      const Json& e = (*t)["error"];
+      std::string range = "-";
+      if (!(*t)["range"].is_null()) {
+        const Json& g = (*t)["range"];
+        range = "[" + Text(g["chosen_min"]) + ", " + Text(g["chosen_max"]) + "] of [" +
+                Text(g["observed_min"]) + ", " + Text(g["observed_max"]) + "], " +
+                Text(g["method"]) + ", clipped " + Text(g["clipped_fraction"]);
+      } else if (!(*t)["shares_params_with"].is_null()) {
+        range = "shares " + Text((*t)["shares_params_with"]);
+      }
+      rows.push_back({Text((*t)["name"]), Text((*t)["role"]), Consumers(*t),
+                      Text((*t)["from_dtype"]) + " -> " + Text((*t)["to_dtype"]),
+                      Text((*t)["granularity"]) + ((*t)["axis"].is_null() ? "" : " axis " + Text((*t)["axis"])),
+                      e.is_null() ? "-" : Text(e["sqnr_db"]), e.is_null() ? "-" : Text(e["max_abs"]),
+                      e.is_null() ? "-" : Text(e["cosine"]), range});
+      if (Text((*t)["role"]) == "weight" && !e.is_null()) chart.emplace_back(Db(e["sqnr_db"]), Text((*t)["name"]));
+    }
+    if (format == ReportFormat::kHtml) w.Raw(SqnrChart(chart));
+    w.Table({"tensor", "role", "consumers", "dtype", "granularity", "SQNR dB", "max abs", "cosine",
+             "range"},
+            rows);
+
+    w.Heading(2, "Left unquantized");
+    std::vector<std::vector<std::string>> skipped;
+    for (const auto& k : r["skipped"]) {
+      skipped.push_back({Text(k["node"]), Text(k["op_type"]), Text(k["tensor"]), Text(k["reason"])});
+    }
+    w.Table({"node", "op type", "tensor", "reason"}, skipped);
+
+    w.Heading(2, "Warnings");
+    std::vector<std::vector<std::string>> warnings;
+    for (const auto& warning : r["warnings"]) warnings.push_back({Text(warning)});
+    w.Table({"warning"}, warnings);
+
+    w.Heading(2, "Validation");
+    w.Paragraph(r.contains("validation") && !r["validation"].is_null() ? r["validation"].dump(2)
+                                                                         : "Not validated.");
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidInput(std::string("malformed pq report: ") + e.what());
+  }
+  if (format == ReportFormat::kHtml) w.Raw("</body></html>\n");
+  return w.str();
+}
+
+}  // namespace pq
