@@ -216,6 +216,14 @@ Result<const uint8_t*> ExternalDataStore::Resolve(const onnx::TensorProto& tenso
   return file.value()->data() + ref->offset;
 }
 
+void ExternalDataStore::ReleasePages(const uint8_t* data, int64_t size) {
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + static_cast<uintptr_t>(size)) / page * page;
+  // Whole pages inside the range only: neighbours may still be in use.
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 std::vector<ExternalFile> ExternalDataStore::Files() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<ExternalFile> out;

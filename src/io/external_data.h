@@ -70,6 +70,11 @@ class ExternalDataStore {
   Result<const uint8_t*> Resolve(const onnx::TensorProto& tensor, const std::string& name,
                                  int64_t expected_bytes);
 
+  // Drops the resident pages of [data, data + size) — bytes this store
+  // returned — from memory; later reads fault them back in from the file.
+  // Keeps peak memory near one tensor when a large model is streamed.
+  static void ReleasePages(const uint8_t* data, int64_t size);
+
   // Files resolved so far, in first-use order.
   std::vector<ExternalFile> Files() const;
 

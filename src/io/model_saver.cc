@@ -39,7 +39,7 @@ void ClearData(onnx::TensorProto* t) {
 }
 
 // Calls `fn` on every initializer of `graph` and its subgraphs, then on every
-// tensor-valued attribute (Constant values and the like).
+// tensor-valued attribute (Constant values and the like), in a fixed order.
 void ForEachTensor(onnx::GraphProto* graph,
                    const std::function<void(onnx::TensorProto*, bool is_initializer)>& fn) {
   for (auto& init : *graph->mutable_initializer()) fn(&init, true);
@@ -51,6 +51,71 @@ void ForEachTensor(onnx::GraphProto* graph,
       for (auto& g : *attr.mutable_graphs()) ForEachTensor(&g, fn);
     }
   }
+}
+
+// The tensors ForEachTensor visits, in the same order, read-only.
+void CollectTensors(const onnx::GraphProto& graph, std::vector<const onnx::TensorProto*>* out) {
+  for (const auto& init : graph.initializer()) out->push_back(&init);
+  for (const auto& node : graph.node()) {
+    for (const auto& attr : node.attribute()) {
+      if (attr.has_t()) out->push_back(&attr.t());
+      for (const auto& t : attr.tensors()) out->push_back(&t);
+      if (attr.has_g()) CollectTensors(attr.g(), out);
+      for (const auto& g : attr.graphs()) CollectTensors(g, out);
+    }
+  }
+}
+
+// Returns a copy of `source` whose main-graph initializers hold no raw_data
+// (their other fields are copied), so that copying a large model costs no
+// tensor data. The source is rearranged during the call and restored before
+// it returns; it must not be used concurrently.
+std::unique_ptr<onnx::ModelProto> CopyWithoutRawData(const onnx::ModelProto& source) {
+  auto& graph = const_cast<onnx::GraphProto&>(source.graph());
+  google::protobuf::RepeatedPtrField<onnx::TensorProto> initializers;
+  initializers.Swap(graph.mutable_initializer());
+  auto out = std::make_unique<onnx::ModelProto>(source);
+  graph.mutable_initializer()->Swap(&initializers);
+  for (auto& tensor : *graph.mutable_initializer()) {
+    const bool had_raw = tensor.has_raw_data();
+    std::string raw;
+    if (had_raw) raw.swap(*tensor.mutable_raw_data());
+    onnx::TensorProto* copy = out->mutable_graph()->add_initializer();
+    *copy = tensor;
+    if (had_raw) tensor.mutable_raw_data()->swap(raw);
+  }
+  return out;
+}
+
+// A view of a tensor's packed bytes: in the model, in a mapped external
+// file, or (typed fields) packed into `owned`.
+struct BytesView {
+  const char* data = nullptr;
+  size_t size = 0;
+  std::string owned;
+  bool mapped = false;  // points into an external data file's mapping
+};
+
+Result<BytesView> ViewBytes(const Model& model, const onnx::TensorProto& tensor) {
+  BytesView view;
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    Result<int64_t> expected = ExpectedRawBytes(tensor, tensor.name());
+    if (!expected.ok()) return expected.status();
+    Result<const uint8_t*> data =
+        model.external_data()->Resolve(tensor, tensor.name(), expected.value());
+    if (!data.ok()) return data.status();
+    view.data = reinterpret_cast<const char*>(data.value());
+    view.size = static_cast<size_t>(expected.value());
+    view.mapped = true;
+  } else if (tensor.has_raw_data()) {
+    view.data = tensor.raw_data().data();
+    view.size = tensor.raw_data().size();
+  } else {
+    view.owned = PackTypedFields(tensor);
+    view.data = view.owned.data();
+    view.size = view.owned.size();
+  }
+  return view;
 }
 
 int64_t ExternalBytes(const onnx::GraphProto& graph) {
@@ -111,9 +176,9 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
     return Status::OutputError(path + ": already exists (pass --force to overwrite it)");
   }
 
-  auto out = std::make_unique<onnx::ModelProto>(model.proto());
+  const onnx::ModelProto& source = model.proto();
   const int64_t inline_estimate =
-      static_cast<int64_t>(out->ByteSizeLong()) + ExternalBytes(out->graph());
+      static_cast<int64_t>(source.ByteSizeLong()) + ExternalBytes(source.graph());
   SaveResult result;
   result.external_forced = !options.external_data && inline_estimate > kInlineLimit;
   const bool external = options.external_data || result.external_forced;
@@ -132,55 +197,77 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
   }
   const std::string location = BaseName(result.data_path);
 
+  // An inline model with nothing external is written as it is, uncopied.
+  const bool as_is = !external && ExternalBytes(source.graph()) == 0;
+  std::unique_ptr<onnx::ModelProto> out;
   Status status;
-  ForEachTensor(out->mutable_graph(), [&](onnx::TensorProto* t, bool is_initializer) {
-    if (!status.ok() || t->data_type() == onnx::TensorProto::STRING) return;
-    const bool was_external = t->data_location() == onnx::TensorProto::EXTERNAL;
-    Result<int64_t> size = ExpectedRawBytes(*t, t->name());
-    if (!size.ok()) {
-      status = size.status();
-      return;
-    }
-    const bool to_external = external && is_initializer && size.value() >= options.external_threshold;
-    if (!to_external && !was_external) return;  // stays exactly as it was
-    Result<std::string> bytes = model.TensorBytes(*t);
-    if (!bytes.ok()) {
-      status = bytes.status();
-      return;
-    }
-    ClearData(t);
-    if (!to_external) {
-      t->set_raw_data(std::move(bytes).value());
-      return;
-    }
-    const int64_t padding = (kExternalAlignment - data_file->size() % kExternalAlignment) %
-                            kExternalAlignment;
-    static const char kZeros[kExternalAlignment] = {};
-    status = data_file->Write(kZeros, static_cast<size_t>(padding));
-    if (!status.ok()) return;
-    const int64_t offset = data_file->size();
-    status = data_file->Write(bytes->data(), bytes->size());
-    if (!status.ok()) return;
-    t->set_data_location(onnx::TensorProto::EXTERNAL);
-    auto* entry = t->add_external_data();
-    entry->set_key("location");
-    entry->set_value(location);
-    entry = t->add_external_data();
-    entry->set_key("offset");
-    entry->set_value(std::to_string(offset));
-    entry = t->add_external_data();
-    entry->set_key("length");
-    entry->set_value(std::to_string(bytes->size()));
-  });
+  if (!as_is) {
+    out = CopyWithoutRawData(source);
+    std::vector<const onnx::TensorProto*> sources;
+    CollectTensors(source.graph(), &sources);
+    size_t index = 0;
+    ForEachTensor(out->mutable_graph(), [&](onnx::TensorProto* t, bool is_initializer) {
+      const onnx::TensorProto& src = *sources[index++];
+      if (!status.ok() || t->data_type() == onnx::TensorProto::STRING) return;
+      const bool was_external = src.data_location() == onnx::TensorProto::EXTERNAL;
+      Result<int64_t> size = ExpectedRawBytes(src, src.name());
+      if (!size.ok()) {
+        status = size.status();
+        return;
+      }
+      const bool to_external =
+          external && is_initializer && size.value() >= options.external_threshold;
+      if (!to_external && !was_external) {
+        // Stays exactly as it was: put back the raw data the copy left out.
+        if (src.has_raw_data() && t->raw_data().size() != src.raw_data().size()) {
+          t->set_raw_data(src.raw_data());
+        }
+        return;
+      }
+      Result<BytesView> bytes = ViewBytes(model, src);
+      if (!bytes.ok()) {
+        status = bytes.status();
+        return;
+      }
+      ClearData(t);
+      if (!to_external) {
+        t->set_raw_data(std::string(bytes->data, bytes->size));
+        return;
+      }
+      const int64_t padding = (kExternalAlignment - data_file->size() % kExternalAlignment) %
+                              kExternalAlignment;
+      static const char kZeros[kExternalAlignment] = {};
+      status = data_file->Write(kZeros, static_cast<size_t>(padding));
+      if (!status.ok()) return;
+      const int64_t offset = data_file->size();
+      status = data_file->Write(bytes->data, bytes->size);
+      if (!status.ok()) return;
+      if (bytes->mapped) {
+        ExternalDataStore::ReleasePages(reinterpret_cast<const uint8_t*>(bytes->data),
+                                        static_cast<int64_t>(bytes->size));
+      }
+      t->set_data_location(onnx::TensorProto::EXTERNAL);
+      auto* entry = t->add_external_data();
+      entry->set_key("location");
+      entry->set_value(location);
+      entry = t->add_external_data();
+      entry->set_key("offset");
+      entry->set_value(std::to_string(offset));
+      entry = t->add_external_data();
+      entry->set_key("length");
+      entry->set_value(std::to_string(bytes->size));
+    });
+  }
   PQ_RETURN_IF_ERROR(status);
 
-  if (static_cast<int64_t>(out->ByteSizeLong()) > kInlineLimit) {
+  const onnx::ModelProto& written = as_is ? source : *out;
+  if (static_cast<int64_t>(written.ByteSizeLong()) > kInlineLimit) {
     return Status::OutputError(path + ": the model proto would exceed 2 GiB even with external "
                                "data (too many or too large inline tensors)");
   }
   Result<std::unique_ptr<AtomicFile>> model_file = AtomicFile::Create(path);
   if (!model_file.ok()) return model_file.status();
-  PQ_RETURN_IF_ERROR(SerializeDeterministic(*out, model_file.value().get()));
+  PQ_RETURN_IF_ERROR(SerializeDeterministic(written, model_file.value().get()));
   struct stat st;
   if (fstat(model_file.value()->fd(), &st) == 0) result.model_bytes = st.st_size;
   if (data_file) {
