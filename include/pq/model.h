@@ -129,6 +129,9 @@ struct SaveOptions {
   // beside the model. Forced on when the model would exceed 2 GiB.
   bool external_data = false;
   int64_t external_threshold = 1024;
+  // Files the output must never replace (e.g. the model a quantized model was
+  // made from), in addition to the model's own file and external data.
+  std::vector<std::string> never_overwrite;
 };
 
 // What SaveModel wrote.
@@ -143,9 +146,10 @@ struct SaveResult {
 // Writes `model` to `path` atomically: a temporary file in the target folder
 // is written, flushed and renamed, so an interrupted run never leaves a
 // half-written model. The same model saved twice gives identical bytes.
-// Errors: kOutputError when `path` is the model's own file or one of its
-// external data files, exists and !options.force, its folder is missing or
-// unwritable, or writing fails (no partial file is left).
+// Errors: kOutputError when `path` is the model's own file, one of its
+// external data files or one of options.never_overwrite, exists and
+// !options.force, its folder is missing or unwritable, or writing fails (no
+// partial file is left).
 Result<SaveResult> SaveModel(const Model& model, const std::string& path,
                              const SaveOptions& options);
 

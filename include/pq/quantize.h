@@ -42,6 +42,18 @@ struct QuantizeOptions {
   // Fold BatchNormalization into the Conv before it (as runtimes do).
   bool fold_batchnorm = true;
   int threads = 0;
+  // Blockwise schemes (nf4, int4-*): elements per block; 0 = the scheme's
+  // default (nf4 64, int4 32). Powers of two from 16 to 4096.
+  int64_t block_size = 0;
+  // nf4: "ort" (com.microsoft MatMulBnb4) or "onnx" (standard ops only).
+  std::string nf4_format = "ort";
+  // nf4 "onnx": absmax double-quantized to int8 in blocks of 256 (QLoRA).
+  // With "ort" it is not applied (MatMulBnb4 reads float absmax): a warning
+  // says so and the report records it.
+  bool double_quant = false;
+  // A scheme for the weights the main scheme does not take ("" = leave them
+  // FP32), e.g. int8-sym for Conv weights next to nf4.
+  std::string fallback;
 };
 
 enum class TensorRole { kWeight, kBias, kActivation };
@@ -68,6 +80,24 @@ struct QuantizedTensorRecord {
   std::optional<ErrorMetrics> error;     // constants: FP32 vs dequantized
   // Names written into the model.
   std::string quantized_name, scale_name, zero_point_name, dequantized_name;
+  // Blockwise 4-bit weights ("" / empty otherwise): the stored code type
+  // ("nf4", "uint4"), how the model reads it back ("MatMulBnb4",
+  // "MatMulNBits", "decode" = standard ops, "DequantizeLinear"), the fused
+  // nodes that read it, and the bytes its codes, scales and zero points take.
+  std::string storage_type;
+  std::string written_form;
+  std::vector<std::string> written_nodes;
+  int64_t stored_bytes = 0;
+  // Double-quantized absmax (params.scale then holds the reconstructed
+  // values): absmax[i] = codes[i] * scales[i / block_size] + offset.
+  struct DoubleQuant {
+    int64_t block_size = 0;
+    float offset = 0;
+    std::vector<int8_t> codes;
+    std::vector<float> scales;
+    std::string scales_name, offset_name;
+  };
+  std::optional<DoubleQuant> double_quant;
 };
 
 // A node or tensor a scheme could have taken and did not.
@@ -89,6 +119,7 @@ struct QuantizeOutcome {
   int64_t calibration_batch = 0;
   int64_t nodes_quantized = 0;
   bool per_channel = true;  // false when per-axis was not possible
+  bool double_quant_applied = false;  // nf4 absmax written double-quantized
 };
 
 // Quantizes `model` as `options` say. `progress` (may be empty) reports

@@ -135,9 +135,14 @@ int64_t ExternalBytes(const onnx::GraphProto& graph) {
   return total;
 }
 
-Status CheckNotAnInput(const Model& model, const std::string& path) {
+Status CheckNotAnInput(const Model& model, const std::string& path, const SaveOptions& options) {
   if (!model.path().empty() && SameFile(path, model.path())) {
     return Status::OutputError(path + ": is the input model; refusing to overwrite it");
+  }
+  for (const std::string& input : options.never_overwrite) {
+    if (SameFile(path, input)) {
+      return Status::OutputError(path + ": is the input model; refusing to overwrite it");
+    }
   }
   for (const auto& file : model.external_data()->MappedFiles()) {
     if (IsFile(path, file->device(), file->inode())) {
@@ -171,7 +176,7 @@ Status SerializeDeterministic(const onnx::ModelProto& proto, AtomicFile* file) {
 Result<SaveResult> SaveModel(const Model& model, const std::string& path,
                              const SaveOptions& options) {
   if (path.empty()) return Status::OutputError("no output path given");
-  PQ_RETURN_IF_ERROR(CheckNotAnInput(model, path));
+  PQ_RETURN_IF_ERROR(CheckNotAnInput(model, path, options));
   if (PathExists(path) && !options.force) {
     return Status::OutputError(path + ": already exists (pass --force to overwrite it)");
   }
@@ -186,7 +191,7 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
   std::unique_ptr<AtomicFile> data_file;
   if (external) {
     result.data_path = path + ".data";
-    PQ_RETURN_IF_ERROR(CheckNotAnInput(model, result.data_path));
+    PQ_RETURN_IF_ERROR(CheckNotAnInput(model, result.data_path, options));
     if (PathExists(result.data_path) && !options.force) {
       return Status::OutputError(result.data_path +
                                  ": already exists (pass --force to overwrite it)");

@@ -1,6 +1,7 @@
 #include "quant/plan.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "onnx/onnx_pb.h"
 
@@ -48,15 +49,41 @@ std::string NodeName(const onnx::NodeProto& node, int index) {
   return node.name().empty() ? "#" + std::to_string(index) : node.name();
 }
 
+// Adds a skipped record for every float constant that a node of the main
+// graph reads and that is neither planned nor already listed.
+void ListOtherConstants(const Model& model, const std::vector<PlannedConstant>& planned,
+                        std::vector<SkippedRecord>* skipped) {
+  std::set<std::string> seen;
+  for (const PlannedConstant& c : planned) seen.insert(c.tensor);
+  for (const SkippedRecord& s : *skipped) seen.insert(s.tensor);
+  const onnx::GraphProto& graph = model.proto().graph();
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    for (int k = 0; k < node.input_size(); ++k) {
+      const std::string& input = node.input(k);
+      if (input.empty() || seen.count(input) != 0) continue;
+      const ConstantTensor* c = model.FindConstant(input);
+      if (c == nullptr || c->data_type != onnx::TensorProto::FLOAT) continue;
+      seen.insert(input);
+      const bool bias = k == 2 && (node.op_type() == "Gemm" || node.op_type() == "Conv");
+      std::string what = bias ? "bias" : std::to_string(c->dims.size()) + "-D float constant";
+      skipped->push_back({NodeName(node, i), node.op_type(), input,
+                          what + " (input " + std::to_string(k) + " of " + node.op_type() +
+                              "); weights-only schemes quantize MatMul/Gemm weights only; left FP32"});
+    }
+  }
+}
+
 }  // namespace
 
 QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool static_mode,
-                    bool per_channel) {
+                    bool per_channel, const Scheme& scheme, const Scheme* fallback) {
   QuantPlan plan;
   const onnx::GraphProto& graph = model.proto().graph();
   const int n = graph.node_size();
   std::set<std::string> selected_ops(options.op_types.begin(), options.op_types.end());
-  std::map<std::pair<std::string, int64_t>, size_t> constant_index;
+  // (tensor, axis, scheme, transposed) -> index into plan.constants.
+  std::map<std::tuple<std::string, int64_t, const Scheme*, bool>, size_t> constant_index;
   std::set<int> quantized;
 
   for (int i = 0; i < n; ++i) {
@@ -97,14 +124,31 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
       skip("input '" + activation + "' is a constant, not an activation");
       continue;
     }
-    const int64_t axis = per_channel ? ChannelAxis(node, *w) : -1;
-    auto key = std::make_pair(weight, axis);
+    WeightSite site{node.op_type(), w->dims, AttrInt(node, "transA", 0) != 0};
+    std::string reason;
+    const Scheme* chosen = &scheme;
+    if (!scheme.TakesWeight(site, &reason)) {
+      std::string fallback_reason;
+      if (fallback != nullptr && fallback->TakesWeight(site, &fallback_reason)) {
+        chosen = fallback;
+      } else {
+        skip(fallback == nullptr ? reason : reason + "; fallback: " + fallback_reason);
+        continue;
+      }
+    }
+    const bool blockwise = chosen->Encoding() != WeightEncoding::kDequantizeLinear;
+    const int64_t axis = per_channel && !blockwise ? ChannelAxis(node, *w) : -1;
+    const bool transposed =
+        blockwise && !(node.op_type() == "Gemm" && AttrInt(node, "transB", 0) != 0);
+    auto key = std::make_tuple(weight, axis, chosen, transposed);
     auto it = constant_index.find(key);
     if (it == constant_index.end()) {
       PlannedConstant c;
       c.tensor = weight;
       c.role = TensorRole::kWeight;
       c.axis = axis;
+      c.scheme = chosen;
+      c.transposed = transposed;
       constant_index[key] = plan.constants.size();
       plan.constants.push_back(c);
       it = constant_index.find(key);
@@ -138,6 +182,7 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
       }
     }
   }
+  if (!scheme.QuantizesActivations()) ListOtherConstants(model, plan.constants, &plan.skipped);
   if (!static_mode) return plan;
 
   // Activations: the data input of every quantized node, and backwards

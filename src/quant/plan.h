@@ -12,6 +12,7 @@
 #include "pq/model.h"
 #include "pq/quantize.h"
 #include "quant/qdq_writer.h"
+#include "quant/scheme.h"
 
 namespace pq::quant {
 
@@ -26,6 +27,11 @@ struct PlannedConstant {
   std::string activation;
   std::string weight;
   int64_t weight_axis = -1;
+  // The scheme that quantizes it (the main scheme or the fallback).
+  const Scheme* scheme = nullptr;
+  // Blockwise encodings: the constant is [K, N] (MatMul, Gemm transB=0) and
+  // is handed to the scheme transposed, as [N, K].
+  bool transposed = false;
 };
 
 // An activation that gets QuantizeLinear -> DequantizeLinear.
@@ -46,9 +52,12 @@ struct QuantPlan {
 
 // Builds the plan for `model`. `static_mode`: activations are quantized too
 // (and biases of quantized Conv/Gemm). `per_channel`: weights per output
-// channel where the op has one.
+// channel where the op has one. Each weight goes to `scheme` if it takes it,
+// else to `fallback` (may be null), else is skipped with the scheme's
+// reason. A scheme that quantizes no activations also has every other float
+// constant the graph reads (1-D, biases, ...) listed as skipped.
 QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool static_mode,
-                    bool per_channel);
+                    bool per_channel, const Scheme& scheme, const Scheme* fallback);
 
 }  // namespace pq::quant
 

@@ -5,34 +5,11 @@
 #include <set>
 
 #include "onnx/onnx_pb.h"
+#include "quant/blockwise_writer.h"
+#include "quant/name_allocator.h"
 
 namespace pq::quant {
 namespace {
-
-// Hands out names not yet used anywhere in the main graph.
-class NameAllocator {
- public:
-  explicit NameAllocator(const onnx::GraphProto& graph) {
-    for (const auto& v : graph.input()) used_.insert(v.name());
-    for (const auto& v : graph.output()) used_.insert(v.name());
-    for (const auto& v : graph.initializer()) used_.insert(v.name());
-    for (const auto& v : graph.value_info()) used_.insert(v.name());
-    for (const auto& n : graph.node()) {
-      used_.insert(n.name());
-      for (const auto& o : n.output()) used_.insert(o);
-      for (const auto& i : n.input()) used_.insert(i);
-    }
-  }
-  std::string Make(const std::string& base) {
-    std::string name = base;
-    for (int i = 1; used_.count(name) != 0; ++i) name = base + "_" + std::to_string(i);
-    used_.insert(name);
-    return name;
-  }
-
- private:
-  std::set<std::string> used_;
-};
 
 template <typename T>
 onnx::TensorProto VectorTensor(const std::string& name, int32_t dtype, const std::vector<T>& values,
@@ -141,9 +118,15 @@ Result<std::unique_ptr<onnx::ModelProto>> WriteQdq(const onnx::ModelProto& model
     for (const auto& o : graph->node(i).output()) producer[o] = i;
   }
 
+  BlockwiseNodes blockwise;
   for (const ConstantRewrite& c : plan.constants) {
     WrittenNames w;
     w.tensor = c.tensor;
+    if (c.encoding != WeightEncoding::kDequantizeLinear) {
+      PQ_RETURN_IF_ERROR(WriteBlockwise(c, out.get(), &names, &blockwise, &w));
+      written->push_back(std::move(w));
+      continue;
+    }
     w.quantized = names.Make(c.tensor + "_quantized");
     onnx::TensorProto q;
     q.set_name(w.quantized);
@@ -182,11 +165,22 @@ Result<std::unique_ptr<onnx::ModelProto>> WriteQdq(const onnx::ModelProto& model
   }
 
   // Re-emit nodes in order with the new ones in place.
+  // A fused replacement's first node reads the original node's input 0 as
+  // it is now (after activation rewiring).
   google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
   for (auto& n : prologue) *nodes.Add() = std::move(n);
+  for (auto& n : blockwise.prologue) *nodes.Add() = std::move(n);
   for (int i = 0; i < node_count; ++i) {
-    *nodes.Add() = graph->node(i);
-    for (const auto& o : graph->node(i).output()) {
+    const std::vector<std::string> outputs(graph->node(i).output().begin(),
+                                           graph->node(i).output().end());
+    auto replaced = blockwise.replace.find(i);
+    if (replaced != blockwise.replace.end()) {
+      replaced->second.front().set_input(0, graph->node(i).input(0));
+      for (auto& n : replaced->second) *nodes.Add() = std::move(n);
+    } else {
+      *nodes.Add() = std::move(*graph->mutable_node(i));
+    }
+    for (const auto& o : outputs) {
       auto it = after_producer.find(o);
       if (it == after_producer.end()) continue;
       for (auto& n : it->second) *nodes.Add() = std::move(n);

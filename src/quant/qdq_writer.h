@@ -13,6 +13,7 @@
 
 #include "pq/quant_params.h"
 #include "pq/status.h"
+#include "quant/scheme.h"
 
 namespace onnx {
 class ModelProto;
@@ -30,6 +31,11 @@ struct ConstantRewrite {
   QuantParams params;
   std::string data;               // packed values of params.dtype
   std::vector<Use> uses;          // inputs to rewire to the dequantized value
+  // Other encodings (see blockwise_writer.h): `blockwise` holds what to
+  // store; `transposed`: the FP32 constant is [K, N], `blockwise` [N, K].
+  WeightEncoding encoding = WeightEncoding::kDequantizeLinear;
+  std::optional<BlockwisePacked> blockwise;
+  bool transposed = false;
 };
 
 // An activation to pass through QuantizeLinear -> DequantizeLinear.
@@ -51,6 +57,11 @@ struct WrittenNames {
   std::string scale;
   std::string zero_point;
   std::string dequantized;  // the DequantizeLinear output consumers now read
+  // Fused 4-bit encodings: the nodes that replaced the consumers ("" else).
+  std::vector<std::string> nodes;
+  // Double-quantized scales: `scale` holds their int8 codes, these the
+  // per-block scales and the offset.
+  std::string scale_scales, scale_offset;
 };
 
 // Returns `model` rewritten by `plan`. FP32 constants left without a use are

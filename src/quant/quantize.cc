@@ -10,6 +10,7 @@
 
 #include "onnx/onnx_pb.h"
 #include "pq/executor.h"
+#include "quant/blockwise_record.h"
 #include "quant/linear_quant.h"
 #include "quant/plan.h"
 #include "quant/prepare.h"
@@ -25,6 +26,9 @@ constexpr int64_t kPerAxisOpset = 13;
 constexpr int64_t kMinQdqOpset = 10;
 // Relative L2 difference allowed between a model and its opset conversion.
 constexpr double kConversionTolerance = 1e-5;
+// Block sizes the blockwise schemes accept.
+constexpr int64_t kMinBlockSize = 16;
+constexpr int64_t kMaxBlockSize = 4096;
 
 std::vector<float> ConstantAsFloats(const ConstantTensor& c) {
   std::vector<float> v(static_cast<size_t>(c.element_count));
@@ -139,11 +143,35 @@ std::vector<std::pair<std::string, std::string>> Schemes() {
 
 Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& options,
                                  const std::function<void(int64_t, int64_t)>& progress) {
+  if (options.block_size != 0 &&
+      (options.block_size < kMinBlockSize || options.block_size > kMaxBlockSize ||
+       (options.block_size & (options.block_size - 1)) != 0)) {
+    return Status::InvalidArgument("block size " + std::to_string(options.block_size) +
+                                   " is not a power of two from 16 to 4096");
+  }
+  if (options.nf4_format != "ort" && options.nf4_format != "onnx") {
+    return Status::InvalidArgument("nf4 format '" + options.nf4_format + "' is not ort or onnx");
+  }
   quant::SchemeOptions scheme_options;
   scheme_options.symmetric_weights = options.symmetric_weights;
+  scheme_options.block_size = options.block_size;
+  scheme_options.nf4_format = options.nf4_format;
+  scheme_options.double_quant = options.double_quant;
   Result<std::unique_ptr<quant::Scheme>> scheme_or = quant::MakeScheme(options.scheme, scheme_options);
   if (!scheme_or.ok()) return scheme_or.status();
   const quant::Scheme& scheme = *scheme_or.value();
+  std::unique_ptr<quant::Scheme> fallback;
+  if (!options.fallback.empty()) {
+    Result<std::unique_ptr<quant::Scheme>> f = quant::MakeScheme(options.fallback, scheme_options);
+    if (!f.ok()) return f.status().WithPrefix("--fallback");
+    fallback = std::move(f).value();
+  }
+  auto writes_dq = [](const quant::Scheme* s) {
+    return s != nullptr && s->Encoding() == quant::WeightEncoding::kDequantizeLinear;
+  };
+  auto writes = [&](quant::WeightEncoding e) {
+    return scheme.Encoding() == e || (fallback != nullptr && fallback->Encoding() == e);
+  };
   const bool static_mode = !options.weights_only && scheme.QuantizesActivations();
   if (static_mode && options.calib_paths.empty()) {
     return Status::InvalidArgument("scheme " + options.scheme +
@@ -151,6 +179,18 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
                                    "--calib PATH (or --weights-only to quantize weights alone)");
   }
   QuantizeOutcome outcome;
+  if (options.double_quant) {
+    if (writes(quant::WeightEncoding::kCodebookDecode)) {
+      outcome.double_quant_applied = true;
+    } else {
+      outcome.warnings.push_back(
+          options.scheme == "nf4"
+              ? "--double-quant applies to --nf4-format onnx: ONNX Runtime's MatMulBnb4 reads "
+                "float32 absmax, so the absmax values are stored unquantized"
+              : "--double-quant applies to nf4 (--nf4-format onnx) only; ignored for " +
+                    options.scheme);
+    }
+  }
 
   // Prepare: fold BatchNormalization, reach an opset for per-axis params.
   std::unique_ptr<Model> prepared;
@@ -169,13 +209,20 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     if (!copy.ok()) return copy.status();
     prepared = std::move(copy).value();
   }
-  Result<std::unique_ptr<Model>> ready =
-      PrepareOpset(std::move(prepared), options.per_channel, options.threads, &outcome);
-  if (!ready.ok()) return ready.status();
-  prepared = std::move(ready).value();
+  // The opset matters to DequantizeLinear (per-axis from 13) and to the
+  // standard-ops decode (opset 10); fused com.microsoft forms need neither.
+  if (writes_dq(&scheme) || writes_dq(fallback.get()) ||
+      writes(quant::WeightEncoding::kCodebookDecode)) {
+    const bool per_axis = options.per_channel && (writes_dq(&scheme) || writes_dq(fallback.get()));
+    Result<std::unique_ptr<Model>> ready =
+        PrepareOpset(std::move(prepared), per_axis, options.threads, &outcome);
+    if (!ready.ok()) return ready.status();
+    prepared = std::move(ready).value();
+  }
   const onnx::GraphProto& graph = prepared->proto().graph();
 
-  quant::QuantPlan plan = quant::BuildPlan(*prepared, options, static_mode, outcome.per_channel);
+  quant::QuantPlan plan = quant::BuildPlan(*prepared, options, static_mode, outcome.per_channel,
+                                           scheme, fallback.get());
   outcome.skipped = plan.skipped;
   outcome.nodes_quantized = static_cast<int64_t>(plan.nodes.size());
 
@@ -240,18 +287,24 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   for (const quant::PlannedConstant& c : plan.constants) {
     const ConstantTensor* source = prepared->FindConstant(c.tensor);
     if (source == nullptr) return Status::Internal("planned constant '" + c.tensor + "' vanished");
-    const std::vector<float> values = ConstantAsFloats(*source);
+    const quant::Scheme& weight_scheme = c.scheme != nullptr ? *c.scheme : scheme;
+    const bool blockwise = weight_scheme.Encoding() != quant::WeightEncoding::kDequantizeLinear;
     QuantizedTensorRecord r;
     r.name = c.tensor;
     r.role = c.role;
     r.consumers = ConsumersOf(graph, c.uses);
     r.shape = source->dims;
-    r.scheme = options.scheme;
-    r.granularity = c.axis >= 0 ? "per-channel" : "per-tensor";
+    r.scheme = c.role == TensorRole::kWeight ? weight_scheme.Name() : options.scheme;
+    r.granularity = blockwise ? weight_scheme.Granularity() : c.axis >= 0 ? "per-channel" : "per-tensor";
+    // Blockwise schemes see the weight as [N, K].
+    const std::vector<float> values =
+        blockwise ? quant::NkValues(*source, c.transposed) : ConstantAsFloats(*source);
     quant::QuantizedWeight q;
     if (c.role == TensorRole::kWeight) {
-      quant::WeightView view{c.tensor, values.data(), source->dims, c.axis};
-      Result<quant::QuantizedWeight> qw = scheme.QuantizeWeight(view);
+      std::vector<int64_t> dims = source->dims;
+      if (blockwise && c.transposed) std::swap(dims[0], dims[1]);
+      quant::WeightView view{c.tensor, values.data(), dims, c.axis};
+      Result<quant::QuantizedWeight> qw = weight_scheme.QuantizeWeight(view);
       if (!qw.ok()) return qw.status().WithPrefix(model.origin());
       q = std::move(qw).value();
       weight_params[{c.tensor, c.axis}] = q.params;
@@ -282,7 +335,14 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     r.params = q.params;
     r.error = ComputeErrorMetrics(values.data(), q.dequantized.data(),
                                   static_cast<int64_t>(values.size()));
-    qdq.constants.push_back({c.tensor, source->dims, q.params, std::move(q.data), c.uses});
+    quant::ConstantRewrite rewrite{c.tensor, source->dims, q.params, std::move(q.data), c.uses};
+    if (blockwise) {
+      rewrite.encoding = weight_scheme.Encoding();
+      rewrite.transposed = c.transposed;
+      quant::RecordBlockwise(q, rewrite.encoding, &r);
+      rewrite.blockwise = std::move(q.blockwise);
+    }
+    qdq.constants.push_back(std::move(rewrite));
     constant_records.push_back(std::move(r));
   }
 
@@ -303,6 +363,11 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
       r.scale_name = w.scale;
       r.zero_point_name = w.zero_point;
       r.dequantized_name = w.dequantized;
+      r.written_nodes = w.nodes;
+      if (r.double_quant) {
+        r.double_quant->scales_name = w.scale_scales;
+        r.double_quant->offset_name = w.scale_offset;
+      }
       outcome.tensors.push_back(std::move(r));
     }
   }

@@ -5,6 +5,7 @@
 #define PQ_QUANT_SCHEME_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,12 +22,56 @@ struct WeightView {
   int64_t channel_axis = -1;  // per-channel axis, or -1 for per-tensor
 };
 
+// Where a weight is used, as the planner sees it.
+struct WeightSite {
+  std::string op_type;          // Conv, ConvTranspose, MatMul, Gemm
+  std::vector<int64_t> dims;    // the FP32 constant's dims
+  bool trans_a = false;         // Gemm's transA
+};
+
+// How the writer stores a scheme's weight and what reads it.
+enum class WeightEncoding {
+  // Quantized initializer -> DequantizeLinear -> the original consumer.
+  kDequantizeLinear,
+  // The consumer (MatMul/Gemm) is replaced by com.microsoft MatMulBnb4.
+  kMatMulBnb4,
+  // The consumer (MatMul/Gemm) is replaced by com.microsoft MatMulNBits.
+  kMatMulNBits,
+  // Standard ops decode packed codes through a codebook to the FP32 weight
+  // that the original consumer reads.
+  kCodebookDecode,
+};
+
+// Double quantization of per-block scales (see nf4.h): scale'[i] =
+// codes[i] * scales[i / block_size] + offset.
+struct ScaleDoubleQuant {
+  int64_t block_size = 0;
+  float offset = 0;
+  std::vector<int8_t> codes;   // [blocks, block_size] padded with 0, or [1, n] (one block)
+  std::vector<float> scales;   // one per block of codes
+};
+
+// A blockwise 4-bit weight as the writer stores it. The weight is seen as
+// its [n, k] matrix (output features x input features).
+struct BlockwisePacked {
+  int64_t n = 0, k = 0, block_size = 0;
+  std::string codes;            // packed as the encoding reads them
+  std::vector<float> scales;    // float32 per block (NF4: absmax), as written
+  std::string zero_points;      // MatMulNBits asym: packed uint8; else empty
+  std::vector<float> codebook;  // kCodebookDecode: the value of each code
+  int64_t quant_type = 1;       // MatMulBnb4: 1 = NF4
+  std::optional<ScaleDoubleQuant> double_quant;  // scales written double-quantized
+};
+
 // A scheme's quantized weight: parameters and the values to store, packed
-// as the model's raw_data of params.dtype.
+// as the model's raw_data of params.dtype (kDequantizeLinear) or as
+// `blockwise` says.
 struct QuantizedWeight {
   QuantParams params;
   std::string data;
-  std::vector<float> dequantized;  // what DequantizeLinear will give back
+  std::vector<float> dequantized;  // what the written model gives back
+  std::optional<BlockwisePacked> blockwise;
+  std::string storage_type;        // "nf4", "int4", "uint4"; "" = ONNX type params.dtype
 };
 
 class Scheme {
@@ -46,14 +91,32 @@ class Scheme {
   // (REQUIRES min <= 0 <= max).
   virtual QuantParams ActivationParams(float min, float max) const = 0;
   // Quantizes a weight. Errors (kInvalidInput): NaN or Inf in the weight,
-  // naming the tensor.
+  // naming the tensor. Encodings other than kDequantizeLinear are handed
+  // the weight as its [N, K] matrix (shape {N, K}, channel_axis -1) and
+  // return `blockwise`.
   virtual Result<QuantizedWeight> QuantizeWeight(const WeightView& weight) const = 0;
+  // Whether the scheme takes the weight at `site`; when not, `reason` says
+  // why (for the report's skipped list).
+  virtual bool TakesWeight(const WeightSite& /*site*/, std::string* /*reason*/) const {
+    return true;
+  }
+  // How the writer stores this scheme's weights.
+  virtual WeightEncoding Encoding() const { return WeightEncoding::kDequantizeLinear; }
+  // The granularity recorded for its weights ("" = per-channel/per-tensor
+  // from the planned axis).
+  virtual const char* Granularity() const { return ""; }
 };
 
 // Choices a scheme may offer beyond its defaults.
 struct SchemeOptions {
   // int8-asym: int8 weights with zero point 0 (uint8 activations keep theirs).
   bool symmetric_weights = false;
+  // Blockwise schemes: elements per block (0 = the scheme's default).
+  int64_t block_size = 0;
+  // nf4: "ort" (com.microsoft MatMulBnb4) or "onnx" (standard ops).
+  std::string nf4_format = "ort";
+  // nf4 "onnx": absmax values double-quantized to int8 (QLoRA).
+  bool double_quant = false;
 };
 
 // A registry row: the scheme's name and how to make it.
@@ -71,6 +134,14 @@ Result<std::unique_ptr<Scheme>> MakeScheme(const std::string& name,
 
 std::unique_ptr<Scheme> MakeInt8SymmetricScheme(const SchemeOptions& options = {});
 std::unique_ptr<Scheme> MakeInt8AsymmetricScheme(const SchemeOptions& options = {});
+std::unique_ptr<Scheme> MakeNf4Scheme(const SchemeOptions& options = {});
+std::unique_ptr<Scheme> MakeInt4SymmetricScheme(const SchemeOptions& options = {});
+std::unique_ptr<Scheme> MakeInt4AsymmetricScheme(const SchemeOptions& options = {});
+
+// Whether `site` is a 2-D weight of MatMul or Gemm that a fused 4-bit MatMul
+// can replace (`fused`: Gemm's transA must be 0); else `reason` says why.
+bool IsBlockwiseMatMulWeight(const WeightSite& site, bool fused, const char* scheme,
+                             std::string* reason);
 
 }  // namespace pq::quant
 

@@ -85,6 +85,30 @@ Json RangeJson(const CalibratedRange& r) {
           {"clipped_fraction", r.clipped_fraction}};
 }
 
+// The facts of a blockwise 4-bit weight: how it is read back, the bytes it
+// takes, and for double-quantized absmax what is written and how `scale`
+// (the reconstructed absmax) is computed from it.
+void BlockwiseJson(const QuantizedTensorRecord& r, Json* j) {
+  (*j)["written_as"]["form"] = r.written_form;
+  (*j)["written_as"]["nodes"] = r.written_nodes;
+  (*j)["stored_bytes"] = r.stored_bytes;
+  if (r.double_quant) {
+    const auto& dq = *r.double_quant;
+    std::vector<int> codes(dq.codes.begin(), dq.codes.end());
+    (*j)["double_quant"] = {
+        {"block_size", dq.block_size},
+        {"codes_name", r.scale_name},
+        {"codes", codes},
+        {"scales_name", dq.scales_name},
+        {"scales", dq.scales},
+        {"offset_name", dq.offset_name},
+        {"offset", dq.offset},
+        {"reconstruction", "scale[i] = float(codes[i]) * scales[i / block_size] + offset"}};
+  } else {
+    (*j)["double_quant"] = nullptr;
+  }
+}
+
 Json TensorJson(const QuantizedTensorRecord& r) {
   Json j;
   j["name"] = r.name;
@@ -94,7 +118,7 @@ Json TensorJson(const QuantizedTensorRecord& r) {
   j["consumers"] = consumers;
   j["shape"] = r.role == TensorRole::kActivation ? Json(nullptr) : Json(r.shape);
   j["from_dtype"] = DataTypeName(r.from_dtype);
-  j["to_dtype"] = DataTypeName(r.params.dtype);
+  j["to_dtype"] = r.storage_type.empty() ? Json(DataTypeName(r.params.dtype)) : Json(r.storage_type);
   j["scheme"] = r.scheme;
   j["granularity"] = r.granularity;
   j["axis"] = r.params.axis >= 0 ? Json(r.params.axis) : Json(nullptr);
@@ -115,6 +139,7 @@ Json TensorJson(const QuantizedTensorRecord& r) {
                      {"scale", r.scale_name},
                      {"zero_point", r.zero_point_name},
                      {"dequantized", r.dequantized_name}};
+  if (!r.written_form.empty()) BlockwiseJson(r, &j);
   return j;
 }
 
@@ -172,6 +197,14 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
                              {"samples_limit", o.calib_samples}}},
       {"external_data", !in.output->data_path.empty()},
   };
+
+  if (o.scheme == "nf4" || o.scheme.rfind("int4", 0) == 0 || !o.fallback.empty()) {
+    report["config"]["block_size"] = o.block_size > 0 ? Json(o.block_size) : Json("default");
+    report["config"]["nf4_format"] = o.nf4_format;
+    report["config"]["double_quant"] = {{"requested", o.double_quant},
+                                        {"applied", outcome.double_quant_applied}};
+    report["config"]["fallback"] = o.fallback.empty() ? Json(nullptr) : Json(o.fallback);
+  }
 
   if (outcome.calibration_files.empty()) {
     report["calibration"] = nullptr;

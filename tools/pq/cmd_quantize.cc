@@ -82,6 +82,20 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
   sub->add_flag("--symmetric-weights", options->quantize.symmetric_weights,
                 "int8-asym: int8 weights with zero point 0 (ONNX Runtime's fast uint8 x int8 "
                 "kernels need it)");
+  sub->add_option("--block-size", options->quantize.block_size,
+                  "Blockwise schemes: elements per block, a power of two from 16 to 4096 "
+                  "(default: nf4 64, int4 32)")
+      ->check(CLI::Range(int64_t{16}, int64_t{4096}));
+  sub->add_option("--nf4-format", options->quantize.nf4_format,
+                  "nf4: ort (com.microsoft MatMulBnb4) or onnx (standard ops, still 4-bit on disk)")
+      ->check(CLI::IsMember({"ort", "onnx"}))
+      ->capture_default_str();
+  sub->add_flag("--double-quant", options->quantize.double_quant,
+                "nf4 --nf4-format onnx: absmax values quantized to int8 in blocks of 256 (QLoRA)");
+  sub->add_option("--fallback", options->quantize.fallback,
+                  "Scheme for weights the main scheme does not take (e.g. int8-sym for Conv next "
+                  "to nf4); default: leave them FP32")
+      ->check(CLI::IsMember(scheme_names));
   sub->add_option("--granularity", options->granularity, "Weight granularity")
       ->check(CLI::IsMember({"per-channel", "per-tensor"}))
       ->capture_default_str();
@@ -100,7 +114,6 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
   sub->add_flag("--external-data", options->external_data, "Store weights in OUTPUT.data");
   sub->add_flag("--force", options->force, "Overwrite existing output and report");
   sub->add_flag("--json", options->json, "Print a JSON summary on stdout");
-  sub->set_config("--config", "", "Read options from a TOML/INI file (flags override it)");
   return [options]() -> int {
     const auto start = std::chrono::steady_clock::now();
     QuantizeOptions q = options->quantize;
@@ -119,7 +132,13 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
     q.exclude_op_types = options->exclude_op_types;
     const std::string report_path =
         options->report.empty() ? DefaultReportPath(options->output) : options->report;
-    // Refuse existing outputs before the work, not after it.
+    // Refuse to replace the input, and existing outputs, before the work.
+    for (const std::string& path : {options->output, report_path}) {
+      std::error_code ec;
+      if (std::filesystem::equivalent(path, options->model, ec)) {
+        return Fail(Status::OutputError(path + ": is the input model; refusing to overwrite it"));
+      }
+    }
     for (const std::string& path : {options->output, report_path}) {
       if (!options->force && Exists(path)) {
         return Fail(Status::OutputError(path + ": already exists (pass --force to overwrite it)"));
@@ -150,6 +169,7 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
     SaveOptions save;
     save.force = options->force;
     save.external_data = options->external_data;
+    save.never_overwrite = {options->model};
     Result<SaveResult> saved = SaveModel(*outcome->model, options->output, save);
     if (!saved.ok()) return Fail(saved.status());
     ReportInputs inputs;

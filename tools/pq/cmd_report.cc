@@ -1,5 +1,6 @@
 // pq report REPORT.json [--format md|html] [-o FILE] [--force]
 // Renders a quantization report for an auditor.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -42,6 +43,10 @@ std::function<int()> SetupReport(CLI::App* sub) {
     if (options->output.empty()) {
       std::cout << text.value();
       return kExitOk;
+    }
+    std::error_code ec;
+    if (std::filesystem::equivalent(options->output, options->report, ec)) {
+      return Fail(Status::OutputError(options->output + ": is the report being rendered"));
     }
     // The same atomic writer as the report itself.
     Status written = WriteTextFile(text.value(), options->output, options->force);

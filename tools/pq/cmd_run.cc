@@ -65,6 +65,12 @@ std::function<int()> SetupRun(CLI::App* sub) {
     Result<std::unique_ptr<Dataset>> data = Dataset::Open(options->data, executor.value()->inputs());
     if (!data.ok()) return Fail(data.status());
     std::error_code ec;
+    for (const std::string& input : options->data) {
+      if (!options->output.empty() && (std::filesystem::equivalent(options->output, input, ec) ||
+                                       std::filesystem::equivalent(options->output, options->model, ec))) {
+        return Fail(Status::OutputError(options->output + ": is an input; refusing to overwrite it"));
+      }
+    }
     if (!options->output.empty() && !options->force &&
         std::filesystem::symlink_status(options->output, ec).type() !=
             std::filesystem::file_type::not_found) {

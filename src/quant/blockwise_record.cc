@@ -1,0 +1,64 @@
+#include "quant/blockwise_record.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pq::quant {
+namespace {
+
+// Tile edge of the cache-blocked transpose.
+constexpr int64_t kTile = 32;
+
+}  // namespace
+
+std::vector<float> NkValues(const ConstantTensor& c, bool transposed) {
+  const int64_t rows = c.dims.at(0), cols = c.dims.at(1);  // as stored
+  std::vector<float> out(static_cast<size_t>(rows * cols));
+  const auto* src = reinterpret_cast<const char*>(c.data);
+  if (!transposed) {
+    if (!out.empty()) std::memcpy(out.data(), src, out.size() * sizeof(float));
+    return out;
+  }
+  // Stored [K, N] (rows = K, cols = N); out[n * K + k] = stored[k * N + n].
+  // Tiles are independent (OpenMP); a copy is exact for any thread count.
+#pragma omp parallel for schedule(static)
+  for (int64_t k0 = 0; k0 < rows; k0 += kTile) {
+    for (int64_t n0 = 0; n0 < cols; n0 += kTile) {
+      const int64_t k1 = std::min(rows, k0 + kTile), n1 = std::min(cols, n0 + kTile);
+      for (int64_t k = k0; k < k1; ++k) {
+        for (int64_t n = n0; n < n1; ++n) {
+          std::memcpy(&out[static_cast<size_t>(n * rows + k)],
+                      src + static_cast<size_t>(k * cols + n) * sizeof(float), sizeof(float));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+void RecordBlockwise(const QuantizedWeight& q, WeightEncoding encoding,
+                     QuantizedTensorRecord* record) {
+  const BlockwisePacked& p = *q.blockwise;
+  record->storage_type = q.storage_type;
+  switch (encoding) {
+    case WeightEncoding::kMatMulBnb4: record->written_form = "MatMulBnb4"; break;
+    case WeightEncoding::kMatMulNBits: record->written_form = "MatMulNBits"; break;
+    case WeightEncoding::kCodebookDecode: record->written_form = "decode"; break;
+    case WeightEncoding::kDequantizeLinear: record->written_form = "DequantizeLinear"; break;
+  }
+  int64_t bytes = static_cast<int64_t>(p.codes.size() + p.scales.size() * sizeof(float) +
+                                       p.zero_points.size());
+  if (p.double_quant) {
+    const ScaleDoubleQuant& dq = *p.double_quant;
+    bytes += static_cast<int64_t>(dq.codes.size() + dq.scales.size() * sizeof(float) + sizeof(float));
+    QuantizedTensorRecord::DoubleQuant d;
+    d.block_size = dq.block_size;
+    d.offset = dq.offset;
+    d.codes = dq.codes;
+    d.scales = dq.scales;
+    record->double_quant = std::move(d);
+  }
+  record->stored_bytes = bytes;
+}
+
+}  // namespace pq::quant

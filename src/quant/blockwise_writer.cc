@@ -1,0 +1,278 @@
+#include "quant/blockwise_writer.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "onnx/onnx_pb.h"
+
+namespace pq::quant {
+namespace {
+
+constexpr const char* kMsDomain = "com.microsoft";
+
+onnx::TensorProto Initializer(const std::string& name, int32_t dtype,
+                              const std::vector<int64_t>& dims, std::string raw) {
+  onnx::TensorProto t;
+  t.set_name(name);
+  t.set_data_type(dtype);
+  for (int64_t d : dims) t.add_dims(d);
+  t.set_raw_data(std::move(raw));
+  return t;
+}
+
+template <typename T>
+std::string Raw(const std::vector<T>& values) {
+  std::string raw(values.size() * sizeof(T), '\0');
+  if (!values.empty()) std::memcpy(raw.data(), values.data(), raw.size());
+  return raw;
+}
+
+void SetInt(onnx::NodeProto* node, const char* name, int64_t value) {
+  auto* a = node->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(value);
+}
+
+void SetInts(onnx::NodeProto* node, const char* name, const std::vector<int64_t>& values) {
+  auto* a = node->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t v : values) a->add_ints(v);
+}
+
+float AttrFloat(const onnx::NodeProto& node, const char* name, float def) {
+  for (const auto& a : node.attribute()) {
+    if (a.name() == name) return a.f();
+  }
+  return def;
+}
+
+int64_t AttrInt(const onnx::NodeProto& node, const char* name, int64_t def) {
+  for (const auto& a : node.attribute()) {
+    if (a.name() == name) return a.i();
+  }
+  return def;
+}
+
+// Builds nodes into a list, naming outputs after a base.
+class NodeList {
+ public:
+  NodeList(NameAllocator* names, std::string base, std::vector<onnx::NodeProto>* out)
+      : names_(names), base_(std::move(base)), out_(out) {}
+  // Appends `op` reading `inputs`; returns the node (its output is named
+  // `output`, or a fresh name when empty).
+  onnx::NodeProto* Add(const std::string& op, const std::vector<std::string>& inputs,
+                       const std::string& output = "") {
+    onnx::NodeProto node;
+    node.set_op_type(op);
+    node.set_name(names_->Make(base_ + "_" + op));
+    for (const auto& in : inputs) node.add_input(in);
+    node.add_output(output.empty() ? names_->Make(base_ + "_" + op + "_out") : output);
+    out_->push_back(std::move(node));
+    return &out_->back();
+  }
+
+ private:
+  NameAllocator* names_;
+  std::string base_;
+  std::vector<onnx::NodeProto>* out_;
+};
+
+// Returns the name of a shared constant, adding it on first use.
+std::string Shared(onnx::GraphProto* graph, NameAllocator* names, BlockwiseNodes* nodes,
+                   const std::string& base, int32_t dtype, const std::vector<int64_t>& dims,
+                   const std::string& raw) {
+  const std::string key = std::to_string(dtype) + ":" + std::to_string(dims.size()) + ":" + raw;
+  auto it = nodes->shared.find(key);
+  if (it != nodes->shared.end()) return it->second;
+  const std::string name = names->Make(base);
+  *graph->add_initializer() = Initializer(name, dtype, dims, raw);
+  nodes->shared[key] = name;
+  return name;
+}
+
+std::string Int64s(onnx::GraphProto* graph, NameAllocator* names, BlockwiseNodes* nodes,
+                   const std::vector<int64_t>& values) {
+  return Shared(graph, names, nodes, "blockwise_shape", onnx::TensorProto::INT64,
+                {static_cast<int64_t>(values.size())}, Raw(values));
+}
+
+void EnsureMsOpset(onnx::ModelProto* model) {
+  for (const auto& o : model->opset_import()) {
+    if (o.domain() == kMsDomain) return;
+  }
+  auto* o = model->add_opset_import();
+  o->set_domain(kMsDomain);
+  o->set_version(1);
+}
+
+// The standard-ops decode subgraph; returns the FP32 weight's name.
+Status WriteDecode(const ConstantRewrite& c, onnx::GraphProto* graph, NameAllocator* names,
+                   BlockwiseNodes* nodes, WrittenNames* w) {
+  const BlockwisePacked& p = *c.blockwise;
+  const int64_t blocks = (p.n * p.k + p.block_size - 1) / p.block_size;
+  const int64_t half = p.block_size / 2;
+  if (static_cast<int64_t>(p.codes.size()) != blocks * half || p.codebook.size() != 16) {
+    return Status::Internal("blockwise writer: '" + c.tensor + "' codes are not whole blocks");
+  }
+  w->quantized = names->Make(c.tensor + "_codes");
+  *graph->add_initializer() =
+      Initializer(w->quantized, onnx::TensorProto::UINT8, {blocks, half, 1}, p.codes);
+  NodeList list(names, c.tensor, &nodes->prologue);
+  std::string scales;
+  if (p.double_quant) {
+    const ScaleDoubleQuant& dq = *p.double_quant;
+    const int64_t q_blocks = static_cast<int64_t>(dq.scales.size());
+    w->scale = names->Make(c.tensor + "_absmax_codes");
+    w->scale_scales = names->Make(c.tensor + "_absmax_scales");
+    w->scale_offset = names->Make(c.tensor + "_absmax_offset");
+    const int64_t row = static_cast<int64_t>(dq.codes.size()) / std::max<int64_t>(q_blocks, 1);
+    *graph->add_initializer() =
+        Initializer(w->scale, onnx::TensorProto::INT8, {q_blocks, row}, Raw(dq.codes));
+    *graph->add_initializer() =
+        Initializer(w->scale_scales, onnx::TensorProto::FLOAT, {q_blocks, 1}, Raw(dq.scales));
+    *graph->add_initializer() = Initializer(w->scale_offset, onnx::TensorProto::FLOAT, {},
+                                            Raw(std::vector<float>{dq.offset}));
+    onnx::NodeProto* cast = list.Add("Cast", {w->scale});
+    SetInt(cast, "to", onnx::TensorProto::FLOAT);
+    const std::string scaled = list.Add("Mul", {cast->output(0), w->scale_scales})->output(0);
+    const std::string shifted = list.Add("Add", {scaled, w->scale_offset})->output(0);
+    const std::string flat =
+        list.Add("Reshape", {shifted, Int64s(graph, names, nodes, {-1})})->output(0);
+    const std::string cut = list.Add("Slice", {flat, Int64s(graph, names, nodes, {0}),
+                                               Int64s(graph, names, nodes, {blocks})})
+                                ->output(0);
+    scales = list.Add("Reshape", {cut, Int64s(graph, names, nodes, {blocks, 1, 1})})->output(0);
+  } else {
+    w->scale = names->Make(c.tensor + "_absmax");
+    *graph->add_initializer() =
+        Initializer(w->scale, onnx::TensorProto::FLOAT, {blocks, 1, 1}, Raw(p.scales));
+    scales = w->scale;
+  }
+  const std::string codebook = Shared(graph, names, nodes, "blockwise_codebook",
+                                      onnx::TensorProto::FLOAT, {16}, Raw(p.codebook));
+  const std::string sixteen = Shared(graph, names, nodes, "blockwise_sixteen",
+                                     onnx::TensorProto::INT32, {}, Raw(std::vector<int32_t>{16}));
+  onnx::NodeProto* cast = list.Add("Cast", {w->quantized});
+  SetInt(cast, "to", onnx::TensorProto::INT32);
+  const std::string wide = cast->output(0);
+  const std::string high = list.Add("Div", {wide, sixteen})->output(0);
+  const std::string low = list.Add("Mod", {wide, sixteen})->output(0);
+  onnx::NodeProto* concat = list.Add("Concat", {high, low});
+  SetInt(concat, "axis", 2);
+  onnx::NodeProto* gather = list.Add("Gather", {codebook, concat->output(0)});
+  SetInt(gather, "axis", 0);
+  std::string value = list.Add("Mul", {gather->output(0), scales})->output(0);
+  if (blocks * p.block_size != p.n * p.k) {
+    value = list.Add("Reshape", {value, Int64s(graph, names, nodes, {-1})})->output(0);
+    value = list.Add("Slice", {value, Int64s(graph, names, nodes, {0}),
+                               Int64s(graph, names, nodes, {p.n * p.k})})
+                ->output(0);
+  }
+  w->dequantized = names->Make(c.tensor + "_dequantized");
+  const std::vector<int64_t> nk = {p.n, p.k};
+  if (c.transposed) {
+    value = list.Add("Reshape", {value, Int64s(graph, names, nodes, nk)})->output(0);
+    onnx::NodeProto* t = list.Add("Transpose", {value}, w->dequantized);
+    SetInts(t, "perm", {1, 0});
+  } else {
+    list.Add("Reshape", {value, Int64s(graph, names, nodes, nk)}, w->dequantized);
+  }
+  for (const Use& use : c.uses) graph->mutable_node(use.first)->set_input(use.second, w->dequantized);
+  return Status::OK();
+}
+
+// The fused com.microsoft forms; replaces every consumer.
+Status WriteFused(const ConstantRewrite& c, onnx::GraphProto* graph, NameAllocator* names,
+                  BlockwiseNodes* nodes, WrittenNames* w, onnx::ModelProto* model) {
+  const BlockwisePacked& p = *c.blockwise;
+  const bool bnb4 = c.encoding == WeightEncoding::kMatMulBnb4;
+  w->quantized = names->Make(c.tensor + (bnb4 ? "_bnb4" : "_nbits"));
+  w->scale = names->Make(c.tensor + (bnb4 ? "_absmax" : "_scales"));
+  if (bnb4) {
+    *graph->add_initializer() = Initializer(
+        w->quantized, onnx::TensorProto::UINT8, {static_cast<int64_t>(p.codes.size())}, p.codes);
+    *graph->add_initializer() = Initializer(
+        w->scale, onnx::TensorProto::FLOAT, {static_cast<int64_t>(p.scales.size())}, Raw(p.scales));
+  } else {
+    const int64_t k_blocks = (p.k + p.block_size - 1) / p.block_size;
+    *graph->add_initializer() = Initializer(w->quantized, onnx::TensorProto::UINT8,
+                                            {p.n, k_blocks, p.block_size / 2}, p.codes);
+    *graph->add_initializer() =
+        Initializer(w->scale, onnx::TensorProto::FLOAT, {p.n, k_blocks}, Raw(p.scales));
+    if (!p.zero_points.empty()) {
+      w->zero_point = names->Make(c.tensor + "_zero_points");
+      *graph->add_initializer() = Initializer(w->zero_point, onnx::TensorProto::UINT8,
+                                              {p.n, (k_blocks + 1) / 2}, p.zero_points);
+    }
+  }
+  EnsureMsOpset(model);
+  for (const Use& use : c.uses) {
+    const onnx::NodeProto& node = graph->node(use.first);
+    const bool gemm = node.op_type() == "Gemm";
+    if (use.second != 1 || (node.op_type() != "MatMul" && !gemm) ||
+        (gemm && AttrInt(node, "transA", 0) != 0) || node.output_size() != 1) {
+      return Status::NotSupported("node '" + node.name() + "' (" + node.op_type() +
+                                  ") cannot be replaced by a fused 4-bit MatMul");
+    }
+    std::vector<onnx::NodeProto>& out = nodes->replace[use.first];
+    NodeList list(names, node.name().empty() ? c.tensor : node.name(), &out);
+    const float alpha = gemm ? AttrFloat(node, "alpha", 1.0f) : 1.0f;
+    const float beta = gemm ? AttrFloat(node, "beta", 1.0f) : 1.0f;
+    const bool bias = gemm && node.input_size() > 2 && !node.input(2).empty() && beta != 0.0f;
+    const std::string& y = node.output(0);
+    std::vector<std::string> inputs = {node.input(0), w->quantized, w->scale};
+    if (!w->zero_point.empty()) inputs.push_back(w->zero_point);
+    onnx::NodeProto* fused =
+        list.Add(bnb4 ? "MatMulBnb4" : "MatMulNBits", inputs, alpha == 1.0f && !bias ? y : "");
+    fused->set_domain(kMsDomain);
+    SetInt(fused, "K", p.k);
+    SetInt(fused, "N", p.n);
+    SetInt(fused, "block_size", p.block_size);
+    if (bnb4) {
+      SetInt(fused, "quant_type", p.quant_type);
+    } else {
+      SetInt(fused, "bits", 4);
+    }
+    w->nodes.push_back(fused->name());
+    std::string value = fused->output(0);
+    if (alpha != 1.0f) {
+      const std::string a = Shared(graph, names, nodes, "gemm_alpha", onnx::TensorProto::FLOAT, {},
+                                   Raw(std::vector<float>{alpha}));
+      value = list.Add("Mul", {value, a}, bias ? "" : y)->output(0);
+    }
+    if (bias) {
+      std::string c_in = node.input(2);
+      if (beta != 1.0f) {
+        const std::string b = Shared(graph, names, nodes, "gemm_beta", onnx::TensorProto::FLOAT,
+                                     {}, Raw(std::vector<float>{beta}));
+        c_in = list.Add("Mul", {c_in, b})->output(0);
+      }
+      list.Add("Add", {value, c_in}, y);
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status WriteBlockwise(const ConstantRewrite& c, onnx::ModelProto* model, NameAllocator* names,
+                      BlockwiseNodes* nodes, WrittenNames* written) {
+  onnx::GraphProto* graph = model->mutable_graph();
+  if (!c.blockwise) return Status::Internal("blockwise writer: '" + c.tensor + "' has no data");
+  for (const Use& use : c.uses) {
+    if (use.first < 0 || use.first >= graph->node_size() ||
+        use.second >= graph->node(use.first).input_size() ||
+        graph->node(use.first).input(use.second) != c.tensor) {
+      return Status::Internal("blockwise plan: a use of '" + c.tensor + "' does not match the graph");
+    }
+  }
+  written->tensor = c.tensor;
+  if (c.encoding == WeightEncoding::kCodebookDecode) {
+    return WriteDecode(c, graph, names, nodes, written);
+  }
+  return WriteFused(c, graph, names, nodes, written, model);
+}
+
+}  // namespace pq::quant

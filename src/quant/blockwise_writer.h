@@ -1,0 +1,50 @@
+// Writes blockwise 4-bit weights (BlockwisePacked) into a graph:
+//   kMatMulBnb4 / kMatMulNBits: every consumer (MatMul, or Gemm with
+//     transA = 0) is replaced by the com.microsoft node reading the packed
+//     initializers; Gemm's alpha becomes a Mul and its bias (times beta) an
+//     Add after it.
+//   kCodebookDecode: standard ops (opset >= 10) turn the packed codes back
+//     into the FP32 weight, which the original consumers read:
+//       codes uint8 [blocks, block_size / 2, 1] -Cast(int32)-> Div 16 (high
+//       nibble, first element) and Mod 16 (low nibble) -Concat(axis 2)->
+//       Gather(codebook) -Mul(scales [blocks, 1, 1])-> Reshape/Slice to
+//       [N, K] (-Transpose-> [K, N] when the constant was [K, N]).
+//     Double-quantized scales are rebuilt first:
+//       Cast(codes int8 [q_blocks, q_block], float) * scales [q_blocks, 1]
+//       + offset, flattened, sliced to `blocks`, reshaped [blocks, 1, 1].
+// Like the QDQ writer, it decides no number: it stores what it is given.
+#ifndef PQ_QUANT_BLOCKWISE_WRITER_H_
+#define PQ_QUANT_BLOCKWISE_WRITER_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "onnx/onnx_pb.h"
+#include "pq/status.h"
+#include "quant/name_allocator.h"
+#include "quant/qdq_writer.h"
+
+namespace pq::quant {
+
+// Nodes a blockwise rewrite adds: `prologue` runs before every original node
+// (decode subgraphs); `replace[i]` takes the place of original node i (fused
+// forms; the first node reads the original node's input 0).
+struct BlockwiseNodes {
+  std::vector<onnx::NodeProto> prologue;
+  std::map<int, std::vector<onnx::NodeProto>> replace;
+  // Small constants shared by every decode subgraph: content key -> name.
+  std::map<std::string, std::string> shared;
+};
+
+// Adds the initializers for `c` (REQUIRES c.blockwise) to `model`'s main
+// graph (and the com.microsoft opset for fused forms), the nodes to `nodes`,
+// and rewires `c.uses` (decode form). Errors (kInternal) when a use does not
+// match the graph, or (kNotSupported) a consumer that the fused form cannot
+// replace.
+Status WriteBlockwise(const ConstantRewrite& c, onnx::ModelProto* model, NameAllocator* names,
+                      BlockwiseNodes* nodes, WrittenNames* written);
+
+}  // namespace pq::quant
+
+#endif  // PQ_QUANT_BLOCKWISE_WRITER_H_

@@ -1,0 +1,49 @@
+// Blockwise round-to-nearest INT4, the scalar reference for pq's int4-sym
+// and int4-asym weights, packed as ONNX Runtime's com.microsoft MatMulNBits
+// (bits = 4) reads them.
+#ifndef PQ_QUANT_INT4_BLOCKWISE_H_
+#define PQ_QUANT_INT4_BLOCKWISE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pq::quant {
+
+// MatMulNBits packing (bits = 4): the [N, K] weight as [N, k_blocks,
+// block_size / 2] bytes, k_blocks = ceil(K / block_size); within a block the
+// FIRST element is in the LOW nibble, codes past K are padding (the
+// block's zero point):
+//
+//   byte j of a block = | element 2j + 1 (bits 7..4) | element 2j (bits 3..0) |
+//
+// Zero points (asym): uint8 [N, ceil(k_blocks / 2)], one 4-bit code per
+// block packed the same way, each row starting on a byte.
+constexpr uint8_t PackLowFirst(uint8_t first, uint8_t second) {
+  return static_cast<uint8_t>((first & 0x0F) | (second << 4));
+}
+static_assert(PackLowFirst(0x5, 0xA) == 0xA5, "MatMulNBits packs the first element in the low nibble");
+
+struct Int4Weight {
+  std::string packed;               // N * k_blocks * block_size / 2 bytes
+  std::vector<float> scales;        // [N, k_blocks]
+  std::vector<int64_t> zero_points; // [N, k_blocks] codes 0..15 (sym: all 8)
+  std::string packed_zero_points;   // asym only: [N, ceil(k_blocks / 2)] bytes
+  std::vector<float> dequantized;   // [N, K]: (code - zero_point) * scale
+};
+
+// Quantizes the row-major [n, k] weight in blocks of `block_size` along k.
+// Symmetric, as int8-sym and QLoRA's Int4 absmax baseline: scale =
+// max |w| / 7, q = clamp(nearbyint(w / scale), -7, 7) (of int4's [-8, 7]),
+// code = q + 8, zero point 8 (MatMulNBits' default, not written); a zero
+// block has scale 1. Asymmetric:
+// over [min(lo, 0), max(hi, 0)], scale = (max - min) / 15, zero point =
+// clamp(nearbyint(-min / scale), 0, 15), code = clamp(nearbyint(w / scale) +
+// zero point, 0, 15). Padding codes are the block's zero point (value 0).
+// REQUIRES: values finite, block_size even and > 0.
+Int4Weight QuantizeInt4Blocks(const float* values, int64_t n, int64_t k, int64_t block_size,
+                              bool symmetric);
+
+}  // namespace pq::quant
+
+#endif  // PQ_QUANT_INT4_BLOCKWISE_H_

@@ -1,0 +1,71 @@
+#include "quant/nf4.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pq::quant {
+Nf4Weight QuantizeNf4(const float* values, int64_t count, int64_t block_size, bool pad_to_blocks) {
+  const int64_t blocks = (count + block_size - 1) / block_size;
+  const int64_t coded = pad_to_blocks ? blocks * block_size : count;
+  Nf4Weight out;
+  out.absmax.resize(static_cast<size_t>(blocks));
+  out.packed.assign(static_cast<size_t>((coded + 1) / 2),
+                    static_cast<char>(PackNf4Pair(kNf4ZeroCode, kNf4ZeroCode)));
+  out.dequantized.resize(static_cast<size_t>(count));
+  uint8_t* packed = reinterpret_cast<uint8_t*>(out.packed.data());
+  // Blocks are independent: the result does not depend on the thread count.
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < blocks; ++b) {
+    uint8_t codes[kNf4MaxBlockSize];
+    const int64_t begin = b * block_size;
+    const int64_t len = std::min(block_size, count - begin);
+    const float* w = values + begin;
+    float absmax = 0;
+    for (int64_t j = 0; j < len; ++j) absmax = std::max(absmax, std::fabs(w[j]));
+    out.absmax[static_cast<size_t>(b)] = absmax;
+    const float reciprocal = absmax > 0 ? 1.0f / absmax : 0.0f;
+    float* deq = out.dequantized.data() + begin;
+    for (int64_t j = 0; j < len; ++j) codes[j] = Nf4Code(w[j] * reciprocal);
+    for (int64_t j = 0; j < len; ++j) deq[j] = kNf4Levels[codes[j]] * absmax;
+    // block_size is even, so every block starts on a byte.
+    uint8_t* dst = packed + begin / 2;
+    for (int64_t j = 0; j + 1 < len; j += 2) {
+      dst[j / 2] = PackNf4Pair(codes[j], codes[j + 1]);
+    }
+    if (len % 2 != 0) dst[len / 2] = PackNf4Pair(codes[len - 1], kNf4ZeroCode);
+  }
+  return out;
+}
+
+DoubleQuant DoubleQuantize(const std::vector<float>& absmax, int64_t block_size) {
+  DoubleQuant dq;
+  dq.block_size = block_size;
+  const int64_t n = static_cast<int64_t>(absmax.size());
+  double sum = 0;
+  for (float a : absmax) sum += a;
+  dq.offset = n > 0 ? static_cast<float>(sum / static_cast<double>(n)) : 0.0f;
+  const int64_t blocks = (n + block_size - 1) / block_size;
+  // A single (partial) block is stored as it is: padding it to block_size
+  // would cost up to block_size - 1 bytes on every small weight.
+  dq.codes.assign(static_cast<size_t>(blocks == 1 ? n : blocks * block_size), 0);
+  dq.scales.resize(static_cast<size_t>(blocks));
+  dq.reconstructed.resize(static_cast<size_t>(n));
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t begin = b * block_size, end = std::min(n, begin + block_size);
+    float bound = 0;
+    for (int64_t i = begin; i < end; ++i) {
+      bound = std::max(bound, std::fabs(absmax[static_cast<size_t>(i)] - dq.offset));
+    }
+    const float scale = bound > 0 ? bound / 127.0f : 1.0f;
+    dq.scales[static_cast<size_t>(b)] = scale;
+    for (int64_t i = begin; i < end; ++i) {
+      const float q = std::nearbyint((absmax[static_cast<size_t>(i)] - dq.offset) / scale);
+      const int8_t code = static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f));
+      dq.codes[static_cast<size_t>(i)] = code;
+      dq.reconstructed[static_cast<size_t>(i)] = static_cast<float>(code) * scale + dq.offset;
+    }
+  }
+  return dq;
+}
+
+}  // namespace pq::quant

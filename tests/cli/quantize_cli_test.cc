@@ -1,0 +1,144 @@
+// End-to-end tests of `pq quantize` and `pq schemes`: outputs, exit codes,
+// one-line errors, no partial output, --config, --json.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "onnx/onnx_pb.h"
+#include "pq/npy.h"
+#include "testutil/model_builder.h"
+#include "testutil/temp_dir.h"
+
+namespace pq {
+namespace {
+
+using testing::CliRun;
+using testing::ReadFile;
+using testing::RunPq;
+using testing::TempDir;
+
+constexpr int kExitUsage = 2;
+constexpr int kExitInvalidInput = 3;
+constexpr int kExitOutput = 5;
+
+void ExpectRefusal(const CliRun& run, int exit_code, const std::string& fragment) {
+  EXPECT_EQ(run.exit_code, exit_code) << run.err;
+  EXPECT_EQ(testing::CountLines(run.err), 1) << run.err;
+  EXPECT_NE(run.err.find(fragment), std::string::npos) << run.err;
+  EXPECT_EQ(run.out, "");
+}
+
+std::string Cnn() { return testing::ModelsDir() + "/fashion_cnn.onnx"; }
+std::string Calib() { return testing::ModelsDir() + "/calib_images.npy"; }
+
+TEST(QuantizeCliTest, WritesModelAndReportAndSaysWhere) {
+  TempDir dir;
+  CliRun run = RunPq({"-q", "quantize", Cnn(), "-o", dir.File("q.onnx"), "--scheme", "int8-asym",
+                      "--calib", Calib(), "--calib-samples", "32", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  nlohmann::json doc = nlohmann::json::parse(run.out);
+  EXPECT_EQ(doc["model"], dir.File("q.onnx"));
+  EXPECT_EQ(doc["report"], dir.File("q.report.json"));
+  EXPECT_EQ(doc["nodes_quantized"], 4);
+  EXPECT_LT(doc["bytes_after"].get<int64_t>(), doc["bytes_before"].get<int64_t>() / 3);
+  EXPECT_EQ(dir.List(), (std::vector<std::string>{"q.onnx", "q.report.json"}));
+  nlohmann::json report = nlohmann::json::parse(ReadFile(dir.File("q.report.json")));
+  EXPECT_EQ(report["config"]["scheme"], "int8-asym");
+  EXPECT_EQ(report["calibration"]["samples_used"], 32);
+}
+
+TEST(QuantizeCliTest, StaticSchemeWithoutCalibrationIsAUsageError) {
+  TempDir dir;
+  ExpectRefusal(RunPq({"quantize", Cnn(), "-o", dir.File("q.onnx"), "--scheme", "int8-sym"}),
+                kExitUsage, "--weights-only");
+  EXPECT_TRUE(dir.List().empty());
+}
+
+TEST(QuantizeCliTest, UnknownSchemeOrMethodIsAUsageError) {
+  TempDir dir;
+  ExpectRefusal(RunPq({"quantize", Cnn(), "-o", dir.File("q.onnx"), "--scheme", "int7"}), kExitUsage,
+                "int7");
+  ExpectRefusal(RunPq({"quantize", Cnn(), "-o", dir.File("q.onnx"), "--calib", Calib(),
+                       "--calib-method", "magic"}),
+                kExitUsage, "magic");
+  EXPECT_TRUE(dir.List().empty());
+}
+
+TEST(QuantizeCliTest, CalibrationShapeMismatchIsInvalidInputNamingTheFile) {
+  TempDir dir;
+  Tensor wrong = Tensor::Allocate(kFloat, {4, 1, 14, 14}).value();
+  testing::WriteFile(dir.File("wrong.npy"), EncodeNpy(wrong));
+  ExpectRefusal(RunPq({"quantize", Cnn(), "-o", dir.File("q.onnx"), "--calib", dir.File("wrong.npy")}),
+                kExitInvalidInput, "wrong.npy");
+  EXPECT_EQ(dir.List(), std::vector<std::string>{"wrong.npy"});
+}
+
+TEST(QuantizeCliTest, NanWeightIsInvalidInputNamingTheTensor) {
+  TempDir dir;
+  onnx::ModelProto proto = testing::TinyMatMulModel();
+  const float nan = std::nanf("");
+  std::memcpy(proto.mutable_graph()->mutable_initializer(0)->mutable_raw_data()->data(), &nan, 4);
+  testing::SaveProto(proto, dir.File("m.onnx"));
+  ExpectRefusal(RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("q.onnx"), "--weights-only"}),
+                kExitInvalidInput, "'W'");
+  EXPECT_EQ(dir.List(), std::vector<std::string>{"m.onnx"});
+}
+
+TEST(QuantizeCliTest, ExistingOutputOrReportIsRefusedBeforeAnyWork) {
+  TempDir dir;
+  testing::WriteFile(dir.File("q.report.json"), "keep");
+  ExpectRefusal(RunPq({"quantize", Cnn(), "-o", dir.File("q.onnx"), "--weights-only"}), kExitOutput,
+                "q.report.json");
+  EXPECT_EQ(ReadFile(dir.File("q.report.json")), "keep");
+  EXPECT_EQ(dir.List(), std::vector<std::string>{"q.report.json"});
+  CliRun forced = RunPq({"-q", "quantize", Cnn(), "-o", dir.File("q.onnx"), "--weights-only", "--force"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_NE(ReadFile(dir.File("q.report.json")), "keep");
+}
+
+TEST(QuantizeCliTest, OutputEqualToInputIsRefused) {
+  TempDir dir;
+  testing::SaveProto(testing::TinyMatMulModel(), dir.File("m.onnx"));
+  const std::string before = ReadFile(dir.File("m.onnx"));
+  ExpectRefusal(RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("m.onnx"), "--weights-only",
+                       "--force"}),
+                kExitOutput, "input model");
+  // Reached by another name, or as the report, it is still the input.
+  ExpectRefusal(RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("./m.onnx"), "--weights-only",
+                       "--force"}),
+                kExitOutput, "input model");
+  ExpectRefusal(RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("q.onnx"), "--report",
+                       dir.File("m.onnx"), "--weights-only", "--force"}),
+                kExitOutput, "input model");
+  EXPECT_EQ(ReadFile(dir.File("m.onnx")), before);
+  EXPECT_EQ(dir.List(), std::vector<std::string>{"m.onnx"});
+}
+
+TEST(QuantizeCliTest, ConfigFileSuppliesOptionsAndFlagsOverrideIt) {
+  TempDir dir;
+  testing::WriteFile(dir.File("pq.toml"), "[quantize]\nscheme = \"int8-asym\"\nweights-only = true\n"
+                                         "granularity = \"per-tensor\"\n");
+  CliRun run = RunPq({"-q", "quantize", Cnn(), "-o", dir.File("q.onnx"), "--config", dir.File("pq.toml"),
+                      "--granularity", "per-channel"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  nlohmann::json report = nlohmann::json::parse(ReadFile(dir.File("q.report.json")));
+  EXPECT_EQ(report["config"]["scheme"], "int8-asym");
+  EXPECT_EQ(report["config"]["weights_only"], true);
+  EXPECT_EQ(report["config"]["granularity"], "per-channel");
+}
+
+TEST(QuantizeCliTest, SchemesListsTheTable) {
+  CliRun run = RunPq({"schemes"});
+  ASSERT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.out.find("int8-sym"), std::string::npos);
+  EXPECT_NE(run.out.find("int8-asym"), std::string::npos);
+  CliRun json = RunPq({"schemes", "--json"});
+  ASSERT_EQ(json.exit_code, 0);
+  EXPECT_GE(nlohmann::json::parse(json.out).size(), 2u);
+}
+
+}  // namespace
+}  // namespace pq
