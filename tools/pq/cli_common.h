@@ -47,6 +47,8 @@ std::function<int()> SetupConvert(CLI::App* sub);
 std::function<int()> SetupRun(CLI::App* sub);
 std::function<int()> SetupQuantize(CLI::App* sub);
 std::function<int()> SetupSchemes(CLI::App* sub);
+std::function<int()> SetupCompare(CLI::App* sub);
+std::function<int()> SetupAnalyze(CLI::App* sub);
 std::function<int()> SetupReport(CLI::App* sub);
 
 // The command line as given, for the report.

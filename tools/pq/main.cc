@@ -24,6 +24,10 @@ const std::vector<pq::cli::Command>& Commands() {
        pq::cli::SetupConvert},
       {"run", "Run a model with pq's executor over data; write every output to .npz",
        pq::cli::SetupRun},
+      {"compare", "Compare two models on the same data; validation gates for CI (exit 4)",
+       pq::cli::SetupCompare},
+      {"analyze", "Per-node quantization sensitivity and a suggested --exclude-nodes list",
+       pq::cli::SetupAnalyze},
   };
   return kCommands;
 }

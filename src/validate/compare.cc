@@ -1,0 +1,229 @@
+// Compare and ReferenceRun: run a reference and a candidate model over the
+// same data and accumulate how far the candidate's outputs are.
+#include <algorithm>
+#include <filesystem>
+#include <limits>
+
+#include "onnx/onnx_pb.h"
+#include "pq/validate.h"
+#include "validate/labels.h"
+#include "validate/output_accumulator.h"
+
+namespace pq {
+
+struct ReferenceRun::State {
+  const Model* reference = nullptr;
+  ValidationData data;
+  std::unique_ptr<Executor> executor;
+  std::unique_ptr<Dataset> dataset;
+  bool has_labels = false;
+  std::vector<int64_t> labels;
+  int64_t reference_bytes = 0;
+  // ReferenceRun only: the reference outputs of each batch.
+  std::vector<std::vector<Tensor>> outputs;
+};
+
+namespace {
+
+using State = ReferenceRun::State;
+// Returns the reference outputs for batch `index` (fed `feeds`).
+using ReferenceSource =
+    std::function<Result<std::vector<Tensor>>(size_t index, const std::map<std::string, Tensor>& feeds)>;
+
+// The model file and its external data, or the serialized size of a model
+// that only lives in memory.
+int64_t ModelBytes(const Model& model) {
+  int64_t bytes = 0;
+  std::error_code ec;
+  if (!model.path().empty()) {
+    const auto size = std::filesystem::file_size(model.path(), ec);
+    if (!ec) bytes = static_cast<int64_t>(size);
+  }
+  if (model.path().empty() || ec) bytes = static_cast<int64_t>(model.proto().ByteSizeLong());
+  for (const ExternalFile& f : model.ExternalFiles()) bytes += f.bytes;
+  return bytes;
+}
+
+Result<std::unique_ptr<State>> OpenState(const Model& reference, const ValidationData& data) {
+  if (data.batch < 1) return Status::InvalidArgument("batch must be at least 1");
+  auto state = std::make_unique<State>();
+  state->reference = &reference;
+  state->data = data;
+  ExecutorOptions options;
+  options.threads = data.threads;
+  Result<std::unique_ptr<Executor>> executor = Executor::Create(reference, options);
+  if (!executor.ok()) return executor.status();
+  state->executor = std::move(executor).value();
+  Result<std::unique_ptr<Dataset>> dataset = Dataset::Open(data.paths, state->executor->inputs());
+  if (!dataset.ok()) return dataset.status();
+  state->dataset = std::move(dataset).value();
+  if (!data.labels_path.empty()) {
+    Result<std::vector<int64_t>> labels =
+        validate::LoadLabels(data.labels_path, state->dataset->num_samples());
+    if (!labels.ok()) return labels.status();
+    state->labels = std::move(labels).value();
+    state->has_labels = true;
+  }
+  state->reference_bytes = ModelBytes(reference);
+  return state;
+}
+
+Status CheckInputs(const Executor& reference, const Executor& candidate, const std::string& origin) {
+  for (const TensorInfo& r : reference.inputs()) {
+    auto it = std::find_if(candidate.inputs().begin(), candidate.inputs().end(),
+                           [&](const TensorInfo& c) { return c.name == r.name; });
+    if (it == candidate.inputs().end()) {
+      return Status::InvalidInput(origin + ": has no input '" + r.name + "' (the reference has)");
+    }
+    if (it->dtype != r.dtype) {
+      return Status::InvalidInput(origin + ": input '" + r.name + "' has element type " +
+                                  std::to_string(it->dtype) + ", the reference's has " +
+                                  std::to_string(r.dtype));
+    }
+  }
+  if (candidate.inputs().size() != reference.inputs().size()) {
+    return Status::InvalidInput(origin + ": has " + std::to_string(candidate.inputs().size()) +
+                                " inputs, the reference " + std::to_string(reference.inputs().size()));
+  }
+  return Status::OK();
+}
+
+// For each reference output, the index of the candidate output it is
+// compared with: the same name when every name matches, else by position.
+Result<std::vector<size_t>> MatchOutputs(const Executor& reference, const Executor& candidate,
+                                         const std::string& origin) {
+  const auto& r = reference.outputs();
+  const auto& c = candidate.outputs();
+  if (r.size() != c.size()) {
+    return Status::InvalidInput(origin + ": has " + std::to_string(c.size()) +
+                                " outputs, the reference " + std::to_string(r.size()));
+  }
+  std::vector<size_t> match(r.size());
+  for (size_t i = 0; i < r.size(); ++i) {
+    auto it = std::find_if(c.begin(), c.end(), [&](const TensorInfo& t) { return t.name == r[i].name; });
+    if (it == c.end()) {
+      for (size_t k = 0; k < r.size(); ++k) match[k] = k;  // renamed outputs: by position
+      return match;
+    }
+    match[i] = static_cast<size_t>(it - c.begin());
+  }
+  return match;
+}
+
+Result<Comparison> CompareAgainst(const State& state, const Model& candidate,
+                                  const ReferenceSource& reference_outputs,
+                                  const ProgressFn& progress) {
+  ExecutorOptions options;
+  options.threads = state.data.threads;
+  Result<std::unique_ptr<Executor>> executor = Executor::Create(candidate, options);
+  if (!executor.ok()) return executor.status();
+  PQ_RETURN_IF_ERROR(CheckInputs(*state.executor, *executor.value(), candidate.origin()));
+  Result<std::vector<size_t>> match = MatchOutputs(*state.executor, *executor.value(), candidate.origin());
+  if (!match.ok()) return match.status();
+
+  std::vector<validate::OutputAccumulator> accumulators;
+  for (const TensorInfo& info : state.executor->outputs()) {
+    accumulators.emplace_back(info.name, state.data.task, state.has_labels ? &state.labels : nullptr,
+                              state.data.labels_path);
+  }
+  const int64_t total = state.dataset->num_samples();
+  const int64_t batch = state.data.batch;
+  size_t index = 0;
+  for (int64_t first = 0; first < total; first += batch, ++index) {
+    const int64_t count = std::min(batch, total - first);
+    Result<std::map<std::string, Tensor>> feeds = state.dataset->Batch(first, count);
+    if (!feeds.ok()) return feeds.status();
+    Result<std::vector<Tensor>> ref = reference_outputs(index, feeds.value());
+    if (!ref.ok()) return ref.status();
+    Result<std::vector<Tensor>> cand = executor.value()->Run(feeds.value());
+    if (!cand.ok()) return cand.status();
+    for (size_t o = 0; o < accumulators.size(); ++o) {
+      PQ_RETURN_IF_ERROR(accumulators[o].Add((*ref)[o], (*cand)[match.value()[o]], first, count));
+    }
+    if (first == 0 && state.has_labels &&
+        std::none_of(accumulators.begin(), accumulators.end(),
+                     [](const validate::OutputAccumulator& a) { return a.classification(); })) {
+      return Status::InvalidInput(state.data.labels_path +
+                                  ": labels given, but no output of " + state.reference->origin() +
+                                  " is classifier-like (rank 2, last axis = classes; or pass "
+                                  "task classification)");
+    }
+    if (progress) progress("compare", first + count, total);
+  }
+  Comparison out;
+  out.reference = state.reference->origin();
+  out.candidate = candidate.origin();
+  out.samples = total;
+  out.batch = batch;
+  for (const auto& a : accumulators) out.outputs.push_back(a.Finish());
+  out.reference_bytes = state.reference_bytes;
+  out.candidate_bytes = ModelBytes(candidate);
+  out.size_ratio = out.reference_bytes > 0 ? static_cast<double>(out.candidate_bytes) /
+                                                 static_cast<double>(out.reference_bytes)
+                                           : 1.0;
+  return out;
+}
+
+}  // namespace
+
+Result<TaskKind> ParseTaskKind(const std::string& name) {
+  if (name == "auto") return TaskKind::kAuto;
+  if (name == "classification") return TaskKind::kClassification;
+  if (name == "other") return TaskKind::kOther;
+  return Status::InvalidArgument("task '" + name + "' is not one of auto, classification, other");
+}
+
+double MinOutputSqnr(const Comparison& comparison) {
+  double m = std::numeric_limits<double>::infinity();
+  for (const OutputComparison& o : comparison.outputs) m = std::min(m, o.sqnr_db);
+  return m;
+}
+
+Result<Comparison> Compare(const Model& reference, const Model& candidate,
+                           const ValidationData& data, const ProgressFn& progress) {
+  Result<std::unique_ptr<State>> state = OpenState(reference, data);
+  if (!state.ok()) return state.status();
+  const Executor& executor = *state.value()->executor;
+  return CompareAgainst(
+      *state.value(), candidate,
+      [&executor](size_t, const std::map<std::string, Tensor>& feeds) { return executor.Run(feeds); },
+      progress);
+}
+
+ReferenceRun::ReferenceRun(std::unique_ptr<State> state) : state_(std::move(state)) {}
+ReferenceRun::~ReferenceRun() = default;
+
+Result<std::unique_ptr<ReferenceRun>> ReferenceRun::Create(const Model& reference,
+                                                           const ValidationData& data,
+                                                           const ProgressFn& progress) {
+  Result<std::unique_ptr<State>> state = OpenState(reference, data);
+  if (!state.ok()) return state.status();
+  State& s = *state.value();
+  const int64_t total = s.dataset->num_samples();
+  for (int64_t first = 0; first < total; first += data.batch) {
+    const int64_t count = std::min(data.batch, total - first);
+    Result<std::map<std::string, Tensor>> feeds = s.dataset->Batch(first, count);
+    if (!feeds.ok()) return feeds.status();
+    Result<std::vector<Tensor>> outputs = s.executor->Run(feeds.value());
+    if (!outputs.ok()) return outputs.status();
+    s.outputs.push_back(std::move(outputs).value());
+    if (progress) progress("reference", first + count, total);
+  }
+  return std::unique_ptr<ReferenceRun>(new ReferenceRun(std::move(state).value()));
+}
+
+Result<Comparison> ReferenceRun::Compare(const Model& candidate) const {
+  const State& s = *state_;
+  return CompareAgainst(
+      s, candidate,
+      [&s](size_t index, const std::map<std::string, Tensor>&) -> Result<std::vector<Tensor>> {
+        return s.outputs.at(index);
+      },
+      {});
+}
+
+const Model& ReferenceRun::reference() const { return *state_->reference; }
+const Dataset& ReferenceRun::dataset() const { return *state_->dataset; }
+const ValidationData& ReferenceRun::data() const { return state_->data; }
+
+}  // namespace pq

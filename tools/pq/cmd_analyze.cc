@@ -1,0 +1,140 @@
+// pq analyze MODEL --scheme S --calib PATH… --data PATH… [--min-sqnr DB]
+//   [--json]
+// Per-node sensitivity: the model output SQNR with only that node quantized,
+// the activation SQNR at the node with every node quantized, ranked, and a
+// suggested --exclude-nodes list that reaches --min-sqnr.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli_common.h"
+#include "progress_reporter.h"
+#include "pq/model.h"
+#include "pq/quantize.h"
+#include "pq/validate.h"
+
+namespace pq::cli {
+namespace {
+
+std::string Figure(double v, const char* format) {
+  if (std::isinf(v)) return v > 0 ? "+inf" : "-inf";
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), format, v);
+  return buffer;
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& s : items) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+void PrintReport(const std::string& model, const SensitivityReport& r) {
+  std::printf("model: %s, scheme %s, %lld samples\n", model.c_str(), r.scheme.c_str(),
+              static_cast<long long>(r.samples));
+  std::printf("every node quantized: output SQNR %s dB, flip rate %s\n\n",
+              Figure(r.all_quantized_sqnr_db, "%.2f").c_str(),
+              Figure(100 * r.all_quantized_flip_rate, "%.2f%%").c_str());
+  std::printf("%-4s %-32s %-10s %16s %10s %22s\n", "rank", "node (quantized alone)", "op",
+              "output SQNR dB", "flip rate", "act. SQNR dB (all q.)");
+  for (size_t i = 0; i < r.nodes.size(); ++i) {
+    const NodeSensitivity& n = r.nodes[i];
+    std::printf("%-4zu %-32s %-10s %16s %10s %22s\n", i + 1, n.node.c_str(), n.op_type.c_str(),
+                Figure(n.output_sqnr_db, "%.2f").c_str(), Figure(100 * n.flip_rate, "%.2f%%").c_str(),
+                n.activation_sqnr_db ? Figure(*n.activation_sqnr_db, "%.2f").c_str() : "-");
+  }
+  for (const std::string& u : r.unnamed_nodes) {
+    std::printf("(node %s has no name and cannot be excluded on its own)\n", u.c_str());
+  }
+  if (!r.target_sqnr_db) return;
+  std::printf("\n");
+  for (const SuggestionStep& s : r.suggestion) {
+    std::printf("excluding %2zu -> output SQNR %8s dB: %s\n", s.excluded.size(),
+                Figure(s.output_sqnr_db, "%.2f").c_str(), Join(s.excluded).c_str());
+  }
+  const std::string bound = Figure(*r.target_sqnr_db, "%.2f");
+  if (r.suggested_exclude.empty() && r.target_reached) {
+    std::printf("every node quantized already reaches %s dB: nothing to exclude\n", bound.c_str());
+  } else if (r.target_reached) {
+    std::printf("suggested: --exclude-nodes %s (reaches %s dB)\n", Join(r.suggested_exclude).c_str(),
+                bound.c_str());
+  } else {
+    std::printf("no exclusion list reaches %s dB (even with every node excluded)\n", bound.c_str());
+  }
+}
+
+}  // namespace
+
+std::function<int()> SetupAnalyze(CLI::App* sub) {
+  struct Options {
+    std::string model;
+    std::string granularity = "per-channel";
+    std::string task = "auto";
+    ValidationData data;
+    SensitivityOptions sensitivity;
+    bool json = false;
+  };
+  auto options = std::make_shared<Options>();
+  QuantizeOptions& q = options->sensitivity.quantize;
+  sub->add_option("MODEL", options->model, "FP32 ONNX model")->required();
+  std::vector<std::string> scheme_names;
+  for (const auto& [name, summary] : Schemes()) scheme_names.push_back(name);
+  sub->add_option("--scheme", q.scheme, "Quantization scheme (see pq schemes)")
+      ->check(CLI::IsMember(scheme_names))
+      ->capture_default_str();
+  sub->add_option("--calib", q.calib_paths, "Calibration data (repeatable)");
+  std::vector<std::string> methods;
+  for (const CalibrationMethod& m : CalibrationMethods()) methods.push_back(m.name);
+  sub->add_option("--calib-method", q.calibration.method, "Calibration method")
+      ->check(CLI::IsMember(methods))
+      ->capture_default_str();
+  sub->add_option("--calib-samples", q.calib_samples, "Use the first N calibration samples (0 = all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_option("--calib-batch", q.calib_batch, "Calibration samples per run")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_flag("--weights-only", q.weights_only, "Quantize weights only");
+  sub->add_option("--granularity", options->granularity, "Weight granularity")
+      ->check(CLI::IsMember({"per-channel", "per-tensor"}))
+      ->capture_default_str();
+  sub->add_option("--exclude-nodes", q.exclude_nodes, "Node names to leave FP32")->delimiter(',');
+  sub->add_option("--data", options->data.paths, "Validation data (repeatable)")->required();
+  sub->add_option("--batch", options->data.batch, "Validation samples per run")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--task", options->task, "Which outputs get classification metrics")
+      ->check(CLI::IsMember({"auto", "classification", "other"}))
+      ->capture_default_str();
+  sub->add_option("--min-sqnr", options->sensitivity.target_sqnr_db,
+                  "Suggest --exclude-nodes that reach this output SQNR (dB)");
+  sub->add_option("--threads", options->data.threads, "Threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_flag("--json", options->json, "Print the analysis as JSON on stdout");
+  return [options]() -> int {
+    ValidationData data = options->data;
+    Result<TaskKind> task = ParseTaskKind(options->task);
+    if (!task.ok()) return Fail(task.status());
+    data.task = task.value();
+    SensitivityOptions sensitivity = options->sensitivity;
+    sensitivity.quantize.per_channel = options->granularity == "per-channel";
+    sensitivity.quantize.threads = data.threads;
+    Result<std::unique_ptr<Model>> model = Model::Load(options->model);
+    if (!model.ok()) return Fail(model.status());
+    Result<SensitivityReport> report =
+        AnalyzeSensitivity(*model.value(), data, sensitivity, MakeProgressReporter());
+    if (!report.ok()) return Fail(report.status());
+    if (options->json) {
+      std::cout << SensitivityToJson(report.value()).dump(2) << "\n";
+    } else {
+      PrintReport(options->model, report.value());
+    }
+    return kExitOk;
+  };
+}
+
+}  // namespace pq::cli
