@@ -15,6 +15,7 @@
 #include "pq/model.h"
 #include "pq/quantize.h"
 #include "pq/report.h"
+#include "pq/validate.h"
 
 namespace pq::cli {
 namespace {
@@ -49,6 +50,9 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
     bool force = false;
     bool json = false;
     bool external_data = false;
+    ValidationData validation;  // --validate, --labels
+    Gates gates;
+    bool auto_fallback = false;
   };
   auto options = std::make_shared<Options>();
   sub->add_option("MODEL", options->model, "FP32 ONNX model")->required();
@@ -114,6 +118,28 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
   sub->add_flag("--external-data", options->external_data, "Store weights in OUTPUT.data");
   sub->add_flag("--force", options->force, "Overwrite existing output and report");
   sub->add_flag("--json", options->json, "Print a JSON summary on stdout");
+  sub->add_option("--validate", options->validation.paths,
+                  "Validate the quantized model against the FP32 one on this data (repeatable); "
+                  "the result goes into the report");
+  sub->add_option("--labels", options->validation.labels_path,
+                  "With --validate: .npy of integer class indices, one per sample");
+  sub->add_option("--validate-batch", options->validation.batch, "With --validate: samples per run")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--min-sqnr", options->gates.min_sqnr_db, "Gate: minimum output SQNR (dB)");
+  sub->add_option("--min-cosine", options->gates.min_cosine, "Gate: minimum cosine similarity")
+      ->check(CLI::Range(-1.0, 1.0));
+  sub->add_option("--max-flip-rate", options->gates.max_flip_rate,
+                  "Gate: maximum share of samples whose top-1 class changed")
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--max-accuracy-drop", options->gates.max_accuracy_drop_points,
+                  "Gate: maximum accuracy drop in percentage points (needs --labels)");
+  sub->add_option("--max-class-flip-rate", options->gates.max_class_flip_rate,
+                  "Gate: maximum flip rate of any class")
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_flag("--auto-fallback", options->auto_fallback,
+                "When a gate fails, return the most sensitive nodes to FP32 a few at a time "
+                "until the gates pass (needs --validate and a gate)");
   return [options]() -> int {
     const auto start = std::chrono::steady_clock::now();
     QuantizeOptions q = options->quantize;
@@ -162,8 +188,50 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
         spdlog::info("calibration: {}/{} samples", done, total);
       }
     };
-    Result<QuantizeOutcome> outcome = Quantize(*model.value(), q, progress);
-    if (!outcome.ok()) return Fail(outcome.status());
+    const bool validate = !options->validation.paths.empty();
+    if (!validate && (!options->gates.empty() || options->auto_fallback ||
+                      !options->validation.labels_path.empty())) {
+      return Fail(Status::InvalidArgument("gates, --labels and --auto-fallback need --validate PATH"));
+    }
+    if (options->auto_fallback && options->gates.empty()) {
+      return Fail(Status::InvalidArgument("--auto-fallback needs at least one gate (e.g. --min-sqnr)"));
+    }
+    if (options->gates.max_accuracy_drop_points && options->validation.labels_path.empty()) {
+      return Fail(Status::InvalidArgument("--max-accuracy-drop needs --labels PATH"));
+    }
+    ValidationData validation = options->validation;
+    validation.threads = q.threads;
+    Result<QuantizeOutcome> outcome = Status::Internal("not quantized");
+    nlohmann::ordered_json validation_json = nullptr;
+    std::vector<GateResult> gate_results;
+    bool gates_passed = true;
+    if (validate && options->auto_fallback) {
+      Result<FallbackResult> fallback = AutoFallback(*model.value(), q, validation, options->gates);
+      if (!fallback.ok()) return Fail(fallback.status());
+      validation_json = FallbackToJson(fallback.value(), options->gates);
+      const FallbackStep& best = fallback->steps[fallback->best_step];
+      gate_results = best.gates;
+      gates_passed = fallback->gates_passed;
+      for (size_t i = 1; i < fallback->steps.size(); ++i) {
+        std::string nodes;
+        for (const std::string& n : fallback->steps[i].returned) nodes += (nodes.empty() ? "" : ", ") + n;
+        spdlog::info("auto-fallback step {}: returned {} to FP32 ({})", i, nodes,
+                     fallback->steps[i].passed ? "gates pass" : "gates still fail");
+      }
+      outcome = std::move(fallback->best);
+    } else {
+      outcome = Quantize(*model.value(), q, progress);
+      if (!outcome.ok()) return Fail(outcome.status());
+      if (validate) {
+        Result<Comparison> comparison = Compare(*model.value(), *outcome->model, validation);
+        if (!comparison.ok()) return Fail(comparison.status());
+        Result<std::vector<GateResult>> results = EvaluateGates(comparison.value(), options->gates);
+        if (!results.ok()) return Fail(results.status());
+        gate_results = results.value();
+        gates_passed = AllGatesPassed(gate_results);
+        validation_json = ValidationToJson(comparison.value(), options->gates, gate_results);
+      }
+    }
     for (const std::string& w : outcome->warnings) spdlog::warn("{}", w);
     for (const std::string& t : outcome->transformations) spdlog::info("{}", t);
     SaveOptions save;
@@ -179,6 +247,7 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
     inputs.options = &q;
     inputs.report_path = report_path;
     Result<nlohmann::ordered_json> report = BuildReport(inputs, *outcome);
+    if (report.ok()) report.value()["validation"] = validation_json;
     Status written = report.ok() ? WriteReport(report.value(), report_path, options->force)
                                  : report.status();
     if (!written.ok()) {
@@ -213,7 +282,12 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
                 << summary["bytes_before"].get<int64_t>() << " -> "
                 << summary["bytes_after"].get<int64_t>() << " bytes\n";
     }
-    return kExitOk;
+    // A failed gate still leaves the (best) model and its report: the
+    // report says why it was refused.
+    for (const GateResult& g : gate_results) {
+      if (!g.passed) spdlog::error("{}", DescribeGate(g));
+    }
+    return gates_passed ? kExitOk : kExitGateFailed;
   };
 }
 
