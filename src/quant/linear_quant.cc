@@ -36,26 +36,48 @@ Result<QuantizedWeight> QuantizeLinearWeight(const WeightView& weight, int32_t d
                                              int64_t qmax, bool symmetric) {
   int64_t count = 1;
   for (int64_t d : weight.shape) count *= d;
-  for (int64_t i = 0; i < count; ++i) {
-    if (!std::isfinite(weight.data[i])) {
-      return Status::InvalidInput("weight '" + weight.name + "' holds " +
-                                  (std::isnan(weight.data[i]) ? "NaN" : "Inf") + " at element " +
-                                  std::to_string(i) + "; it cannot be quantized");
-    }
-  }
+  // The weight seen as [outer, channels, inner] around the channel axis, so
+  // that no element needs a division to find its channel.
   const int64_t axis = weight.channel_axis;
   const int64_t channels = axis < 0 ? 1 : weight.shape[static_cast<size_t>(axis)];
-  int64_t inner = 1;  // elements after the axis
+  int64_t inner = 1;
   if (axis >= 0) {
     for (size_t d = static_cast<size_t>(axis) + 1; d < weight.shape.size(); ++d) inner *= weight.shape[d];
+  } else {
+    inner = count;
   }
-  auto channel_of = [&](int64_t i) { return axis < 0 ? 0 : (i / inner) % channels; };
+  const int64_t outer = channels * inner == 0 ? 0 : count / (channels * inner);
+  const float* data = weight.data;
 
+  // Per-channel extremes and the finiteness check, in one pass. Channels are
+  // independent, so the split over threads cannot change a result.
   std::vector<float> mins(static_cast<size_t>(channels), 0.0f), maxs(static_cast<size_t>(channels), 0.0f);
-  for (int64_t i = 0; i < count; ++i) {
-    const size_t c = static_cast<size_t>(channel_of(i));
-    mins[c] = std::min(mins[c], weight.data[i]);
-    maxs[c] = std::max(maxs[c], weight.data[i]);
+  std::vector<int64_t> bad(static_cast<size_t>(channels), -1);
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < channels; ++c) {
+    float lo = 0.0f, hi = 0.0f;
+    bool finite = true;
+    for (int64_t o = 0; o < outer; ++o) {
+      const float* row = data + (o * channels + c) * inner;
+      for (int64_t k = 0; k < inner; ++k) {
+        lo = std::min(lo, row[k]);
+        hi = std::max(hi, row[k]);
+        finite &= std::isfinite(row[k]);
+      }
+    }
+    mins[static_cast<size_t>(c)] = lo;
+    maxs[static_cast<size_t>(c)] = hi;
+    if (!finite) bad[static_cast<size_t>(c)] = c;
+  }
+  for (int64_t c = 0; c < channels; ++c) {
+    if (bad[static_cast<size_t>(c)] < 0) continue;
+    for (int64_t i = 0; i < count; ++i) {  // find the first offender for the message
+      if (!std::isfinite(data[i])) {
+        return Status::InvalidInput("weight '" + weight.name + "' holds " +
+                                    (std::isnan(data[i]) ? "NaN" : "Inf") + " at element " +
+                                    std::to_string(i) + "; it cannot be quantized");
+      }
+    }
   }
   QuantizedWeight out;
   out.params.dtype = dtype;
@@ -68,13 +90,22 @@ Result<QuantizedWeight> QuantizeLinearWeight(const WeightView& weight, int32_t d
   }
   out.data.resize(static_cast<size_t>(count));
   out.dequantized.resize(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) {
-    const size_t c = static_cast<size_t>(channel_of(i));
-    const int64_t q = QuantizeValue(weight.data[i], out.params.scale[c], out.params.zero_point[c],
-                                    qmin, qmax);
-    out.data[static_cast<size_t>(i)] = static_cast<char>(static_cast<uint8_t>(q & 0xff));
-    out.dequantized[static_cast<size_t>(i)] =
-        static_cast<float>(q - out.params.zero_point[c]) * out.params.scale[c];
+  char* q_out = out.data.data();
+  float* dq_out = out.dequantized.data();
+  const float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < outer * channels; ++row) {
+    const int64_t c = row % channels;
+    const float scale = out.params.scale[static_cast<size_t>(c)];
+    const float zp = static_cast<float>(out.params.zero_point[static_cast<size_t>(c)]);
+    const float* src = data + row * inner;
+    for (int64_t k = 0; k < inner; ++k) {
+      // QuantizeLinear: saturate(nearbyint(x / scale) + zero_point), in float
+      // (exact for 8-bit grids: every value involved is a small integer).
+      const float q = std::min(std::max(std::nearbyint(src[k] / scale) + zp, lo), hi);
+      q_out[row * inner + k] = static_cast<char>(static_cast<uint8_t>(static_cast<int>(q) & 0xff));
+      dq_out[row * inner + k] = (q - zp) * scale;
+    }
   }
   return out;
 }

@@ -30,11 +30,32 @@ constexpr double kConversionTolerance = 1e-5;
 constexpr int64_t kMinBlockSize = 16;
 constexpr int64_t kMaxBlockSize = 4096;
 
-std::vector<float> ConstantAsFloats(const ConstantTensor& c) {
-  std::vector<float> v(static_cast<size_t>(c.element_count));
-  if (c.byte_size > 0) std::memcpy(v.data(), c.data, static_cast<size_t>(c.byte_size));
-  return v;
-}
+// A constant's float values: the model's own bytes when they are aligned for
+// float access (no copy of a large weight), else a copy.
+class FloatValues {
+ public:
+  explicit FloatValues(std::vector<float> values) : copy_(std::move(values)) {
+    data_ = copy_.data();
+    size_ = copy_.size();
+  }
+  explicit FloatValues(const ConstantTensor& c) : size_(static_cast<size_t>(c.element_count)) {
+    if (reinterpret_cast<uintptr_t>(c.data) % alignof(float) == 0) {
+      data_ = reinterpret_cast<const float*>(c.data);
+    } else {
+      copy_.resize(size_);
+      if (c.byte_size > 0) std::memcpy(copy_.data(), c.data, static_cast<size_t>(c.byte_size));
+      data_ = copy_.data();
+    }
+  }
+  const float* data() const { return data_; }
+  size_t size() const { return size_; }
+  float operator[](size_t i) const { return data_[i]; }
+
+ private:
+  std::vector<float> copy_;
+  const float* data_ = nullptr;
+  size_t size_ = 0;
+};
 
 std::vector<ConsumerRef> ConsumersOf(const onnx::GraphProto& graph, const std::vector<quant::Use>& uses) {
   std::vector<ConsumerRef> out;
@@ -297,8 +318,8 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     r.scheme = c.role == TensorRole::kWeight ? weight_scheme.Name() : options.scheme;
     r.granularity = blockwise ? weight_scheme.Granularity() : c.axis >= 0 ? "per-channel" : "per-tensor";
     // Blockwise schemes see the weight as [N, K].
-    const std::vector<float> values =
-        blockwise ? quant::NkValues(*source, c.transposed) : ConstantAsFloats(*source);
+    const FloatValues values = blockwise ? FloatValues(quant::NkValues(*source, c.transposed))
+                                         : FloatValues(*source);
     quant::QuantizedWeight q;
     if (c.role == TensorRole::kWeight) {
       std::vector<int64_t> dims = source->dims;
