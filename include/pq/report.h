@@ -24,7 +24,14 @@ struct ReportInputs {
   const SaveResult* output = nullptr;     // where the quantized model went
   const QuantizeOptions* options = nullptr;
   std::string report_path;
+  // Summary detail: arrays of scales and zero points longer than
+  // kReportSummaryArrayLimit are replaced by their count, extremes and
+  // SHA-256 (of the values as little-endian float32 for scales and int64 for
+  // zero points), so huge models get small reports that stay verifiable.
+  bool summary_detail = false;
 };
+
+inline constexpr size_t kReportSummaryArrayLimit = 16;
 
 // Builds the report. created_at comes from SOURCE_DATE_EPOCH when set (for
 // reproducible reports), else the current UTC time. Errors: files that

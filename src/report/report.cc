@@ -109,7 +109,18 @@ void BlockwiseJson(const QuantizedTensorRecord& r, Json* j) {
   }
 }
 
-Json TensorJson(const QuantizedTensorRecord& r) {
+// A scale or zero-point array, or (summary detail, long arrays) its digest.
+template <typename T, typename Packed>
+Json ValuesJson(const std::vector<T>& values, bool summary) {
+  if (!summary || values.size() <= kReportSummaryArrayLimit) return Json(values);
+  std::vector<Packed> packed(values.begin(), values.end());
+  return {{"count", values.size()},
+          {"min", *std::min_element(values.begin(), values.end())},
+          {"max", *std::max_element(values.begin(), values.end())},
+          {"sha256", Sha256Bytes(packed.data(), packed.size() * sizeof(Packed))}};
+}
+
+Json TensorJson(const QuantizedTensorRecord& r, bool summary) {
   Json j;
   j["name"] = r.name;
   j["role"] = TensorRoleName(r.role);
@@ -123,8 +134,8 @@ Json TensorJson(const QuantizedTensorRecord& r) {
   j["granularity"] = r.granularity;
   j["axis"] = r.params.axis >= 0 ? Json(r.params.axis) : Json(nullptr);
   j["block_size"] = r.params.block_size > 0 ? Json(r.params.block_size) : Json(nullptr);
-  j["scale"] = r.params.scale;
-  j["zero_point"] = r.params.zero_point;
+  j["scale"] = ValuesJson<float, float>(r.params.scale, summary);
+  j["zero_point"] = ValuesJson<int64_t, int64_t>(r.params.zero_point, summary);
   j["range"] = r.range ? RangeJson(*r.range) : Json(nullptr);
   j["shares_params_with"] = r.shares_params_with.empty() ? Json(nullptr) : Json(r.shares_params_with);
   if (r.error) {
@@ -188,6 +199,7 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
       {"exclude_nodes", o.exclude_nodes},
       {"exclude_op_types", o.exclude_op_types},
       {"fold_batchnorm", o.fold_batchnorm},
+      {"report_detail", in.summary_detail ? "summary" : "full"},
       {"calibration",
        o.weights_only ? Json(nullptr)
                       : Json{{"method", o.calibration.method},
@@ -229,7 +241,7 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
   report["transformations"] = outcome.transformations;
 
   Json tensors = Json::array();
-  for (const QuantizedTensorRecord& r : outcome.tensors) tensors.push_back(TensorJson(r));
+  for (const QuantizedTensorRecord& r : outcome.tensors) tensors.push_back(TensorJson(r, in.summary_detail));
   report["tensors"] = tensors;
   Json skipped = Json::array();
   for (const SkippedRecord& s : outcome.skipped) {

@@ -12,6 +12,9 @@ namespace pq {
 // Errors: kInvalidInput when the file cannot be read.
 Result<std::string> Sha256File(const std::string& path);
 
+// Returns the lower-case hex SHA-256 of `size` bytes at `data`.
+std::string Sha256Bytes(const void* data, size_t size);
+
 }  // namespace pq
 
 #endif  // PQ_UTIL_SHA256_H_

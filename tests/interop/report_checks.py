@@ -65,9 +65,17 @@ def check_numbers(checks, tag, model_path, report):
             continue
         scale = numpy_helper.to_array(inits[w["scale"]]).ravel()
         zp = numpy_helper.to_array(inits[w["zero_point"]]).ravel()
-        if not np.array_equal(scale, np.array(t["scale"], dtype=np.float32)):
+        if isinstance(t["scale"], dict):  # --report-detail summary: count and digest
+            digest = hashlib.sha256(scale.astype("<f4").tobytes()).hexdigest()
+            if digest != t["scale"]["sha256"] or scale.size != t["scale"]["count"]:
+                problems.append(f"{t['name']}: scale digest differs")
+        elif not np.array_equal(scale, np.array(t["scale"], dtype=np.float32)):
             problems.append(f"{t['name']}: scale differs")
-        if not np.array_equal(zp.astype(np.int64), np.array(t["zero_point"], dtype=np.int64)):
+        if isinstance(t["zero_point"], dict):
+            digest = hashlib.sha256(zp.astype("<i8").tobytes()).hexdigest()
+            if digest != t["zero_point"]["sha256"] or zp.size != t["zero_point"]["count"]:
+                problems.append(f"{t['name']}: zero point digest differs")
+        elif not np.array_equal(zp.astype(np.int64), np.array(t["zero_point"], dtype=np.int64)):
             problems.append(f"{t['name']}: zero point differs")
         to_dtype = onnx.TensorProto.DataType.Name(inits[w["zero_point"]].data_type).lower()
         if to_dtype != t["to_dtype"]:
@@ -81,8 +89,9 @@ def check_numbers(checks, tag, model_path, report):
             problems.append(f"{t['name']}: no DequantizeLinear writes {w['dequantized']}")
             continue
         attrs = {a.name: a.i for a in dq.attribute}
-        axis = attrs.get("axis") if len(t["scale"]) > 1 else None
-        if axis != t["axis"] and not (t["axis"] is None and len(t["scale"]) == 1):
+        count = t["scale"]["count"] if isinstance(t["scale"], dict) else len(t["scale"])
+        axis = attrs.get("axis") if count > 1 else None
+        if axis != t["axis"] and not (t["axis"] is None and count == 1):
             problems.append(f"{t['name']}: axis {t['axis']} but DequantizeLinear has {axis}")
         if attrs.get("block_size") != t["block_size"]:
             problems.append(f"{t['name']}: block_size differs")
@@ -145,6 +154,8 @@ def main(argv):
                                                 "--calib-method", "percentile", "--calib-batch", "16"]),
         ("vit-sym-mse", "fashion_vit", ["--scheme", "int8-sym", "--calib", calib, "--calib-method", "mse"]),
         ("vit-weights-only", "fashion_vit", ["--scheme", "int8-asym", "--weights-only"]),
+        ("vit-summary-detail", "fashion_vit", ["--scheme", "int8-sym", "--calib", calib,
+                                               "--report-detail", "summary"]),
     ]
     checks = Checks()
     for tag, model, args in runs:

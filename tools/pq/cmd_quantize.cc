@@ -53,6 +53,7 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
     ValidationData validation;  // --validate, --labels
     Gates gates;
     bool auto_fallback = false;
+    std::string report_detail = "full";
   };
   auto options = std::make_shared<Options>();
   sub->add_option("MODEL", options->model, "FP32 ONNX model")->required();
@@ -113,6 +114,10 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
                 "Keep BatchNormalization nodes instead of folding them into Conv");
   sub->add_option("--report", options->report,
                   "Report path (default: OUTPUT with .onnx replaced by .report.json)");
+  sub->add_option("--report-detail", options->report_detail,
+                  "full, or summary: long scale/zero-point arrays replaced by count and sha256")
+      ->check(CLI::IsMember({"full", "summary"}))
+      ->capture_default_str();
   sub->add_option("--threads", options->quantize.threads, "Threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--external-data", options->external_data, "Store weights in OUTPUT.data");
@@ -246,6 +251,7 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
     inputs.output = &saved.value();
     inputs.options = &q;
     inputs.report_path = report_path;
+    inputs.summary_detail = options->report_detail == "summary";
     Result<nlohmann::ordered_json> report = BuildReport(inputs, *outcome);
     if (report.ok()) report.value()["validation"] = validation_json;
     Status written = report.ok() ? WriteReport(report.value(), report_path, options->force)
