@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,17 @@
 #include "pq/status.h"
 
 namespace pq {
+
+// Activation ranges of one calibration, shared by repeated quantizations of
+// the same model with the same scheme and calibration settings (sensitivity
+// analysis, auto-fallback), so calibration runs once.
+struct CalibrationCache {
+  bool filled = false;
+  std::map<std::string, CalibratedRange> ranges;
+  std::vector<DatasetFile> files;
+  int64_t samples = 0;
+  int64_t batch = 0;
+};
 
 struct QuantizeOptions {
   // A name from Schemes().
@@ -54,6 +66,11 @@ struct QuantizeOptions {
   // A scheme for the weights the main scheme does not take ("" = leave them
   // FP32), e.g. int8-sym for Conv weights next to nf4.
   std::string fallback;
+  // When set: an empty cache is filled by the first calibration; a filled
+  // one that covers every range a run needs replaces calibration.
+  // REQUIRES: every run sharing it quantizes the same model with the same
+  // scheme and calibration options.
+  std::shared_ptr<CalibrationCache> calibration_cache;
 };
 
 enum class TensorRole { kWeight, kBias, kActivation };

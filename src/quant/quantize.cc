@@ -249,7 +249,17 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
 
   // Calibrate the activations that own their parameters.
   std::map<std::string, CalibratedRange> ranges;
-  if (static_mode && !plan.calibrate.empty()) {
+  const std::shared_ptr<CalibrationCache>& cache = options.calibration_cache;
+  bool cached = cache != nullptr && cache->filled;
+  for (const std::string& t : plan.calibrate) {
+    if (cached && cache->ranges.count(t) == 0) cached = false;
+  }
+  if (static_mode && !plan.calibrate.empty() && cached) {
+    for (const std::string& t : plan.calibrate) ranges[t] = cache->ranges.at(t);
+    outcome.calibration_files = cache->files;
+    outcome.calibration_samples = cache->samples;
+    outcome.calibration_batch = cache->batch;
+  } else if (static_mode && !plan.calibrate.empty()) {
     ExecutorOptions exec_options;
     exec_options.threads = options.threads;
     Result<std::unique_ptr<Executor>> executor = Executor::Create(*prepared, exec_options);
@@ -269,6 +279,13 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     outcome.calibration_files = data.value()->files();
     outcome.calibration_samples = result->samples_used;
     outcome.calibration_batch = result->batch;
+    if (cache != nullptr && !cache->filled) {
+      cache->filled = true;
+      cache->ranges = ranges;
+      cache->files = outcome.calibration_files;
+      cache->samples = outcome.calibration_samples;
+      cache->batch = outcome.calibration_batch;
+    }
   }
 
   // Activation parameters, owners first, then the tensors that share them.

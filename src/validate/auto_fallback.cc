@@ -61,13 +61,18 @@ Result<FallbackResult> AutoFallback(const Model& fp32, const QuantizeOptions& qu
   Result<std::unique_ptr<ReferenceRun>> reference = ReferenceRun::Create(fp32, data, progress);
   if (!reference.ok()) return reference.status();
   const ReferenceRun& ref = *reference.value();
+  // Calibrate once: every step and the ranking reuse the first run's ranges.
+  QuantizeOptions quantize_shared = quantize;
+  if (quantize_shared.calibration_cache == nullptr) {
+    quantize_shared.calibration_cache = std::make_shared<CalibrationCache>();
+  }
   FallbackResult result;
-  PQ_RETURN_IF_ERROR(RunStep(fp32, quantize, ref, gates, {}, {}, &result));
+  PQ_RETURN_IF_ERROR(RunStep(fp32, quantize_shared, ref, gates, {}, {}, &result));
   if (result.gates_passed) return result;
 
   // Rank the nodes step 0 quantized, once.
   Result<std::vector<NodeSensitivity>> ranking = validate::RankSingleNodes(
-      fp32, quantize, validate::QuantizedNodes(result.best), ref, progress);
+      fp32, quantize_shared, validate::QuantizedNodes(result.best), ref, progress);
   if (!ranking.ok()) return ranking.status();
   result.ranking = std::move(ranking).value();
 
@@ -79,7 +84,7 @@ Result<FallbackResult> AutoFallback(const Model& fp32, const QuantizeOptions& qu
       returned.push_back(result.ranking[next++].node);
     }
     excluded.insert(excluded.end(), returned.begin(), returned.end());
-    PQ_RETURN_IF_ERROR(RunStep(fp32, quantize, ref, gates, returned, excluded, &result));
+    PQ_RETURN_IF_ERROR(RunStep(fp32, quantize_shared, ref, gates, returned, excluded, &result));
     if (progress) {
       progress("fallback", static_cast<int64_t>(next), static_cast<int64_t>(result.ranking.size()));
     }

@@ -62,7 +62,12 @@ Result<SensitivityReport> AnalyzeSensitivity(const Model& fp32, const Validation
   report.scheme = options.quantize.scheme;
   report.samples = ref.dataset().num_samples();
 
-  Result<QuantizeOutcome> all = Quantize(fp32, options.quantize, {});
+  // Calibrate once: every variant below reuses the all-nodes ranges.
+  SensitivityOptions shared = options;
+  if (shared.quantize.calibration_cache == nullptr) {
+    shared.quantize.calibration_cache = std::make_shared<CalibrationCache>();
+  }
+  Result<QuantizeOutcome> all = Quantize(fp32, shared.quantize, {});
   if (!all.ok()) return all.status();
   Result<Comparison> all_cmp = ref.Compare(*all->model);
   if (!all_cmp.ok()) return all_cmp.status();
@@ -74,7 +79,7 @@ Result<SensitivityReport> AnalyzeSensitivity(const Model& fp32, const Validation
     if (!n.named()) report.unnamed_nodes.push_back(n.node);
   }
   Result<std::vector<NodeSensitivity>> ranked =
-      validate::RankSingleNodes(fp32, options.quantize, nodes, ref, progress);
+      validate::RankSingleNodes(fp32, shared.quantize, nodes, ref, progress);
   if (!ranked.ok()) return ranked.status();
   report.nodes = std::move(ranked).value();
   PQ_RETURN_IF_ERROR(FillActivationSqnr(fp32, options.quantize, *all->model, ref, &report.nodes));
@@ -86,7 +91,7 @@ Result<SensitivityReport> AnalyzeSensitivity(const Model& fp32, const Validation
   std::vector<std::string> excluded;
   for (size_t i = 0; current < target && i < report.nodes.size(); ++i) {
     excluded.push_back(report.nodes[i].node);
-    Result<QuantizeOutcome> q = validate::QuantizeExcluding(fp32, options.quantize, excluded);
+    Result<QuantizeOutcome> q = validate::QuantizeExcluding(fp32, shared.quantize, excluded);
     if (!q.ok()) return q.status();
     Result<Comparison> c = ref.Compare(*q->model);
     if (!c.ok()) return c.status();

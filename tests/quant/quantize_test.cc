@@ -245,3 +245,33 @@ TEST(QuantizeTest, StaticInt8OnTheSampleCnn) {
 
 }  // namespace
 }  // namespace pq
+
+namespace pq {
+namespace {
+
+// A shared CalibrationCache makes later runs reuse the first run's ranges:
+// the second run succeeds although its calibration file is gone.
+TEST(QuantizeCacheTest, SecondRunReusesTheCachedRanges) {
+  auto model = Model::Load(testing::ModelsDir() + "/fashion_cnn.onnx");
+  ASSERT_TRUE(model.ok());
+  testing::TempDir dir;
+  auto npy = NpyFile::Open(testing::ModelsDir() + "/calib_images.npy").value();
+  testing::WriteFile(dir.File("calib.npy"), EncodeNpy(npy->Rows(0, 16).value()));
+  QuantizeOptions options;
+  options.calib_paths = {dir.File("calib.npy")};
+  options.calibration_cache = std::make_shared<CalibrationCache>();
+  Result<QuantizeOutcome> first = Quantize(*model.value(), options, {});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_TRUE(options.calibration_cache->filled);
+  std::remove(dir.File("calib.npy").c_str());
+  options.exclude_nodes = {"/conv1/Conv"};
+  Result<QuantizeOutcome> second = Quantize(*model.value(), options, {});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->calibration_samples, 16);
+  // Without the cache the missing file is an error.
+  options.calibration_cache.reset();
+  EXPECT_FALSE(Quantize(*model.value(), options, {}).ok());
+}
+
+}  // namespace
+}  // namespace pq
