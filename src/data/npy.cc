@@ -188,7 +188,12 @@ Result<NpyHeader> ParseNpyHeader(const uint8_t* bytes, int64_t size, const std::
   Status type = DescrType(descr, &header.dtype, &header.item_size, &header.big_endian);
   if (!type.ok()) return type.WithPrefix(what);
   std::optional<int64_t> count = CheckedElementCount(header.shape);
-  if (!count || *count > INT64_MAX / header.item_size) {
+  // Row offsets multiply the trailing dims even when another dim is 0, so the
+  // product of the non-zero dims must not overflow either.
+  std::vector<int64_t> spans = header.shape;
+  for (int64_t& d : spans) d = d == 0 ? 1 : d;
+  std::optional<int64_t> span = CheckedElementCount(spans);
+  if (!count || !span || *span > INT64_MAX / header.item_size) {
     return Status::InvalidInput(what + ": shape " + ShapeToString(header.shape) + " overflows");
   }
   header.element_count = *count;

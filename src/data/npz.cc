@@ -3,6 +3,8 @@
 #include <unistd.h>
 #include <zip.h>
 
+#include <algorithm>
+
 #include "util/file_util.h"
 
 namespace pq {
@@ -62,13 +64,18 @@ Result<const NpyHeader*> NpzFile::Load(const std::string& name) {
   if (f == nullptr) return Status::InvalidInput(what + ": cannot open: " + zip_strerror(zip));
   auto m = std::make_unique<Member>();
   m->name = name;
-  m->bytes.resize(static_cast<size_t>(st.size));
+  // The size comes from the archive's directory and may lie: grow the buffer
+  // with the bytes that actually arrive, never by the declared size at once.
+  constexpr zip_int64_t kChunk = zip_int64_t{1} << 20;
   zip_int64_t total = 0;
   while (total < static_cast<zip_int64_t>(st.size)) {
-    const zip_int64_t n = zip_fread(f, m->bytes.data() + total, st.size - static_cast<zip_uint64_t>(total));
+    const zip_int64_t want = std::min<zip_int64_t>(kChunk, static_cast<zip_int64_t>(st.size) - total);
+    m->bytes.resize(static_cast<size_t>(total + want));
+    const zip_int64_t n = zip_fread(f, m->bytes.data() + total, static_cast<zip_uint64_t>(want));
     if (n <= 0) break;
     total += n;
   }
+  m->bytes.resize(static_cast<size_t>(total));
   const bool failed = total != static_cast<zip_int64_t>(st.size);
   std::string reason = failed ? zip_file_strerror(f) : "";
   zip_fclose(f);

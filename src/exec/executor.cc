@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include "exec/kernel.h"
+#include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
 #include "pq/data_type.h"
 
@@ -16,6 +17,37 @@ namespace pq {
 namespace {
 
 bool IsDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
+
+// Kernels read their required inputs and write their first output without
+// checking that the node lists them; refuse nodes that do not, using the op's
+// schema (for opsets newer than the onnx library knows, its newest version of
+// the op: no later version made a required input optional). Ops it does not
+// know at all are left to their kernels.
+Status CheckArity(const onnx::NodeProto& node, int64_t opset, const std::string& where) {
+  if (!IsDefaultDomain(node.domain())) return Status::OK();
+  const onnx::OpSchema* schema =
+      onnx::OpSchemaRegistry::Schema(node.op_type(), static_cast<int>(opset), "");
+  if (schema == nullptr) return Status::OK();
+  const auto& formal = schema->inputs();
+  for (size_t i = 0; i < formal.size(); ++i) {
+    if (formal[i].GetOption() != onnx::OpSchema::Single) continue;
+    if (static_cast<int>(i) >= node.input_size() || node.input(static_cast<int>(i)).empty()) {
+      return Status::InvalidInput(where + ": required input " + std::to_string(i) + " ('" +
+                                  formal[i].GetName() + "') is missing");
+    }
+  }
+  if (node.input_size() < schema->min_input()) {
+    return Status::InvalidInput(where + ": has " + std::to_string(node.input_size()) +
+                                " inputs, at least " + std::to_string(schema->min_input()) +
+                                " needed");
+  }
+  if (node.output_size() < std::max(schema->min_output(), 1)) {
+    return Status::InvalidInput(where + ": has " + std::to_string(node.output_size()) +
+                                " outputs, at least " +
+                                std::to_string(std::max(schema->min_output(), 1)) + " needed");
+  }
+  return Status::OK();
+}
 
 TensorInfo InfoOf(const onnx::ValueInfoProto& v) {
   TensorInfo info;
@@ -188,6 +220,7 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
     step.node = &node;
     step.opset = model.OpsetVersion(node.domain());
     step.kernel = exec::FindKernel(node.domain(), node.op_type(), step.opset);
+    PQ_RETURN_IF_ERROR(CheckArity(node, step.opset, origin + ": " + NodeLabel(node)));
     for (const auto& in : node.input()) step.inputs.push_back(in.empty() ? -1 : impl->Id(in));
     for (const auto& out : node.output()) step.outputs.push_back(out.empty() ? -1 : impl->Id(out));
     impl->steps.push_back(std::move(step));
@@ -222,7 +255,7 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
   std::vector<Tensor> values(impl.value_names.size());
   for (const auto& [name, tensor] : feeds) {
     auto it = std::find_if(inputs_.begin(), inputs_.end(),
-                           [&](const TensorInfo& info) { return info.name == name; });
+                           [&name = name](const TensorInfo& info) { return info.name == name; });
     if (it == inputs_.end()) {
       std::string names;
       for (const auto& info : inputs_) names += (names.empty() ? "" : ", ") + info.name;

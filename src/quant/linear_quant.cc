@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace pq::quant {
 
@@ -18,7 +19,10 @@ void ChooseParams(float min, float max, int64_t qmin, int64_t qmax, bool symmetr
   max = std::max(max, 0.0f);
   if (symmetric) {
     const float bound = std::max(std::fabs(min), std::fabs(max));
-    *scale = bound > 0 ? bound / static_cast<float>(qmax) : 1.0f;
+    // A denormal bound would underflow to a zero scale: clamp to the
+    // smallest normal float (tiny values then quantize to 0, as they should).
+    *scale = bound > 0 ? std::max(bound / static_cast<float>(qmax), std::numeric_limits<float>::min())
+                       : 1.0f;
     *zero_point = 0;
     return;
   }
@@ -27,7 +31,7 @@ void ChooseParams(float min, float max, int64_t qmin, int64_t qmax, bool symmetr
     *zero_point = std::clamp<int64_t>(0, qmin, qmax);
     return;
   }
-  *scale = (max - min) / static_cast<float>(qmax - qmin);
+  *scale = std::max((max - min) / static_cast<float>(qmax - qmin), std::numeric_limits<float>::min());
   const double zp = static_cast<double>(qmin) - static_cast<double>(min) / *scale;
   *zero_point = std::clamp<int64_t>(static_cast<int64_t>(std::nearbyint(zp)), qmin, qmax);
 }

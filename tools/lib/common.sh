@@ -17,6 +17,13 @@ PQ_PACKAGES=(
 # real browser for the HTML report.
 PQ_TEST_PACKAGES=(python3-jsonschema chromium)
 
+# What the hardening steps need beyond the build: clang 14 with libFuzzer and
+# the sanitizer runtimes (tools/fuzz.sh), and clang's OpenMP runtime.
+PQ_HARDENING_PACKAGES=(clang-14 libclang-rt-14-dev libomp-14-dev)
+
+# Serialises compilation on a shared machine: every build takes this lock.
+PQ_BUILD_LOCK="${PQ_BUILD_LOCK:-/tmp/pq_build.lock}"
+
 say() { printf '==> %s\n' "$*" >&2; }
 
 # Installs whichever of the given Debian packages are missing (apt-get).
@@ -61,4 +68,13 @@ ensure_npm_packages() {
   fi
   say "installing npm packages in tests/interop (npm ci --ignore-scripts)"
   (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+}
+
+# Runs "$@" holding $PQ_BUILD_LOCK (flock), or plainly when flock is missing.
+with_build_lock() {
+  if command -v flock >/dev/null; then
+    flock "$PQ_BUILD_LOCK" "$@"
+  else
+    "$@"
+  fi
 }

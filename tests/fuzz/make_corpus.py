@@ -1,0 +1,252 @@
+#!/usr/bin/python3
+"""Regenerates the seed corpus of pq's fuzz targets in tests/fuzz/corpus/.
+
+Seeds are small hand-made models, arrays and tensors, plus ONNX's backend node
+test models and tensors from Debian's libonnx-testdata. Files of crashes found
+by fuzzing (named crash-*, oom-*, timeout-* or regression-*) are kept as they
+are. Run: /usr/bin/python3 tests/fuzz/make_corpus.py
+"""
+import hashlib
+import io
+import os
+import struct
+import sys
+import zipfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+NODE_TESTS = "/usr/share/libonnx-testdata/data/node"
+KEEP_PREFIXES = ("crash-", "oom-", "timeout-", "leak-", "regression-")
+
+
+def reset(target):
+    folder = os.path.join(CORPUS, target)
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if not name.startswith(KEEP_PREFIXES):
+            os.remove(os.path.join(folder, name))
+    return folder
+
+
+def put(folder, name, data):
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(data)
+
+
+def tiny_matmul(opset=13, ir=8):
+    w = numpy_helper.from_array(np.arange(12, dtype=np.float32).reshape(4, 3) / 10, "W")
+    b = numpy_helper.from_array(np.array([0.5, -1, 2], dtype=np.float32), "B")
+    nodes = [helper.make_node("MatMul", ["X", "W"], ["XW"], name="matmul"),
+             helper.make_node("Add", ["XW", "B"], ["Y"], name="add")]
+    g = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", 4])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["batch", 3])], [w, b])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], ir_version=ir)
+
+
+def hand_made_models():
+    models = {}
+    models["tiny_matmul"] = tiny_matmul()
+    models["tiny_opset21_ir10"] = tiny_matmul(21, 10)
+    m = tiny_matmul()
+    w = m.graph.initializer[0]
+    w.ClearField("raw_data")
+    w.float_data.extend([0.1 * i for i in range(12)])
+    models["typed_fields"] = m
+    # Constant nodes in every form pq reads.
+    nodes = [helper.make_node("Constant", [], ["c_t"], value=numpy_helper.from_array(np.ones((2, 2), np.float32))),
+             helper.make_node("Constant", [], ["c_f"], value_float=1.5),
+             helper.make_node("Constant", [], ["c_fs"], value_floats=[1.0, 2.0]),
+             helper.make_node("Constant", [], ["c_i"], value_int=3),
+             helper.make_node("Constant", [], ["c_is"], value_ints=[1, 2, 3]),
+             helper.make_node("Add", ["X", "c_t"], ["Y"])]
+    g = helper.make_graph(nodes, "consts", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [2, 2])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [2, 2])])
+    models["constants"] = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    # An If with subgraphs.
+    then_g = helper.make_graph([helper.make_node("Identity", ["X"], ["t"])], "then", [],
+                               [helper.make_tensor_value_info("t", TensorProto.FLOAT, [2])])
+    else_g = helper.make_graph([helper.make_node("Neg", ["X"], ["e"])], "else", [],
+                               [helper.make_tensor_value_info("e", TensorProto.FLOAT, [2])])
+    nodes = [helper.make_node("If", ["C"], ["Y"], then_branch=then_g, else_branch=else_g)]
+    g = helper.make_graph(nodes, "if", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [2]),
+                                        helper.make_tensor_value_info("C", TensorProto.BOOL, [])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [2])])
+    models["if_subgraph"] = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    # A small conv net with a quantized (QDQ) weight and a com.microsoft op.
+    wq = numpy_helper.from_array(np.arange(-8, 10, dtype=np.int8).reshape(2, 1, 3, 3), "Wq")
+    sc = numpy_helper.from_array(np.array(0.05, np.float32), "s")
+    zp = numpy_helper.from_array(np.array(0, np.int8), "z")
+    nodes = [helper.make_node("DequantizeLinear", ["Wq", "s", "z"], ["W"]),
+             helper.make_node("Conv", ["X", "W"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Flatten", ["p"], ["Y"])]
+    g = helper.make_graph(nodes, "conv", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 1, 4, 4])],
+                          [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 8])], [wq, sc, zp])
+    models["qdq_conv"] = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    # Other dtypes as initializers (float16, int4-range int8, string).
+    inits = [numpy_helper.from_array(np.ones((2, 2), np.float16), "h"),
+             numpy_helper.from_array(np.ones((3,), np.float64), "d"),
+             numpy_helper.from_array(np.array([1, 2], np.uint64), "u"),
+             helper.make_tensor("s", TensorProto.STRING, [2], [b"a", b"b"])]
+    nodes = [helper.make_node("Cast", ["h"], ["Y"], to=TensorProto.FLOAT)]
+    g = helper.make_graph(nodes, "dtypes", [], [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [2, 2])], inits)
+    models["dtypes"] = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    return models
+
+
+def external_model(location, offset, length, dims=(4, 3)):
+    m = tiny_matmul()
+    w = m.graph.initializer[0]
+    del w.dims[:]
+    w.dims.extend(dims)
+    w.ClearField("raw_data")
+    w.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", location), ("offset", offset), ("length", length)):
+        if v is not None:
+            e = w.external_data.add()
+            e.key, e.value = k, v
+    return m.SerializeToString()
+
+
+def external_seed(model_bytes, data):
+    return struct.pack("<I", len(model_bytes)) + model_bytes + data
+
+
+def npy_bytes(array, fortran=False, version=None):
+    buf = io.BytesIO()
+    if fortran:
+        array = np.asfortranarray(array)
+    if version is None:
+        np.save(buf, array)
+    else:
+        np.lib.format.write_array(buf, array, version=version)
+    return buf.getvalue()
+
+
+def main():
+    rng = np.random.default_rng(0)
+    models = hand_made_models()
+
+    loader = reset("model_loader")
+    for name, m in models.items():
+        put(loader, name + ".onnx", m.SerializeToString())
+    executor = reset("executor")
+    for name, m in models.items():
+        put(executor, name + ".onnx", m.SerializeToString())
+    node_dirs = sorted(os.listdir(NODE_TESTS)) if os.path.isdir(NODE_TESTS) else []
+    seen_loader = set()
+    for d in node_dirs:
+        path = os.path.join(NODE_TESTS, d, "model.onnx")
+        if not os.path.exists(path):
+            continue
+        data = open(path, "rb").read()
+        if len(data) > 4096:
+            continue
+        put(executor, "node_" + d + ".onnx", data)
+        family = d.split("_")[1] if "_" in d else d
+        if family not in seen_loader:  # one per op family for the loader
+            seen_loader.add(family)
+            put(loader, "node_" + d + ".onnx", data)
+
+    ext = reset("external_data")
+    w = np.arange(12, dtype=np.float32).tobytes()
+    cases = {
+        "plain": ("w.bin", "0", "48", w),
+        "offset": ("w.bin", "16", "48", bytes(16) + w),
+        "no_length": ("w.bin", "0", None, w),
+        "subfolder": ("sub/w.bin", "0", "48", w),
+        "dot_slash": ("./w.bin", "0", "48", w),
+        "symlink": ("link.bin", "0", "48", w),
+        "hardlink": ("hard.bin", "0", "48", w),
+        "dotdot": ("../secret.bin", "0", "48", w),
+        "absolute": ("/etc/passwd", "0", "48", w),
+        "backslash": ("sub\\w.bin", "0", "48", w),
+        "past_end": ("w.bin", "16", "48", w),
+        "overflow": ("w.bin", "9223372036854775800", "48", w),
+        "huge_length": ("w.bin", "8", "9223372036854775800", w),
+        "negative": ("w.bin", "-1", "48", w),
+        "short": ("w.bin", "0", "44", w),
+    }
+    for name, (loc, off, length, data) in cases.items():
+        put(ext, name, external_seed(external_model(loc, off, length), data))
+    put(ext, "huge_dims", external_seed(external_model("w.bin", "0", "48", dims=(1 << 40, 1 << 40)), w))
+
+    npy = reset("npy")
+    arrays = {
+        "f4_2d": rng.standard_normal((3, 4)).astype(np.float32),
+        "f8": rng.standard_normal((2, 3)),
+        "f2": rng.standard_normal((4,)).astype(np.float16),
+        "i8": np.arange(6, dtype=np.int64).reshape(2, 3),
+        "i4": np.arange(4, dtype=np.int32),
+        "u1": np.arange(8, dtype=np.uint8).reshape(2, 2, 2),
+        "i1": np.arange(-3, 3, dtype=np.int8),
+        "b1": np.array([True, False, True]),
+        "u2": np.arange(3, dtype=np.uint16),
+        "scalar": np.array(3.5, np.float32),
+        "empty": np.zeros((0, 3), np.float32),
+        "big_endian": np.arange(6, dtype=">f4").reshape(3, 2),
+    }
+    for name, a in arrays.items():
+        put(npy, name + ".npy", npy_bytes(a))
+    put(npy, "fortran.npy", npy_bytes(np.arange(24, dtype=np.float32).reshape(2, 3, 4), fortran=True))
+    put(npy, "v2.npy", npy_bytes(np.ones((2, 2), np.float32), version=(2, 0)))
+    put(npy, "v3.npy", npy_bytes(np.ones((2, 2), np.float32), version=(3, 0)))
+    put(npy, "object.npy", b"\x93NUMPY\x01\x00\x76\x00{'descr': '|O', 'fortran_order': False, 'shape': (2,), }" + b" " * 58 + b"\n")
+    put(npy, "structured.npy", b"\x93NUMPY\x01\x00\x46\x00{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }\n")
+    put(npy, "truncated.npy", npy_bytes(np.ones((4, 4), np.float32))[:-7])
+
+    npz = reset("npz")
+    for name, kwargs in {
+        "two_arrays": {"x": np.ones((2, 3), np.float32), "y": np.arange(2, dtype=np.int64)},
+        "one_array": {"input": rng.standard_normal((2, 1, 4, 4)).astype(np.float32)},
+        "fortran": {"f": np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3))},
+    }.items():
+        buf = io.BytesIO()
+        np.savez(buf, **kwargs)
+        put(npz, name + ".npz", buf.getvalue())
+    buf = io.BytesIO()
+    np.savez_compressed(buf, x=np.zeros((8, 8), np.float32))
+    put(npz, "compressed.npz", buf.getvalue())
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("bad.npy", b"\x93NUMPY\x01\x00\xff\xff{")
+        z.writestr("notes.txt", b"not an array")
+    put(npz, "bad_member.npz", buf.getvalue())
+
+    tp = reset("tensor_proto")
+    seen_sig = set()
+    total = 0
+    for d in node_dirs:
+        for name in ("input_0.pb", "input_1.pb", "output_0.pb"):
+            path = os.path.join(NODE_TESTS, d, "test_data_set_0", name)
+            if not os.path.exists(path):
+                continue
+            data = open(path, "rb").read()
+            if len(data) > 1024:
+                continue
+            t = TensorProto()
+            t.ParseFromString(data)
+            sig = (t.data_type, len(t.dims), t.HasField("raw_data"))
+            if sig in seen_sig:
+                continue
+            seen_sig.add(sig)
+            total += len(data)
+            put(tp, d + "_" + name, data)
+    typed = helper.make_tensor("typed", TensorProto.FLOAT, [2, 2], [1.0, 2.0, 3.0, 4.0])
+    put(tp, "typed_float.pb", typed.SerializeToString())
+    put(tp, "typed_int64.pb", helper.make_tensor("i", TensorProto.INT64, [3], [1, 2, 3]).SerializeToString())
+    mismatch = helper.make_tensor("m", TensorProto.FLOAT, [2], [1.0, 2.0])
+    mismatch.dims[:] = [3, 3]
+    put(tp, "mismatch.pb", mismatch.SerializeToString())
+
+    size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(CORPUS) for f in fs)
+    print(f"corpus: {size} bytes", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
