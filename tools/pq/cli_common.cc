@@ -27,6 +27,20 @@ int Fail(const Status& status) {
   return ExitCodeFor(status);
 }
 
+void AddGateOptions(CLI::App* sub, Gates* gates) {
+  sub->add_option("--min-sqnr", gates->min_sqnr_db, "Gate: minimum output SQNR (dB)");
+  sub->add_option("--min-cosine", gates->min_cosine, "Gate: minimum cosine similarity")
+      ->check(CLI::Range(-1.0, 1.0));
+  sub->add_option("--max-flip-rate", gates->max_flip_rate,
+                  "Gate: maximum share of samples whose top-1 class changed")
+      ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--max-accuracy-drop", gates->max_accuracy_drop_points,
+                  "Gate: maximum accuracy drop in percentage points (needs --labels)");
+  sub->add_option("--max-class-flip-rate", gates->max_class_flip_rate,
+                  "Gate: maximum flip rate of any class (by the reference's prediction)")
+      ->check(CLI::Range(0.0, 1.0));
+}
+
 namespace {
 std::vector<std::string>& CommandLineStorage() {
   static std::vector<std::string> storage;

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pq/status.h"
+#include "pq/validate.h"
 
 namespace pq::cli {
 
@@ -32,6 +33,11 @@ int Fail(const Status& status);
 // Configures the stderr logger. `level` is one of trace, debug, info, warn,
 // error, off; `quiet` lowers it to errors only.
 void SetupLogging(const std::string& level, bool quiet);
+
+// Adds the validation gate flags (--min-sqnr, --min-cosine, --max-flip-rate,
+// --max-accuracy-drop, --max-class-flip-rate) that write into `gates`; used
+// by every subcommand that validates.
+void AddGateOptions(CLI::App* sub, Gates* gates);
 
 // A subcommand: Setup adds its options to `sub` and returns the function
 // that runs it after parsing (returning an exit code).

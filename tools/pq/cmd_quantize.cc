@@ -131,17 +131,7 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
   sub->add_option("--validate-batch", options->validation.batch, "With --validate: samples per run")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  sub->add_option("--min-sqnr", options->gates.min_sqnr_db, "Gate: minimum output SQNR (dB)");
-  sub->add_option("--min-cosine", options->gates.min_cosine, "Gate: minimum cosine similarity")
-      ->check(CLI::Range(-1.0, 1.0));
-  sub->add_option("--max-flip-rate", options->gates.max_flip_rate,
-                  "Gate: maximum share of samples whose top-1 class changed")
-      ->check(CLI::Range(0.0, 1.0));
-  sub->add_option("--max-accuracy-drop", options->gates.max_accuracy_drop_points,
-                  "Gate: maximum accuracy drop in percentage points (needs --labels)");
-  sub->add_option("--max-class-flip-rate", options->gates.max_class_flip_rate,
-                  "Gate: maximum flip rate of any class")
-      ->check(CLI::Range(0.0, 1.0));
+  AddGateOptions(sub, &options->gates);
   sub->add_flag("--auto-fallback", options->auto_fallback,
                 "When a gate fails, return the most sensitive nodes to FP32 a few at a time "
                 "until the gates pass (needs --validate and a gate)");
