@@ -8,28 +8,23 @@
 #include "onnx/onnx_pb.h"
 #include "pq/version.h"
 #include "testutil/model_builder.h"
+#include "testutil/cli_expect.h"
 #include "testutil/temp_dir.h"
 
 namespace pq {
 namespace {
 
 using testing::CliRun;
+using testing::ExpectRefusal;
+using testing::kExitGateFailed;
+using testing::kExitInvalidInput;
+using testing::kExitOk;
+using testing::kExitOutput;
+using testing::kExitUsage;
 using testing::ReadFile;
 using testing::RunPq;
 using testing::TempDir;
 
-constexpr int kExitUsage = 2;
-constexpr int kExitInvalidInput = 3;
-constexpr int kExitOutput = 5;
-
-// A refusal: the given exit code, exactly one line on stderr that contains
-// `fragment`, nothing on stdout.
-void ExpectRefusal(const CliRun& run, int exit_code, const std::string& fragment) {
-  EXPECT_EQ(run.exit_code, exit_code) << run.err;
-  EXPECT_EQ(testing::CountLines(run.err), 1) << run.err;
-  EXPECT_NE(run.err.find(fragment), std::string::npos) << run.err;
-  EXPECT_EQ(run.out, "");
-}
 
 TEST(CliTest, VersionAndHelp) {
   CliRun version = RunPq({"--version"});

@@ -24,6 +24,7 @@
 #include "pq/npy.h"
 #include "pq/tensor.h"
 #include "testutil/model_builder.h"
+#include "testutil/cli_expect.h"
 #include "testutil/temp_dir.h"
 #include "util/sha256.h"
 
@@ -31,24 +32,17 @@ namespace pq {
 namespace {
 
 using testing::CliRun;
+using testing::ExpectRefusal;
+using testing::kExitGateFailed;
+using testing::kExitInvalidInput;
+using testing::kExitOk;
+using testing::kExitOutput;
+using testing::kExitUsage;
 using testing::RunPq;
 using testing::TempDir;
 
-constexpr int kExitOk = 0;
-constexpr int kExitInvalidInput = 3;
-constexpr int kExitOutput = 5;
 // The tmpfs that fills up: far smaller than any model written to it.
 constexpr const char* kTinyTmpfsOptions = "size=64k";
-
-// A refusal: the exit code, exactly one "pq: error:" line on stderr that
-// contains `fragment`, nothing on stdout.
-void ExpectRefusal(const CliRun& run, int exit_code, const std::string& fragment) {
-  EXPECT_EQ(run.exit_code, exit_code) << run.err;
-  EXPECT_EQ(testing::CountLines(run.err), 1) << run.err;
-  EXPECT_EQ(run.err.rfind("pq: error: ", 0), 0u) << run.err;
-  EXPECT_NE(run.err.find(fragment), std::string::npos) << run.err;
-  EXPECT_EQ(run.out, "");
-}
 
 // sha256 of every regular file directly in `dir`, by name: the inputs before
 // a run, compared with the same after it.

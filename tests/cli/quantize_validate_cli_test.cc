@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "testutil/model_builder.h"
+#include "testutil/cli_expect.h"
 #include "testutil/temp_dir.h"
 #include "validate/validate_test_util.h"
 
@@ -13,12 +14,16 @@ namespace pq {
 namespace {
 
 using testing::CliRun;
+using testing::ExpectRefusal;
+using testing::kExitGateFailed;
+using testing::kExitInvalidInput;
+using testing::kExitOk;
+using testing::kExitOutput;
+using testing::kExitUsage;
 using testing::ReadFile;
 using testing::RunPq;
 using testing::TempDir;
 
-constexpr int kExitUsage = 2;
-constexpr int kExitGateFailed = 4;
 constexpr int kValidationSamples = 200;
 
 class QuantizeValidateCliTest : public ::testing::Test {

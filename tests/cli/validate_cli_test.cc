@@ -8,6 +8,7 @@
 
 #include "onnx/onnx_pb.h"
 #include "testutil/model_builder.h"
+#include "testutil/cli_expect.h"
 #include "testutil/temp_dir.h"
 #include "validate/validate_test_util.h"
 
@@ -15,12 +16,15 @@ namespace pq {
 namespace {
 
 using testing::CliRun;
+using testing::ExpectRefusal;
+using testing::kExitGateFailed;
+using testing::kExitInvalidInput;
+using testing::kExitOk;
+using testing::kExitOutput;
+using testing::kExitUsage;
 using testing::RunPq;
 using testing::TempDir;
 
-constexpr int kExitUsage = 2;
-constexpr int kExitInvalidInput = 3;
-constexpr int kExitGateFailed = 4;
 constexpr int64_t kValidationSamples = 200;
 constexpr float kScaleDamage = 8.0f;
 // Gates a healthy int8-sym CNN passes and the damaged one fails.

@@ -56,6 +56,7 @@ Result<std::vector<Tensor>> RunOneNode(const OneNodeCase& c) {
     init->set_raw_data(std::string(static_cast<const char*>(t.raw()),
                                    static_cast<size_t>(t.byte_size())));
   }
+  for (const onnx::TensorProto& t : c.raw_initializers) *graph->add_initializer() = t;
   for (const auto& out : c.node.output()) {
     if (out.empty()) continue;
     auto* info = graph->add_output();
@@ -63,7 +64,9 @@ Result<std::vector<Tensor>> RunOneNode(const OneNodeCase& c) {
   }
   Result<std::unique_ptr<Model>> model = Model::FromProto(std::move(proto), ".", "one_node");
   if (!model.ok()) return model.status();
-  Result<std::unique_ptr<Executor>> executor = Executor::Create(*model.value());
+  ExecutorOptions options;
+  options.threads = c.threads;
+  Result<std::unique_ptr<Executor>> executor = Executor::Create(*model.value(), options);
   if (!executor.ok()) return executor.status();
   return executor.value()->Run(c.inputs);
 }

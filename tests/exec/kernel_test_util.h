@@ -49,7 +49,10 @@ struct OneNodeCase {
   onnx::NodeProto node;
   std::map<std::string, Tensor> inputs;
   std::map<std::string, Tensor> constants;
+  // Initializers added as they are (e.g. packed types no Tensor holds).
+  std::vector<onnx::TensorProto> raw_initializers;
   int64_t opset = 17;
+  int threads = 0;  // executor threads; 0 = all cores
 };
 
 // Runs the case and returns its outputs in node output order, or the error.

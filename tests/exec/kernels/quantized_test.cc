@@ -228,37 +228,12 @@ TEST(QuantizedDequantizeLinearTest, RejectsMismatchedZeroPointsAndScales) {
   ExpectFailure(c, Status::Code::kInvalidInput, "expects [4, 2]");
 }
 
-// Builds the one-node model of `c` (as RunOneNode does) with extra raw
-// initializers, and runs it on `threads` threads.
-Result<std::vector<Tensor>> RunWith(const OneNodeCase& c, int threads,
+// Runs `c` on `threads` threads with extra raw initializers.
+Result<std::vector<Tensor>> RunWith(OneNodeCase c, int threads,
                                     const std::vector<onnx::TensorProto>& raw = {}) {
-  auto proto = std::make_unique<onnx::ModelProto>();
-  proto->set_ir_version(10);
-  auto* op = proto->add_opset_import();
-  op->set_domain("");
-  op->set_version(c.opset);
-  if (!c.node.domain().empty()) {
-    auto* extra = proto->add_opset_import();
-    extra->set_domain(c.node.domain());
-    extra->set_version(1);
-  }
-  auto* graph = proto->mutable_graph();
-  graph->set_name("one_node");
-  *graph->add_node() = c.node;
-  for (const auto& [name, t] : c.inputs) {
-    auto* in = graph->add_input();
-    in->set_name(name);
-    in->mutable_type()->mutable_tensor_type()->set_elem_type(t.dtype());
-  }
-  for (const onnx::TensorProto& t : raw) *graph->add_initializer() = t;
-  graph->add_output()->set_name(c.node.output(0));
-  Result<std::unique_ptr<Model>> model = Model::FromProto(std::move(proto), ".", "one_node");
-  if (!model.ok()) return model.status();
-  ExecutorOptions options;
-  options.threads = threads;
-  Result<std::unique_ptr<Executor>> executor = Executor::Create(*model.value(), options);
-  if (!executor.ok()) return executor.status();
-  return executor.value()->Run(c.inputs);
+  c.threads = threads;
+  c.raw_initializers = raw;
+  return RunOneNode(c);
 }
 
 TEST(QuantizedDequantizeLinearTest, PackedInt4InitializerIsNotSupported) {

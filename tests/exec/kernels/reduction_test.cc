@@ -138,27 +138,14 @@ TEST(ReductionTest, ArgMaxSelectsFirstOrLastTie) {
   EXPECT_EQ(Values(last.value()[0]), (std::vector<double>{2}));
 }
 
-// Runs one node with `threads` intra-op threads; returns output 0.
+// Runs one node at opset 13 with `threads` intra-op threads; returns output 0.
 Tensor RunWithThreads(const onnx::NodeProto& node, const Tensor& x, int threads) {
-  auto proto = std::make_unique<onnx::ModelProto>();
-  proto->set_ir_version(8);
-  auto* opset = proto->add_opset_import();
-  opset->set_domain("");
-  opset->set_version(13);
-  auto* graph = proto->mutable_graph();
-  graph->set_name("g");
-  *graph->add_node() = node;
-  auto* in = graph->add_input();
-  in->set_name(node.input(0));
-  in->mutable_type()->mutable_tensor_type()->set_elem_type(kFloat);
-  graph->add_output()->set_name(node.output(0));
-  auto model = Model::FromProto(std::move(proto), ".", "threads");
-  EXPECT_TRUE(model.ok()) << model.status().ToString();
-  ExecutorOptions options;
-  options.threads = threads;
-  auto executor = Executor::Create(*model.value(), options);
-  EXPECT_TRUE(executor.ok()) << executor.status().ToString();
-  auto out = executor.value()->Run({{node.input(0), x}});
+  OneNodeCase c;
+  c.node = node;
+  c.inputs[node.input(0)] = x;
+  c.opset = 13;
+  c.threads = threads;
+  auto out = RunOneNode(c);
   EXPECT_TRUE(out.ok()) << out.status().ToString();
   return out.value()[0];
 }
