@@ -23,11 +23,12 @@ Prints one line per check and closes with `N passed, M failed`.
 """
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 import onnx
+
+from interop_util import Checks, has_onnxruntime, ort_logits, pq_logits, run
 
 kHere = os.path.dirname(os.path.abspath(__file__))
 kMaxRelL2 = 1e-4
@@ -46,26 +47,6 @@ kCases = [
     ("int4-sym", ["--scheme", "int4-sym"], False, False),
     ("int4-asym", ["--scheme", "int4-asym"], False, False),
 ]
-
-
-def run(cmd):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=kTimeoutSeconds)
-
-
-def pq_logits(pq, model, data, out):
-    proc = run([pq, "--quiet", "run", model, "--data", data, "--batch", str(kBatch), "-o", out,
-                "--force"])
-    if proc.returncode != 0:
-        raise RuntimeError(f"pq run {model}: {proc.stderr.strip()}")
-    return np.load(out)["logits"]
-
-
-def ort_logits(model, data, out_dir):
-    proc = run(["node", os.path.join(kHere, "ort_run.js"), model, data, out_dir,
-                "--batch", str(kBatch)])
-    if proc.returncode != 0:
-        raise RuntimeError(f"ort_run.js {model}: {proc.stderr.strip()}")
-    return np.load(os.path.join(out_dir, "logits.npy"))
 
 
 def blockwise_bytes(model_path, report_path):
@@ -87,22 +68,9 @@ def blockwise_bytes(model_path, report_path):
     return stored, params
 
 
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, text):
-        print(("ok   " if ok else "FAIL ") + text)
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-
-
 def main(argv):
     pq, models_dir, work_dir = argv[1], argv[2], argv[3]
-    if not os.path.isdir(os.path.join(kHere, "node_modules", "onnxruntime-node")):
+    if not has_onnxruntime():
         print("onnxruntime-node is missing: run `npm ci --ignore-scripts` in tests/interop")
         print("0 passed, 1 failed")
         return 1
@@ -112,13 +80,14 @@ def main(argv):
     data = os.path.join(work_dir, "val.npz")
     np.savez(data, input=images)
     fp32 = os.path.join(models_dir, "fashion_vit.onnx")
-    fp32_acc = float((pq_logits(pq, fp32, data, os.path.join(work_dir, "fp32.npz"))
+    fp32_acc = float((pq_logits(pq, fp32, data, os.path.join(work_dir, "fp32.npz"), kBatch,
+                                kTimeoutSeconds)
                       .argmax(1) == labels).mean())
     print(f"fashion_vit: FP32 top-1 {100 * fp32_acc:.1f}%")
     checks = Checks()
     for tag, flags, standard, check_bytes in kCases:
         out = os.path.join(work_dir, tag.replace(" ", "_") + ".onnx")
-        proc = run([pq, "--quiet", "quantize", fp32, "-o", out, "--force"] + flags)
+        proc = run([pq, "--quiet", "quantize", fp32, "-o", out, "--force"] + flags, kTimeoutSeconds)
         checks.check(proc.returncode == 0,
                      f"{tag}: pq quantize exit {proc.returncode} {proc.stderr.strip()[-200:]}")
         if proc.returncode != 0:
@@ -135,8 +104,8 @@ def main(argv):
             print(f"skip {tag}: onnx.checker (com.microsoft nodes; python3-onnx 1.12 has no "
                   "schema for them)")
         try:
-            ort = ort_logits(out, data, out + ".ort")
-            mine = pq_logits(pq, out, data, out + ".pq.npz")
+            ort = ort_logits(out, data, out + ".ort", kBatch, kTimeoutSeconds)
+            mine = pq_logits(pq, out, data, out + ".pq.npz", kBatch, kTimeoutSeconds)
         except RuntimeError as e:
             checks.check(False, f"{tag}: {e}")
             continue
@@ -154,8 +123,7 @@ def main(argv):
             checks.check(stored / params <= kMaxBytesPerParam, f"{text} (<= {kMaxBytesPerParam})")
         else:
             print("info " + text)
-    print(f"{checks.passed} passed, {checks.failed} failed")
-    return 1 if checks.failed else 0
+    return checks.close()
 
 
 if __name__ == "__main__":

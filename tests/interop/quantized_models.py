@@ -30,11 +30,12 @@ Prints one line per check and closes with `N passed, M failed`.
 import collections
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 import onnx
+
+from interop_util import Checks, has_onnxruntime, ort_logits, pq_logits, run
 
 kHere = os.path.dirname(os.path.abspath(__file__))
 kMinTop1Agreement = 0.99
@@ -55,32 +56,12 @@ ort.InferenceSession.create(process.argv[3], {graphOptimizationLevel: 'all',
 """
 
 
-def run(cmd):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=kTimeoutSeconds)
-
-
-def pq_logits(pq, model, data, out):
-    proc = run([pq, "--quiet", "run", model, "--data", data, "--batch", str(kBatch), "-o", out,
-                "--force"])
-    if proc.returncode != 0:
-        raise RuntimeError(f"pq run {model}: {proc.stderr.strip()}")
-    return np.load(out)["logits"]
-
-
-def ort_logits(model, data, out_dir):
-    proc = run(["node", os.path.join(kHere, "ort_run.js"), model, data, out_dir,
-                "--batch", str(kBatch)])
-    if proc.returncode != 0:
-        raise RuntimeError(f"ort_run.js {model}: {proc.stderr.strip()}")
-    return np.load(os.path.join(out_dir, "logits.npy"))
-
-
 def fused_ops(model, work_dir):
     script = os.path.join(work_dir, "optimize.js")
     with open(script, "w") as f:
         f.write(OPTIMIZE_JS)
     optimized = model + ".ort_optimized.onnx"
-    proc = run(["node", script, kHere, model, optimized])
+    proc = run(["node", script, kHere, model, optimized], kTimeoutSeconds)
     if proc.returncode != 0:
         raise RuntimeError(f"ORT optimization of {model}: {proc.stderr.strip()}")
     counts = collections.Counter(n.op_type for n in onnx.load(optimized).graph.node)
@@ -103,22 +84,9 @@ def weight_bytes(model_path, report_path):
     return stored, original
 
 
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, text):
-        print(("ok   " if ok else "FAIL ") + text)
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-
-
 def main(argv):
     pq, models_dir, work_dir = argv[1], argv[2], argv[3]
-    if not os.path.isdir(os.path.join(kHere, "node_modules", "onnxruntime-node")):
+    if not has_onnxruntime():
         print("onnxruntime-node is missing: run `npm ci --ignore-scripts` in tests/interop")
         print("0 passed, 1 failed")
         return 1
@@ -131,7 +99,8 @@ def main(argv):
     checks = Checks()
     for name in ("fashion_cnn", "fashion_vit"):
         fp32 = os.path.join(models_dir, f"{name}.onnx")
-        fp32_acc = float((pq_logits(pq, fp32, data, os.path.join(work_dir, f"{name}_fp32.npz"))
+        fp32_acc = float((pq_logits(pq, fp32, data, os.path.join(work_dir, f"{name}_fp32.npz"),
+                                    kBatch, kTimeoutSeconds)
                           .argmax(1) == labels).mean())
         print(f"{name}: FP32 top-1 {100 * fp32_acc:.1f}%")
         for scheme in ("int8-sym", "int8-asym"):
@@ -141,7 +110,7 @@ def main(argv):
                 cmd = [pq, "--quiet", "quantize", fp32, "-o", out, "--scheme", scheme, "--force"]
                 cmd += ["--weights-only"] if mode == "weights-only" else [
                     "--calib", calib, "--calib-method", mode]
-                proc = run(cmd)
+                proc = run(cmd, kTimeoutSeconds)
                 checks.check(proc.returncode == 0, f"{tag}: pq quantize exit {proc.returncode} "
                              f"{proc.stderr.strip()[-200:]}")
                 if proc.returncode != 0:
@@ -154,8 +123,8 @@ def main(argv):
                 except Exception as e:  # noqa: BLE001 - any checker failure fails the check
                     checks.check(False, f"{tag}: onnx.checker: {e}")
                 try:
-                    ort = ort_logits(out, data, out + ".ort")
-                    mine = pq_logits(pq, out, data, out + ".pq.npz")
+                    ort = ort_logits(out, data, out + ".ort", kBatch, kTimeoutSeconds)
+                    mine = pq_logits(pq, out, data, out + ".pq.npz", kBatch, kTimeoutSeconds)
                 except RuntimeError as e:
                     checks.check(False, f"{tag}: {e}")
                     continue
@@ -195,8 +164,7 @@ def main(argv):
                         checks.check(sum(fused.values()) == nodes, text)
                     else:
                         print("info " + text)
-    print(f"{checks.passed} passed, {checks.failed} failed")
-    return 1 if checks.failed else 0
+    return checks.close()
 
 
 if __name__ == "__main__":

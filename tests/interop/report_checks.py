@@ -28,6 +28,8 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from interop_util import Checks
+
 kTimeoutSeconds = 600
 kChromiumFlags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -40,17 +42,6 @@ def sha256(path):
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, text):
-        print(("ok   " if ok else "FAIL ") + text)
-        self.passed += bool(ok)
-        self.failed += not ok
 
 
 def check_numbers(checks, tag, model_path, report):
@@ -195,8 +186,7 @@ def main(argv):
     with open(os.path.join(outputs[0], "q.report.json")) as f:
         created = json.load(f)["created_at"]
     checks.check(created == "2023-11-14T22:13:20Z", f"created_at follows SOURCE_DATE_EPOCH ({created})")
-    print(f"{checks.passed} passed, {checks.failed} failed")
-    return 1 if checks.failed else 0
+    return checks.close()
 
 
 if __name__ == "__main__":
