@@ -98,9 +98,20 @@ class Model {
   // Non-fatal findings of validation (e.g. an opset newer than pq knows).
   const std::vector<std::string>& warnings() const { return warnings_; }
 
+  // The packed little-endian bytes of a tensor: a view into the model or its
+  // mapped external data (`mapped`), or typed fields packed into `owned`.
+  // Valid while the model lives and its proto is not mutated.
+  struct TensorData {
+    const char* data = nullptr;
+    size_t size = 0;
+    bool mapped = false;
+    std::string owned;
+  };
+
   // Returns the bytes of any tensor of this model (main graph or subgraph),
-  // resolving external data. REQUIRES: `tensor` belongs to proto().
-  Result<std::string> TensorBytes(const onnx::TensorProto& tensor) const;
+  // resolving external data, without copying them when it can.
+  // REQUIRES: `tensor` belongs to proto().
+  Result<TensorData> TensorBytes(const onnx::TensorProto& tensor) const;
 
   // The external data store, shared with models derived from this one.
   const std::shared_ptr<ExternalDataStore>& external_data() const { return store_; }

@@ -200,18 +200,25 @@ const ConstantTensor* Model::FindConstant(const std::string& name) const {
 
 std::vector<ExternalFile> Model::ExternalFiles() const { return store_->Files(); }
 
-Result<std::string> Model::TensorBytes(const onnx::TensorProto& tensor) const {
-  const std::string where = origin_ + ": tensor '" + tensor.name() + "'";
-  Result<int64_t> bytes = ExpectedRawBytes(tensor, where);
-  if (!bytes.ok()) return bytes.status();
+Result<Model::TensorData> Model::TensorBytes(const onnx::TensorProto& tensor) const {
+  TensorData view;
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    Result<int64_t> bytes = ExpectedRawBytes(tensor, origin_ + ": tensor '" + tensor.name() + "'");
+    if (!bytes.ok()) return bytes.status();
     Result<const uint8_t*> data = store_->Resolve(tensor, tensor.name(), bytes.value());
     if (!data.ok()) return data.status();
-    return std::string(reinterpret_cast<const char*>(data.value()),
-                       static_cast<size_t>(bytes.value()));
+    view.data = reinterpret_cast<const char*>(data.value());
+    view.size = static_cast<size_t>(bytes.value());
+    view.mapped = true;
+  } else if (tensor.has_raw_data()) {
+    view.data = tensor.raw_data().data();
+    view.size = tensor.raw_data().size();
+  } else {
+    view.owned = PackTypedFields(tensor);
+    view.data = view.owned.data();
+    view.size = view.owned.size();
   }
-  if (tensor.has_raw_data()) return tensor.raw_data();
-  return PackTypedFields(tensor);
+  return view;
 }
 
 }  // namespace pq

@@ -87,37 +87,6 @@ std::unique_ptr<onnx::ModelProto> CopyWithoutRawData(const onnx::ModelProto& sou
   return out;
 }
 
-// A view of a tensor's packed bytes: in the model, in a mapped external
-// file, or (typed fields) packed into `owned`.
-struct BytesView {
-  const char* data = nullptr;
-  size_t size = 0;
-  std::string owned;
-  bool mapped = false;  // points into an external data file's mapping
-};
-
-Result<BytesView> ViewBytes(const Model& model, const onnx::TensorProto& tensor) {
-  BytesView view;
-  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
-    Result<int64_t> expected = ExpectedRawBytes(tensor, tensor.name());
-    if (!expected.ok()) return expected.status();
-    Result<const uint8_t*> data =
-        model.external_data()->Resolve(tensor, tensor.name(), expected.value());
-    if (!data.ok()) return data.status();
-    view.data = reinterpret_cast<const char*>(data.value());
-    view.size = static_cast<size_t>(expected.value());
-    view.mapped = true;
-  } else if (tensor.has_raw_data()) {
-    view.data = tensor.raw_data().data();
-    view.size = tensor.raw_data().size();
-  } else {
-    view.owned = PackTypedFields(tensor);
-    view.data = view.owned.data();
-    view.size = view.owned.size();
-  }
-  return view;
-}
-
 int64_t ExternalBytes(const onnx::GraphProto& graph) {
   int64_t total = 0;
   for (const auto& init : graph.initializer()) {
@@ -182,8 +151,8 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
   }
 
   const onnx::ModelProto& source = model.proto();
-  const int64_t inline_estimate =
-      static_cast<int64_t>(source.ByteSizeLong()) + ExternalBytes(source.graph());
+  const int64_t external_in = ExternalBytes(source.graph());
+  const int64_t inline_estimate = static_cast<int64_t>(source.ByteSizeLong()) + external_in;
   SaveResult result;
   result.external_forced = !options.external_data && inline_estimate > kInlineLimit;
   const bool external = options.external_data || result.external_forced;
@@ -203,7 +172,7 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
   const std::string location = BaseName(result.data_path);
 
   // An inline model with nothing external is written as it is, uncopied.
-  const bool as_is = !external && ExternalBytes(source.graph()) == 0;
+  const bool as_is = !external && external_in == 0;
   std::unique_ptr<onnx::ModelProto> out;
   Status status;
   if (!as_is) {
@@ -229,7 +198,7 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
         }
         return;
       }
-      Result<BytesView> bytes = ViewBytes(model, src);
+      Result<Model::TensorData> bytes = model.TensorBytes(src);
       if (!bytes.ok()) {
         status = bytes.status();
         return;
