@@ -373,7 +373,12 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     r.params = q.params;
     r.error = ComputeErrorMetrics(values.data(), q.dequantized.data(),
                                   static_cast<int64_t>(values.size()));
-    quant::ConstantRewrite rewrite{c.tensor, source->dims, q.params, std::move(q.data), c.uses};
+    quant::ConstantRewrite rewrite;
+    rewrite.tensor = c.tensor;
+    rewrite.shape = source->dims;
+    rewrite.params = q.params;
+    rewrite.data = std::move(q.data);
+    rewrite.uses = c.uses;
     if (blockwise) {
       rewrite.encoding = weight_scheme.Encoding();
       rewrite.transposed = c.transposed;
