@@ -191,16 +191,55 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
   for (int i = 0; i < n; ++i) {
     for (const auto& o : graph.node(i).output()) producer[o] = i;
   }
+  std::map<std::string, std::vector<int>> consumers;
+  for (int i = 0; i < n; ++i) {
+    for (const auto& in : graph.node(i).input()) consumers[in].push_back(i);
+  }
+  std::set<std::string> graph_outputs;
+  for (const auto& out : graph.output()) graph_outputs.insert(out.name());
   std::set<std::string> needed;
-  for (int i : plan.nodes) needed.insert(graph.node(i).input(0));
+  std::set<std::string> conv_outputs;  // every reader takes the DQ output
+  for (int i : plan.nodes) {
+    const onnx::NodeProto& node = graph.node(i);
+    needed.insert(node.input(0));
+    // A quantized Conv's output is quantized too, whoever reads it: ONNX
+    // Runtime fuses DQ -> Conv -> Q into QLinearConv only with that Q. A
+    // single Relu reader carries it (Conv -> Relu -> Q fuses as well).
+    if (node.op_type() != "Conv" && node.op_type() != "ConvTranspose") continue;
+    std::string out = node.output(0);
+    const std::vector<int>& readers = consumers[out];
+    if (readers.size() == 1 && IsDefault(graph.node(readers[0])) &&
+        graph.node(readers[0]).op_type() == "Relu" && graph_outputs.count(out) == 0) {
+      out = graph.node(readers[0]).output(0);
+    }
+    if (graph_outputs.count(out) == 0) {
+      needed.insert(out);
+      conv_outputs.insert(out);
+    }
+  }
+  auto is_pass_through = [&](const onnx::NodeProto& node) {
+    return IsDefault(node) && PassThroughOps().count(node.op_type()) != 0 &&
+           node.input_size() > 0 && node.output_size() > 0;
+  };
+  // Whether a tensor is a quantized node's output, directly or through
+  // pass-through ops. Only then does quantizing before a pass-through op
+  // keep data in int8 across it; otherwise the QDQ goes right before the
+  // quantized reader (a float MaxPool is faster than a uint8 one).
+  auto from_quantized = [&](std::string t) {
+    for (;;) {
+      auto p = producer.find(t);
+      if (p == producer.end()) return false;
+      if (quantized.count(p->second) != 0) return true;
+      const onnx::NodeProto& node = graph.node(p->second);
+      if (!is_pass_through(node)) return false;
+      t = node.input(0);
+    }
+  };
   std::set<int> active_pass;
   for (int i = n - 1; i >= 0; --i) {
     const onnx::NodeProto& node = graph.node(i);
-    if (!IsDefault(node) || PassThroughOps().count(node.op_type()) == 0 || node.input_size() == 0 ||
-        node.output_size() == 0 || needed.count(node.output(0)) == 0) {
-      continue;
-    }
-    if (model.FindConstant(node.input(0)) != nullptr) continue;
+    if (!is_pass_through(node) || needed.count(node.output(0)) == 0) continue;
+    if (model.FindConstant(node.input(0)) != nullptr || !from_quantized(node.input(0))) continue;
     active_pass.insert(i);
     needed.insert(node.input(0));
   }
@@ -248,10 +287,15 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
     } else {
       plan.calibrate.insert(t);
     }
+    const bool every_reader = conv_outputs.count(t) != 0;
     for (int i = 0; i < n; ++i) {
       const onnx::NodeProto& node = graph.node(i);
-      if (node.input_size() == 0 || node.input(0) != t) continue;
-      if (quantized.count(i) != 0 || active_pass.count(i) != 0) a.uses.push_back({i, 0});
+      for (int k = 0; k < node.input_size(); ++k) {
+        if (node.input(k) != t) continue;
+        if (every_reader || (k == 0 && (quantized.count(i) != 0 || active_pass.count(i) != 0))) {
+          a.uses.push_back({i, k});
+        }
+      }
     }
     plan.activations.push_back(std::move(a));
   }
