@@ -93,7 +93,7 @@ void CollectReads(const onnx::GraphProto& graph, std::set<std::string>* reads) {
 }  // namespace
 
 Result<std::unique_ptr<onnx::ModelProto>> WriteQdq(const onnx::ModelProto& model,
-                                                    const QdqPlan& plan,
+                                                    QdqPlan plan,
                                                     std::vector<WrittenNames>* written) {
   auto out = std::make_unique<onnx::ModelProto>(model);
   onnx::GraphProto* graph = out->mutable_graph();
@@ -119,7 +119,7 @@ Result<std::unique_ptr<onnx::ModelProto>> WriteQdq(const onnx::ModelProto& model
   }
 
   BlockwiseNodes blockwise;
-  for (const ConstantRewrite& c : plan.constants) {
+  for (ConstantRewrite& c : plan.constants) {
     WrittenNames w;
     w.tensor = c.tensor;
     if (c.encoding != WeightEncoding::kDequantizeLinear) {
@@ -132,7 +132,7 @@ Result<std::unique_ptr<onnx::ModelProto>> WriteQdq(const onnx::ModelProto& model
     q.set_name(w.quantized);
     q.set_data_type(c.params.dtype);
     for (int64_t d : c.shape) q.add_dims(d);
-    q.set_raw_data(c.data);
+    q.set_raw_data(std::move(c.data));  // the plan is ours: no second copy
     *graph->add_initializer() = std::move(q);
     AddParams(graph, &names, c.tensor, c.params, &w);
     w.dequantized = names.Make(c.tensor + "_dequantized");

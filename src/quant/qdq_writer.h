@@ -69,7 +69,7 @@ struct WrittenNames {
 // Node order stays topological. `written` receives one entry per rewrite,
 // constants first, in plan order.
 Result<std::unique_ptr<onnx::ModelProto>> WriteQdq(const onnx::ModelProto& model,
-                                                    const QdqPlan& plan,
+                                                    QdqPlan plan,
                                                     std::vector<WrittenNames>* written);
 
 }  // namespace pq::quant

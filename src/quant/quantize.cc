@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 
+#include "io/external_data.h"
 #include "onnx/onnx_pb.h"
 #include "pq/executor.h"
 #include "quant/blockwise_record.h"
@@ -371,8 +372,15 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
       }
     }
     r.params = q.params;
-    r.error = ComputeErrorMetrics(values.data(), q.dequantized.data(),
-                                  static_cast<int64_t>(values.size()));
+    r.error = q.error ? *q.error
+                      : ComputeErrorMetrics(values.data(), q.dequantized.data(),
+                                            static_cast<int64_t>(values.size()));
+    // The FP32 bytes of an external weight are read: let the kernel drop
+    // their pages (they come back from the file if read again), so peak
+    // memory stays near the output's size rather than the input's.
+    if (source->external) {
+      ExternalDataStore::ReleasePages(source->data, source->byte_size);
+    }
     quant::ConstantRewrite rewrite;
     rewrite.tensor = c.tensor;
     rewrite.shape = source->dims;
@@ -390,7 +398,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   }
 
   std::vector<quant::WrittenNames> written;
-  Result<std::unique_ptr<onnx::ModelProto>> proto = quant::WriteQdq(prepared->proto(), qdq, &written);
+  Result<std::unique_ptr<onnx::ModelProto>> proto = quant::WriteQdq(prepared->proto(), std::move(qdq), &written);
   if (!proto.ok()) return proto.status();
   Result<std::unique_ptr<Model>> quantized =
       Model::FromProto(std::move(proto).value(), prepared->base_dir(), model.origin() + " (quantized)");

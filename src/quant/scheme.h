@@ -69,7 +69,11 @@ struct BlockwisePacked {
 struct QuantizedWeight {
   QuantParams params;
   std::string data;
-  std::vector<float> dequantized;  // what the written model gives back
+  // How far what the written model gives back is from the FP32 weight. A
+  // scheme either measures it while quantizing (`error`) or hands back the
+  // dequantized values for the caller to measure.
+  std::optional<ErrorMetrics> error;
+  std::vector<float> dequantized;
   std::optional<BlockwisePacked> blockwise;
   std::string storage_type;        // "nf4", "int4", "uint4"; "" = ONNX type params.dtype
 };

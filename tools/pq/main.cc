@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli_common.h"
+#include "openmp_wait.h"
 #include "pq/version.h"
 
 namespace {
@@ -55,6 +56,7 @@ bool IsCommand(const std::string& word) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  pq::PreferPassiveOpenMpWait(argv);
   pq::cli::SetCommandLine(argc, argv);
   CLI::App app{"pq: post-training quantization for ONNX models"};
   app.set_version_flag("--version", std::string("pq ") + pq::kVersion);
