@@ -296,7 +296,10 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
   int64_t live_bytes = 0, peak_bytes = 0;
   for (const Tensor& v : values) live_bytes += v.defined() ? v.byte_size() : 0;
   peak_bytes = live_bytes;
-  Eigen::setNbThreads(impl.threads);
+  // Kernels split their work into thread-count-independent tasks and call
+  // Eigen single-threaded (its own GEMM threading would change blocking, and
+  // so rounding, with the thread count).
+  Eigen::setNbThreads(1);
   omp_set_num_threads(impl.threads);
   for (const Impl::Step& step : impl.steps) {
     std::vector<const Tensor*> inputs;

@@ -6,6 +6,7 @@
 
 #include "exec/kernel.h"
 #include "exec/kernels/conv_geometry.h"
+#include "exec/kernels/elementwise_util.h"
 
 namespace pq::exec {
 namespace {
@@ -132,7 +133,9 @@ Status Pool(KernelContext& ctx, bool is_max) {
   const int64_t planes = x.dim(0) * x.dim(1);
   const bool fast = g.kernel.size() == 2 && g.dilations[0] == 1 && g.dilations[1] == 1 &&
                     !want_indices;
-#pragma omp parallel for schedule(static)
+  const int threads = ctx.threads();
+  const bool parallel = threads > 1 && planes > 1 && x.size() >= kElementwiseMinParallel;
+#pragma omp parallel for num_threads(threads) schedule(static) if (parallel)
   for (int64_t p = 0; p < planes; ++p) {
     const float* src = x.data<float>() + p * in_plane;
     float* dst = y->data<float>() + p * out_plane;
