@@ -4,8 +4,8 @@
 // the output pixels are cut into fixed tiles, and each (image, group, tile)
 // task copies its receptive fields into a [patch, tile] buffer (im2col; a 1x1
 // stride-1 unpadded conv reads X in place) and multiplies the group's weights
-// into its slice of Y. One input channel per group (depthwise) runs a direct
-// kernel instead. Bias and a fused Relu are applied to each tile while it is
+// into its slice of Y. Depthwise convs (one input channel per group, several
+// groups) run a direct kernel instead. Bias and a fused Relu are applied to each tile while it is
 // in cache.
 //
 // Determinism: the tiling depends only on the problem's shape, and every task
@@ -188,7 +188,9 @@ void GemmConv(const ConvProblem& p, const float* x, const float* w, const float*
 #pragma omp parallel num_threads(threads) if (parallel)
   {
     float* col = p.pointwise ? nullptr : ThreadScratch(static_cast<size_t>(p.patch * tile));
-#pragma omp for schedule(static)
+    // Dynamic: on a busy machine a thread that gets less CPU takes fewer
+    // tasks. Which thread runs a task never changes its arithmetic.
+#pragma omp for schedule(dynamic, 1)
     for (int64_t task = 0; task < tasks; ++task) {
       const int64_t t = task % tiles, gi = (task / tiles) % p.group, n = task / (tiles * p.group);
       const int64_t p0 = t * tile, count = std::min(tile, p.pixels - p0);
@@ -216,7 +218,7 @@ void DepthwiseConv(const ConvProblem& p, const float* x, const float* w, const f
   const int64_t kh = g.kernel[0], kw = g.kernel[1], sx = g.strides[1];
   const int64_t planes = p.batch * p.out_channels;
   const bool parallel = threads > 1 && planes > 1 && planes * p.pixels * kh * kw >= kMinParallelMacs;
-#pragma omp parallel for num_threads(threads) schedule(static) if (parallel)
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 4) if (parallel)
   for (int64_t plane = 0; plane < planes; ++plane) {
     const int64_t n = plane / p.out_channels, o = plane % p.out_channels;
     const float* src = x + (n * p.channels + o / p.mg) * p.in_pixels;
@@ -256,7 +258,10 @@ Status Conv(KernelContext& ctx) {
   if (y->size() > 0) {
     const float* w = ctx.input(1).data<float>();
     const float* bias = ctx.has_input(2) ? ctx.input(2).data<float>() : nullptr;
-    if (p.cg == 1 && p.patch > 1) {
+    // Depthwise (one input channel per group, several groups) runs direct;
+    // a single-channel input with one group shares one im2col across all
+    // output channels, so GEMM is faster there.
+    if (p.cg == 1 && p.group > 1 && p.patch > 1) {
       DepthwiseConv(p, x.data<float>(), w, bias, ctx.fused_relu(), ctx.threads(), y->data<float>());
     } else {
       GemmConv(p, x.data<float>(), w, bias, ctx.fused_relu(), ctx.threads(), y->data<float>());
