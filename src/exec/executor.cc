@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include "exec/kernel.h"
+#include "exec/plan.h"
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
 #include "pq/data_type.h"
@@ -73,30 +74,11 @@ std::string NodeLabel(const onnx::NodeProto& node) {
 struct Executor::Impl {
   const Model* model = nullptr;
   int threads = 1;
-  struct Step {
-    const onnx::NodeProto* node;
-    const exec::KernelDef* kernel;
-    int64_t opset;
-    std::vector<int> inputs;   // value ids; -1 for a missing optional input
-    std::vector<int> outputs;  // value ids; -1 for an unused output
-    std::vector<int> release;  // value ids whose last consumer is this step
-  };
-  std::vector<std::string> value_names;
-  std::unordered_map<std::string, int> value_ids;
-  std::vector<Tensor> constants;        // by value id; undefined if not constant
-  std::vector<int> input_ids;           // graph inputs, as inputs_
-  std::vector<int> output_ids;          // graph outputs, as outputs_
-  std::vector<Step> steps;
-
-  int Id(const std::string& name) {
-    auto it = value_ids.find(name);
-    if (it != value_ids.end()) return it->second;
-    const int id = static_cast<int>(value_names.size());
-    value_names.push_back(name);
-    value_ids.emplace(name, id);
-    constants.emplace_back();
-    return id;
-  }
+  exec::PlanValues values;
+  std::vector<int> input_ids;                // graph inputs, as inputs_
+  std::vector<int> output_ids;               // graph outputs, as outputs_
+  std::vector<exec::PlanStep> steps;         // one per node: what observed runs use
+  std::vector<exec::PlanStep> fused_steps;   // Conv epilogues fused: unobserved runs
 };
 
 Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -158,7 +140,7 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
       if (t.status().code() == Status::Code::kNotSupported) continue;  // unused types stay unread
       return t.status();
     }
-    impl->constants[static_cast<size_t>(impl->Id(c.name))] = std::move(t).value();
+    impl->values.constants[static_cast<size_t>(impl->values.Id(c.name))] = std::move(t).value();
   }
 
   std::set<std::string> initializer_names;
@@ -167,11 +149,11 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
   for (const auto& in : graph.input()) {
     if (initializer_names.count(in.name()) != 0) continue;
     inputs.push_back(InfoOf(in));
-    impl->input_ids.push_back(impl->Id(in.name()));
+    impl->input_ids.push_back(impl->values.Id(in.name()));
   }
   for (const auto& out : graph.output()) {
     outputs.push_back(InfoOf(out));
-    impl->output_ids.push_back(impl->Id(out.name()));
+    impl->output_ids.push_back(impl->values.Id(out.name()));
   }
 
   // Topological order (stable: graph order among ready nodes).
@@ -216,31 +198,21 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
         node.output_size() > 0 && model.FindConstant(node.output(0)) != nullptr) {
       continue;  // already a constant tensor
     }
-    Impl::Step step;
+    exec::PlanStep step;
     step.node = &node;
     step.opset = model.OpsetVersion(node.domain());
     step.kernel = exec::FindKernel(node.domain(), node.op_type(), step.opset);
     PQ_RETURN_IF_ERROR(CheckArity(node, step.opset, origin + ": " + NodeLabel(node)));
-    for (const auto& in : node.input()) step.inputs.push_back(in.empty() ? -1 : impl->Id(in));
-    for (const auto& out : node.output()) step.outputs.push_back(out.empty() ? -1 : impl->Id(out));
+    for (const auto& in : node.input()) step.inputs.push_back(in.empty() ? -1 : impl->values.Id(in));
+    for (const auto& out : node.output()) step.outputs.push_back(out.empty() ? -1 : impl->values.Id(out));
     impl->steps.push_back(std::move(step));
   }
 
   // Release each intermediate after its last consumer; never graph outputs
   // or constants.
-  std::vector<int> last_use(impl->value_names.size(), -1);
-  for (size_t s = 0; s < impl->steps.size(); ++s) {
-    for (int id : impl->steps[s].inputs) {
-      if (id >= 0) last_use[static_cast<size_t>(id)] = static_cast<int>(s);
-    }
-  }
-  std::set<int> keep(impl->output_ids.begin(), impl->output_ids.end());
-  for (size_t id = 0; id < last_use.size(); ++id) {
-    if (last_use[id] < 0 || keep.count(static_cast<int>(id)) != 0 || impl->constants[id].defined()) {
-      continue;
-    }
-    impl->steps[static_cast<size_t>(last_use[id])].release.push_back(static_cast<int>(id));
-  }
+  impl->fused_steps = exec::FuseConvEpilogues(impl->steps, impl->output_ids, &impl->values);
+  exec::SetReleases(impl->values, impl->output_ids, &impl->steps);
+  exec::SetReleases(impl->values, impl->output_ids, &impl->fused_steps);
 
   auto executor = std::unique_ptr<Executor>(new Executor(std::move(impl)));
   executor->inputs_ = std::move(inputs);
@@ -252,7 +224,7 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
                                           Observer* observer, RunStats* stats) const {
   const Impl& impl = *impl_;
   const std::string& origin = impl.model->origin();
-  std::vector<Tensor> values(impl.value_names.size());
+  std::vector<Tensor> values(impl.values.names.size());
   for (const auto& [name, tensor] : feeds) {
     auto it = std::find_if(inputs_.begin(), inputs_.end(),
                            [&name = name](const TensorInfo& info) { return info.name == name; });
@@ -283,7 +255,7 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
                                     expected + "], got " + ShapeToString(tensor.shape()));
       }
     }
-    const int id = impl.value_ids.at(name);
+    const int id = impl.values.ids.at(name);
     values[static_cast<size_t>(id)] = tensor;
     if (observer != nullptr) observer->OnTensor(name, tensor);
   }
@@ -296,9 +268,14 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
   int64_t live_bytes = 0, peak_bytes = 0;
   for (const Tensor& v : values) live_bytes += v.defined() ? v.byte_size() : 0;
   peak_bytes = live_bytes;
-  Eigen::setNbThreads(impl.threads);
+  // Kernels split their work into thread-count-independent tasks and call
+  // Eigen single-threaded (its own GEMM threading would change blocking, and
+  // so rounding, with the thread count).
+  Eigen::setNbThreads(1);
   omp_set_num_threads(impl.threads);
-  for (const Impl::Step& step : impl.steps) {
+  // An observer sees every tensor, so observed runs use the unfused plan.
+  const std::vector<exec::PlanStep>& steps = observer != nullptr ? impl.steps : impl.fused_steps;
+  for (const exec::PlanStep& step : steps) {
     std::vector<const Tensor*> inputs;
     inputs.reserve(step.inputs.size());
     for (int id : step.inputs) {
@@ -307,11 +284,12 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
       } else if (values[static_cast<size_t>(id)].defined()) {
         inputs.push_back(&values[static_cast<size_t>(id)]);
       } else {
-        inputs.push_back(&impl.constants[static_cast<size_t>(id)]);
+        inputs.push_back(&impl.values.constants[static_cast<size_t>(id)]);
       }
     }
     std::vector<Tensor> outputs(step.outputs.size());
-    exec::KernelContext ctx(*step.node, step.opset, std::move(inputs), &outputs, impl.threads);
+    exec::KernelContext ctx(*step.node, step.opset, std::move(inputs), &outputs, impl.threads,
+                            step.fused_relu);
     Status status = step.kernel->fn(ctx);
     if (!status.ok()) return status.WithPrefix(origin);
     for (size_t o = 0; o < step.outputs.size(); ++o) {
@@ -321,7 +299,7 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
         return Status::Internal(origin + ": " + NodeLabel(*step.node) + " produced no output " +
                                 std::to_string(o));
       }
-      if (observer != nullptr) observer->OnTensor(impl.value_names[static_cast<size_t>(id)], outputs[o]);
+      if (observer != nullptr) observer->OnTensor(impl.values.names[static_cast<size_t>(id)], outputs[o]);
       live_bytes += outputs[o].byte_size();
       values[static_cast<size_t>(id)] = std::move(outputs[o]);
     }
@@ -338,7 +316,7 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
     const int id = impl.output_ids[i];
     const Tensor& t = values[static_cast<size_t>(id)].defined()
                           ? values[static_cast<size_t>(id)]
-                          : impl.constants[static_cast<size_t>(id)];
+                          : impl.values.constants[static_cast<size_t>(id)];
     if (!t.defined()) {
       return Status::Internal(origin + ": output '" + outputs_[i].name + "' was not computed");
     }

@@ -17,14 +17,17 @@ namespace pq::exec {
 class KernelContext {
  public:
   KernelContext(const onnx::NodeProto& node, int64_t opset, std::vector<const Tensor*> inputs,
-                std::vector<Tensor>* outputs, int threads)
+                std::vector<Tensor>* outputs, int threads, bool fused_relu = false)
       : node_(node), opset_(opset), inputs_(std::move(inputs)), outputs_(outputs),
-        threads_(threads) {}
+        threads_(threads), fused_relu_(fused_relu) {}
 
   const onnx::NodeProto& node() const { return node_; }
   // The opset version of the node's domain in the model.
   int64_t opset() const { return opset_; }
   int threads() const { return threads_; }
+  // True when the executor fused a following Relu into this node: the kernel
+  // must clamp output 0 at zero. The executor sets it only for Conv.
+  bool fused_relu() const { return fused_relu_; }
 
   // Inputs: num_inputs() counts listed inputs, missing optional ones included.
   int num_inputs() const { return static_cast<int>(inputs_.size()); }
@@ -69,6 +72,7 @@ class KernelContext {
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor>* outputs_;
   int threads_;
+  bool fused_relu_;
 };
 
 using KernelFn = Status (*)(KernelContext& ctx);
@@ -86,6 +90,7 @@ struct KernelDef {
 // The op families, one per file in src/exec/kernels/.
 const std::vector<KernelDef>& ElementwiseKernels();
 const std::vector<KernelDef>& LinearKernels();
+const std::vector<KernelDef>& ConvKernels();
 const std::vector<KernelDef>& NormalizationKernels();
 const std::vector<KernelDef>& PoolingKernels();
 const std::vector<KernelDef>& ReductionKernels();

@@ -8,9 +8,9 @@ using Family = const std::vector<KernelDef>& (*)();
 
 // Adding an op family is one file in src/exec/kernels/ plus one row here.
 constexpr Family kFamilies[] = {
-    ElementwiseKernels, LinearKernels,   NormalizationKernels,
-    PoolingKernels,     ReductionKernels, ShapeKernels,
-    MovementKernels,    SoftmaxKernels,  QuantizedKernels,
+    ElementwiseKernels, LinearKernels,    ConvKernels,    NormalizationKernels,
+    PoolingKernels,     ReductionKernels, ShapeKernels,   MovementKernels,
+    SoftmaxKernels,     QuantizedKernels,
 };
 
 bool SameDomain(const std::string& a, const char* b) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "exec/block_cache.h"
 #include "pq/data_type.h"
 
 namespace pq {
@@ -85,8 +86,9 @@ Result<Tensor> Tensor::AllocateUninitialized(int32_t dtype, std::vector<int64_t>
                                 ShapeToString(shape) + " needs " + std::to_string(bytes) +
                                 " bytes, more than this machine's memory");
   }
-  const size_t rounded = (static_cast<size_t>(bytes) + kAlignment - 1) / kAlignment * kAlignment;
-  void* memory = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+  size_t rounded = (static_cast<size_t>(bytes) + kAlignment - 1) / kAlignment * kAlignment;
+  if (rounded == 0) rounded = kAlignment;
+  void* memory = exec::AcquireBlock(kAlignment, rounded);
   if (memory == nullptr) {
     return Status::InvalidInput("cannot allocate " + std::to_string(bytes) + " bytes for shape " +
                                 ShapeToString(shape));
@@ -95,7 +97,8 @@ Result<Tensor> Tensor::AllocateUninitialized(int32_t dtype, std::vector<int64_t>
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
   t.size_ = *count;
-  t.storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(memory), [](uint8_t* p) { std::free(p); });
+  t.storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(memory),
+                                        [rounded](uint8_t* p) { exec::ReleaseBlock(p, rounded); });
   return t;
 }
 

@@ -41,12 +41,14 @@ Status RequireSameType(const KernelContext& ctx, const Tensor& a, const Tensor& 
                    DataTypeName(b.dtype()));
 }
 
-// Allocates the output of a binary op: the broadcast of a and b, `dtype`.
+// Allocates the output of a binary op: the broadcast of a and b, `dtype`,
+// uninitialized. REQUIRES: the caller writes every element (BroadcastBinary
+// does).
 Result<Tensor> AllocateBroadcast(const KernelContext& ctx, const Tensor& a, const Tensor& b,
                                  int32_t dtype) {
   std::vector<int64_t> shape;
   PQ_RETURN_IF_ERROR(BroadcastPair(ctx, a, b, &shape));
-  return ctx.Allocate(dtype, shape);
+  return ctx.AllocateUninitialized(dtype, shape);
 }
 
 Status SetResult(KernelContext& ctx, int i, Result<Tensor> t) {
@@ -317,7 +319,7 @@ Status MapFloat(KernelContext& ctx, Fn fn) {
   PQ_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   const Tensor& x = ctx.input(0);
   if (x.dtype() != kFloat) return UnsupportedType(ctx, x);
-  Result<Tensor> out = ctx.Allocate(kFloat, x.shape());
+  Result<Tensor> out = ctx.AllocateUninitialized(kFloat, x.shape());  // MapElements writes all
   if (!out.ok()) return out.status();
   MapElements<float, float>(x, &out.value(), ctx.threads(), fn);
   return SetResult(ctx, 0, std::move(out));
@@ -380,7 +382,7 @@ Status NumericUnary(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   const Tensor& x = ctx.input(0);
   if (!DispatchNumeric(x.dtype(), [](auto) {})) return UnsupportedType(ctx, x);
-  Result<Tensor> out = ctx.Allocate(x.dtype(), x.shape());
+  Result<Tensor> out = ctx.AllocateUninitialized(x.dtype(), x.shape());  // all written
   if (!out.ok()) return out.status();
   Tensor* o = &out.value();
   DispatchNumeric(x.dtype(), [&](auto tag) {

@@ -1,6 +1,6 @@
-// Linear kernels of pq's executor: MatMul, Gemm, Conv, ConvTranspose.
-// Float products go through Eigen's GEMM; Conv lowers to im2col + GEMM per
-// group, ConvTranspose to GEMM + col2im.
+// Linear kernels of pq's executor: MatMul, Gemm, ConvTranspose (Conv is in
+// conv.cc). Float products go through Eigen's GEMM; ConvTranspose lowers to
+// GEMM + col2im.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -9,7 +9,6 @@
 
 #include "exec/broadcast.h"
 #include "exec/kernel.h"
-#include "exec/kernels/conv_geometry.h"
 
 namespace pq::exec {
 namespace {
@@ -151,143 +150,6 @@ Status GemmKernel(KernelContext& ctx) {
   return Status::OK();
 }
 
-// Views 1-D spatial data as 2-D with height 1.
-struct Spatial2d {
-  int64_t h, w;
-};
-
-// Copies the receptive fields of one image group [C, H, W] into
-// col[C*kh*kw, OH*OW] (zeros where the window lies in the padding).
-void Im2Col(const float* x, int64_t channels, const WindowGeometry& g, float* col) {
-  const int64_t ih = g.input[0], iw = g.input[1];
-  const int64_t kh = g.kernel[0], kw = g.kernel[1];
-  const int64_t oh = g.output[0], ow = g.output[1];
-  const int64_t rows = channels * kh * kw;
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t c = r / (kh * kw), i = (r / kw) % kh, j = r % kw;
-    float* dst = col + r * oh * ow;
-    const float* src = x + c * ih * iw;
-    for (int64_t y = 0; y < oh; ++y) {
-      const int64_t sy = y * g.strides[0] - g.pad_begin[0] + i * g.dilations[0];
-      float* row = dst + y * ow;
-      if (sy < 0 || sy >= ih) {
-        std::fill(row, row + ow, 0.0f);
-        continue;
-      }
-      const float* line = src + sy * iw;
-      const int64_t sx0 = -g.pad_begin[1] + j * g.dilations[1];
-      const int64_t stride = g.strides[1];
-      for (int64_t xo = 0; xo < ow; ++xo) {
-        const int64_t sx = sx0 + xo * stride;
-        row[xo] = (sx >= 0 && sx < iw) ? line[sx] : 0.0f;
-      }
-    }
-  }
-}
-
-// Reads X and W of a Conv-like node as 2-D spatial problems.
-Status SpatialShape(const KernelContext& ctx, const Tensor& x, std::vector<int64_t>* spatial) {
-  if (x.rank() == 3) {
-    *spatial = {1, x.dim(2)};
-  } else if (x.rank() == 4) {
-    *spatial = {x.dim(2), x.dim(3)};
-  } else {
-    return ctx.Unsupported("only 1-D and 2-D convolutions are supported (input rank " +
-                           std::to_string(x.rank()) + ")");
-  }
-  return Status::OK();
-}
-
-// Geometry attributes of a 1-D node widened to 2-D (height 1, no padding).
-Status Geometry2d(const KernelContext& ctx, const Tensor& x, const std::vector<int64_t>& kernel,
-                  WindowGeometry* g) {
-  std::vector<int64_t> spatial;
-  PQ_RETURN_IF_ERROR(SpatialShape(ctx, x, &spatial));
-  if (x.rank() == 4) return ComputeWindowGeometry(ctx, spatial, kernel, false, g);
-  PQ_RETURN_IF_ERROR(ComputeWindowGeometry(ctx, {spatial[1]}, {kernel.back()}, false, g));
-  g->kernel.insert(g->kernel.begin(), 1);
-  g->strides.insert(g->strides.begin(), 1);
-  g->dilations.insert(g->dilations.begin(), 1);
-  g->pad_begin.insert(g->pad_begin.begin(), 0);
-  g->pad_end.insert(g->pad_end.begin(), 0);
-  g->input.insert(g->input.begin(), 1);
-  g->output.insert(g->output.begin(), 1);
-  return Status::OK();
-}
-
-Status Conv(KernelContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  const Tensor& w = ctx.input(1);
-  if (x.dtype() != kFloat || w.dtype() != kFloat) return ctx.Unsupported("non-float Conv");
-  if (w.rank() != x.rank()) {
-    return ctx.Error("W " + ShapeToString(w.shape()) + " and X " + ShapeToString(x.shape()) +
-                     " have different ranks");
-  }
-  const int64_t group = ctx.Int("group", 1);
-  const int64_t batch = x.dim(0), channels = x.dim(1), out_channels = w.dim(0);
-  if (group <= 0 || channels % group != 0 || out_channels % group != 0 ||
-      w.dim(1) * group != channels) {
-    return ctx.Error("X has " + std::to_string(channels) + " channels, W " +
-                     ShapeToString(w.shape()) + " with group " + std::to_string(group) +
-                     " does not fit");
-  }
-  std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
-  const std::vector<int64_t> attr_kernel = ctx.Ints("kernel_shape");
-  if (!attr_kernel.empty() && attr_kernel != kernel) {
-    return ctx.Error("kernel_shape " + ShapeToString(attr_kernel) + " differs from W's " +
-                     ShapeToString(kernel));
-  }
-  if (x.rank() == 3) kernel.insert(kernel.begin(), 1);
-  WindowGeometry g;
-  PQ_RETURN_IF_ERROR(Geometry2d(ctx, x, std::vector<int64_t>(w.shape().begin() + 2, w.shape().end()), &g));
-  std::vector<int64_t> out_shape = {batch, out_channels};
-  if (x.rank() == 4) {
-    out_shape.push_back(g.output[0]);
-  }
-  out_shape.push_back(g.output[1]);
-  // Every output element is written by one group's GEMM.
-  Result<Tensor> y = ctx.AllocateUninitialized(kFloat, out_shape);
-  if (!y.ok()) return y.status();
-  const int64_t cg = channels / group, mg = out_channels / group;
-  const int64_t patch = cg * g.kernel[0] * g.kernel[1];
-  const int64_t pixels = g.output[0] * g.output[1];
-  const int64_t in_pixels = g.input[0] * g.input[1];
-  const bool pointwise = g.kernel[0] == 1 && g.kernel[1] == 1 && g.strides[0] == 1 &&
-                         g.strides[1] == 1 && g.pad_begin[0] == 0 && g.pad_begin[1] == 0 &&
-                         g.pad_end[0] == 0 && g.pad_end[1] == 0;
-  // im2col writes every element, so the buffer needs no zeroing.
-  std::unique_ptr<float[]> col(pointwise ? nullptr : new float[static_cast<size_t>(patch * pixels)]);
-  for (int64_t n = 0; n < batch; ++n) {
-    for (int64_t gi = 0; gi < group; ++gi) {
-      const float* xg = x.data<float>() + (n * channels + gi * cg) * in_pixels;
-      const float* cols = xg;
-      if (!pointwise) {
-        Im2Col(xg, cg, g, col.get());
-        cols = col.get();
-      }
-      Gemm(w.data<float>() + gi * mg * patch, cols,
-           y->data<float>() + (n * out_channels + gi * mg) * pixels, mg, patch, pixels);
-    }
-  }
-  if (ctx.has_input(2)) {
-    const Tensor& b = ctx.input(2);
-    if (b.size() != out_channels) {
-      return ctx.Error("B has " + std::to_string(b.size()) + " values, expected " +
-                       std::to_string(out_channels));
-    }
-    for (int64_t n = 0; n < batch; ++n) {
-      for (int64_t m = 0; m < out_channels; ++m) {
-        float* p = y->data<float>() + (n * out_channels + m) * pixels;
-        const float bias = b.data<float>()[m];
-        for (int64_t i = 0; i < pixels; ++i) p[i] += bias;
-      }
-    }
-  }
-  ctx.set_output(0, std::move(y).value());
-  return Status::OK();
-}
-
 Status ConvTranspose(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
@@ -389,7 +251,6 @@ const std::vector<KernelDef>& LinearKernels() {
   static const std::vector<KernelDef> kKernels = {
       {"MatMul", "", 1, 0, MatMul},
       {"Gemm", "", 7, 0, GemmKernel},
-      {"Conv", "", 1, 0, Conv},
       {"ConvTranspose", "", 1, 0, ConvTranspose},
   };
   return kKernels;

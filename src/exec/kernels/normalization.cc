@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "exec/kernel.h"
+#include "exec/kernels/elementwise_util.h"
 
 namespace pq::exec {
 namespace {
@@ -81,7 +82,9 @@ Status LayerNormalization(KernelContext& ctx) {
   const float* s = scale.data<float>();
   const float* b = has_bias ? ctx.input(2).data<float>() : nullptr;
   const bool s_scalar = scale.size() == 1, b_scalar = has_bias && ctx.input(2).size() == 1;
-#pragma omp parallel for schedule(static)
+  const int threads = ctx.threads();
+  const bool parallel = threads > 1 && outer > 1 && x.size() >= kElementwiseMinParallel;
+#pragma omp parallel for num_threads(threads) schedule(static) if (parallel)
   for (int64_t o = 0; o < outer; ++o) {
     const float* src = x.data<float>() + o * inner;
     float* dst = y->data<float>() + o * inner;

@@ -6,6 +6,7 @@
 
 #include "exec/kernel.h"
 #include "exec/kernels/conv_geometry.h"
+#include "exec/kernels/elementwise_util.h"
 
 namespace pq::exec {
 namespace {
@@ -58,28 +59,61 @@ void ForEachTap(const WindowGeometry& g, const std::vector<int64_t>& starts, Fn 
   }
 }
 
+// Keeps the first NaN seen, else the larger value (MaxPool's combine).
+inline float MaxKeepingNan(float best, float v) {
+  return (best == best && (v > best || v != v)) ? v : best;
+}
+
+// Max pooling of output row columns [x_lo, x_hi) whose windows lie wholly
+// inside the input columns, over input rows [ys, ye) (not empty). Visits each
+// window's taps in (row, column) order, as the per-window loop does, but
+// column-vectorised across the windows.
+void MaxPoolRowInterior(const float* src, int64_t iw, int64_t ys, int64_t ye,
+                        const WindowGeometry& g, int64_t x_lo, int64_t x_hi, float* out) {
+  const int64_t stride = g.strides[1], kw = g.kernel[1];
+  for (int64_t r = ys; r < ye; ++r) {
+    const float* line = src + r * iw - g.pad_begin[1];
+    for (int64_t j = 0; j < kw; ++j) {
+      if (r == ys && j == 0) {
+        for (int64_t x = x_lo; x < x_hi; ++x) out[x] = line[x * stride];
+        continue;
+      }
+      for (int64_t x = x_lo; x < x_hi; ++x) out[x] = MaxKeepingNan(out[x], line[x * stride + j]);
+    }
+  }
+}
+
 // The common case: 2-D windows without dilation. Same results as the generic
 // path (same visiting order), without per-window bookkeeping.
 void Pool2d(const float* src, float* dst, const WindowGeometry& g, bool is_max, bool include_pad) {
   const int64_t ih = g.input[0], iw = g.input[1], oh = g.output[0], ow = g.output[1];
+  // Output columns whose windows need no clipping: x*s - pad >= 0 and
+  // x*s - pad + kw <= iw.
+  const int64_t s = g.strides[1], pad = g.pad_begin[1];
+  const int64_t x_lo = std::min<int64_t>(ow, (pad + s - 1) / s);
+  const int64_t x_hi = iw + pad < g.kernel[1]
+                           ? x_lo
+                           : std::clamp<int64_t>((iw + pad - g.kernel[1]) / s + 1, x_lo, ow);
   for (int64_t y = 0; y < oh; ++y) {
     const int64_t y0 = y * g.strides[0] - g.pad_begin[0];
     const int64_t y1 = y0 + g.kernel[0];
     const int64_t ys = std::max<int64_t>(y0, 0), ye = std::min<int64_t>(y1, ih);
+    const bool vectorised = is_max && ys < ye && x_lo < x_hi;
+    if (vectorised) MaxPoolRowInterior(src, iw, ys, ye, g, x_lo, x_hi, dst + y * ow);
     for (int64_t x = 0; x < ow; ++x) {
+      if (vectorised && x == x_lo) {
+        x = x_hi - 1;
+        continue;
+      }
       const int64_t x0 = x * g.strides[1] - g.pad_begin[1];
       const int64_t x1 = x0 + g.kernel[1];
       const int64_t xs = std::max<int64_t>(x0, 0), xe = std::min<int64_t>(x1, iw);
       if (is_max) {
-        float best = -std::numeric_limits<float>::infinity();
-        bool seen = false;
+        // The first NaN of the window, else its largest value; -inf if empty.
+        float best = ys < ye && xs < xe ? src[ys * iw + xs] : -std::numeric_limits<float>::infinity();
         for (int64_t r = ys; r < ye; ++r) {
           for (int64_t c = xs; c < xe; ++c) {
-            const float v = src[r * iw + c];
-            if (!seen || v > best || std::isnan(v)) {
-              if (!(seen && std::isnan(best))) best = v;
-            }
-            seen = true;
+            best = MaxKeepingNan(best, src[r * iw + c]);
           }
         }
         dst[y * ow + x] = best;
@@ -117,7 +151,7 @@ Status Pool(KernelContext& ctx, bool is_max) {
   const bool include_pad = ctx.Int("count_include_pad", 0) != 0;
   std::vector<int64_t> out_shape = {x.dim(0), x.dim(1)};
   out_shape.insert(out_shape.end(), g.output.begin(), g.output.end());
-  Result<Tensor> y = ctx.Allocate(kFloat, out_shape);
+  Result<Tensor> y = ctx.AllocateUninitialized(kFloat, out_shape);  // every window writes
   if (!y.ok()) return y.status();
   const bool want_indices = is_max && ctx.num_outputs() > 1;
   Tensor indices;
@@ -132,7 +166,9 @@ Status Pool(KernelContext& ctx, bool is_max) {
   const int64_t planes = x.dim(0) * x.dim(1);
   const bool fast = g.kernel.size() == 2 && g.dilations[0] == 1 && g.dilations[1] == 1 &&
                     !want_indices;
-#pragma omp parallel for schedule(static)
+  const int threads = ctx.threads();
+  const bool parallel = threads > 1 && planes > 1 && x.size() >= kElementwiseMinParallel;
+#pragma omp parallel for num_threads(threads) schedule(static) if (parallel)
   for (int64_t p = 0; p < planes; ++p) {
     const float* src = x.data<float>() + p * in_plane;
     float* dst = y->data<float>() + p * out_plane;

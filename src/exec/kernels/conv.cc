@@ -1,0 +1,283 @@
+// Conv kernel of pq's executor (float, 1-D and 2-D, any group).
+//
+// A convolution with more than one input channel per group lowers to GEMM:
+// the output pixels are cut into fixed tiles, and each (image, group, tile)
+// task copies its receptive fields into a [patch, tile] buffer (im2col; a 1x1
+// stride-1 unpadded conv reads X in place) and multiplies the group's weights
+// into its slice of Y. Depthwise convs (one input channel per group, several
+// groups) run a direct kernel instead. Bias and a fused Relu are applied to each tile while it is
+// in cache.
+//
+// Determinism: the tiling depends only on the problem's shape, and every task
+// does its own single-threaded GEMM, so each output element is computed by the
+// same operations in the same order whatever the thread count.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "exec/kernel.h"
+#include "exec/kernels/conv_geometry.h"
+
+namespace pq::exec {
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using StridedMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
+using ConstStridedMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
+
+// Convs with fewer multiply-adds than this run on one thread: forking and
+// joining costs more than it saves.
+constexpr int64_t kMinParallelMacs = 1 << 20;
+// Target size of one task's im2col buffer, in floats (256 KiB: it and the
+// tile of Y stay in a core's L2 cache during the GEMM).
+constexpr int64_t kTileFloats = 1 << 16;
+
+// A Conv node's problem, widened to 2-D (1-D convs have height 1).
+struct ConvProblem {
+  WindowGeometry g;
+  int64_t batch, channels, out_channels, group;
+  int64_t cg, mg;  // input and output channels per group
+  int64_t patch;   // cg * kernel height * kernel width
+  int64_t pixels, in_pixels;
+  bool pointwise;  // 1x1, stride 1, no padding: X is its own im2col
+};
+
+// Views 1-D spatial data as 2-D with height 1; errors for other ranks.
+Status Geometry2d(const KernelContext& ctx, const Tensor& x, const std::vector<int64_t>& kernel,
+                  WindowGeometry* g) {
+  if (x.rank() == 4) return ComputeWindowGeometry(ctx, {x.dim(2), x.dim(3)}, kernel, false, g);
+  if (x.rank() != 3) {
+    return ctx.Unsupported("only 1-D and 2-D convolutions are supported (input rank " +
+                           std::to_string(x.rank()) + ")");
+  }
+  PQ_RETURN_IF_ERROR(ComputeWindowGeometry(ctx, {x.dim(2)}, {kernel.back()}, false, g));
+  g->kernel.insert(g->kernel.begin(), 1);
+  g->strides.insert(g->strides.begin(), 1);
+  g->dilations.insert(g->dilations.begin(), 1);
+  g->pad_begin.insert(g->pad_begin.begin(), 0);
+  g->pad_end.insert(g->pad_end.begin(), 0);
+  g->input.insert(g->input.begin(), 1);
+  g->output.insert(g->output.begin(), 1);
+  return Status::OK();
+}
+
+// Checks X, W (and B) of a Conv node and fills `p`.
+Status ReadProblem(const KernelContext& ctx, ConvProblem* p) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& w = ctx.input(1);
+  if (x.dtype() != kFloat || w.dtype() != kFloat) return ctx.Unsupported("non-float Conv");
+  if (w.rank() != x.rank()) {
+    return ctx.Error("W " + ShapeToString(w.shape()) + " and X " + ShapeToString(x.shape()) +
+                     " have different ranks");
+  }
+  p->group = ctx.Int("group", 1);
+  p->batch = x.dim(0);
+  p->channels = x.dim(1);
+  p->out_channels = w.dim(0);
+  if (p->group <= 0 || p->channels % p->group != 0 || p->out_channels % p->group != 0 ||
+      w.dim(1) * p->group != p->channels) {
+    return ctx.Error("X has " + std::to_string(p->channels) + " channels, W " +
+                     ShapeToString(w.shape()) + " with group " + std::to_string(p->group) +
+                     " does not fit");
+  }
+  const std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
+  const std::vector<int64_t> attr_kernel = ctx.Ints("kernel_shape");
+  if (!attr_kernel.empty() && attr_kernel != kernel) {
+    return ctx.Error("kernel_shape " + ShapeToString(attr_kernel) + " differs from W's " +
+                     ShapeToString(kernel));
+  }
+  PQ_RETURN_IF_ERROR(Geometry2d(ctx, x, kernel, &p->g));
+  if (ctx.has_input(2) && ctx.input(2).size() != p->out_channels) {
+    return ctx.Error("B has " + std::to_string(ctx.input(2).size()) + " values, expected " +
+                     std::to_string(p->out_channels));
+  }
+  const WindowGeometry& g = p->g;
+  p->cg = p->channels / p->group;
+  p->mg = p->out_channels / p->group;
+  p->patch = p->cg * g.kernel[0] * g.kernel[1];
+  p->pixels = g.output[0] * g.output[1];
+  p->in_pixels = g.input[0] * g.input[1];
+  p->pointwise = g.kernel[0] == 1 && g.kernel[1] == 1 && g.strides[0] == 1 &&
+                 g.strides[1] == 1 && g.pad_begin[0] == 0 && g.pad_begin[1] == 0 &&
+                 g.pad_end[0] == 0 && g.pad_end[1] == 0;
+  return Status::OK();
+}
+
+// Writes dst[x - x0] = line[sx0 + x * stride] for x in [x0, x1), zero where
+// the position falls outside [0, width).
+void GatherRow(const float* line, int64_t width, int64_t sx0, int64_t stride, int64_t x0,
+               int64_t x1, float* dst) {
+  if (stride == 1) {
+    const int64_t lo = std::clamp<int64_t>(-sx0, x0, x1);
+    const int64_t hi = std::clamp<int64_t>(width - sx0, lo, x1);
+    std::fill(dst, dst + (lo - x0), 0.0f);
+    std::memcpy(dst + (lo - x0), line + sx0 + lo, static_cast<size_t>(hi - lo) * sizeof(float));
+    std::fill(dst + (hi - x0), dst + (x1 - x0), 0.0f);
+    return;
+  }
+  for (int64_t x = x0; x < x1; ++x) {
+    const int64_t sx = sx0 + x * stride;
+    dst[x - x0] = (sx >= 0 && sx < width) ? line[sx] : 0.0f;
+  }
+}
+
+// Copies the receptive fields of output pixels [p0, p0 + count) of one image
+// group x[cg, H, W] into col[patch, count] (zeros where a window lies in the
+// padding).
+void Im2ColTile(const float* x, const ConvProblem& p, int64_t p0, int64_t count, float* col) {
+  const WindowGeometry& g = p.g;
+  const int64_t ih = g.input[0], iw = g.input[1];
+  const int64_t kh = g.kernel[0], kw = g.kernel[1], ow = g.output[1];
+  for (int64_t r = 0; r < p.patch; ++r) {
+    const int64_t c = r / (kh * kw), i = (r / kw) % kh, j = r % kw;
+    const float* plane = x + c * p.in_pixels;
+    float* dst = col + r * count;
+    for (int64_t q = p0; q < p0 + count;) {
+      const int64_t y = q / ow, x0 = q % ow;
+      const int64_t x1 = std::min(ow, x0 + (p0 + count - q));
+      const int64_t sy = y * g.strides[0] - g.pad_begin[0] + i * g.dilations[0];
+      float* out = dst + (q - p0);
+      if (sy < 0 || sy >= ih) {
+        std::fill(out, out + (x1 - x0), 0.0f);
+      } else {
+        GatherRow(plane + sy * iw, iw, j * g.dilations[1] - g.pad_begin[1], g.strides[1], x0,
+                  x1, out);
+      }
+      q += x1 - x0;
+    }
+  }
+}
+
+// Adds bias[m] (when given) to row m of y[rows, count] (row stride
+// `stride`), then clamps at 0 when `relu`.
+void Epilogue(float* y, int64_t rows, int64_t count, int64_t stride, const float* bias,
+              bool relu) {
+  for (int64_t m = 0; m < rows; ++m) {
+    float* row = y + m * stride;
+    const float b = bias != nullptr ? bias[m] : 0.0f;
+    if (bias != nullptr) {
+      for (int64_t i = 0; i < count; ++i) row[i] += b;
+    }
+    if (relu) {
+      for (int64_t i = 0; i < count; ++i) row[i] = row[i] < 0.0f ? 0.0f : row[i];
+    }
+  }
+}
+
+// A buffer of at least `floats` floats owned by the calling thread, kept
+// between calls so that its pages stay mapped. Its contents are
+// indeterminate; it is valid until the thread's next call.
+float* ThreadScratch(size_t floats) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < floats) buffer.resize(floats);
+  return buffer.data();
+}
+
+// Y = W * im2col(X) per (image, group, pixel tile); see the file comment.
+void GemmConv(const ConvProblem& p, const float* x, const float* w, const float* bias,
+              bool relu, int threads, float* y) {
+  // Balanced tiles of about kTileFloats / patch pixels (at least 16).
+  const int64_t target = std::max<int64_t>(16, kTileFloats / std::max<int64_t>(1, p.patch));
+  const int64_t tiles = (p.pixels + target - 1) / target;
+  const int64_t tile = (p.pixels + tiles - 1) / tiles;
+  const int64_t tasks = p.batch * p.group * tiles;
+  const bool parallel = threads > 1 && tasks > 1 &&
+                        p.batch * p.out_channels * p.patch * p.pixels >= kMinParallelMacs;
+#pragma omp parallel num_threads(threads) if (parallel)
+  {
+    float* col = p.pointwise ? nullptr : ThreadScratch(static_cast<size_t>(p.patch * tile));
+    // Dynamic: on a busy machine a thread that gets less CPU takes fewer
+    // tasks. Which thread runs a task never changes its arithmetic.
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t task = 0; task < tasks; ++task) {
+      const int64_t t = task % tiles, gi = (task / tiles) % p.group, n = task / (tiles * p.group);
+      const int64_t p0 = t * tile, count = std::min(tile, p.pixels - p0);
+      const float* xg = x + (n * p.channels + gi * p.cg) * p.in_pixels;
+      float* yt = y + (n * p.out_channels + gi * p.mg) * p.pixels + p0;
+      const Eigen::Map<const RowMatrix> wg(w + gi * p.mg * p.patch, p.mg, p.patch);
+      StridedMap out(yt, p.mg, count, Eigen::OuterStride<>(p.pixels));
+      if (p.pointwise) {
+        out.noalias() = wg * ConstStridedMap(xg + p0, p.cg, count, Eigen::OuterStride<>(p.in_pixels));
+      } else {
+        Im2ColTile(xg, p, p0, count, col);
+        out.noalias() = wg * Eigen::Map<const RowMatrix>(col, p.patch, count);
+      }
+      Epilogue(yt, p.mg, count, p.pixels, bias != nullptr ? bias + gi * p.mg : nullptr, relu);
+    }
+  }
+}
+
+// One input channel per group: each output channel o reads input channel
+// o / mg. Accumulates the taps in (row, column) order, then adds the bias.
+void DepthwiseConv(const ConvProblem& p, const float* x, const float* w, const float* bias,
+                   bool relu, int threads, float* y) {
+  const WindowGeometry& g = p.g;
+  const int64_t ih = g.input[0], iw = g.input[1], oh = g.output[0], ow = g.output[1];
+  const int64_t kh = g.kernel[0], kw = g.kernel[1], sx = g.strides[1];
+  const int64_t planes = p.batch * p.out_channels;
+  const bool parallel = threads > 1 && planes > 1 && planes * p.pixels * kh * kw >= kMinParallelMacs;
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 4) if (parallel)
+  for (int64_t plane = 0; plane < planes; ++plane) {
+    const int64_t n = plane / p.out_channels, o = plane % p.out_channels;
+    const float* src = x + (n * p.channels + o / p.mg) * p.in_pixels;
+    const float* taps = w + o * kh * kw;
+    float* dst = y + plane * p.pixels;
+    std::fill(dst, dst + p.pixels, 0.0f);
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      float* row = dst + oy * ow;
+      for (int64_t i = 0; i < kh; ++i) {
+        const int64_t sy = oy * g.strides[0] - g.pad_begin[0] + i * g.dilations[0];
+        if (sy < 0 || sy >= ih) continue;
+        const float* line = src + sy * iw;
+        for (int64_t j = 0; j < kw; ++j) {
+          const float k = taps[i * kw + j];
+          const int64_t sx0 = j * g.dilations[1] - g.pad_begin[1];
+          // Output columns whose source column sx0 + ox * sx lies in [0, iw).
+          const int64_t lo = sx0 >= 0 ? 0 : (-sx0 + sx - 1) / sx;
+          const int64_t hi = std::min(ow, sx0 >= iw ? 0 : (iw - 1 - sx0) / sx + 1);
+          for (int64_t ox = lo; ox < hi; ++ox) row[ox] += k * line[sx0 + ox * sx];
+        }
+      }
+    }
+    Epilogue(dst, 1, p.pixels, p.pixels, bias != nullptr ? bias + o : nullptr, relu);
+  }
+}
+
+Status Conv(KernelContext& ctx) {
+  ConvProblem p;
+  PQ_RETURN_IF_ERROR(ReadProblem(ctx, &p));
+  const Tensor& x = ctx.input(0);
+  std::vector<int64_t> out_shape = {p.batch, p.out_channels};
+  if (x.rank() == 4) out_shape.push_back(p.g.output[0]);
+  out_shape.push_back(p.g.output[1]);
+  // Every output element is written by one task.
+  Result<Tensor> y = ctx.AllocateUninitialized(kFloat, out_shape);
+  if (!y.ok()) return y.status();
+  if (y->size() > 0) {
+    const float* w = ctx.input(1).data<float>();
+    const float* bias = ctx.has_input(2) ? ctx.input(2).data<float>() : nullptr;
+    // Depthwise (one input channel per group, several groups) runs direct;
+    // a single-channel input with one group shares one im2col across all
+    // output channels, so GEMM is faster there.
+    if (p.cg == 1 && p.group > 1 && p.patch > 1) {
+      DepthwiseConv(p, x.data<float>(), w, bias, ctx.fused_relu(), ctx.threads(), y->data<float>());
+    } else {
+      GemmConv(p, x.data<float>(), w, bias, ctx.fused_relu(), ctx.threads(), y->data<float>());
+    }
+  }
+  ctx.set_output(0, std::move(y).value());
+  return Status::OK();
+}
+
+}  // namespace
+
+const std::vector<KernelDef>& ConvKernels() {
+  static const std::vector<KernelDef> kKernels = {
+      {"Conv", "", 1, 0, Conv},
+  };
+  return kKernels;
+}
+
+}  // namespace pq::exec

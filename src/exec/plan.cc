@@ -1,0 +1,36 @@
+#include "exec/plan.h"
+
+#include <set>
+
+namespace pq::exec {
+
+int PlanValues::Id(const std::string& name) {
+  auto it = ids.find(name);
+  if (it != ids.end()) return it->second;
+  const int id = static_cast<int>(names.size());
+  names.push_back(name);
+  ids.emplace(name, id);
+  constants.emplace_back();
+  return id;
+}
+
+void SetReleases(const PlanValues& values, const std::vector<int>& keep,
+                 std::vector<PlanStep>* steps) {
+  std::vector<int> last_use(values.names.size(), -1);
+  for (size_t s = 0; s < steps->size(); ++s) {
+    (*steps)[s].release.clear();
+    for (int id : (*steps)[s].inputs) {
+      if (id >= 0) last_use[static_cast<size_t>(id)] = static_cast<int>(s);
+    }
+  }
+  const std::set<int> kept(keep.begin(), keep.end());
+  for (size_t id = 0; id < last_use.size(); ++id) {
+    if (last_use[id] < 0 || kept.count(static_cast<int>(id)) != 0 ||
+        values.constants[id].defined()) {
+      continue;
+    }
+    (*steps)[static_cast<size_t>(last_use[id])].release.push_back(static_cast<int>(id));
+  }
+}
+
+}  // namespace pq::exec
