@@ -14,8 +14,11 @@
 
 #include "pq/executor.h"
 #include "pq/model.h"
+#include "openmp_wait.h"
 
 int main(int argc, char** argv) {
+  // As pq itself runs (see tools/pq/openmp_wait.h).
+  pq::PreferPassiveOpenMpWait(argv);
   if (argc < 2) {
     std::fprintf(stderr, "usage: pq_bench_executor MODEL [--threads N] [--iters K] [--warmup W]\n");
     return 2;
