@@ -4,6 +4,7 @@
 #ifndef PQ_REPORT_H_
 #define PQ_REPORT_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,14 +25,20 @@ struct ReportInputs {
   const SaveResult* output = nullptr;     // where the quantized model went
   const QuantizeOptions* options = nullptr;
   std::string report_path;
-  // Summary detail: arrays of scales and zero points longer than
-  // kReportSummaryArrayLimit are replaced by their count, extremes and
-  // SHA-256 (of the values as little-endian float32 for scales and int64 for
-  // zero points), so huge models get small reports that stay verifiable.
-  bool summary_detail = false;
+  // Scale and zero-point arrays longer than this many values are replaced
+  // by their count, extremes and SHA-256 (of the values as little-endian
+  // float32 for scales and int64 for zero points), so huge models get small
+  // reports that stay verifiable against the model: kReportAutoArrayLimit
+  // ("auto", the default: per-channel arrays in full, 4-bit block scales of
+  // big weights digested), kReportSummaryArrayLimit ("summary") or SIZE_MAX
+  // ("full").
+  size_t array_limit = SIZE_MAX;
 };
 
 inline constexpr size_t kReportSummaryArrayLimit = 16;
+inline constexpr size_t kReportAutoArrayLimit = 4096;
+// The --report-detail word for an array limit ("full", "auto", "summary").
+const char* ReportDetailName(size_t array_limit);
 
 // Builds the report. created_at comes from SOURCE_DATE_EPOCH when set (for
 // reproducible reports), else the current UTC time. Errors: files that

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "quant/error_sums.h"
+
 namespace pq::quant {
 
 Int4Weight QuantizeInt4Blocks(const float* values, int64_t n, int64_t k, int64_t block_size,
@@ -15,13 +17,15 @@ Int4Weight QuantizeInt4Blocks(const float* values, int64_t n, int64_t k, int64_t
   out.scales.resize(static_cast<size_t>(n * k_blocks));
   out.zero_points.resize(static_cast<size_t>(n * k_blocks));
   if (!symmetric) out.packed_zero_points.assign(static_cast<size_t>(n * zp_row), 0);
-  out.dequantized.resize(static_cast<size_t>(n * k));
+  // One error sum per row, merged in row order: independent of threads.
+  std::vector<ErrorSums> sums(static_cast<size_t>(n));
   uint8_t* packed = reinterpret_cast<uint8_t*>(out.packed.data());
   uint8_t* packed_zp = reinterpret_cast<uint8_t*>(out.packed_zero_points.data());
   // Rows are independent (OpenMP): the result does not depend on threads.
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < n; ++r) {
     std::vector<uint8_t> codes(static_cast<size_t>(block_size));
+    std::vector<float> deq(static_cast<size_t>(block_size));
     for (int64_t b = 0; b < k_blocks; ++b) {
       const int64_t begin = b * block_size, len = std::min(block_size, k - begin);
       const float* w = values + r * k + begin;
@@ -47,13 +51,13 @@ Int4Weight QuantizeInt4Blocks(const float* values, int64_t n, int64_t k, int64_t
       out.zero_points[at] = zp;
       const float lo_q = symmetric ? -7.0f : static_cast<float>(-zp);
       const float hi_q = symmetric ? 7.0f : static_cast<float>(15 - zp);
-      float* deq = out.dequantized.data() + r * k + begin;
       std::fill(codes.begin(), codes.end(), static_cast<uint8_t>(zp));
       for (int64_t j = 0; j < len; ++j) {
         const float q = std::clamp(std::nearbyint(w[j] / scale), lo_q, hi_q);
         codes[static_cast<size_t>(j)] = static_cast<uint8_t>(static_cast<int64_t>(q) + zp);
-        deq[j] = q * scale;
+        deq[static_cast<size_t>(j)] = q * scale;
       }
+      sums[static_cast<size_t>(r)].Add(w, deq.data(), len);
       uint8_t* dst = packed + at * static_cast<size_t>(blob);
       for (int64_t j = 0; j < blob; ++j) {
         dst[j] = PackLowFirst(codes[static_cast<size_t>(2 * j)], codes[static_cast<size_t>(2 * j + 1)]);
@@ -64,6 +68,7 @@ Int4Weight QuantizeInt4Blocks(const float* values, int64_t n, int64_t k, int64_t
       }
     }
   }
+  out.error = MergeInOrder(sums);
   return out;
 }
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "pq/quant_params.h"
+
 namespace pq::quant {
 
 // MatMulNBits packing (bits = 4): the [N, K] weight as [N, k_blocks,
@@ -29,7 +31,9 @@ struct Int4Weight {
   std::vector<float> scales;        // [N, k_blocks]
   std::vector<int64_t> zero_points; // [N, k_blocks] codes 0..15 (sym: all 8)
   std::string packed_zero_points;   // asym only: [N, ceil(k_blocks / 2)] bytes
-  std::vector<float> dequantized;   // [N, K]: (code - zero_point) * scale
+  // Error of (code - zero_point) * scale against the input (no dequantized
+  // copy is kept).
+  ErrorMetrics error;
 };
 
 // Quantizes the row-major [n, k] weight in blocks of `block_size` along k.

@@ -54,7 +54,7 @@ class Int4Blockwise : public Scheme {
     packed.codes = std::move(q.packed);
     packed.scales = std::move(q.scales);
     packed.zero_points = std::move(q.packed_zero_points);
-    out.dequantized = std::move(q.dequantized);
+    out.error = q.error;
     out.blockwise = std::move(packed);
     return out;
   }

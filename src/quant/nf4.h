@@ -69,7 +69,9 @@ inline uint8_t Nf4Code(float x) {
 struct Nf4Weight {
   std::string packed;             // ceil(count / 2) bytes, or padded (see QuantizeNf4)
   std::vector<float> absmax;      // one float32 per block (a trailing partial block has its own)
-  std::vector<float> dequantized; // level[code] * absmax[block], `count` values
+  // Error of level[code] * absmax[block] against the input (no dequantized
+  // copy is kept).
+  ErrorMetrics error;
 };
 
 // Quantizes `count` values: per block absmax = max |w| (0 for an all-zero
@@ -98,6 +100,11 @@ struct DoubleQuant {
   std::vector<float> reconstructed;  // absmax' for each of the n values
 };
 DoubleQuant DoubleQuantize(const std::vector<float>& absmax, int64_t block_size);
+
+// The error of NF4 codes `packed` (unpadded or padded layout) read back with
+// `absmax` (e.g. double-quantized) against the `count` original values.
+ErrorMetrics Nf4Error(const float* values, int64_t count, int64_t block_size,
+                      const std::string& packed, const std::vector<float>& absmax);
 
 }  // namespace pq::quant
 

@@ -54,13 +54,7 @@ class Nf4Scheme : public Scheme {
     if (double_quant_) {
       DoubleQuant dq = DoubleQuantize(nf4.absmax, kDoubleQuantBlock);
       // The model's weight is level[code] * reconstructed absmax.
-      const auto* codes = reinterpret_cast<const uint8_t*>(nf4.packed.data());
-      for (int64_t i = 0; i < n * k; ++i) {
-        const uint8_t byte = codes[i / 2];
-        const uint8_t code = i % 2 == 0 ? static_cast<uint8_t>(byte >> 4) : static_cast<uint8_t>(byte & 0x0F);
-        nf4.dequantized[static_cast<size_t>(i)] =
-            kNf4Levels[code] * dq.reconstructed[static_cast<size_t>(i / block_size_)];
-      }
+      nf4.error = Nf4Error(weight.data, n * k, block_size_, nf4.packed, dq.reconstructed);
       out.params.scale = dq.reconstructed;
       packed.double_quant = ScaleDoubleQuant{dq.block_size, dq.offset, std::move(dq.codes),
                                              std::move(dq.scales)};
@@ -69,7 +63,7 @@ class Nf4Scheme : public Scheme {
       packed.scales = std::move(nf4.absmax);
     }
     packed.codes = std::move(nf4.packed);
-    out.dequantized = std::move(nf4.dequantized);
+    out.error = nf4.error;
     out.blockwise = std::move(packed);
     return out;
   }

@@ -336,8 +336,9 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     r.scheme = c.role == TensorRole::kWeight ? weight_scheme.Name() : options.scheme;
     r.granularity = blockwise ? weight_scheme.Granularity() : c.axis >= 0 ? "per-channel" : "per-tensor";
     // Blockwise schemes see the weight as [N, K].
-    const FloatValues values = blockwise ? FloatValues(quant::NkValues(*source, c.transposed))
-                                         : FloatValues(*source);
+    const FloatValues values = blockwise && c.transposed
+                                   ? FloatValues(quant::NkValues(*source, true))
+                                   : FloatValues(*source);
     quant::QuantizedWeight q;
     if (c.role == TensorRole::kWeight) {
       std::vector<int64_t> dims = source->dims;
@@ -359,7 +360,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
       }
       q.params.zero_point.assign(q.params.scale.size(), 0);
       q.data.resize(n * 4);
-      q.dequantized.resize(n);
+      std::vector<float> dequantized(n);
       for (size_t i = 0; i < n; ++i) {
         if (!std::isfinite(values[i])) {
           return Status::InvalidInput(model.origin() + ": bias '" + c.tensor + "' holds NaN or Inf");
@@ -368,13 +369,12 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
         const int64_t v = quant::QuantizeValue(values[i], s, 0, INT32_MIN, INT32_MAX);
         const int32_t v32 = static_cast<int32_t>(v);
         std::memcpy(&q.data[i * 4], &v32, 4);
-        q.dequantized[i] = static_cast<float>(v32) * s;
+        dequantized[i] = static_cast<float>(v32) * s;
       }
+      q.error = ComputeErrorMetrics(values.data(), dequantized.data(), static_cast<int64_t>(n));
     }
     r.params = q.params;
-    r.error = q.error ? *q.error
-                      : ComputeErrorMetrics(values.data(), q.dequantized.data(),
-                                            static_cast<int64_t>(values.size()));
+    r.error = q.error;
     // The FP32 bytes of an external weight are read: let the kernel drop
     // their pages (they come back from the file if read again), so peak
     // memory stays near the output's size rather than the input's.

@@ -69,11 +69,9 @@ struct BlockwisePacked {
 struct QuantizedWeight {
   QuantParams params;
   std::string data;
-  // How far what the written model gives back is from the FP32 weight. A
-  // scheme either measures it while quantizing (`error`) or hands back the
-  // dequantized values for the caller to measure.
-  std::optional<ErrorMetrics> error;
-  std::vector<float> dequantized;
+  // How far what the written model gives back is from the FP32 weight,
+  // measured while quantizing (no dequantized copy is kept).
+  ErrorMetrics error;
   std::optional<BlockwisePacked> blockwise;
   std::string storage_type;        // "nf4", "int4", "uint4"; "" = ONNX type params.dtype
 };

@@ -111,8 +111,8 @@ void BlockwiseJson(const QuantizedTensorRecord& r, Json* j) {
 
 // A scale or zero-point array, or (summary detail, long arrays) its digest.
 template <typename T, typename Packed>
-Json ValuesJson(const std::vector<T>& values, bool summary) {
-  if (!summary || values.size() <= kReportSummaryArrayLimit) return Json(values);
+Json ValuesJson(const std::vector<T>& values, size_t limit) {
+  if (values.size() <= limit) return Json(values);
   std::vector<Packed> packed(values.begin(), values.end());
   return {{"count", values.size()},
           {"min", *std::min_element(values.begin(), values.end())},
@@ -120,7 +120,7 @@ Json ValuesJson(const std::vector<T>& values, bool summary) {
           {"sha256", Sha256Bytes(packed.data(), packed.size() * sizeof(Packed))}};
 }
 
-Json TensorJson(const QuantizedTensorRecord& r, bool summary) {
+Json TensorJson(const QuantizedTensorRecord& r, size_t limit) {
   Json j;
   j["name"] = r.name;
   j["role"] = TensorRoleName(r.role);
@@ -134,8 +134,8 @@ Json TensorJson(const QuantizedTensorRecord& r, bool summary) {
   j["granularity"] = r.granularity;
   j["axis"] = r.params.axis >= 0 ? Json(r.params.axis) : Json(nullptr);
   j["block_size"] = r.params.block_size > 0 ? Json(r.params.block_size) : Json(nullptr);
-  j["scale"] = ValuesJson<float, float>(r.params.scale, summary);
-  j["zero_point"] = ValuesJson<int64_t, int64_t>(r.params.zero_point, summary);
+  j["scale"] = ValuesJson<float, float>(r.params.scale, limit);
+  j["zero_point"] = ValuesJson<int64_t, int64_t>(r.params.zero_point, limit);
   j["range"] = r.range ? RangeJson(*r.range) : Json(nullptr);
   j["shares_params_with"] = r.shares_params_with.empty() ? Json(nullptr) : Json(r.shares_params_with);
   if (r.error) {
@@ -155,6 +155,12 @@ Json TensorJson(const QuantizedTensorRecord& r, bool summary) {
 }
 
 }  // namespace
+
+const char* ReportDetailName(size_t array_limit) {
+  if (array_limit == kReportSummaryArrayLimit) return "summary";
+  if (array_limit == kReportAutoArrayLimit) return "auto";
+  return "full";
+}
 
 Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const QuantizeOutcome& outcome) {
   const QuantizeOptions& o = *in.options;
@@ -199,7 +205,7 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
       {"exclude_nodes", o.exclude_nodes},
       {"exclude_op_types", o.exclude_op_types},
       {"fold_batchnorm", o.fold_batchnorm},
-      {"report_detail", in.summary_detail ? "summary" : "full"},
+      {"report_detail", ReportDetailName(in.array_limit)},
       {"calibration",
        o.weights_only ? Json(nullptr)
                       : Json{{"method", o.calibration.method},
@@ -241,7 +247,7 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
   report["transformations"] = outcome.transformations;
 
   Json tensors = Json::array();
-  for (const QuantizedTensorRecord& r : outcome.tensors) tensors.push_back(TensorJson(r, in.summary_detail));
+  for (const QuantizedTensorRecord& r : outcome.tensors) tensors.push_back(TensorJson(r, in.array_limit));
   report["tensors"] = tensors;
   Json skipped = Json::array();
   for (const SkippedRecord& s : outcome.skipped) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "quant/fourbit_decode.h"
+
 namespace pq::quant {
 namespace {
 
@@ -24,10 +26,13 @@ TEST(Int4BlockwiseTest, SymmetricKnownAnswer) {
   EXPECT_EQ(q.scales, (std::vector<float>{2.0f, 4.0f / 7.0f}));
   EXPECT_EQ(q.zero_points, (std::vector<int64_t>{8, 8}));
   EXPECT_TRUE(q.packed_zero_points.empty()) << "symmetric: MatMulNBits' default zero point 8";
-  EXPECT_EQ(q.dequantized[0], 8.0f);
-  EXPECT_EQ(q.dequantized[1], -14.0f);
-  EXPECT_EQ(q.dequantized[2], 4.0f);
-  EXPECT_FLOAT_EQ(q.dequantized[4], 4.0f);
+  const std::vector<float> dequantized = DecodeInt4(q, 1, 5, 4);
+  EXPECT_EQ(dequantized[0], 8.0f);
+  EXPECT_EQ(dequantized[1], -14.0f);
+  EXPECT_EQ(dequantized[2], 4.0f);
+  EXPECT_FLOAT_EQ(dequantized[4], 4.0f);
+  const ErrorMetrics expected = ComputeErrorMetrics(row.data(), dequantized.data(), 5);
+  EXPECT_DOUBLE_EQ(q.error.mse, expected.mse);
 }
 
 // Asymmetric: block 0 over [-2, 1]: scale 0.2, zero point 10, codes 15, 0,
@@ -40,7 +45,7 @@ TEST(Int4BlockwiseTest, AsymmetricKnownAnswer) {
   EXPECT_EQ(Bytes(q.packed_zero_points), (std::vector<uint8_t>{0x0A}));
   EXPECT_FLOAT_EQ(q.scales[0], 0.2f);
   EXPECT_FLOAT_EQ(q.scales[1], 4.0f / 15.0f);
-  EXPECT_FLOAT_EQ(q.dequantized[4], 4.0f);
+  EXPECT_FLOAT_EQ(DecodeInt4(q, 1, 5, 4)[4], 4.0f);
 }
 
 TEST(Int4BlockwiseTest, ZeroBlockHasAFiniteScale) {
@@ -48,7 +53,8 @@ TEST(Int4BlockwiseTest, ZeroBlockHasAFiniteScale) {
   for (bool symmetric : {true, false}) {
     const Int4Weight q = QuantizeInt4Blocks(zeros.data(), 1, 16, 16, symmetric);
     EXPECT_EQ(q.scales, (std::vector<float>{1.0f}));
-    EXPECT_EQ(q.dequantized, zeros);
+    EXPECT_EQ(DecodeInt4(q, 1, 16, 16), zeros);
+    EXPECT_EQ(q.error.mse, 0.0);
   }
 }
 

@@ -161,9 +161,9 @@ TEST(LinearQuantTest, ChunkedQuantizerMatchesTheScalarReference) {
     Result<QuantizedWeight> two = QuantizeLinearWeight(view, 2, 0, 255, false);
     ASSERT_TRUE(one.ok() && two.ok());
     EXPECT_EQ(one->data, two->data);
-    ASSERT_TRUE(one->error && two->error);
-    EXPECT_EQ(one->error->mse, two->error->mse);
-    EXPECT_EQ(one->error->cosine, two->error->cosine);
+    
+    EXPECT_EQ(one->error.mse, two->error.mse);
+    EXPECT_EQ(one->error.cosine, two->error.cosine);
     std::vector<float> dequantized(w.size());
     for (size_t i = 0; i < w.size(); ++i) {
       const size_t c = axis == 0 ? i / 1500 : axis == 1 ? i % 1500 : 0;
@@ -175,10 +175,10 @@ TEST(LinearQuantTest, ChunkedQuantizerMatchesTheScalarReference) {
     }
     const ErrorMetrics reference =
         ComputeErrorMetrics(w.data(), dequantized.data(), static_cast<int64_t>(w.size()));
-    EXPECT_NEAR(one->error->mse, reference.mse, 1e-9 * reference.mse);
-    EXPECT_NEAR(one->error->sqnr_db, reference.sqnr_db, 1e-9);
-    EXPECT_EQ(one->error->max_abs, reference.max_abs);
-    EXPECT_NEAR(one->error->cosine, reference.cosine, 1e-12);
+    EXPECT_NEAR(one->error.mse, reference.mse, 1e-9 * reference.mse);
+    EXPECT_NEAR(one->error.sqnr_db, reference.sqnr_db, 1e-9);
+    EXPECT_EQ(one->error.max_abs, reference.max_abs);
+    EXPECT_NEAR(one->error.cosine, reference.cosine, 1e-12);
   }
 }
 

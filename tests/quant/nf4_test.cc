@@ -11,6 +11,7 @@
 
 #include "pq/quant_params.h"
 #include "quant/int4_blockwise.h"
+#include "quant/fourbit_decode.h"
 
 namespace pq::quant {
 namespace {
@@ -59,12 +60,16 @@ TEST(Nf4Test, KnownAnswerPacking) {
   EXPECT_EQ(Bytes(q.packed),
             (std::vector<uint8_t>{0xF0, 0xC4, 0x77, 0x77, 0xF7, 0x6E, 0x08, 0xF7}));
   EXPECT_EQ(q.absmax, (std::vector<float>{1.0f, 0.0f, 2.0f, 0.5f}));
-  ASSERT_EQ(q.dequantized.size(), w.size());
-  EXPECT_EQ(q.dequantized[2], kNf4Levels[12]);
-  EXPECT_EQ(q.dequantized[5], 0.0f) << "an all-zero block dequantizes to zero, not NaN";
-  EXPECT_EQ(q.dequantized[9], 0.0f);
-  EXPECT_EQ(q.dequantized[11], 2 * kNf4Levels[14]);
-  EXPECT_EQ(q.dequantized[13], 0.5f * kNf4Levels[8]);
+  const std::vector<float> dequantized = DecodeNf4(q, 4, w.size());
+  EXPECT_EQ(dequantized[2], kNf4Levels[12]);
+  EXPECT_EQ(dequantized[5], 0.0f) << "an all-zero block dequantizes to zero, not NaN";
+  EXPECT_EQ(dequantized[9], 0.0f);
+  EXPECT_EQ(dequantized[11], 2 * kNf4Levels[14]);
+  EXPECT_EQ(dequantized[13], 0.5f * kNf4Levels[8]);
+  const ErrorMetrics expected =
+      ComputeErrorMetrics(w.data(), dequantized.data(), static_cast<int64_t>(w.size()));
+  EXPECT_DOUBLE_EQ(q.error.mse, expected.mse);
+  EXPECT_EQ(q.error.max_abs, expected.max_abs);
 }
 
 TEST(Nf4Test, PaddingToWholeBlocksAddsZeroCodes) {
@@ -125,11 +130,15 @@ TEST(Nf4Test, GaussianSqnrBeatsInt4Symmetric) {
               static_cast<long long>(kGaussianRows * kGaussianCols));
   std::printf("block     nf4   int4-sym  int4-asym  int4 full-range (v/-8, reference)\n");
   for (int64_t block : {32, 64, 128}) {
-    const double nf4 = Sqnr(w, QuantizeNf4(w.data(), static_cast<int64_t>(w.size()), block, false).dequantized);
-    const double sym =
-        Sqnr(w, QuantizeInt4Blocks(w.data(), kGaussianRows, kGaussianCols, block, true).dequantized);
-    const double asym =
-        Sqnr(w, QuantizeInt4Blocks(w.data(), kGaussianRows, kGaussianCols, block, false).dequantized);
+    const Nf4Weight nf4_q = QuantizeNf4(w.data(), static_cast<int64_t>(w.size()), block, false);
+    const double nf4 = Sqnr(w, DecodeNf4(nf4_q, block, w.size()));
+    EXPECT_NEAR(nf4_q.error.sqnr_db, nf4, 1e-6) << "the quantizer's own measurement";
+    const Int4Weight sym_q = QuantizeInt4Blocks(w.data(), kGaussianRows, kGaussianCols, block, true);
+    const double sym = Sqnr(w, DecodeInt4(sym_q, kGaussianRows, kGaussianCols, block));
+    EXPECT_NEAR(sym_q.error.sqnr_db, sym, 1e-6);
+    const double asym = Sqnr(
+        w, DecodeInt4(QuantizeInt4Blocks(w.data(), kGaussianRows, kGaussianCols, block, false),
+                      kGaussianRows, kGaussianCols, block));
     const double full = Sqnr(w, FullRangeInt4(w, block));
     std::printf("%5lld  %6.3f  %9.3f  %9.3f  %9.3f\n", static_cast<long long>(block), nf4, sym,
                 asym, full);

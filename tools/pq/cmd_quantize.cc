@@ -53,7 +53,7 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
     ValidationData validation;  // --validate, --labels
     Gates gates;
     bool auto_fallback = false;
-    std::string report_detail = "full";
+    std::string report_detail = "auto";
   };
   auto options = std::make_shared<Options>();
   sub->add_option("MODEL", options->model, "FP32 ONNX model")->required();
@@ -115,8 +115,9 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
   sub->add_option("--report", options->report,
                   "Report path (default: OUTPUT with .onnx replaced by .report.json)");
   sub->add_option("--report-detail", options->report_detail,
-                  "full, or summary: long scale/zero-point arrays replaced by count and sha256")
-      ->check(CLI::IsMember({"full", "summary"}))
+                  "Scale/zero-point arrays in the report: auto (longer than 4096 values replaced "
+                  "by count, extremes and sha256), summary (longer than 16), or full")
+      ->check(CLI::IsMember({"auto", "full", "summary"}))
       ->capture_default_str();
   sub->add_option("--threads", options->quantize.threads, "Threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
@@ -241,7 +242,9 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
     inputs.output = &saved.value();
     inputs.options = &q;
     inputs.report_path = report_path;
-    inputs.summary_detail = options->report_detail == "summary";
+    inputs.array_limit = options->report_detail == "summary" ? kReportSummaryArrayLimit
+                         : options->report_detail == "auto"  ? kReportAutoArrayLimit
+                                                             : SIZE_MAX;
     Result<nlohmann::ordered_json> report = BuildReport(inputs, *outcome);
     if (report.ok()) report.value()["validation"] = validation_json;
     Status written = report.ok() ? WriteReport(report.value(), report_path, options->force)
