@@ -5,7 +5,10 @@
 #define PQ_REPORT_H_
 
 #include <cstdint>
+#include <future>
+#include <map>
 #include <string>
+#include <vector>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -33,7 +36,19 @@ struct ReportInputs {
   // big weights digested), kReportSummaryArrayLimit ("summary") or SIZE_MAX
   // ("full").
   size_t array_limit = SIZE_MAX;
+  // SHA-256 digests already computed (path -> hex), e.g. of the input files
+  // hashed while quantization ran (see StartHashingInputFiles); files not
+  // listed are hashed when the report is built.
+  std::map<std::string, std::string> known_sha256;
 };
+
+// The input model's file and its external data files, in report order.
+std::vector<std::string> InputFiles(const Model& model);
+
+// Hashes `paths` on a background thread. The result (get() it before
+// BuildReport) maps each path to its digest, or holds the first error.
+std::future<Result<std::map<std::string, std::string>>> StartHashingInputFiles(
+    std::vector<std::string> paths);
 
 inline constexpr size_t kReportSummaryArrayLimit = 16;
 inline constexpr size_t kReportAutoArrayLimit = 4096;

@@ -44,11 +44,19 @@ int64_t FileBytes(const std::string& path) {
   return stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
 }
 
+// The digest of `path`: from `known` when listed there, else computed.
+Result<std::string> Sha256Of(const std::string& path, const std::map<std::string, std::string>& known) {
+  auto it = known.find(path);
+  if (it != known.end()) return it->second;
+  return Sha256File(path);
+}
+
 Result<Json> ModelFacts(const Model& model, const std::string& path,
-                        const std::vector<std::string>& data_files, int64_t* total_bytes) {
+                        const std::vector<std::string>& data_files,
+                        const std::map<std::string, std::string>& known_sha256, int64_t* total_bytes) {
   Json j;
   j["path"] = path;
-  Result<std::string> sha = Sha256File(path);
+  Result<std::string> sha = Sha256Of(path, known_sha256);
   if (!sha.ok()) return sha.status();
   j["sha256"] = sha.value();
   j["bytes"] = FileBytes(path);
@@ -63,7 +71,7 @@ Result<Json> ModelFacts(const Model& model, const std::string& path,
                    {"version", model.proto().producer_version()}};
   Json external = Json::array();
   for (const std::string& file : data_files) {
-    Result<std::string> file_sha = Sha256File(file);
+    Result<std::string> file_sha = Sha256Of(file, known_sha256);
     if (!file_sha.ok()) return file_sha.status();
     external.push_back({{"path", file}, {"sha256", file_sha.value()}, {"bytes", FileBytes(file)}});
     *total_bytes += FileBytes(file);
@@ -156,6 +164,26 @@ Json TensorJson(const QuantizedTensorRecord& r, size_t limit) {
 
 }  // namespace
 
+std::vector<std::string> InputFiles(const Model& model) {
+  std::vector<std::string> files = {model.path()};
+  for (const ExternalFile& f : model.ExternalFiles()) files.push_back(model.base_dir() + "/" + f.location);
+  return files;
+}
+
+std::future<Result<std::map<std::string, std::string>>> StartHashingInputFiles(
+    std::vector<std::string> paths) {
+  return std::async(std::launch::async,
+                    [paths = std::move(paths)]() -> Result<std::map<std::string, std::string>> {
+                      std::map<std::string, std::string> digests;
+                      for (const std::string& path : paths) {
+                        Result<std::string> sha = Sha256File(path);
+                        if (!sha.ok()) return sha.status();
+                        digests[path] = sha.value();
+                      }
+                      return digests;
+                    });
+}
+
 const char* ReportDetailName(size_t array_limit) {
   if (array_limit == kReportSummaryArrayLimit) return "summary";
   if (array_limit == kReportAutoArrayLimit) return "auto";
@@ -181,17 +209,17 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
   }
   report["command"] = command;
 
-  std::vector<std::string> input_data;
-  for (const ExternalFile& f : in.input_model->ExternalFiles()) {
-    input_data.push_back(in.input_model->base_dir() + "/" + f.location);
-  }
+  std::vector<std::string> input_data = InputFiles(*in.input_model);
+  input_data.erase(input_data.begin());  // the model file itself
   int64_t bytes_before = 0, bytes_after = 0;
-  Result<Json> input = ModelFacts(*in.input_model, in.input_model->path(), input_data, &bytes_before);
+  Result<Json> input = ModelFacts(*in.input_model, in.input_model->path(), input_data,
+                                  in.known_sha256, &bytes_before);
   if (!input.ok()) return input.status();
   report["input_model"] = input.value();
   std::vector<std::string> output_data;
   if (!in.output->data_path.empty()) output_data.push_back(in.output->data_path);
-  Result<Json> output = ModelFacts(*outcome.model, in.output->model_path, output_data, &bytes_after);
+  Result<Json> output = ModelFacts(*outcome.model, in.output->model_path, output_data,
+                                   in.known_sha256, &bytes_after);
   if (!output.ok()) return output.status();
   report["output_model"] = output.value();
 
