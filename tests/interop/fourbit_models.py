@@ -17,8 +17,9 @@ ort = com.microsoft MatMulBnb4, onnx = standard ops, onnx with
 - top-1 accuracy (ORT) drops by <= kMaxAccuracyDropPoints against FP32;
 - nf4: the quantized weights (packed codes + absmax, or the double-quantized
   absmax codes + their scales + offset, as the model stores them) take
-  <= kMaxBytesPerParam bytes per parameter. int4's figure is printed: with
-  K = 48 MatMulNBits pads every row to whole blocks, so it cannot reach it.
+  <= kMaxBytesPerParam bytes per parameter. int4's figure is printed: its
+  MatMulNBits keeps a float32 scale per 32-weight block (0.125 bytes/param on
+  top of the 0.5 of the codes), so it cannot reach it.
 Prints one line per check and closes with `N passed, M failed`.
 """
 import json
