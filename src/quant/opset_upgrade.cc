@@ -93,7 +93,7 @@ Status UpgradeGraph(onnx::GraphProto* graph, int64_t from, int64_t target, onnx:
 Result<std::unique_ptr<Model>> UpgradeOpset(const Model& model, int64_t target) {
   const int64_t from = model.OpsetVersion("");
   if (from < kMinUpgradeOpset || target < from || target > kMaxUpgradeOpset) {
-    return Status::NotSupported(model.origin() + ": pq upgrades the default-domain opset from " +
+    return Status::NotSupported("pq upgrades the default-domain opset from " +
                                 std::to_string(kMinUpgradeOpset) + ".." +
                                 std::to_string(kMaxUpgradeOpset) + " up to " +
                                 std::to_string(kMaxUpgradeOpset) + ", not from " +
@@ -102,7 +102,7 @@ Result<std::unique_ptr<Model>> UpgradeOpset(const Model& model, int64_t target) 
   auto proto = std::make_unique<onnx::ModelProto>(model.proto());
   NameAllocator names(proto->graph());
   Status upgraded = UpgradeGraph(proto->mutable_graph(), from, target, proto->mutable_graph(), &names);
-  if (!upgraded.ok()) return upgraded.WithPrefix(model.origin());
+  if (!upgraded.ok()) return upgraded;
   for (onnx::OperatorSetIdProto& o : *proto->mutable_opset_import()) {
     if (o.domain().empty() || o.domain() == "ai.onnx") o.set_version(target);
   }

@@ -23,7 +23,8 @@ constexpr int64_t kMaxUpgradeOpset = 21;
 // read as input 1 (keepdims stays; noop_with_empty_axes' default 0 keeps the
 // meaning of no axes). Other ops keep their node as it is.
 // REQUIRES: 13 <= the model's opset <= target <= kMaxUpgradeOpset.
-// Errors: kNotSupported naming the node and op when an op's meaning changed
+// Errors (messages name no file; the caller adds it): kNotSupported naming
+// the node and op when an op's meaning changed
 // between the two opsets (GroupNormalization before 21, RoiAlign before 16,
 // GridSample before 20, DFT before 20), or the REQUIRES does not hold.
 Result<std::unique_ptr<Model>> UpgradeOpset(const Model& model, int64_t target);
