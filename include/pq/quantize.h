@@ -59,6 +59,10 @@ struct QuantizeOptions {
   int64_t block_size = 0;
   // nf4: "ort" (com.microsoft MatMulBnb4) or "onnx" (standard ops only).
   std::string nf4_format = "ort";
+  // int4-sym / int4-asym: "ort" (com.microsoft MatMulNBits) or "onnx"
+  // (INT4 / UINT4 -> DequantizeLinear with block_size; the model's
+  // default-domain opset is upgraded to 21 and the upgrade verified).
+  std::string int4_format = "ort";
   // nf4 "onnx": absmax double-quantized to int8 in blocks of 256 (QLoRA).
   // With "ort" it is not applied (MatMulBnb4 reads float absmax): a warning
   // says so and the report records it.
@@ -98,7 +102,7 @@ struct QuantizedTensorRecord {
   // Names written into the model.
   std::string quantized_name, scale_name, zero_point_name, dequantized_name;
   // Blockwise 4-bit weights ("" / empty otherwise): the stored code type
-  // ("nf4", "uint4"), how the model reads it back ("MatMulBnb4",
+  // ("nf4", "uint4", "int4"), how the model reads it back ("MatMulBnb4",
   // "MatMulNBits", "decode" = standard ops, "DequantizeLinear"), the fused
   // nodes that read it, and the bytes its codes, scales and zero points take.
   std::string storage_type;
@@ -143,7 +147,8 @@ struct QuantizeOutcome {
 // calibration progress (samples done, total).
 // Errors: kInvalidArgument (unknown scheme, a scheme that needs calibration
 // without --calib), kInvalidInput (bad data, NaN/Inf weights naming the
-// tensor), kNotSupported (an op the executor cannot run, opset < 10).
+// tensor), kNotSupported (an op the executor cannot run, opset < 10, a model
+// --int4-format onnx cannot upgrade to opset 21).
 Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& options,
                                  const std::function<void(int64_t, int64_t)>& progress);
 

@@ -75,8 +75,14 @@ class Tensor {
   std::shared_ptr<uint8_t> storage_;
 };
 
+// TensorProto numbers of the packed 4-bit integer types TensorFromBytes reads.
+constexpr int32_t kRawUint4 = 21;
+constexpr int32_t kRawInt4 = 22;
+
 // Makes an executor tensor from packed little-endian bytes of `dtype`
-// (raw_data layout). float16 and double become float. `what` names the tensor
+// (raw_data layout). float16 and double become float; uint4 / int4 (two per
+// byte, the first element in the low nibble) become one value per byte in
+// uint8 / int8 (sign-extended), as the quantized kernels hold them. `what` names the tensor
 // in messages. Errors: a type the executor does not hold, a size mismatch.
 Result<Tensor> TensorFromBytes(int32_t dtype, const std::vector<int64_t>& shape,
                                const uint8_t* bytes, int64_t byte_size, const std::string& what);

@@ -44,10 +44,18 @@ void RecordBlockwise(const QuantizedWeight& q, WeightEncoding encoding,
     case WeightEncoding::kMatMulBnb4: record->written_form = "MatMulBnb4"; break;
     case WeightEncoding::kMatMulNBits: record->written_form = "MatMulNBits"; break;
     case WeightEncoding::kCodebookDecode: record->written_form = "decode"; break;
-    case WeightEncoding::kDequantizeLinear: record->written_form = "DequantizeLinear"; break;
+    case WeightEncoding::kDequantizeLinear:
+    case WeightEncoding::kBlockedDequantizeLinear: record->written_form = "DequantizeLinear"; break;
   }
   int64_t bytes = static_cast<int64_t>(p.codes.size() + p.scales.size() * sizeof(float) +
                                        p.zero_points.size());
+  if (encoding == WeightEncoding::kBlockedDequantizeLinear) {
+    // INT4/UINT4 tensors of the weight's and the scale's element counts,
+    // two per byte, without MatMulNBits' row padding.
+    const int64_t scales = static_cast<int64_t>(p.scales.size());
+    bytes = (p.n * p.k + 1) / 2 + scales * static_cast<int64_t>(sizeof(float)) +
+            (p.zero_points.empty() ? 0 : (scales + 1) / 2);
+  }
   if (p.double_quant) {
     const ScaleDoubleQuant& dq = *p.double_quant;
     bytes += static_cast<int64_t>(dq.codes.size() + dq.scales.size() * sizeof(float) + sizeof(float));

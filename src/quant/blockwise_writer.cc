@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "onnx/onnx_pb.h"
+#include "quant/blocked_dq_writer.h"
 
 namespace pq::quant {
 namespace {
@@ -271,6 +272,9 @@ Status WriteBlockwise(const ConstantRewrite& c, onnx::ModelProto* model, NameAll
   written->tensor = c.tensor;
   if (c.encoding == WeightEncoding::kCodebookDecode) {
     return WriteDecode(c, graph, names, nodes, written);
+  }
+  if (c.encoding == WeightEncoding::kBlockedDequantizeLinear) {
+    return WriteBlockedDequantizeLinear(c, model, names, &nodes->prologue, written);
   }
   return WriteFused(c, graph, names, nodes, written, model);
 }

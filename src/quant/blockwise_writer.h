@@ -12,6 +12,8 @@
 //     Double-quantized scales are rebuilt first:
 //       Cast(codes int8 [q_blocks, q_block], float) * scales [q_blocks, 1]
 //       + offset, flattened, sliced to `blocks`, reshaped [blocks, 1, 1].
+//   kBlockedDequantizeLinear: INT4/UINT4 -> opset-21 DequantizeLinear with
+//     block_size (see blocked_dq_writer.h).
 // Like the QDQ writer, it decides no number: it stores what it is given.
 #ifndef PQ_QUANT_BLOCKWISE_WRITER_H_
 #define PQ_QUANT_BLOCKWISE_WRITER_H_

@@ -11,8 +11,10 @@
 #include "io/external_data.h"
 #include "onnx/onnx_pb.h"
 #include "pq/executor.h"
+#include "quant/blocked_dq_writer.h"
 #include "quant/blockwise_record.h"
 #include "quant/linear_quant.h"
+#include "quant/opset_upgrade.h"
 #include "quant/plan.h"
 #include "quant/prepare.h"
 #include "quant/qdq_writer.h"
@@ -144,6 +146,39 @@ Result<std::unique_ptr<Model>> PrepareOpset(std::unique_ptr<Model> model, bool w
                               " has no QuantizeLinear (needs " + std::to_string(kMinQdqOpset) + ")");
 }
 
+// Gives `model` default-domain opset 21 (blocked DequantizeLinear with int4):
+// onnx's converter up to 13 when lower, then pq's own upgrade, and checks
+// that the FP32 outputs did not change. Errors (kNotSupported) name what
+// stood in the way and that --int4-format ort works at any opset.
+Result<std::unique_ptr<Model>> PrepareBlockedDqOpset(std::unique_ptr<Model> model, int threads,
+                                                     QuantizeOutcome* outcome) {
+  const int64_t opset = model->OpsetVersion("");
+  if (opset >= quant::kBlockedDqOpset) return model;
+  auto refuse = [&](const Status& why) {
+    return Status::NotSupported("--int4-format onnx needs default-domain opset " +
+                                std::to_string(quant::kBlockedDqOpset) + " and the model (opset " +
+                                std::to_string(opset) + ") cannot be upgraded: " + why.message() +
+                                "; --int4-format ort works at any opset");
+  };
+  const Model* base = model.get();
+  std::unique_ptr<Model> converted;
+  if (opset < kPerAxisOpset) {
+    Result<std::unique_ptr<Model>> c = quant::ConvertOpset(*model, kPerAxisOpset);
+    if (!c.ok()) return refuse(c.status());
+    converted = std::move(c).value();
+    base = converted.get();
+  }
+  Result<std::unique_ptr<Model>> upgraded = quant::UpgradeOpset(*base, quant::kBlockedDqOpset);
+  if (!upgraded.ok()) return refuse(upgraded.status());
+  Status same = CheckSameOutputs(*model, *upgraded.value(), threads);
+  if (!same.ok()) return refuse(same);
+  outcome->transformations.push_back(
+      "upgraded the default-domain opset from " + std::to_string(opset) + " to " +
+      std::to_string(quant::kBlockedDqOpset) + (converted ? " (onnx version converter to 13, then pq)" : " (pq)") +
+      " for blocked DequantizeLinear; outputs verified equal");
+  return std::move(upgraded).value();
+}
+
 }  // namespace
 
 const char* TensorRoleName(TensorRole role) {
@@ -174,10 +209,14 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   if (options.nf4_format != "ort" && options.nf4_format != "onnx") {
     return Status::InvalidArgument("nf4 format '" + options.nf4_format + "' is not ort or onnx");
   }
+  if (options.int4_format != "ort" && options.int4_format != "onnx") {
+    return Status::InvalidArgument("int4 format '" + options.int4_format + "' is not ort or onnx");
+  }
   quant::SchemeOptions scheme_options;
   scheme_options.symmetric_weights = options.symmetric_weights;
   scheme_options.block_size = options.block_size;
   scheme_options.nf4_format = options.nf4_format;
+  scheme_options.int4_format = options.int4_format;
   scheme_options.double_quant = options.double_quant;
   Result<std::unique_ptr<quant::Scheme>> scheme_or = quant::MakeScheme(options.scheme, scheme_options);
   if (!scheme_or.ok()) return scheme_or.status();
@@ -239,6 +278,12 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     Result<std::unique_ptr<Model>> ready =
         PrepareOpset(std::move(prepared), per_axis, options.threads, &outcome);
     if (!ready.ok()) return ready.status();
+    prepared = std::move(ready).value();
+  }
+  if (writes(quant::WeightEncoding::kBlockedDequantizeLinear)) {
+    Result<std::unique_ptr<Model>> ready =
+        PrepareBlockedDqOpset(std::move(prepared), options.threads, &outcome);
+    if (!ready.ok()) return ready.status().WithPrefix(model.origin());
     prepared = std::move(ready).value();
   }
   const onnx::GraphProto& graph = prepared->proto().graph();
@@ -390,6 +435,10 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     if (blockwise) {
       rewrite.encoding = weight_scheme.Encoding();
       rewrite.transposed = c.transposed;
+      if (rewrite.encoding == quant::WeightEncoding::kBlockedDequantizeLinear) {
+        // The record holds the parameters as written (the constant's layout).
+        r.params = quant::BlockedDqParams(*q.blockwise, c.transposed);
+      }
       quant::RecordBlockwise(q, rewrite.encoding, &r);
       rewrite.blockwise = std::move(q.blockwise);
     }

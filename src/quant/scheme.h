@@ -40,6 +40,10 @@ enum class WeightEncoding {
   // Standard ops decode packed codes through a codebook to the FP32 weight
   // that the original consumer reads.
   kCodebookDecode,
+  // INT4/UINT4 initializer of the constant's shape -> opset-21
+  // DequantizeLinear with axis and block_size -> the original consumer
+  // (blocked_dq_writer.h). `blockwise` holds MatMulNBits' layout.
+  kBlockedDequantizeLinear,
 };
 
 // Double quantization of per-block scales (see nf4.h): scale'[i] =
@@ -57,7 +61,7 @@ struct BlockwisePacked {
   int64_t n = 0, k = 0, block_size = 0;
   std::string codes;            // packed as the encoding reads them
   std::vector<float> scales;    // float32 per block (NF4: absmax), as written
-  std::string zero_points;      // MatMulNBits asym: packed uint8; else empty
+  std::string zero_points;      // MatMulNBits asym: packed uint8; else empty (sym: 8)
   std::vector<float> codebook;  // kCodebookDecode: the value of each code
   int64_t quant_type = 1;       // MatMulBnb4: 1 = NF4
   std::optional<ScaleDoubleQuant> double_quant;  // scales written double-quantized
@@ -117,6 +121,9 @@ struct SchemeOptions {
   int64_t block_size = 0;
   // nf4: "ort" (com.microsoft MatMulBnb4) or "onnx" (standard ops).
   std::string nf4_format = "ort";
+  // int4-*: "ort" (com.microsoft MatMulNBits) or "onnx" (INT4/UINT4 ->
+  // blocked DequantizeLinear, opset 21).
+  std::string int4_format = "ort";
   // nf4 "onnx": absmax values double-quantized to int8 (QLoRA).
   bool double_quant = false;
 };

@@ -247,6 +247,7 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
   if (o.scheme == "nf4" || o.scheme.rfind("int4", 0) == 0 || !o.fallback.empty()) {
     report["config"]["block_size"] = o.block_size > 0 ? Json(o.block_size) : Json("default");
     report["config"]["nf4_format"] = o.nf4_format;
+    report["config"]["int4_format"] = o.int4_format;
     report["config"]["double_quant"] = {{"requested", o.double_quant},
                                         {"applied", outcome.double_quant_applied}};
     report["config"]["fallback"] = o.fallback.empty() ? Json(nullptr) : Json(o.fallback);

@@ -95,6 +95,11 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
                   "nf4: ort (com.microsoft MatMulBnb4) or onnx (standard ops, still 4-bit on disk)")
       ->check(CLI::IsMember({"ort", "onnx"}))
       ->capture_default_str();
+  sub->add_option("--int4-format", options->quantize.int4_format,
+                  "int4-sym/int4-asym: ort (com.microsoft MatMulNBits, any opset) or onnx "
+                  "(INT4/UINT4 -> DequantizeLinear with block_size; upgrades the model to opset 21)")
+      ->check(CLI::IsMember({"ort", "onnx"}))
+      ->capture_default_str();
   sub->add_flag("--double-quant", options->quantize.double_quant,
                 "nf4 --nf4-format onnx: absmax values quantized to int8 in blocks of 256 (QLoRA)");
   sub->add_option("--fallback", options->quantize.fallback,
