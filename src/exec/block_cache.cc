@@ -9,7 +9,7 @@ namespace pq::exec {
 namespace {
 
 // Smaller blocks come from malloc's own free lists without page faults.
-constexpr size_t kMinCachedBytes = size_t{64} << 10;
+constexpr size_t kMinCachedBytes = size_t{4} << 10;
 constexpr size_t kMaxCachedBytes = size_t{256} << 20;
 
 struct BlockCache {

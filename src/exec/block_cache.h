@@ -15,7 +15,7 @@ namespace pq::exec {
 // Thread-safe. The block is released with ReleaseBlock(block, bytes).
 void* AcquireBlock(size_t alignment, size_t bytes);
 
-// Gives back a block from AcquireBlock. Blocks of at least 64 KiB are kept for
+// Gives back a block from AcquireBlock. Blocks of at least 4 KiB are kept for
 // reuse while the cache holds less than 256 MiB; others are freed.
 // Thread-safe.
 void ReleaseBlock(void* block, size_t bytes);

@@ -13,6 +13,7 @@
 #include "exec/kernel.h"
 #include "exec/kernels/elementwise_math.h"
 #include "exec/kernels/elementwise_util.h"
+#include "exec/kernels/vectorized_unary.h"
 #include "pq/data_type.h"
 
 namespace pq::exec {
@@ -336,8 +337,6 @@ float Log(float x) { return std::log(x); }
 float Floor(float x) { return std::floor(x); }
 float Ceil(float x) { return std::ceil(x); }
 float Round(float x) { return std::nearbyint(x); }  // half to even
-float Erf(float x) { return std::erf(x); }
-float Tanh(float x) { return std::tanh(x); }
 float Sin(float x) { return std::sin(x); }
 float Cos(float x) { return std::cos(x); }
 float Tan(float x) { return std::tan(x); }
@@ -655,8 +654,8 @@ const std::vector<KernelDef>& ElementwiseKernels() {
       {"Floor", "", 1, 0, FloatUnary<Floor>},
       {"Ceil", "", 1, 0, FloatUnary<Ceil>},
       {"Round", "", 11, 0, FloatUnary<Round>},
-      {"Erf", "", 9, 0, FloatUnary<Erf>},
-      {"Tanh", "", 1, 0, FloatUnary<Tanh>},
+      {"Erf", "", 9, 0, ErfVectorized},
+      {"Tanh", "", 1, 0, TanhVectorized},
       {"Sin", "", 7, 0, FloatUnary<Sin>},
       {"Cos", "", 7, 0, FloatUnary<Cos>},
       {"Tan", "", 7, 0, FloatUnary<Tan>},
