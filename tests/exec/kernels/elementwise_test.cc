@@ -213,3 +213,32 @@ TEST(ElementwiseTest, RandomTrainingDropoutIsNotSupported) {
 
 }  // namespace
 }  // namespace pq
+
+namespace pq::exec {
+namespace {
+
+// Erf and Tanh run vectorized: within a few ulp of libm, saturating at
+// +-inf, NaN kept as NaN (Eigen's clamping alone would turn it into +-1).
+TEST(ElementwiseTest, VectorizedErfAndTanhKeepIeeeValues) {
+  const std::vector<float> x = {-2.5f, -0.3f, 0.0f, 0.7f, 3.9f, 5.0f,
+                                std::numeric_limits<float>::infinity(),
+                                -std::numeric_limits<float>::infinity(),
+                                std::numeric_limits<float>::quiet_NaN()};
+  for (const char* op : {"Erf", "Tanh"}) {
+    SCOPED_TRACE(op);
+    testing::OneNodeCase c;
+    c.node = testing::MakeNode(op, {"x"}, {"y"});
+    c.inputs = {{"x", testing::Floats({static_cast<int64_t>(x.size())}, x)}};
+    auto out = testing::RunOneNode(c);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    const std::vector<double> y = testing::Values(out.value()[0]);
+    for (size_t i = 0; i + 1 < x.size(); ++i) {
+      const double expected = std::string(op) == "Erf" ? std::erf(x[i]) : std::tanh(x[i]);
+      EXPECT_NEAR(y[i], expected, 1e-6) << "x = " << x[i];
+    }
+    EXPECT_TRUE(std::isnan(y.back()));
+  }
+}
+
+}  // namespace
+}  // namespace pq::exec
