@@ -48,13 +48,13 @@ std::string NodeLabel(const onnx::NodeProto& node) {
 // Rewrites `graph`'s nodes and those of its subgraphs; axes initializers go
 // into `main` (visible to every subgraph).
 Status UpgradeGraph(onnx::GraphProto* graph, int64_t from, int64_t target, onnx::GraphProto* main,
-                    NameAllocator* names) {
+                    NameAllocator* names, int* rewritten) {
   for (onnx::NodeProto& node : *graph->mutable_node()) {
     const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
     for (onnx::AttributeProto& a : *node.mutable_attribute()) {
-      if (a.has_g()) PQ_RETURN_IF_ERROR(UpgradeGraph(a.mutable_g(), from, target, main, names));
+      if (a.has_g()) PQ_RETURN_IF_ERROR(UpgradeGraph(a.mutable_g(), from, target, main, names, rewritten));
       for (onnx::GraphProto& g : *a.mutable_graphs()) {
-        PQ_RETURN_IF_ERROR(UpgradeGraph(&g, from, target, main, names));
+        PQ_RETURN_IF_ERROR(UpgradeGraph(&g, from, target, main, names, rewritten));
       }
     }
     if (!default_domain) continue;
@@ -82,6 +82,7 @@ Status UpgradeGraph(onnx::GraphProto* graph, int64_t from, int64_t target, onnx:
       t->set_raw_data(std::move(raw));
       if (node.input_size() < 1) return Status::InvalidInput(NodeLabel(node) + " has no input");
       node.add_input(t->name());
+      ++*rewritten;
       break;
     }
   }
@@ -90,7 +91,7 @@ Status UpgradeGraph(onnx::GraphProto* graph, int64_t from, int64_t target, onnx:
 
 }  // namespace
 
-Result<std::unique_ptr<Model>> UpgradeOpset(const Model& model, int64_t target) {
+Result<std::unique_ptr<Model>> UpgradeOpset(const Model& model, int64_t target, int* rewritten_nodes) {
   const int64_t from = model.OpsetVersion("");
   if (from < kMinUpgradeOpset || target < from || target > kMaxUpgradeOpset) {
     return Status::NotSupported("pq upgrades the default-domain opset from " +
@@ -101,7 +102,10 @@ Result<std::unique_ptr<Model>> UpgradeOpset(const Model& model, int64_t target) 
   }
   auto proto = std::make_unique<onnx::ModelProto>(model.proto());
   NameAllocator names(proto->graph());
-  Status upgraded = UpgradeGraph(proto->mutable_graph(), from, target, proto->mutable_graph(), &names);
+  int rewritten = 0;
+  Status upgraded =
+      UpgradeGraph(proto->mutable_graph(), from, target, proto->mutable_graph(), &names, &rewritten);
+  if (rewritten_nodes != nullptr) *rewritten_nodes = rewritten;
   if (!upgraded.ok()) return upgraded;
   for (onnx::OperatorSetIdProto& o : *proto->mutable_opset_import()) {
     if (o.domain().empty() || o.domain() == "ai.onnx") o.set_version(target);

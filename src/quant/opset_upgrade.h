@@ -22,12 +22,14 @@ constexpr int64_t kMaxUpgradeOpset = 21;
 // and ReduceSumSquare move their `axes` attribute to an int64 initializer
 // read as input 1 (keepdims stays; noop_with_empty_axes' default 0 keeps the
 // meaning of no axes). Other ops keep their node as it is.
+// `rewritten_nodes` (may be null) receives how many nodes were rewritten.
 // REQUIRES: 13 <= the model's opset <= target <= kMaxUpgradeOpset.
 // Errors (messages name no file; the caller adds it): kNotSupported naming
 // the node and op when an op's meaning changed
 // between the two opsets (GroupNormalization before 21, RoiAlign before 16,
 // GridSample before 20, DFT before 20), or the REQUIRES does not hold.
-Result<std::unique_ptr<Model>> UpgradeOpset(const Model& model, int64_t target);
+Result<std::unique_ptr<Model>> UpgradeOpset(const Model& model, int64_t target,
+                                            int* rewritten_nodes = nullptr);
 
 }  // namespace pq::quant
 

@@ -66,8 +66,10 @@ std::vector<double> RunOnFixedInput(const Model& model) {
 
 TEST(OpsetUpgradeTest, ReduceMeanAxesAttributeBecomesAnInput) {
   auto model = Load(ReduceModel(13));
-  Result<std::unique_ptr<Model>> up = quant::UpgradeOpset(*model, 21);
+  int rewritten = -1;
+  Result<std::unique_ptr<Model>> up = quant::UpgradeOpset(*model, 21, &rewritten);
   ASSERT_TRUE(up.ok()) << up.status().ToString();
+  EXPECT_EQ(rewritten, 1) << "only ReduceMean had an axes attribute";
   const onnx::ModelProto& p = up.value()->proto();
   EXPECT_EQ(up.value()->OpsetVersion(""), 21);
   EXPECT_EQ(p.ir_version(), 10);
