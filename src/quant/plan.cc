@@ -162,8 +162,10 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
                           (node.op_type() == "Conv" || node.op_type() == "Gemm");
     if (static_mode && has_bias) {
       const ConstantTensor* b = model.FindConstant(node.input(2));
-      const int64_t out_channels =
-          node.op_type() == "Conv" ? w->dims[0] : w->dims[axis >= 0 ? static_cast<size_t>(axis) : 1];
+      // Conv: W is [M, C/group, ...]; Gemm: B is [K, N], or [N, K] with transB.
+      const int64_t out_channels = node.op_type() == "Conv" || AttrInt(node, "transB", 0) != 0
+                                       ? w->dims[0]
+                                       : w->dims[1];
       if (b != nullptr && b->data_type == onnx::TensorProto::FLOAT && b->dims.size() == 1 &&
           b->dims[0] == out_channels) {
         PlannedConstant c;

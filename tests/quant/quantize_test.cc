@@ -342,3 +342,28 @@ TEST(QuantizeTest, ConvOutputIsQuantizedAndFloatPoolingStaysFloat) {
 
 }  // namespace
 }  // namespace pq
+
+namespace pq {
+namespace {
+
+// Per-tensor weights still quantize every bias, including those of Gemms
+// with transB = 1 (B is [N, K]: N outputs, not K).
+TEST(QuantizeTest, PerTensorStaticQuantizesGemmBiases) {
+  auto model = Model::Load(testing::ModelsDir() + "/fashion_cnn.onnx");
+  ASSERT_TRUE(model.ok());
+  QuantizeOptions options;
+  options.scheme = "int8-asym";
+  options.per_channel = false;
+  options.calib_paths = {testing::ModelsDir() + "/calib_images.npy"};
+  options.calib_samples = 16;
+  Result<QuantizeOutcome> out = Quantize(*model.value(), options, {});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  int biases = 0;
+  for (const auto& r : out->tensors) biases += r.role == TensorRole::kBias;
+  EXPECT_EQ(biases, 4);  // 2 Conv + 2 Gemm
+  EXPECT_TRUE(out->skipped.empty()) << out->skipped.front().tensor << ": " << out->skipped.front().reason;
+  ExpectRecordsMatchModel(*out);
+}
+
+}  // namespace
+}  // namespace pq
