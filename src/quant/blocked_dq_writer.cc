@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "quant/proto_build.h"
+
 namespace pq::quant {
 namespace {
 
@@ -10,23 +12,6 @@ namespace {
 constexpr uint8_t kSymmetricCodeFlip = 0x8;
 static_assert(((0x0 ^ kSymmetricCodeFlip) & 0xF) == 0x8 && (0xF ^ kSymmetricCodeFlip) == 0x7,
               "code 0 -> q -8 (nibble 0x8), code 15 -> q 7");
-
-onnx::TensorProto* AddInitializer(onnx::GraphProto* graph, const std::string& name, int32_t dtype,
-                                  const std::vector<int64_t>& dims, std::string raw) {
-  onnx::TensorProto* t = graph->add_initializer();
-  t->set_name(name);
-  t->set_data_type(dtype);
-  for (int64_t d : dims) t->add_dims(d);
-  t->set_raw_data(std::move(raw));
-  return t;
-}
-
-void SetInt(onnx::NodeProto* node, const char* name, int64_t value) {
-  auto* a = node->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(value);
-}
 
 }  // namespace
 
@@ -97,10 +82,11 @@ Status WriteBlockedDequantizeLinear(const ConstantRewrite& c, onnx::ModelProto* 
   onnx::GraphProto* graph = model->mutable_graph();
   w->quantized = names->Make(c.tensor + "_quantized");
   w->scale = names->Make(c.tensor + "_scale");
-  AddInitializer(graph, w->quantized, params.dtype, q_dims, PackNibbles(values));
+  *graph->add_initializer() = Initializer(w->quantized, params.dtype, q_dims, PackNibbles(values));
   std::string scale_raw(params.scale.size() * sizeof(float), '\0');
   std::memcpy(scale_raw.data(), params.scale.data(), scale_raw.size());
-  AddInitializer(graph, w->scale, onnx::TensorProto::FLOAT, scale_dims, std::move(scale_raw));
+  *graph->add_initializer() =
+      Initializer(w->scale, onnx::TensorProto::FLOAT, scale_dims, std::move(scale_raw));
   onnx::NodeProto dq;
   dq.set_op_type("DequantizeLinear");
   dq.set_name(names->Make(c.tensor + "_DequantizeLinear"));
@@ -109,7 +95,7 @@ Status WriteBlockedDequantizeLinear(const ConstantRewrite& c, onnx::ModelProto* 
   if (!symmetric) {
     w->zero_point = names->Make(c.tensor + "_zero_point");
     const std::vector<uint8_t> zp(params.zero_point.begin(), params.zero_point.end());
-    AddInitializer(graph, w->zero_point, kOnnxUint4, scale_dims, PackNibbles(zp));
+    *graph->add_initializer() = Initializer(w->zero_point, kOnnxUint4, scale_dims, PackNibbles(zp));
     dq.add_input(w->zero_point);
   }
   w->dequantized = names->Make(c.tensor + "_dequantized");

@@ -5,34 +5,18 @@
 
 #include "onnx/onnx_pb.h"
 #include "quant/blocked_dq_writer.h"
+#include "quant/proto_build.h"
 
 namespace pq::quant {
 namespace {
 
 constexpr const char* kMsDomain = "com.microsoft";
 
-onnx::TensorProto Initializer(const std::string& name, int32_t dtype,
-                              const std::vector<int64_t>& dims, std::string raw) {
-  onnx::TensorProto t;
-  t.set_name(name);
-  t.set_data_type(dtype);
-  for (int64_t d : dims) t.add_dims(d);
-  t.set_raw_data(std::move(raw));
-  return t;
-}
-
 template <typename T>
 std::string Raw(const std::vector<T>& values) {
   std::string raw(values.size() * sizeof(T), '\0');
   if (!values.empty()) std::memcpy(raw.data(), values.data(), raw.size());
   return raw;
-}
-
-void SetInt(onnx::NodeProto* node, const char* name, int64_t value) {
-  auto* a = node->add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(value);
 }
 
 void SetInts(onnx::NodeProto* node, const char* name, const std::vector<int64_t>& values) {
