@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "exec/kernel_test_util.h"
+#include "quant/sine_input_output.h"
 #include "onnx/onnx_pb.h"
 #include "pq/executor.h"
 #include "pq/quantize.h"
@@ -249,16 +250,6 @@ onnx::ModelProto TwoLayerModel() {
   return model;
 }
 
-std::vector<double> Output(const Model& model) {
-  std::vector<float> x(3 * 40);
-  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i));
-  auto exec = Executor::Create(model);
-  EXPECT_TRUE(exec.ok()) << exec.status().ToString();
-  auto out = exec.value()->Run({{"X", testing::Floats({3, 40}, x)}});
-  EXPECT_TRUE(out.ok()) << out.status().ToString();
-  return testing::Values(out.value()[0]);
-}
-
 TEST(BlockedDqInt4Test, OnnxFormComputesWhatMatMulNBitsComputes) {
   auto model = Model::FromProto(std::make_unique<onnx::ModelProto>(TwoLayerModel()), ".", "two.onnx");
   ASSERT_TRUE(model.ok()) << model.status().ToString();
@@ -302,7 +293,7 @@ TEST(BlockedDqInt4Test, OnnxFormComputesWhatMatMulNBitsComputes) {
       EXPECT_EQ(std::vector<int64_t>(q->dims().begin(), q->dims().end()), r.shape);
       EXPECT_EQ(r.error->mse, ort->tensors[i].error->mse) << "same codes, same error";
     }
-    const std::vector<double> a = Output(*ort->model), b = Output(*std_ops->model);
+    const std::vector<double> a = testing::OutputOnSineInput(*ort->model), b = testing::OutputOnSineInput(*std_ops->model);
     double diff = 0, norm = 0;
     for (size_t i = 0; i < a.size(); ++i) {
       diff += (a[i] - b[i]) * (a[i] - b[i]);

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "exec/kernel_test_util.h"
+#include "quant/sine_input_output.h"
 #include "onnx/onnx_pb.h"
 #include "pq/executor.h"
 #include "pq/quantize.h"
@@ -103,16 +104,6 @@ int Count(const Model& model, const std::string& op) {
   return n;
 }
 
-std::vector<double> Output(const Model& model) {
-  std::vector<float> x(3 * 40);
-  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i));
-  auto exec = Executor::Create(model);
-  EXPECT_TRUE(exec.ok()) << exec.status().ToString();
-  auto out = exec.value()->Run({{"X", testing::Floats({3, 40}, x)}});
-  EXPECT_TRUE(out.ok()) << out.status().ToString();
-  return testing::Values(out.value()[0]);
-}
-
 double RelL2(const std::vector<double>& a, const std::vector<double>& b) {
   double diff = 0, norm = 0;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -153,7 +144,7 @@ TEST(FourBitQuantizeTest, Nf4OrtWritesMatMulBnb4WithTheRecordedAbsmax) {
   bool bias_listed = false;
   for (const SkippedRecord& s : out->skipped) bias_listed |= s.tensor == "C";
   EXPECT_TRUE(bias_listed);
-  EXPECT_LT(RelL2(Output(*model), Output(*out->model)), kMaxNf4RelL2);
+  EXPECT_LT(RelL2(testing::OutputOnSineInput(*model), testing::OutputOnSineInput(*out->model)), kMaxNf4RelL2);
 }
 
 TEST(FourBitQuantizeTest, Nf4OnnxFormUsesStandardOpsAndComputesTheSame) {
@@ -174,7 +165,7 @@ TEST(FourBitQuantizeTest, Nf4OnnxFormUsesStandardOpsAndComputesTheSame) {
     ASSERT_NE(absmax, nullptr);
     EXPECT_EQ(FloatsOf(*absmax), std_ops->tensors[i].params.scale);
   }
-  EXPECT_LT(RelL2(Output(*ort->model), Output(*std_ops->model)), kSameWeightsRelL2);
+  EXPECT_LT(RelL2(testing::OutputOnSineInput(*ort->model), testing::OutputOnSineInput(*std_ops->model)), kSameWeightsRelL2);
 }
 
 TEST(FourBitQuantizeTest, DoubleQuantIsRecordedAndReconstructsTheAbsmax) {
@@ -202,7 +193,7 @@ TEST(FourBitQuantizeTest, DoubleQuantIsRecordedAndReconstructsTheAbsmax) {
     }
   }
   Result<QuantizeOutcome> plain = QuantizeAs(*model, "nf4", "onnx");
-  EXPECT_LT(RelL2(Output(*plain->model), Output(*out->model)), 0.01);
+  EXPECT_LT(RelL2(testing::OutputOnSineInput(*plain->model), testing::OutputOnSineInput(*out->model)), 0.01);
 
   Result<QuantizeOutcome> ort = QuantizeAs(*model, "nf4", "ort", true);
   ASSERT_TRUE(ort.ok());
@@ -223,7 +214,7 @@ TEST(FourBitQuantizeTest, Int4WritesMatMulNBits) {
     EXPECT_EQ(w1.params.scale.size(), 24u * 2) << "N = 24 rows of K = 40: two blocks each";
     EXPECT_EQ(FloatsOf(*Init(*out->model, w1.scale_name)), w1.params.scale);
     EXPECT_EQ(w1.zero_point_name.empty(), std::string(scheme) == "int4-sym");
-    EXPECT_LT(RelL2(Output(*model), Output(*out->model)), kMaxNf4RelL2);
+    EXPECT_LT(RelL2(testing::OutputOnSineInput(*model), testing::OutputOnSineInput(*out->model)), kMaxNf4RelL2);
   }
 }
 
