@@ -105,19 +105,19 @@ def load_split(prefix):
 # ----------------------------------------------------------------------------- models
 
 class FashionCNN(nn.Module):
-    def __init__(self):
+    def __init__(self, c1=32, c2=64, fc=128):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 16, 3, padding=1)
-        self.bn1 = nn.BatchNorm2d(16)
-        self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
-        self.bn2 = nn.BatchNorm2d(32)
-        self.fc1 = nn.Linear(32 * 7 * 7, 64)
-        self.fc2 = nn.Linear(64, 10)
+        self.conv1 = nn.Conv2d(1, c1, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(c1)
+        self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(c2)
+        self.fc1 = nn.Linear(c2 * 7 * 7, fc)
+        self.fc2 = nn.Linear(fc, 10)
 
     def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)  # [B,16,14,14]
-        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)  # [B,32,7,7]
-        x = torch.flatten(x, 1)                                # [B,1568]
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)  # [B,c1,14,14]
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)  # [B,c2,7,7]
+        x = torch.flatten(x, 1)                                # [B,c2*49]
         x = F.relu(self.fc1(x))
         return self.fc2(x)
 
@@ -372,9 +372,9 @@ Class names, index 0..9:
 
 Small CNN, ONNX opset 13, {cnn_params} trainable parameters.
 
-    Conv(1->16, 3x3, pad 1) -> BatchNormalization -> Relu -> MaxPool(2x2)
-    Conv(16->32, 3x3, pad 1) -> BatchNormalization -> Relu -> MaxPool(2x2)
-    Flatten -> Gemm(1568->64) -> Relu -> Gemm(64->10)
+    Conv(1->{c1}, 3x3, pad 1) -> BatchNormalization -> Relu -> MaxPool(2x2)
+    Conv({c1}->{c2}, 3x3, pad 1) -> BatchNormalization -> Relu -> MaxPool(2x2)
+    Flatten -> Gemm({flat}->{fc}) -> Relu -> Gemm({fc}->10)
 
 BatchNormalization is deliberately *not* folded into the Conv weights (exported with
 `training=TrainingMode.PRESERVE` while the module is in `eval()`), so the graph contains
@@ -417,7 +417,7 @@ FP32 accuracy (torch): **{vit_acc10k:.2%}** on the full 10k test set,
 * `fashion_cnn.onnx` has IR version 7, `fashion_vit.onnx` IR version 8; default ONNX
   domain only. Node and tensor names are torch's (`/conv1/Conv_output_0`, ...).
 * `params` counts trainable parameters only; the CNN additionally stores the
-  BatchNormalization running mean/var (96 values) as initializers. The
+  BatchNormalization running mean/var ({bn_stats} values) as initializers. The
   BatchNormalization nodes (opset 13) have one output and carry `epsilon` and
   `momentum` attributes.
 * A Linear on a 2-D tensor is a `Gemm` (`transB=1`, weight `[out, in]`). A Linear on
@@ -522,11 +522,12 @@ def main():
         "cnn": dict(epochs=args.cnn_epochs, lr=2e-3, weight_decay=1e-4, threads=1),
         "vit": dict(epochs=args.vit_epochs, lr=VIT_LR, weight_decay=0.05, threads=2),
     }
+    cnn_arch = dict(c1=32, c2=64, fc=128)
     vit_arch = dict(dim=128, heads=4, depth=2, mlp_dim=512, patch=7)
 
     facts, ops, params, accs = {}, {}, {}, {}
     specs = [
-        ("fashion_cnn", "cnn", FashionCNN, {}, 13, True,
+        ("fashion_cnn", "cnn", FashionCNN, cnn_arch, 13, True,
          ["Conv", "BatchNormalization", "Relu", "MaxPool", "Gemm|MatMul"],
          "Fashion-MNIST small CNN (pq sample model)"),
         ("fashion_vit", "vit", FashionViT, vit_arch, 17, False,
@@ -601,6 +602,8 @@ def main():
         cnn_wd=cfg["cnn"]["weight_decay"],
         vit_epochs=cfg["vit"]["epochs"], vit_lr=cfg["vit"]["lr"],
         vit_wd=cfg["vit"]["weight_decay"],
+        c1=cnn_arch["c1"], c2=cnn_arch["c2"], fc=cnn_arch["fc"], flat=cnn_arch["c2"] * 49,
+        bn_stats=2 * (cnn_arch["c1"] + cnn_arch["c2"]),
         dim=vit_arch["dim"], heads=vit_arch["heads"], depth=vit_arch["depth"],
         mlp=vit_arch["mlp_dim"], head_dim=vit_arch["dim"] // vit_arch["heads"],
         scale=(vit_arch["dim"] // vit_arch["heads"]) ** -0.5,

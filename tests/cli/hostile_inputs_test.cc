@@ -343,7 +343,7 @@ class TinyTmpfs {
 
 TEST(HostileInputsTest, DiskFullDuringWriteExitsFiveAndLeavesNothing) {
   TempDir dir;
-  const std::string model = testing::ModelsDir() + "/fashion_cnn.onnx";  // ~400 KiB
+  const std::string model = testing::ModelsDir() + "/fashion_cnn.onnx";  // ~1.7 MB
   const std::string calib = testing::ModelsDir() + "/calib_images.npy";
   Result<std::string> model_hash = Sha256File(model);
   ASSERT_TRUE(model_hash.ok());

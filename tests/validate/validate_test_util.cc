@@ -56,9 +56,9 @@ onnx::ModelProto ThreeClassModel(const std::vector<float>& w) {
 
 onnx::ModelProto PlantedCnn() {
   onnx::ModelProto model = LoadProto(ModelsDir() + "/fashion_cnn.onnx");
-  onnx::TensorProto* fc1_w = FindInitializer(&model, "fc1.weight");  // [64, 1568]
+  onnx::TensorProto* fc1_w = FindInitializer(&model, "fc1.weight");  // [128, 3136]
   onnx::TensorProto* fc1_b = FindInitializer(&model, "fc1.bias");
-  onnx::TensorProto* fc2_w = FindInitializer(&model, "fc2.weight");  // [10, 64]
+  onnx::TensorProto* fc2_w = FindInitializer(&model, "fc2.weight");  // [10, 128]
   std::vector<float> w1 = InitializerFloats(*fc1_w);
   const int64_t in1 = fc1_w->dims(1);
   for (int64_t i = 0; i < in1; ++i) w1[static_cast<size_t>(kDeadUnit * in1 + i)] = 0.0f;
