@@ -60,8 +60,10 @@ void ForEachTap(const WindowGeometry& g, const std::vector<int64_t>& starts, Fn 
 }
 
 // Keeps the first NaN seen, else the larger value (MaxPool's combine).
+// Written without short-circuits so that loops over it vectorise.
 inline float MaxKeepingNan(float best, float v) {
-  return (best == best && (v > best || v != v)) ? v : best;
+  const bool take = (best == best) & ((v > best) | (v != v));
+  return take ? v : best;
 }
 
 // Max pooling of output row columns [x_lo, x_hi) whose windows lie wholly
@@ -79,6 +81,29 @@ void MaxPoolRowInterior(const float* src, int64_t iw, int64_t ys, int64_t ye,
         continue;
       }
       for (int64_t x = x_lo; x < x_hi; ++x) out[x] = MaxKeepingNan(out[x], line[x * stride + j]);
+    }
+  }
+}
+
+// 2x2 windows at stride 2 that all lie inside the input (no padding, floor
+// output): the usual CNN MaxPool. Same taps in the same (row, column) order as
+// MaxPoolRowInterior, kept in registers instead of re-read from `dst`.
+bool IsMaxPool2x2Stride2(const WindowGeometry& g) {
+  return g.kernel[0] == 2 && g.kernel[1] == 2 && g.strides[0] == 2 && g.strides[1] == 2 &&
+         g.pad_begin[0] == 0 && g.pad_begin[1] == 0 && 2 * g.output[0] <= g.input[0] &&
+         2 * g.output[1] <= g.input[1];
+}
+
+void MaxPool2x2Stride2(const float* src, float* dst, const WindowGeometry& g) {
+  const int64_t iw = g.input[1], oh = g.output[0], ow = g.output[1];
+  for (int64_t y = 0; y < oh; ++y) {
+    const float* top = src + 2 * y * iw;
+    const float* bottom = top + iw;
+    float* out = dst + y * ow;
+    for (int64_t x = 0; x < ow; ++x) {
+      float best = MaxKeepingNan(top[2 * x], top[2 * x + 1]);
+      best = MaxKeepingNan(best, bottom[2 * x]);
+      out[x] = MaxKeepingNan(best, bottom[2 * x + 1]);
     }
   }
 }
@@ -166,12 +191,17 @@ Status Pool(KernelContext& ctx, bool is_max) {
   const int64_t planes = x.dim(0) * x.dim(1);
   const bool fast = g.kernel.size() == 2 && g.dilations[0] == 1 && g.dilations[1] == 1 &&
                     !want_indices;
+  const bool max2x2 = fast && is_max && IsMaxPool2x2Stride2(g);
   const int threads = ctx.threads();
   const bool parallel = threads > 1 && planes > 1 && x.size() >= kElementwiseMinParallel;
 #pragma omp parallel for num_threads(threads) schedule(static) if (parallel)
   for (int64_t p = 0; p < planes; ++p) {
     const float* src = x.data<float>() + p * in_plane;
     float* dst = y->data<float>() + p * out_plane;
+    if (max2x2) {
+      MaxPool2x2Stride2(src, dst, g);
+      continue;
+    }
     if (fast) {
       Pool2d(src, dst, g, is_max, include_pad);
       continue;
