@@ -30,6 +30,11 @@ using ConstStridedMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
 // Convs with fewer multiply-adds than this run on one thread: forking and
 // joining costs more than it saves.
 constexpr int64_t kMinParallelMacs = 1 << 20;
+// Convs big enough for parallel work are cut into at least this many tasks, so
+// that one image's conv keeps two threads busy. Like the tile size, it follows
+// from the shape alone. (More tasks make each GEMM narrower: 4 tasks cost a
+// 32->64 channel 14x14 conv 12% at 1 thread.)
+constexpr int64_t kMinParallelTasks = 2;
 // Target size of one task's im2col buffer, in floats (256 KiB: it and the
 // tile of Y stay in a core's L2 cache during the GEMM).
 constexpr int64_t kTileFloats = 1 << 16;
@@ -178,13 +183,19 @@ float* ThreadScratch(size_t floats) {
 // Y = W * im2col(X) per (image, group, pixel tile); see the file comment.
 void GemmConv(const ConvProblem& p, const float* x, const float* w, const float* bias,
               bool relu, int threads, float* y) {
-  // Balanced tiles of about kTileFloats / patch pixels (at least 16).
-  const int64_t target = std::max<int64_t>(16, kTileFloats / std::max<int64_t>(1, p.patch));
+  // Balanced tiles of about kTileFloats / patch pixels (at least 16), more of
+  // them when a big conv would otherwise make fewer than kMinParallelTasks.
+  const bool big = p.batch * p.out_channels * p.patch * p.pixels >= kMinParallelMacs;
+  int64_t target = std::max<int64_t>(16, kTileFloats / std::max<int64_t>(1, p.patch));
+  const int64_t images = p.batch * p.group;
+  if (big && images * ((p.pixels + target - 1) / target) < kMinParallelTasks) {
+    const int64_t want_tiles = (kMinParallelTasks + images - 1) / images;
+    target = std::max<int64_t>(16, (p.pixels + want_tiles - 1) / want_tiles);
+  }
   const int64_t tiles = (p.pixels + target - 1) / target;
   const int64_t tile = (p.pixels + tiles - 1) / tiles;
-  const int64_t tasks = p.batch * p.group * tiles;
-  const bool parallel = threads > 1 && tasks > 1 &&
-                        p.batch * p.out_channels * p.patch * p.pixels >= kMinParallelMacs;
+  const int64_t tasks = images * tiles;
+  const bool parallel = threads > 1 && tasks > 1 && big;
 #pragma omp parallel num_threads(threads) if (parallel)
   {
     float* col = p.pointwise ? nullptr : ThreadScratch(static_cast<size_t>(p.patch * tile));

@@ -130,6 +130,8 @@ TEST(ConvKernelTest, DepthwiseConvMatchesReference) {
 TEST(ConvKernelTest, ParallelConvsMatchReferenceForEveryThreadCount) {
   ExpectMatchesReference({{1, 32, 40, 40}, {48, 32, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}});
   ExpectMatchesReference({{1, 64, 64, 64}, {64, 1, 3, 3}, 64, {2, 2}, {1, 1, 1, 1}, {1, 1}});
+  // One image whose pixels fit one tile: only the minimum task count splits it.
+  ExpectMatchesReference({{1, 32, 14, 14}, {64, 32, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}, {1, 1}});
 }
 
 }  // namespace
