@@ -18,7 +18,7 @@
 
 int main(int argc, char** argv) {
   // As pq itself runs (see tools/pq/openmp_wait.h).
-  pq::PreferPassiveOpenMpWait(argv);
+  pq::LimitOpenMpSpinning(argv);
   if (argc < 2) {
     std::fprintf(stderr, "usage: pq_bench_executor MODEL [--threads N] [--iters K] [--warmup W]\n");
     return 2;

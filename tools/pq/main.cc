@@ -56,7 +56,7 @@ bool IsCommand(const std::string& word) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  pq::PreferPassiveOpenMpWait(argv);
+  pq::LimitOpenMpSpinning(argv);
   pq::cli::SetCommandLine(argc, argv);
   CLI::App app{"pq: post-training quantization for ONNX models"};
   app.set_version_flag("--version", std::string("pq ") + pq::kVersion);
