@@ -1,33 +1,12 @@
 // ort_compare.js: times two models in ONNX Runtime (onnxruntime-node) in one process,
 // alternating one run of each per iteration on the same input, so that both see the
 // same machine state (a shared VM's speed drifts by 2x between runs of separate
-// processes). Inputs as in ort_bench.js: uniform [-1, 1), symbolic dims = BATCH.
+// processes). Inputs as in ort_bench.js (ort_inputs.js), symbolic dims = BATCH.
 // Usage: node ort_compare.js REFERENCE CANDIDATE THREADS ITERS WARMUP [BATCH]
 // Prints one JSON line: the median and minimum ms per inference of each model and
 // speedup = reference median / candidate median (> 1: the candidate is faster).
 'use strict';
-const path = require('path');
-const ort = require(path.join(__dirname, '..', '..', 'tests', 'interop', 'node_modules',
-                              'onnxruntime-node'));
-
-function makeFeeds(session, batch) {
-  // A small LCG keeps the inputs deterministic without extra packages.
-  let state = 42;
-  const next = () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return (state / 2147483648) * 2 - 1;
-  };
-  const feeds = {};
-  for (const name of session.inputNames) {
-    const meta = session.inputMetadata ? session.inputMetadata.find((m) => m.name === name) : null;
-    const dims = (meta && meta.shape ? meta.shape : [1]).map((d) => (typeof d === 'number' && d > 0 ? d : batch));
-    const size = dims.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(size);
-    for (let i = 0; i < size; i++) data[i] = next();
-    feeds[name] = new ort.Tensor('float32', data, dims);
-  }
-  return feeds;
-}
+const {ort, makeFeeds} = require('./ort_inputs');
 
 async function timedRun(session, feeds) {
   const start = process.hrtime.bigint();

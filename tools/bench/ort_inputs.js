@@ -1,0 +1,28 @@
+// ort_inputs.js: what the ONNX Runtime benchmarks share: the onnxruntime-node
+// module installed for the interop tests, and deterministic inputs for a
+// session (uniform [-1, 1) from a fixed-seed LCG, symbolic dims = batch), the
+// same policy as pq_bench_executor.
+'use strict';
+const path = require('path');
+const ort = require(path.join(__dirname, '..', '..', 'tests', 'interop', 'node_modules',
+                              'onnxruntime-node'));
+
+function makeFeeds(session, batch) {
+  let state = 42;
+  const next = () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return (state / 2147483648) * 2 - 1;
+  };
+  const feeds = {};
+  for (const name of session.inputNames) {
+    const meta = session.inputMetadata ? session.inputMetadata.find((m) => m.name === name) : null;
+    const dims = (meta && meta.shape ? meta.shape : [1]).map((d) => (typeof d === 'number' && d > 0 ? d : batch));
+    const size = dims.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(size);
+    for (let i = 0; i < size; i++) data[i] = next();
+    feeds[name] = new ort.Tensor('float32', data, dims);
+  }
+  return feeds;
+}
+
+module.exports = {ort, makeFeeds};
