@@ -60,7 +60,7 @@ void ForEachTap(const WindowGeometry& g, const std::vector<int64_t>& starts, Fn 
 }
 
 // Keeps the first NaN seen, else the larger value (MaxPool's combine).
-// Written without short-circuits so that loops over it vectorise.
+// No short-circuits: the compiler can select rather than branch.
 inline float MaxKeepingNan(float best, float v) {
   const bool take = (best == best) & ((v > best) | (v != v));
   return take ? v : best;
