@@ -89,6 +89,8 @@ struct KernelDef {
 
 // The op families, one per file in src/exec/kernels/.
 const std::vector<KernelDef>& ElementwiseKernels();
+const std::vector<KernelDef>& UnaryKernels();
+const std::vector<KernelDef>& CastKernels();
 const std::vector<KernelDef>& LinearKernels();
 const std::vector<KernelDef>& ConvKernels();
 const std::vector<KernelDef>& NormalizationKernels();

@@ -8,9 +8,10 @@ using Family = const std::vector<KernelDef>& (*)();
 
 // Adding an op family is one file in src/exec/kernels/ plus one row here.
 constexpr Family kFamilies[] = {
-    ElementwiseKernels, LinearKernels,    ConvKernels,    NormalizationKernels,
-    PoolingKernels,     ReductionKernels, ShapeKernels,   MovementKernels,
-    SoftmaxKernels,     QuantizedKernels,
+    ElementwiseKernels, UnaryKernels,     CastKernels,  LinearKernels,
+    ConvKernels,        NormalizationKernels,           PoolingKernels,
+    ReductionKernels,   ShapeKernels,     MovementKernels, SoftmaxKernels,
+    QuantizedKernels,
 };
 
 bool SameDomain(const std::string& a, const char* b) {

@@ -1,4 +1,5 @@
-// Scalar reference functions of the elementwise kernels (elementwise.cc).
+// Scalar reference functions of the elementwise kernels (elementwise.cc,
+// unary.cc, cast.cc).
 // Each is the source of truth for one op's arithmetic on one element; the
 // kernels only loop and broadcast. Integer arithmetic wraps (two's
 // complement) instead of overflowing, and never traps.

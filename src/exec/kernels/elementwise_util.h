@@ -1,5 +1,6 @@
-// Private helpers of the elementwise kernels (elementwise.cc): dtype
-// dispatch, a deterministic parallel loop and the broadcasting binary loop.
+// Private helpers of the elementwise kernels (elementwise.cc, unary.cc,
+// cast.cc): dtype dispatch, a deterministic parallel loop, the broadcasting
+// binary loop and the input checks they share.
 #ifndef PQ_EXEC_KERNELS_ELEMENTWISE_UTIL_H_
 #define PQ_EXEC_KERNELS_ELEMENTWISE_UTIL_H_
 
@@ -11,6 +12,7 @@
 
 #include "exec/broadcast.h"
 #include "exec/kernel.h"
+#include "pq/data_type.h"
 #include "pq/tensor.h"
 
 namespace pq::exec {
@@ -99,6 +101,45 @@ void MapElements(const Tensor& in, Tensor* out, int threads, Fn fn) {
   const TI* pi = in.data<TI>();
   TO* po = out->data<TO>();
   ParallelFor(in.size(), threads, [&](int64_t i) { po[i] = fn(pi[i]); });
+}
+
+// ---------------------------------------------- checks and results
+
+// Returns an error unless inputs 0..n-1 are all present.
+inline Status RequireInputs(const KernelContext& ctx, int n) {
+  for (int i = 0; i < n; ++i) {
+    if (!ctx.has_input(i)) {
+      return ctx.Error("expects " + std::to_string(n) + " inputs; input " + std::to_string(i) +
+                       " is missing");
+    }
+  }
+  return Status::OK();
+}
+
+inline Status UnsupportedType(const KernelContext& ctx, const Tensor& t) {
+  return ctx.Unsupported("inputs of type " + DataTypeName(t.dtype()) + " are not supported");
+}
+
+inline Status RequireSameType(const KernelContext& ctx, const Tensor& a, const Tensor& b) {
+  if (a.dtype() == b.dtype()) return Status::OK();
+  return ctx.Error("inputs must have one type, got " + DataTypeName(a.dtype()) + " and " +
+                   DataTypeName(b.dtype()));
+}
+
+// Allocates the output of a binary op: the broadcast of a and b, `dtype`,
+// uninitialized. REQUIRES: the caller writes every element (BroadcastBinary
+// does).
+inline Result<Tensor> AllocateBroadcast(const KernelContext& ctx, const Tensor& a, const Tensor& b,
+                                 int32_t dtype) {
+  std::vector<int64_t> shape;
+  PQ_RETURN_IF_ERROR(BroadcastPair(ctx, a, b, &shape));
+  return ctx.AllocateUninitialized(dtype, shape);
+}
+
+inline Status SetResult(KernelContext& ctx, int i, Result<Tensor> t) {
+  if (!t.ok()) return t.status();
+  ctx.set_output(i, std::move(t).value());
+  return Status::OK();
 }
 
 }  // namespace pq::exec

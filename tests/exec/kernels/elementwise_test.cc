@@ -1,6 +1,7 @@
-// Tests of src/exec/kernels/elementwise.cc (beyond ONNX's conformance cases):
-// opset-dependent attributes, broadcasting errors, NaN, integer arithmetic,
-// casts to float16 and ops newer than the conformance data (Gelu).
+// Tests of the elementwise kernels, src/exec/kernels/{elementwise,unary,cast}.cc,
+// beyond ONNX's conformance cases: opset-dependent attributes, broadcasting
+// errors, NaN, integer arithmetic, casts to float16 and ops newer than the
+// conformance data (Gelu).
 #include <gtest/gtest.h>
 
 #include <cmath>
