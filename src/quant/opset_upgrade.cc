@@ -6,6 +6,7 @@
 
 #include "onnx/onnx_pb.h"
 #include "quant/name_allocator.h"
+#include "quant/proto_build.h"
 
 namespace pq::quant {
 namespace {
@@ -73,15 +74,14 @@ Status UpgradeGraph(onnx::GraphProto* graph, int64_t from, int64_t target, onnx:
       if (attrs->Get(i).name() != "axes") continue;
       const std::vector<int64_t> axes(attrs->Get(i).ints().begin(), attrs->Get(i).ints().end());
       attrs->DeleteSubrange(i, 1);
-      onnx::TensorProto* t = main->add_initializer();
-      t->set_name(names->Make((node.name().empty() ? node.op_type() : node.name()) + "_axes"));
-      t->set_data_type(onnx::TensorProto::INT64);
-      t->add_dims(static_cast<int64_t>(axes.size()));
       std::string raw(axes.size() * sizeof(int64_t), '\0');
       if (!axes.empty()) std::memcpy(raw.data(), axes.data(), raw.size());
-      t->set_raw_data(std::move(raw));
+      const std::string name =
+          names->Make((node.name().empty() ? node.op_type() : node.name()) + "_axes");
+      *main->add_initializer() = Initializer(name, onnx::TensorProto::INT64,
+                                             {static_cast<int64_t>(axes.size())}, std::move(raw));
       if (node.input_size() < 1) return Status::InvalidInput(NodeLabel(node) + " has no input");
-      node.add_input(t->name());
+      node.add_input(name);
       ++*rewritten;
       break;
     }
