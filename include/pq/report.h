@@ -4,11 +4,11 @@
 #ifndef PQ_REPORT_H_
 #define PQ_REPORT_H_
 
+#include <atomic>
 #include <cstdint>
 #include <future>
 #include <map>
 #include <string>
-#include <vector>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -37,7 +37,7 @@ struct ReportInputs {
   // ("full").
   size_t array_limit = SIZE_MAX;
   // SHA-256 digests already computed (path -> hex), e.g. of the input files
-  // hashed while quantization ran (see StartHashingInputFiles); files not
+  // hashed while quantization ran (see BackgroundHasher); files not
   // listed are hashed when the report is built.
   std::map<std::string, std::string> known_sha256;
 };
@@ -45,10 +45,24 @@ struct ReportInputs {
 // The input model's file and its external data files, in report order.
 std::vector<std::string> InputFiles(const Model& model);
 
-// Hashes `paths` on a background thread. The result (get() it before
-// BuildReport) maps each path to its digest, or holds the first error.
-std::future<Result<std::map<std::string, std::string>>> StartHashingInputFiles(
-    std::vector<std::string> paths);
+// Hashes files on a background thread while the caller works (the input
+// model can be gigabytes). Destroying it before Wait() stops the hashing
+// within one 1 MiB read, so a command that fails early does not wait for it.
+class BackgroundHasher {
+ public:
+  explicit BackgroundHasher(std::vector<std::string> paths);
+  ~BackgroundHasher();
+  BackgroundHasher(const BackgroundHasher&) = delete;
+  BackgroundHasher& operator=(const BackgroundHasher&) = delete;
+
+  // Waits for the hashing; maps each path to its digest, or holds the first
+  // error. Call at most once.
+  Result<std::map<std::string, std::string>> Wait();
+
+ private:
+  std::atomic<bool> cancel_{false};
+  std::future<Result<std::map<std::string, std::string>>> result_;
+};
 
 inline constexpr size_t kReportSummaryArrayLimit = 16;
 inline constexpr size_t kReportAutoArrayLimit = 4096;

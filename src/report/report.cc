@@ -170,19 +170,24 @@ std::vector<std::string> InputFiles(const Model& model) {
   return files;
 }
 
-std::future<Result<std::map<std::string, std::string>>> StartHashingInputFiles(
-    std::vector<std::string> paths) {
-  return std::async(std::launch::async,
-                    [paths = std::move(paths)]() -> Result<std::map<std::string, std::string>> {
-                      std::map<std::string, std::string> digests;
-                      for (const std::string& path : paths) {
-                        Result<std::string> sha = Sha256File(path);
-                        if (!sha.ok()) return sha.status();
-                        digests[path] = sha.value();
-                      }
-                      return digests;
-                    });
+BackgroundHasher::BackgroundHasher(std::vector<std::string> paths)
+    : result_(std::async(std::launch::async,
+                         [this, paths = std::move(paths)]() -> Result<std::map<std::string, std::string>> {
+                           std::map<std::string, std::string> digests;
+                           for (const std::string& path : paths) {
+                             Result<std::string> sha = Sha256File(path, &cancel_);
+                             if (!sha.ok()) return sha.status();
+                             digests[path] = sha.value();
+                           }
+                           return digests;
+                         })) {}
+
+BackgroundHasher::~BackgroundHasher() {
+  cancel_ = true;
+  if (result_.valid()) result_.wait();
 }
+
+Result<std::map<std::string, std::string>> BackgroundHasher::Wait() { return result_.get(); }
 
 const char* ReportDetailName(size_t array_limit) {
   if (array_limit == kReportSummaryArrayLimit) return "summary";

@@ -8,7 +8,7 @@
 
 namespace pq {
 
-Result<std::string> Sha256File(const std::string& path) {
+Result<std::string> Sha256File(const std::string& path, const std::atomic<bool>* cancel) {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), std::fclose);
   if (!file) return Status::InvalidInput(path + ": cannot open to hash");
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
@@ -19,6 +19,9 @@ Result<std::string> Sha256File(const std::string& path) {
   size_t n;
   while ((n = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0) {
     EVP_DigestUpdate(ctx.get(), buffer.data(), n);
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+      return Status::Internal(path + ": hashing stopped");
+    }
   }
   if (std::ferror(file.get())) return Status::InvalidInput(path + ": read error while hashing");
   unsigned char digest[EVP_MAX_MD_SIZE];

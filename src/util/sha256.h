@@ -2,15 +2,18 @@
 #ifndef PQ_UTIL_SHA256_H_
 #define PQ_UTIL_SHA256_H_
 
+#include <atomic>
 #include <string>
 
 #include "pq/status.h"
 
 namespace pq {
 
-// Returns the lower-case hex SHA-256 of the file at `path`.
-// Errors: kInvalidInput when the file cannot be read.
-Result<std::string> Sha256File(const std::string& path);
+// Returns the lower-case hex SHA-256 of the file at `path`. When `cancel` is
+// given and becomes true, stops before the next 1 MiB read.
+// Errors: kInvalidInput when the file cannot be read; kInternal when stopped.
+Result<std::string> Sha256File(const std::string& path,
+                               const std::atomic<bool>* cancel = nullptr);
 
 // Returns the lower-case hex SHA-256 of `size` bytes at `data`.
 std::string Sha256Bytes(const void* data, size_t size);

@@ -175,7 +175,7 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
     if (!model.ok()) return Fail(model.status());
     for (const std::string& w : model.value()->warnings()) spdlog::warn("{}: {}", options->model, w);
     // The report needs the input files' digests: hash them while quantizing.
-    auto input_digests = StartHashingInputFiles(InputFiles(*model.value()));
+    BackgroundHasher input_digests(InputFiles(*model.value()));
     const bool tty = isatty(STDERR_FILENO) != 0;
     int64_t last_logged = -1;
     auto progress = [&](int64_t done, int64_t total) {
@@ -244,7 +244,7 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
     Result<SaveResult> saved = SaveModel(*outcome->model, options->output, save);
     if (!saved.ok()) return Fail(saved.status());
     ReportInputs inputs;
-    Result<std::map<std::string, std::string>> digests = input_digests.get();
+    Result<std::map<std::string, std::string>> digests = input_digests.Wait();
     if (digests.ok()) inputs.known_sha256 = std::move(digests).value();  // else BuildReport retries
     inputs.argv = CommandLine();
     inputs.input_model = model.value().get();
