@@ -58,6 +58,11 @@ class Executor {
   static Result<std::unique_ptr<Executor>> Create(const Model& model,
                                                   const ExecutorOptions& options = {});
 
+  // The graph inputs a run of `model` needs (initializers are not among
+  // them), without preparing the model: what Create's inputs() will be.
+  // Lets a caller check its data before the (costly) Create.
+  static std::vector<TensorInfo> GraphInputs(const Model& model);
+
   // The graph inputs a run needs (initializers are not among them) and the
   // graph outputs it returns.
   const std::vector<TensorInfo>& inputs() const { return inputs_; }

@@ -84,6 +84,17 @@ struct Executor::Impl {
 Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Executor::~Executor() = default;
 
+std::vector<TensorInfo> Executor::GraphInputs(const Model& model) {
+  const onnx::GraphProto& graph = model.proto().graph();
+  std::set<std::string> initializer_names;
+  for (const auto& init : graph.initializer()) initializer_names.insert(init.name());
+  std::vector<TensorInfo> inputs;
+  for (const auto& in : graph.input()) {
+    if (initializer_names.count(in.name()) == 0) inputs.push_back(InfoOf(in));
+  }
+  return inputs;
+}
+
 Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
                                                    const ExecutorOptions& options) {
   auto impl = std::make_unique<Impl>();
@@ -143,14 +154,8 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
     impl->values.constants[static_cast<size_t>(impl->values.Id(c.name))] = std::move(t).value();
   }
 
-  std::set<std::string> initializer_names;
-  for (const auto& init : graph.initializer()) initializer_names.insert(init.name());
-  std::vector<TensorInfo> inputs, outputs;
-  for (const auto& in : graph.input()) {
-    if (initializer_names.count(in.name()) != 0) continue;
-    inputs.push_back(InfoOf(in));
-    impl->input_ids.push_back(impl->values.Id(in.name()));
-  }
+  std::vector<TensorInfo> inputs = GraphInputs(model), outputs;
+  for (const TensorInfo& in : inputs) impl->input_ids.push_back(impl->values.Id(in.name));
   for (const auto& out : graph.output()) {
     outputs.push_back(InfoOf(out));
     impl->output_ids.push_back(impl->values.Id(out.name()));

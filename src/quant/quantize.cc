@@ -315,13 +315,15 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     outcome.calibration_samples = cache->samples;
     outcome.calibration_batch = cache->batch;
   } else if (static_mode && !plan.calibrate.empty()) {
+    // The data first: a calibration set that does not fit fails before the
+    // executor copies the weights.
+    Result<std::unique_ptr<Dataset>> data =
+        Dataset::Open(options.calib_paths, Executor::GraphInputs(*prepared));
+    if (!data.ok()) return data.status();
     ExecutorOptions exec_options;
     exec_options.threads = options.threads;
     Result<std::unique_ptr<Executor>> executor = Executor::Create(*prepared, exec_options);
     if (!executor.ok()) return executor.status();
-    Result<std::unique_ptr<Dataset>> data =
-        Dataset::Open(options.calib_paths, executor.value()->inputs());
-    if (!data.ok()) return data.status();
     CalibrationOptions calibration = options.calibration;
     calibration.grid.symmetric = scheme.ActivationSymmetric();
     calibration.grid.qmin = scheme.ActivationQmin();

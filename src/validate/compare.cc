@@ -51,12 +51,14 @@ Result<std::unique_ptr<State>> OpenState(const Model& reference, const Validatio
   state->data = data;
   ExecutorOptions options;
   options.threads = data.threads;
+  // The data first: data that does not fit fails before the executor copies
+  // the weights.
+  Result<std::unique_ptr<Dataset>> dataset = Dataset::Open(data.paths, Executor::GraphInputs(reference));
+  if (!dataset.ok()) return dataset.status();
+  state->dataset = std::move(dataset).value();
   Result<std::unique_ptr<Executor>> executor = Executor::Create(reference, options);
   if (!executor.ok()) return executor.status();
   state->executor = std::move(executor).value();
-  Result<std::unique_ptr<Dataset>> dataset = Dataset::Open(data.paths, state->executor->inputs());
-  if (!dataset.ok()) return dataset.status();
-  state->dataset = std::move(dataset).value();
   if (!data.labels_path.empty()) {
     Result<std::vector<int64_t>> labels =
         validate::LoadLabels(data.labels_path, state->dataset->num_samples());
