@@ -10,6 +10,7 @@
 
 #include "exec/kernel_test_util.h"
 #include "quant/sine_input_output.h"
+#include "quant/two_layer_model.h"
 #include "onnx/onnx_pb.h"
 #include "pq/executor.h"
 #include "pq/quantize.h"
@@ -220,35 +221,9 @@ TEST(BlockedDqInt4Test, PackNibblesPadsAnOddCount) {
 
 // ---- end to end through Quantize() ------------------------------------------
 
-// Y = Gemm(MatMul(X, W1), W2; transB = 1): W1 [40, 24] stored [K, N], W2
-// [10, 24] stored [N, K]; K = 40 and 24 leave partial blocks of 32.
-onnx::ModelProto TwoLayerModel() {
-  onnx::ModelProto model;
-  model.set_ir_version(8);
-  model.add_opset_import()->set_version(17);
-  auto* g = model.mutable_graph();
-  *g->add_input() = testing::FloatValueInfo("X", {-1, 40});
-  *g->add_output() = testing::FloatValueInfo("Y", {-1, 10});
-  *g->add_initializer() = testing::RandomFloatTensor("W1", {40, 24}, 7);
-  *g->add_initializer() = testing::RandomFloatTensor("W2", {10, 24}, 8);
-  auto* mm = g->add_node();
-  mm->set_op_type("MatMul");
-  mm->set_name("mm");
-  mm->add_input("X");
-  mm->add_input("W1");
-  mm->add_output("H");
-  auto* gemm = g->add_node();
-  gemm->set_op_type("Gemm");
-  gemm->set_name("gemm");
-  gemm->add_input("H");
-  gemm->add_input("W2");
-  gemm->add_output("Y");
-  auto* a = gemm->add_attribute();
-  a->set_name("transB");
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(1);
-  return model;
-}
+// Y = Gemm(MatMul(X, W1), W2; transB = 1), see two_layer_model.h: K = 40
+// and 24 leave partial blocks of 32.
+onnx::ModelProto TwoLayerModel() { return testing::TwoLayerModel(/*bias_and_scales=*/false); }
 
 TEST(BlockedDqInt4Test, OnnxFormComputesWhatMatMulNBitsComputes) {
   auto model = Model::FromProto(std::make_unique<onnx::ModelProto>(TwoLayerModel()), ".", "two.onnx");

@@ -10,6 +10,7 @@
 
 #include "exec/kernel_test_util.h"
 #include "quant/sine_input_output.h"
+#include "quant/two_layer_model.h"
 #include "onnx/onnx_pb.h"
 #include "pq/executor.h"
 #include "pq/quantize.h"
@@ -24,50 +25,10 @@ constexpr double kSameWeightsRelL2 = 1e-5;
 // Relative L2 of the NF4 model's output against FP32 on this random model.
 constexpr double kMaxNf4RelL2 = 0.15;
 
-// Y = Gemm(MatMul(X, W1), W2, C; transB = 1, alpha = 0.5, beta = 2):
-// X [batch, 40], W1 [40, 24] (960 values: 15 blocks of 64), W2 [10, 24]
-// (240 values: 3 blocks of 64 and a partial one), C [10].
+// The model with C, alpha and beta (see two_layer_model.h): W1 has 15 blocks
+// of 64, W2 3 blocks of 64 and a partial one.
 onnx::ModelProto TwoLayerModel(float poison = 0.0f) {
-  onnx::ModelProto model;
-  model.set_ir_version(8);
-  model.add_opset_import()->set_version(17);
-  auto* g = model.mutable_graph();
-  g->set_name("two_layer");
-  *g->add_input() = testing::FloatValueInfo("X", {-1, 40});
-  *g->add_output() = testing::FloatValueInfo("Y", {-1, 10});
-  *g->add_initializer() = testing::RandomFloatTensor("W1", {40, 24}, 7);
-  *g->add_initializer() = testing::RandomFloatTensor("W2", {10, 24}, 8);
-  *g->add_initializer() = testing::RandomFloatTensor("C", {10}, 9);
-  if (poison != 0.0f) {
-    std::string* raw = g->mutable_initializer(0)->mutable_raw_data();
-    std::memcpy(raw->data() + 4 * 17, &poison, 4);
-  }
-  auto* mm = g->add_node();
-  mm->set_op_type("MatMul");
-  mm->set_name("mm");
-  mm->add_input("X");
-  mm->add_input("W1");
-  mm->add_output("H");
-  auto* gemm = g->add_node();
-  gemm->set_op_type("Gemm");
-  gemm->set_name("gemm");
-  for (const char* in : {"H", "W2", "C"}) gemm->add_input(in);
-  gemm->add_output("Y");
-  auto attr = [&](const char* name, float f, int64_t i, bool is_int) {
-    auto* a = gemm->add_attribute();
-    a->set_name(name);
-    if (is_int) {
-      a->set_type(onnx::AttributeProto::INT);
-      a->set_i(i);
-    } else {
-      a->set_type(onnx::AttributeProto::FLOAT);
-      a->set_f(f);
-    }
-  };
-  attr("transB", 0, 1, true);
-  attr("alpha", 0.5f, 0, false);
-  attr("beta", 2.0f, 0, false);
-  return model;
+  return testing::TwoLayerModel(/*bias_and_scales=*/true, poison);
 }
 
 std::unique_ptr<Model> Load(const onnx::ModelProto& proto) {
