@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "exec/kernel_test_util.h"
+#include "quant/proto_build.h"
 #include "pq/executor.h"
 #include "pq/model.h"
 
@@ -241,13 +242,9 @@ TEST(QuantizedDequantizeLinearTest, PackedInt4InitializerIsUnpackedLowNibbleFirs
   c.node = MakeNode("DequantizeLinear", {"x", "s"}, {"y"});
   c.opset = 21;
   c.inputs["s"] = Floats({}, {0.5f});
-  onnx::TensorProto x;
-  x.set_name("x");
-  x.set_data_type(kInt4);
-  x.add_dims(5);
   // Five int4 values 1, 2, 3, -8, -1 (odd count: the high nibble of the
   // last byte is padding).
-  x.set_raw_data(std::string("\x21\x83\x0f", 3));
+  const onnx::TensorProto x = quant::Initializer("x", kInt4, {5}, std::string("\x21\x83\x0f", 3));
   Result<std::vector<Tensor>> out = RunWith(c, 1, {x});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   ExpectNear(Values((*out)[0]), {0.5, 1.0, 1.5, -4.0, -0.5});
@@ -258,15 +255,10 @@ TEST(QuantizedDequantizeLinearTest, PackedUint4InitializerWithUint4ZeroPoint) {
   c.node = MakeNode("DequantizeLinear", {"x", "s", "z"}, {"y"});
   c.opset = 21;
   c.inputs["s"] = Floats({}, {2.0f});
-  onnx::TensorProto x;
-  x.set_name("x");
-  x.set_data_type(kUint4);
-  x.add_dims(3);
-  x.set_raw_data(std::string("\xf0\x07", 2));  // 0, 15, 7
-  onnx::TensorProto z;
-  z.set_name("z");
-  z.set_data_type(kUint4);
-  z.set_raw_data(std::string("\x07", 1));  // scalar 7
+  const onnx::TensorProto x =
+      quant::Initializer("x", kUint4, {3}, std::string("\xf0\x07", 2));  // 0, 15, 7
+  const onnx::TensorProto z =
+      quant::Initializer("z", kUint4, {}, std::string("\x07", 1));  // scalar 7
   Result<std::vector<Tensor>> out = RunWith(c, 1, {x, z});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   ExpectNear(Values((*out)[0]), {-14.0, 16.0, 0.0});
