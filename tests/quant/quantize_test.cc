@@ -243,12 +243,6 @@ TEST(QuantizeTest, StaticInt8OnTheSampleCnn) {
   }
 }
 
-}  // namespace
-}  // namespace pq
-
-namespace pq {
-namespace {
-
 // A shared CalibrationCache makes later runs reuse the first run's ranges:
 // the second run succeeds although its calibration file is gone.
 TEST(QuantizeCacheTest, SecondRunReusesTheCachedRanges) {
@@ -272,12 +266,6 @@ TEST(QuantizeCacheTest, SecondRunReusesTheCachedRanges) {
   options.calibration_cache.reset();
   EXPECT_FALSE(Quantize(*model.value(), options, {}).ok());
 }
-
-}  // namespace
-}  // namespace pq
-
-namespace pq {
-namespace {
 
 // X -> MaxPool -> Conv -> Relu -> GlobalAveragePool -> Y.
 onnx::ModelProto PoolConvReluGapModel() {
@@ -339,12 +327,6 @@ TEST(QuantizeTest, ConvOutputIsQuantizedAndFloatPoolingStaysFloat) {
   EXPECT_NE(gap.input(0).find("dequantized"), std::string::npos) << gap.input(0);
   ExpectRecordsMatchModel(*out);
 }
-
-}  // namespace
-}  // namespace pq
-
-namespace pq {
-namespace {
 
 // Per-tensor weights still quantize every bias, including those of Gemms
 // with transB = 1 (B is [N, K]: N outputs, not K).
