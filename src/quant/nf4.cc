@@ -13,7 +13,29 @@ namespace {
 // number of threads.
 constexpr int64_t kChunkValues = 1 << 14;
 
-int64_t BlocksPerChunk(int64_t block_size) { return std::max<int64_t>(1, kChunkValues / block_size); }
+// Calls block(b, begin, len, deq) for every block of `values` (in parallel
+// over fixed chunks of blocks); it fills deq[0, len) with what the model reads
+// back for values[begin, begin + len). Returns the error of those values.
+template <typename BlockFn>
+ErrorMetrics ForEachBlockSummingError(const float* values, int64_t count, int64_t block_size,
+                                      BlockFn block) {
+  const int64_t blocks = (count + block_size - 1) / block_size;
+  const int64_t per_chunk = std::max<int64_t>(1, kChunkValues / block_size);
+  const int64_t chunks = (blocks + per_chunk - 1) / per_chunk;
+  std::vector<ErrorSums> sums(static_cast<size_t>(chunks));
+#pragma omp parallel for schedule(static)
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    float deq[kNf4MaxBlockSize];
+    const int64_t last = std::min(blocks, (chunk + 1) * per_chunk);
+    for (int64_t b = chunk * per_chunk; b < last; ++b) {
+      const int64_t begin = b * block_size;
+      const int64_t len = std::min(block_size, count - begin);
+      block(b, begin, len, deq);
+      sums[static_cast<size_t>(chunk)].Add(values + begin, deq, len);
+    }
+  }
+  return MergeInOrder(sums);
+}
 
 }  // namespace
 
@@ -25,62 +47,34 @@ Nf4Weight QuantizeNf4(const float* values, int64_t count, int64_t block_size, bo
   out.packed.assign(static_cast<size_t>((coded + 1) / 2),
                     static_cast<char>(PackNf4Pair(kNf4ZeroCode, kNf4ZeroCode)));
   uint8_t* packed = reinterpret_cast<uint8_t*>(out.packed.data());
-  const int64_t per_chunk = BlocksPerChunk(block_size);
-  const int64_t chunks = (blocks + per_chunk - 1) / per_chunk;
-  std::vector<ErrorSums> sums(static_cast<size_t>(chunks));
-#pragma omp parallel for schedule(static)
-  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-    uint8_t codes[kNf4MaxBlockSize];
-    float deq[kNf4MaxBlockSize];
-    const int64_t last = std::min(blocks, (chunk + 1) * per_chunk);
-    for (int64_t b = chunk * per_chunk; b < last; ++b) {
-      const int64_t begin = b * block_size;
-      const int64_t len = std::min(block_size, count - begin);
-      const float* w = values + begin;
-      float absmax = 0;
-      for (int64_t j = 0; j < len; ++j) absmax = std::max(absmax, std::fabs(w[j]));
-      out.absmax[static_cast<size_t>(b)] = absmax;
-      const float reciprocal = absmax > 0 ? 1.0f / absmax : 0.0f;
-      for (int64_t j = 0; j < len; ++j) codes[j] = Nf4Code(w[j] * reciprocal);
-      for (int64_t j = 0; j < len; ++j) deq[j] = kNf4Levels[codes[j]] * absmax;
-      sums[static_cast<size_t>(chunk)].Add(w, deq, len);
-      // block_size is even, so every block starts on a byte.
-      uint8_t* dst = packed + begin / 2;
-      for (int64_t j = 0; j + 1 < len; j += 2) {
-        dst[j / 2] = PackNf4Pair(codes[j], codes[j + 1]);
-      }
-      if (len % 2 != 0) dst[len / 2] = PackNf4Pair(codes[len - 1], kNf4ZeroCode);
-    }
-  }
-  out.error = MergeInOrder(sums);
+  out.error = ForEachBlockSummingError(
+      values, count, block_size, [&](int64_t b, int64_t begin, int64_t len, float* deq) {
+        uint8_t codes[kNf4MaxBlockSize];
+        const float* w = values + begin;
+        float absmax = 0;
+        for (int64_t j = 0; j < len; ++j) absmax = std::max(absmax, std::fabs(w[j]));
+        out.absmax[static_cast<size_t>(b)] = absmax;
+        const float reciprocal = absmax > 0 ? 1.0f / absmax : 0.0f;
+        for (int64_t j = 0; j < len; ++j) codes[j] = Nf4Code(w[j] * reciprocal);
+        for (int64_t j = 0; j < len; ++j) deq[j] = kNf4Levels[codes[j]] * absmax;
+        // block_size is even, so every block starts on a byte.
+        uint8_t* dst = packed + begin / 2;
+        for (int64_t j = 0; j + 1 < len; j += 2) {
+          dst[j / 2] = PackNf4Pair(codes[j], codes[j + 1]);
+        }
+        if (len % 2 != 0) dst[len / 2] = PackNf4Pair(codes[len - 1], kNf4ZeroCode);
+      });
   return out;
 }
 
 ErrorMetrics Nf4Error(const float* values, int64_t count, int64_t block_size,
                       const std::string& packed, const std::vector<float>& absmax) {
-  const int64_t blocks = (count + block_size - 1) / block_size;
-  const int64_t per_chunk = BlocksPerChunk(block_size);
-  const int64_t chunks = (blocks + per_chunk - 1) / per_chunk;
   const auto* bytes = reinterpret_cast<const uint8_t*>(packed.data());
-  std::vector<ErrorSums> sums(static_cast<size_t>(chunks));
-#pragma omp parallel for schedule(static)
-  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-    float deq[kNf4MaxBlockSize];
-    const int64_t last = std::min(blocks, (chunk + 1) * per_chunk);
-    for (int64_t b = chunk * per_chunk; b < last; ++b) {
-      const int64_t begin = b * block_size;
-      const int64_t len = std::min(block_size, count - begin);
-      const float scale = absmax[static_cast<size_t>(b)];
-      for (int64_t j = 0; j < len; ++j) {
-        const uint8_t byte = bytes[(begin + j) / 2];
-        const uint8_t code = (begin + j) % 2 == 0 ? static_cast<uint8_t>(byte >> 4)
-                                                  : static_cast<uint8_t>(byte & 0x0F);
-        deq[j] = kNf4Levels[code] * scale;
-      }
-      sums[static_cast<size_t>(chunk)].Add(values + begin, deq, len);
-    }
-  }
-  return MergeInOrder(sums);
+  return ForEachBlockSummingError(
+      values, count, block_size, [&](int64_t b, int64_t begin, int64_t len, float* deq) {
+        const float scale = absmax[static_cast<size_t>(b)];
+        for (int64_t j = 0; j < len; ++j) deq[j] = kNf4Levels[Nf4CodeAt(bytes, begin + j)] * scale;
+      });
 }
 
 DoubleQuant DoubleQuantize(const std::vector<float>& absmax, int64_t block_size) {

@@ -37,6 +37,15 @@ constexpr uint8_t PackNf4Pair(uint8_t first, uint8_t second) {
 static_assert(PackNf4Pair(0xA, 0x5) == 0xA5 && PackNf4Pair(0xF, kNf4ZeroCode) == 0xF7,
               "NF4 packs the first element of each byte in the high nibble");
 
+// The code of flat element `i` of a buffer packed with PackNf4Pair.
+constexpr uint8_t Nf4CodeAt(const uint8_t* packed, int64_t i) {
+  return i % 2 == 0 ? static_cast<uint8_t>(packed[i / 2] >> 4)
+                    : static_cast<uint8_t>(packed[i / 2] & 0x0F);
+}
+constexpr uint8_t kNf4PackProbe[] = {PackNf4Pair(0xA, 0x5)};
+static_assert(Nf4CodeAt(kNf4PackProbe, 0) == 0xA && Nf4CodeAt(kNf4PackProbe, 1) == 0x5,
+              "Nf4CodeAt reads what PackNf4Pair writes");
+
 // Returns the code of the level nearest to `x` (x = w / absmax, in [-1, 1]):
 // the number of midpoints between neighbouring levels that x lies strictly
 // above, so a value exactly on a midpoint takes the lower level (as
