@@ -290,7 +290,10 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
       plan.calibrate.insert(t);
     }
     const bool every_reader = conv_outputs.count(t) != 0;
-    for (int i = 0; i < n; ++i) {
+    const std::vector<int>& readers = consumers[t];  // ascending, a node once per read
+    for (size_t r = 0; r < readers.size(); ++r) {
+      if (r > 0 && readers[r] == readers[r - 1]) continue;  // its inputs are scanned once
+      const int i = readers[r];
       const onnx::NodeProto& node = graph.node(i);
       for (int k = 0; k < node.input_size(); ++k) {
         if (node.input(k) != t) continue;
