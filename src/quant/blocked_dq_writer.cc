@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "quant/int4_blockwise.h"
 #include "quant/proto_build.h"
 
 namespace pq::quant {
@@ -17,9 +18,9 @@ static_assert(((0x0 ^ kSymmetricCodeFlip) & 0xF) == 0x8 && (0xF ^ kSymmetricCode
 
 std::string PackNibbles(const std::vector<uint8_t>& values) {
   std::string out((values.size() + 1) / 2, '\0');
-  for (size_t i = 0; i < values.size(); ++i) {
-    out[i / 2] = static_cast<char>(static_cast<uint8_t>(out[i / 2]) |
-                                   ((values[i] & 0x0F) << (4 * (i % 2))));
+  for (size_t j = 0; j < out.size(); ++j) {
+    const uint8_t second = 2 * j + 1 < values.size() ? values[2 * j + 1] : 0;
+    out[j] = static_cast<char>(PackLowFirst(values[2 * j], second));
   }
   return out;
 }
@@ -28,6 +29,7 @@ QuantParams BlockedDqParams(const BlockwisePacked& p, bool transposed) {
   const int64_t k_blocks = (p.k + p.block_size - 1) / p.block_size;
   const int64_t zp_row = (k_blocks + 1) / 2;
   const bool symmetric = p.zero_points.empty();
+  const auto* zero_points = reinterpret_cast<const uint8_t*>(p.zero_points.data());
   QuantParams out;
   out.dtype = symmetric ? kOnnxInt4 : kOnnxUint4;
   out.axis = transposed ? 0 : 1;
@@ -39,10 +41,7 @@ QuantParams BlockedDqParams(const BlockwisePacked& p, bool transposed) {
       const size_t from = static_cast<size_t>(r * k_blocks + b);
       const size_t to = static_cast<size_t>(transposed ? b * p.n + r : r * k_blocks + b);
       out.scale[to] = p.scales[from];
-      if (!symmetric) {
-        const auto byte = static_cast<uint8_t>(p.zero_points[static_cast<size_t>(r * zp_row + b / 2)]);
-        out.zero_point[to] = (byte >> (4 * (b % 2))) & 0x0F;
-      }
+      if (!symmetric) out.zero_point[to] = LowFirstNibble(zero_points + r * zp_row, b);
     }
   }
   return out;
@@ -69,8 +68,7 @@ Status WriteBlockedDequantizeLinear(const ConstantRewrite& c, onnx::ModelProto* 
   const uint8_t flip = symmetric ? kSymmetricCodeFlip : 0;
   for (int64_t r = 0; r < p.n; ++r) {
     for (int64_t j = 0; j < p.k; ++j) {
-      const int64_t i = r * padded_k + j;
-      const uint8_t code = static_cast<uint8_t>((codes[i / 2] >> (4 * (i % 2))) & 0x0F);
+      const uint8_t code = LowFirstNibble(codes, r * padded_k + j);
       values[static_cast<size_t>(c.transposed ? j * p.n + r : r * p.k + j)] = code ^ flip;
     }
   }

@@ -26,6 +26,14 @@ constexpr uint8_t PackLowFirst(uint8_t first, uint8_t second) {
 }
 static_assert(PackLowFirst(0x5, 0xA) == 0xA5, "MatMulNBits packs the first element in the low nibble");
 
+// The nibble of flat element `i` of a buffer packed with PackLowFirst.
+constexpr uint8_t LowFirstNibble(const uint8_t* packed, int64_t i) {
+  return static_cast<uint8_t>((packed[i / 2] >> (4 * (i % 2))) & 0x0F);
+}
+constexpr uint8_t kLowFirstProbe[] = {PackLowFirst(0x5, 0xA)};
+static_assert(LowFirstNibble(kLowFirstProbe, 0) == 0x5 && LowFirstNibble(kLowFirstProbe, 1) == 0xA,
+              "LowFirstNibble reads what PackLowFirst writes");
+
 struct Int4Weight {
   std::string packed;               // N * k_blocks * block_size / 2 bytes
   std::vector<float> scales;        // [N, k_blocks]
