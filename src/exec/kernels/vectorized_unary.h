@@ -14,7 +14,7 @@
 #include <unsupported/Eigen/SpecialFunctions>
 
 #include "exec/kernel.h"
-#include "pq/data_type.h"
+#include "exec/kernels/elementwise_util.h"
 
 namespace pq::exec {
 
@@ -22,11 +22,9 @@ namespace pq::exec {
 // computes a chunk, never a value). `fn` maps an Eigen array expression.
 template <typename ArrayFn>
 Status MapFloatVectorized(KernelContext& ctx, ArrayFn fn) {
-  if (!ctx.has_input(0)) return ctx.Error("input 0 is missing");
+  PQ_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   const Tensor& x = ctx.input(0);
-  if (x.dtype() != kFloat) {
-    return ctx.Unsupported("inputs of type " + DataTypeName(x.dtype()) + " are not supported");
-  }
+  if (x.dtype() != kFloat) return UnsupportedType(ctx, x);
   Result<Tensor> out = ctx.AllocateUninitialized(kFloat, x.shape());
   if (!out.ok()) return out.status();
   const float* in = x.data<float>();
