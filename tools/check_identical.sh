@@ -59,7 +59,7 @@ cnn_nf4_fallback $cnn --scheme nf4 --fallback int8-sym --block-size 32
 cnn_nf4_onnx_dq $cnn --scheme nf4 --nf4-format onnx --double-quant --fallback int8-asym $calib
 cnn_i4a_onnx $cnn --scheme int4-asym --int4-format onnx --fallback int8-sym
 cnn_i8a_validate $cnn --scheme int8-asym $calib --validate models/val_images.npy --labels models/val_labels.npy --min-sqnr 10
-cnn_i8a_autofallback $cnn --scheme int8-sym $calib --calib-samples 64 --validate models/val_images.npy --labels models/val_labels.npy --min-sqnr 60 --auto-fallback
+cnn_i8a_autofallback $cnn --scheme int8-sym $calib --calib-samples 64 --validate models/val_images.npy --labels models/val_labels.npy --min-sqnr 35 --auto-fallback
 cnn_i8a_external $cnn --scheme int8-asym $calib --external-data --report-detail full
 vit_i8a $vit --scheme int8-asym $calib
 vit_i8s_mse $vit --scheme int8-sym $calib --calib-method mse --report-detail summary
