@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "pq/activation_stats.h"
 #include "pq/calibration.h"
 #include "pq/dataset.h"
 #include "pq/model.h"
@@ -20,17 +21,6 @@
 #include "pq/status.h"
 
 namespace pq {
-
-// Activation ranges of one calibration, shared by repeated quantizations of
-// the same model with the same scheme and calibration settings (sensitivity
-// analysis, auto-fallback), so calibration runs once.
-struct CalibrationCache {
-  bool filled = false;
-  std::map<std::string, CalibratedRange> ranges;
-  std::vector<DatasetFile> files;
-  int64_t samples = 0;
-  int64_t batch = 0;
-};
 
 struct QuantizeOptions {
   // A name from Schemes().
@@ -70,11 +60,14 @@ struct QuantizeOptions {
   // A scheme for the weights the main scheme does not take ("" = leave them
   // FP32), e.g. int8-sym for Conv weights next to nf4.
   std::string fallback;
-  // When set: an empty cache is filled by the first calibration; a filled
-  // one that covers every range a run needs replaces calibration.
-  // REQUIRES: every run sharing it quantizes the same model with the same
-  // scheme and calibration options.
-  std::shared_ptr<CalibrationCache> calibration_cache;
+  // How weights are rounded onto the scheme's grid: a name from
+  // WeightRoundingAlgorithms() ("rtn" = round to nearest).
+  std::string weight_algo = "rtn";
+  // Statistics from an earlier calibration of the same model (e.g. a
+  // previous outcome's activation_stats). When they cover every activation
+  // this run quantizes and were made with the same calibration options and
+  // grid, calibration does not run; otherwise the data is calibrated anew.
+  std::optional<ActivationStats> activation_stats;
 };
 
 enum class TensorRole { kWeight, kBias, kActivation };
@@ -135,12 +128,15 @@ struct QuantizeOutcome {
   std::vector<SkippedRecord> skipped;
   std::vector<std::string> transformations;  // e.g. BatchNormalization folding, opset conversion
   std::vector<std::string> warnings;
-  std::vector<DatasetFile> calibration_files;
-  int64_t calibration_samples = 0;
-  int64_t calibration_batch = 0;
+  // The activation statistics the parameters came from (empty when nothing
+  // was calibrated): pass them back in QuantizeOptions::activation_stats to
+  // quantize the same model again without calibrating.
+  ActivationStats activation_stats;
   int64_t nodes_quantized = 0;
   bool per_channel = true;  // false when per-axis was not possible
   bool double_quant_applied = false;  // nf4 absmax written double-quantized
+  // The schemes' part of the report's config (SchemeReportConfig).
+  nlohmann::ordered_json scheme_config;
 };
 
 // Quantizes `model` as `options` say. `progress` (may be empty) reports
@@ -154,6 +150,9 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
 
 // The registered schemes: (name, one-line summary), in table order.
 std::vector<std::pair<std::string, std::string>> Schemes();
+
+// The registered weight-rounding algorithms: (name, one-line summary).
+std::vector<std::pair<std::string, std::string>> WeightRoundingAlgorithms();
 
 }  // namespace pq
 

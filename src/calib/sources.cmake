@@ -14,4 +14,5 @@ target_sources(pq PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/method_table.cc
   ${CMAKE_CURRENT_LIST_DIR}/collector.cc
   ${CMAKE_CURRENT_LIST_DIR}/calibrate.cc
+  ${CMAKE_CURRENT_LIST_DIR}/activation_stats.cc
 )

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "quant/constant_writers.h"
 #include "quant/int4_blockwise.h"
 #include "quant/proto_build.h"
 
@@ -47,9 +48,10 @@ QuantParams BlockedDqParams(const BlockwisePacked& p, bool transposed) {
   return out;
 }
 
-Status WriteBlockedDequantizeLinear(const ConstantRewrite& c, onnx::ModelProto* model,
-                                    NameAllocator* names, std::vector<onnx::NodeProto>* prologue,
-                                    WrittenNames* w) {
+Status WriteBlockedDequantizeLinear(ConstantRewrite& c, const WriteTarget& target, WrittenNames* w) {
+  onnx::ModelProto* model = target.model;
+  NameAllocator* names = target.names;
+  std::vector<onnx::NodeProto>* prologue = &target.blockwise->prologue;
   const BlockwisePacked& p = *c.blockwise;
   const int64_t k_blocks = (p.k + p.block_size - 1) / p.block_size;
   const int64_t padded_k = k_blocks * p.block_size;

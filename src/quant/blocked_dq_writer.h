@@ -50,15 +50,6 @@ static_assert(kOnnxInt4 == 22 && kOnnxUint4 == 21, "TensorProto INT4 = 22, UINT4
 // is stored [K, N]), axis, block_size. Symmetric zero points are all 0.
 QuantParams BlockedDqParams(const BlockwisePacked& p, bool transposed);
 
-// Adds the initializers and the DequantizeLinear (to `prologue`) for `c`
-// (REQUIRES c.blockwise in MatMulNBits layout), rewires `c.uses` to its
-// output and raises `model`'s ir_version to kInt4IrVersion when lower. The
-// caller gives the model default-domain opset >= kBlockedDqOpset.
-// Errors (kInternal): codes or scales that do not fit p's dims.
-Status WriteBlockedDequantizeLinear(const ConstantRewrite& c, onnx::ModelProto* model,
-                                    NameAllocator* names, std::vector<onnx::NodeProto>* prologue,
-                                    WrittenNames* w);
-
 }  // namespace pq::quant
 
 #endif  // PQ_QUANT_BLOCKED_DQ_WRITER_H_

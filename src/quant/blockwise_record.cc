@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "quant/constant_writers.h"
+
 namespace pq::quant {
 namespace {
 
@@ -40,13 +42,7 @@ void RecordBlockwise(const QuantizedWeight& q, WeightEncoding encoding,
                      QuantizedTensorRecord* record) {
   const BlockwisePacked& p = *q.blockwise;
   record->storage_type = q.storage_type;
-  switch (encoding) {
-    case WeightEncoding::kMatMulBnb4: record->written_form = "MatMulBnb4"; break;
-    case WeightEncoding::kMatMulNBits: record->written_form = "MatMulNBits"; break;
-    case WeightEncoding::kCodebookDecode: record->written_form = "decode"; break;
-    case WeightEncoding::kDequantizeLinear:
-    case WeightEncoding::kBlockedDequantizeLinear: record->written_form = "DequantizeLinear"; break;
-  }
+  record->written_form = ConstantWriterFor(encoding).form;
   int64_t bytes = static_cast<int64_t>(p.codes.size() + p.scales.size() * sizeof(float) +
                                        p.zero_points.size());
   if (encoding == WeightEncoding::kBlockedDequantizeLinear) {

@@ -5,6 +5,7 @@
 
 #include "onnx/onnx_pb.h"
 #include "quant/blocked_dq_writer.h"
+#include "quant/constant_writers.h"
 #include "quant/proto_build.h"
 
 namespace pq::quant {
@@ -242,25 +243,12 @@ Status WriteFused(const ConstantRewrite& c, onnx::GraphProto* graph, NameAllocat
 
 }  // namespace
 
-Status WriteBlockwise(const ConstantRewrite& c, onnx::ModelProto* model, NameAllocator* names,
-                      BlockwiseNodes* nodes, WrittenNames* written) {
-  onnx::GraphProto* graph = model->mutable_graph();
-  if (!c.blockwise) return Status::Internal("blockwise writer: '" + c.tensor + "' has no data");
-  for (const Use& use : c.uses) {
-    if (use.first < 0 || use.first >= graph->node_size() ||
-        use.second >= graph->node(use.first).input_size() ||
-        graph->node(use.first).input(use.second) != c.tensor) {
-      return Status::Internal("blockwise plan: a use of '" + c.tensor + "' does not match the graph");
-    }
-  }
-  written->tensor = c.tensor;
-  if (c.encoding == WeightEncoding::kCodebookDecode) {
-    return WriteDecode(c, graph, names, nodes, written);
-  }
-  if (c.encoding == WeightEncoding::kBlockedDequantizeLinear) {
-    return WriteBlockedDequantizeLinear(c, model, names, &nodes->prologue, written);
-  }
-  return WriteFused(c, graph, names, nodes, written, model);
+Status WriteCodebookDecode(ConstantRewrite& c, const WriteTarget& target, WrittenNames* w) {
+  return WriteDecode(c, target.model->mutable_graph(), target.names, target.blockwise, w);
+}
+
+Status WriteFusedBlockwise(ConstantRewrite& c, const WriteTarget& target, WrittenNames* w) {
+  return WriteFused(c, target.model->mutable_graph(), target.names, target.blockwise, w, target.model);
 }
 
 }  // namespace pq::quant

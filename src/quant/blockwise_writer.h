@@ -39,14 +39,6 @@ struct BlockwiseNodes {
   std::map<std::string, std::string> shared;
 };
 
-// Adds the initializers for `c` (REQUIRES c.blockwise) to `model`'s main
-// graph (and the com.microsoft opset for fused forms), the nodes to `nodes`,
-// and rewires `c.uses` (decode form). Errors (kInternal) when a use does not
-// match the graph, or (kNotSupported) a consumer that the fused form cannot
-// replace.
-Status WriteBlockwise(const ConstantRewrite& c, onnx::ModelProto* model, NameAllocator* names,
-                      BlockwiseNodes* nodes, WrittenNames* written);
-
 }  // namespace pq::quant
 
 #endif  // PQ_QUANT_BLOCKWISE_WRITER_H_

@@ -23,6 +23,7 @@ class Int8Asymmetric : public Scheme {
   int64_t ActivationQmin() const override { return 0; }
   int64_t ActivationQmax() const override { return 255; }
   bool ActivationSymmetric() const override { return false; }
+  bool SymmetricWeights() const override { return symmetric_weights_; }
   QuantParams ActivationParams(float min, float max) const override {
     QuantParams p;
     p.dtype = kUint8;

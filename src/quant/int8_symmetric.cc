@@ -20,6 +20,7 @@ class Int8Symmetric : public Scheme {
   int64_t ActivationQmin() const override { return -kQmax; }
   int64_t ActivationQmax() const override { return kQmax; }
   bool ActivationSymmetric() const override { return true; }
+  bool SymmetricWeights() const override { return true; }
   QuantParams ActivationParams(float min, float max) const override {
     QuantParams p;
     p.dtype = kInt8;

@@ -111,6 +111,9 @@ class Scheme {
   // The granularity recorded for its weights ("" = per-channel/per-tensor
   // from the planned axis).
   virtual const char* Granularity() const { return ""; }
+  // Whether its weights always have zero point 0 (the report's
+  // config.symmetric_weights).
+  virtual bool SymmetricWeights() const { return false; }
 };
 
 // Choices a scheme may offer beyond its defaults.

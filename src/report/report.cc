@@ -162,6 +162,56 @@ Json TensorJson(const QuantizedTensorRecord& r, size_t limit) {
   return j;
 }
 
+// The options as applied; the schemes add their own part (symmetric_weights
+// in its place, then their blockwise options).
+Json ConfigJson(const QuantizeOptions& o, const QuantizeOutcome& outcome, const ReportInputs& in) {
+  const Json& schemes = outcome.scheme_config;
+  Json config = {
+      {"scheme", o.scheme},
+      {"weights_only", o.weights_only},
+      {"symmetric_weights", schemes.value("symmetric_weights", o.symmetric_weights)},
+      {"granularity", outcome.per_channel && o.per_channel ? "per-channel" : "per-tensor"},
+      {"granularity_requested", o.per_channel ? "per-channel" : "per-tensor"},
+      {"op_types", o.op_types},
+      {"exclude_nodes", o.exclude_nodes},
+      {"exclude_op_types", o.exclude_op_types},
+      {"fold_batchnorm", o.fold_batchnorm},
+      {"report_detail", ReportDetailName(in.array_limit)},
+      {"calibration",
+       o.weights_only ? Json(nullptr)
+                      : Json{{"method", o.calibration.method},
+                             {"percentile", o.calibration.percentile},
+                             {"bins", o.calibration.bins},
+                             {"batch", o.calib_batch},
+                             {"samples_limit", o.calib_samples}}},
+      {"external_data", !in.output->data_path.empty()},
+  };
+  for (const auto& [key, value] : schemes.items()) {
+    if (!config.contains(key)) config[key] = value;
+  }
+  return config;
+}
+
+// The calibration data and how much of it was used; null when nothing was
+// calibrated. Errors: a data file that cannot be hashed.
+Result<Json> CalibrationJson(const ActivationStats& stats) {
+  if (stats.files.empty()) return Json(nullptr);
+  Json files = Json::array();
+  for (const DatasetFile& f : stats.files) {
+    Json entry = {{"path", f.path}, {"samples", f.samples}};
+    struct stat st;
+    if (stat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      Result<std::string> sha = Sha256File(f.path);
+      if (!sha.ok()) return sha.status();
+      entry["sha256"] = sha.value();
+    } else {
+      entry["sha256"] = nullptr;  // a test_data_set_* folder
+    }
+    files.push_back(entry);
+  }
+  return Json{{"files", files}, {"samples_used", stats.samples}, {"batch", stats.batch}};
+}
+
 }  // namespace
 
 std::vector<std::string> InputFiles(const Model& model) {
@@ -228,56 +278,10 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
   if (!output.ok()) return output.status();
   report["output_model"] = output.value();
 
-  report["config"] = {
-      {"scheme", o.scheme},
-      {"weights_only", o.weights_only},
-      {"symmetric_weights", o.symmetric_weights || o.scheme == "int8-sym"},
-      {"granularity", outcome.per_channel && o.per_channel ? "per-channel" : "per-tensor"},
-      {"granularity_requested", o.per_channel ? "per-channel" : "per-tensor"},
-      {"op_types", o.op_types},
-      {"exclude_nodes", o.exclude_nodes},
-      {"exclude_op_types", o.exclude_op_types},
-      {"fold_batchnorm", o.fold_batchnorm},
-      {"report_detail", ReportDetailName(in.array_limit)},
-      {"calibration",
-       o.weights_only ? Json(nullptr)
-                      : Json{{"method", o.calibration.method},
-                             {"percentile", o.calibration.percentile},
-                             {"bins", o.calibration.bins},
-                             {"batch", o.calib_batch},
-                             {"samples_limit", o.calib_samples}}},
-      {"external_data", !in.output->data_path.empty()},
-  };
-
-  if (o.scheme == "nf4" || o.scheme.rfind("int4", 0) == 0 || !o.fallback.empty()) {
-    report["config"]["block_size"] = o.block_size > 0 ? Json(o.block_size) : Json("default");
-    report["config"]["nf4_format"] = o.nf4_format;
-    report["config"]["int4_format"] = o.int4_format;
-    report["config"]["double_quant"] = {{"requested", o.double_quant},
-                                        {"applied", outcome.double_quant_applied}};
-    report["config"]["fallback"] = o.fallback.empty() ? Json(nullptr) : Json(o.fallback);
-  }
-
-  if (outcome.calibration_files.empty()) {
-    report["calibration"] = nullptr;
-  } else {
-    Json files = Json::array();
-    for (const DatasetFile& f : outcome.calibration_files) {
-      Json entry = {{"path", f.path}, {"samples", f.samples}};
-      struct stat st;
-      if (stat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-        Result<std::string> sha = Sha256File(f.path);
-        if (!sha.ok()) return sha.status();
-        entry["sha256"] = sha.value();
-      } else {
-        entry["sha256"] = nullptr;  // a test_data_set_* folder
-      }
-      files.push_back(entry);
-    }
-    report["calibration"] = {{"files", files},
-                             {"samples_used", outcome.calibration_samples},
-                             {"batch", outcome.calibration_batch}};
-  }
+  report["config"] = ConfigJson(o, outcome, in);
+  Result<Json> calibration = CalibrationJson(outcome.activation_stats);
+  if (!calibration.ok()) return calibration.status();
+  report["calibration"] = calibration.value();
   report["transformations"] = outcome.transformations;
 
   Json tensors = Json::array();

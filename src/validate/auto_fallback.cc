@@ -63,12 +63,10 @@ Result<FallbackResult> AutoFallback(const Model& fp32, const QuantizeOptions& qu
   const ReferenceRun& ref = *reference.value();
   // Calibrate once: every step and the ranking reuse the first run's ranges.
   QuantizeOptions quantize_shared = quantize;
-  if (quantize_shared.calibration_cache == nullptr) {
-    quantize_shared.calibration_cache = std::make_shared<CalibrationCache>();
-  }
   FallbackResult result;
   PQ_RETURN_IF_ERROR(RunStep(fp32, quantize_shared, ref, gates, {}, {}, &result));
   if (result.gates_passed) return result;
+  quantize_shared.activation_stats = result.best.activation_stats;
 
   // Rank the nodes step 0 quantized, once.
   Result<std::vector<NodeSensitivity>> ranking = validate::RankSingleNodes(

@@ -64,11 +64,9 @@ Result<SensitivityReport> AnalyzeSensitivity(const Model& fp32, const Validation
 
   // Calibrate once: every variant below reuses the all-nodes ranges.
   SensitivityOptions shared = options;
-  if (shared.quantize.calibration_cache == nullptr) {
-    shared.quantize.calibration_cache = std::make_shared<CalibrationCache>();
-  }
   Result<QuantizeOutcome> all = Quantize(fp32, shared.quantize, {});
   if (!all.ok()) return all.status();
+  shared.quantize.activation_stats = all->activation_stats;
   Result<Comparison> all_cmp = ref.Compare(*all->model);
   if (!all_cmp.ok()) return all_cmp.status();
   report.all_quantized_sqnr_db = MinOutputSqnr(all_cmp.value());

@@ -213,7 +213,7 @@ TEST(QuantizeTest, StaticInt8OnTheSampleCnn) {
     Result<QuantizeOutcome> out = Quantize(*model.value(), options, {});
     ASSERT_TRUE(out.ok()) << out.status().ToString();
     EXPECT_EQ(out->nodes_quantized, 4);  // 2 Conv + 2 Gemm
-    EXPECT_EQ(out->calibration_samples, 64);
+    EXPECT_EQ(out->activation_stats.samples, 64);
     EXPECT_GT(CountOps(*out->model, "QuantizeLinear"), 0);
     ExpectRecordsMatchModel(*out);
     int activations = 0, biases = 0;
@@ -243,9 +243,10 @@ TEST(QuantizeTest, StaticInt8OnTheSampleCnn) {
   }
 }
 
-// A shared CalibrationCache makes later runs reuse the first run's ranges:
-// the second run succeeds although its calibration file is gone.
-TEST(QuantizeCacheTest, SecondRunReusesTheCachedRanges) {
+// An outcome's activation statistics, passed back, replace calibration:
+// the second run succeeds although its calibration file is gone, and gives
+// the same model bytes as the first run's calibration would.
+TEST(QuantizeStatsTest, SecondRunReusesTheFirstRunsStatistics) {
   auto model = Model::Load(testing::ModelsDir() + "/fashion_cnn.onnx");
   ASSERT_TRUE(model.ok());
   testing::TempDir dir;
@@ -253,17 +254,27 @@ TEST(QuantizeCacheTest, SecondRunReusesTheCachedRanges) {
   testing::WriteFile(dir.File("calib.npy"), EncodeNpy(npy->Rows(0, 16).value()));
   QuantizeOptions options;
   options.calib_paths = {dir.File("calib.npy")};
-  options.calibration_cache = std::make_shared<CalibrationCache>();
+  options.exclude_nodes = {"/fc2/Gemm"};
+  Result<QuantizeOutcome> direct = Quantize(*model.value(), options, {});
+  ASSERT_TRUE(direct.ok()) << direct.status().ToString();
+  options.exclude_nodes.clear();
   Result<QuantizeOutcome> first = Quantize(*model.value(), options, {});
   ASSERT_TRUE(first.ok()) << first.status().ToString();
-  EXPECT_TRUE(options.calibration_cache->filled);
+  EXPECT_FALSE(first->activation_stats.empty());
   std::remove(dir.File("calib.npy").c_str());
   options.exclude_nodes = {"/fc2/Gemm"};  // needs a subset of the first run's ranges
+  options.activation_stats = first->activation_stats;
   Result<QuantizeOutcome> second = Quantize(*model.value(), options, {});
   ASSERT_TRUE(second.ok()) << second.status().ToString();
-  EXPECT_EQ(second->calibration_samples, 16);
-  // Without the cache the missing file is an error.
-  options.calibration_cache.reset();
+  EXPECT_EQ(second->activation_stats.samples, 16);
+  EXPECT_EQ(second->model->proto().SerializeAsString(), direct->model->proto().SerializeAsString());
+  // Statistics made for another calibration method are not reused: the
+  // missing file is an error again.
+  options.calibration.method = "percentile";
+  EXPECT_FALSE(Quantize(*model.value(), options, {}).ok());
+  // Nor are they without statistics.
+  options.calibration.method = "minmax";
+  options.activation_stats.reset();
   EXPECT_FALSE(Quantize(*model.value(), options, {}).ok());
 }
 

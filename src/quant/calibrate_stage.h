@@ -1,0 +1,35 @@
+// The Calibrate stage: activation statistics for the tensors a plan
+// quantizes, either handed in by the caller (QuantizeOptions::
+// activation_stats, when they cover those tensors and were made with the
+// same calibration options) or measured by running the prepared FP32 model
+// over the calibration data.
+#ifndef PQ_QUANT_CALIBRATE_STAGE_H_
+#define PQ_QUANT_CALIBRATE_STAGE_H_
+
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+
+#include "pq/activation_stats.h"
+#include "pq/model.h"
+#include "pq/quantize.h"
+#include "pq/status.h"
+#include "quant/scheme.h"
+
+namespace pq::quant {
+
+// The calibration options for `scheme`: options.calibration with the grid
+// of the scheme's activations.
+CalibrationOptions CalibrationFor(const QuantizeOptions& options, const Scheme& scheme);
+
+// REQUIRES: `tensors` not empty. Errors: the dataset's (data that does not
+// fit the model's inputs, checked before the executor copies the weights),
+// the executor's and calibration's.
+Result<ActivationStats> CalibrateActivations(const Model& prepared, const std::set<std::string>& tensors,
+                                             const QuantizeOptions& options, const Scheme& scheme,
+                                             const std::function<void(int64_t, int64_t)>& progress);
+
+}  // namespace pq::quant
+
+#endif  // PQ_QUANT_CALIBRATE_STAGE_H_

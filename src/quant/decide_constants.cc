@@ -1,0 +1,134 @@
+// Decide, constants: weights rounded on their scheme's grid, then biases
+// (their scale needs the input activation's and the weight's).
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <utility>
+
+#include "io/external_data.h"
+#include "quant/bias_quant.h"
+#include "quant/blocked_dq_writer.h"
+#include "quant/blockwise_record.h"
+#include "quant/decide.h"
+
+namespace pq::quant {
+namespace {
+
+// A constant's float values: the model's own bytes when they are aligned for
+// float access (no copy of a large weight), else a copy.
+class FloatValues {
+ public:
+  explicit FloatValues(std::vector<float> values) : copy_(std::move(values)) {
+    data_ = copy_.data();
+    size_ = copy_.size();
+  }
+  explicit FloatValues(const ConstantTensor& c) : size_(static_cast<size_t>(c.element_count)) {
+    if (reinterpret_cast<uintptr_t>(c.data) % alignof(float) == 0) {
+      data_ = reinterpret_cast<const float*>(c.data);
+    } else {
+      copy_.resize(size_);
+      if (c.byte_size > 0) std::memcpy(copy_.data(), c.data, static_cast<size_t>(c.byte_size));
+      data_ = copy_.data();
+    }
+  }
+  const float* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  std::vector<float> copy_;
+  const float* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+using WeightParams = std::map<std::pair<std::string, int64_t>, QuantParams>;
+
+bool IsBlockwise(const Scheme& scheme) { return scheme.Encoding() != WeightEncoding::kDequantizeLinear; }
+
+// The numbers of one planned constant.
+Result<QuantizedWeight> QuantizeConstant(const PlannedConstant& c, const ConstantTensor& source,
+                                         const Scheme& scheme, const WeightRounding& rounding,
+                                         const Model& prepared,
+                                         const std::map<std::string, QuantParams>& activation_params,
+                                         WeightParams* weight_params) {
+  const bool blockwise = IsBlockwise(scheme);
+  // Blockwise schemes see the weight as [N, K].
+  const FloatValues values = blockwise && c.transposed ? FloatValues(NkValues(source, true))
+                                                       : FloatValues(source);
+  if (c.role != TensorRole::kWeight) {
+    return QuantizeBias(c.tensor, values.data(), values.size(), c.axis,
+                        activation_params.at(c.activation), weight_params->at({c.weight, c.weight_axis}));
+  }
+  std::vector<int64_t> dims = source.dims;
+  if (blockwise && c.transposed) std::swap(dims[0], dims[1]);
+  const WeightView view{c.tensor, values.data(), dims, c.axis};
+  RoundingInputs inputs;
+  if (!c.uses.empty()) {
+    const ConsumerRef consumer = ConsumersOf(prepared, {c.uses.front()}).front();
+    inputs = {consumer.node, consumer.op_type};
+  }
+  Result<QuantizedWeight> q = rounding.Round(scheme, view, inputs);
+  if (q.ok()) (*weight_params)[{c.tensor, c.axis}] = q->params;
+  return q;
+}
+
+// The record and rewrite of one quantized constant.
+ConstantDecision MakeDecision(const PlannedConstant& c, const ConstantTensor& source, const Scheme& scheme,
+                              const Model& prepared, const std::string& scheme_name, QuantizedWeight q) {
+  const bool blockwise = IsBlockwise(scheme);
+  ConstantDecision d;
+  QuantizedTensorRecord& r = d.record;
+  r.name = c.tensor;
+  r.role = c.role;
+  r.consumers = ConsumersOf(prepared, c.uses);
+  r.shape = source.dims;
+  r.scheme = c.role == TensorRole::kWeight ? scheme.Name() : scheme_name;
+  r.granularity = blockwise ? scheme.Granularity() : c.axis >= 0 ? "per-channel" : "per-tensor";
+  r.params = q.params;
+  r.error = q.error;
+  ConstantRewrite& w = d.rewrite;
+  w.tensor = c.tensor;
+  w.shape = source.dims;
+  w.params = q.params;
+  w.data = std::move(q.data);
+  w.uses = c.uses;
+  if (blockwise) {
+    w.encoding = scheme.Encoding();
+    w.transposed = c.transposed;
+    // The record holds the parameters as written (the constant's layout).
+    if (w.encoding == WeightEncoding::kBlockedDequantizeLinear) r.params = BlockedDqParams(*q.blockwise, c.transposed);
+    RecordBlockwise(q, w.encoding, &r);
+    w.blockwise = std::move(q.blockwise);
+  }
+  return d;
+}
+
+}  // namespace
+
+Result<Decisions> Decide(const Model& prepared, const QuantPlan& plan, const ActivationStats& stats,
+                         const SchemeSet& schemes, const WeightRounding& rounding,
+                         const QuantizeOptions& options, const std::string& origin) {
+  Decisions decisions;
+  std::map<std::string, QuantParams> activation_params;
+  Result<std::vector<ActivationDecision>> activations =
+      DecideActivations(prepared, plan, stats, *schemes.main, options.scheme, &activation_params);
+  if (!activations.ok()) return activations.status();
+  decisions.activations = std::move(activations).value();
+  WeightParams weight_params;
+  for (const PlannedConstant& c : plan.constants) {
+    const ConstantTensor* source = prepared.FindConstant(c.tensor);
+    if (source == nullptr) return Status::Internal("planned constant '" + c.tensor + "' vanished");
+    const Scheme& scheme = c.scheme != nullptr ? *c.scheme : *schemes.main;
+    Result<QuantizedWeight> q =
+        QuantizeConstant(c, *source, scheme, rounding, prepared, activation_params, &weight_params);
+    if (!q.ok()) return q.status().WithPrefix(origin);
+    // The FP32 bytes of an external weight are read: let the kernel drop
+    // their pages (they come back from the file if read again), so peak
+    // memory stays near the output's size rather than the input's.
+    if (source->external) ExternalDataStore::ReleasePages(source->data, source->byte_size);
+    decisions.constants.push_back(
+        MakeDecision(c, *source, scheme, prepared, options.scheme, std::move(q).value()));
+  }
+  return decisions;
+}
+
+}  // namespace pq::quant

@@ -1,0 +1,23 @@
+// Checks that a graph transformation kept a model's meaning: both models run
+// on one fixed-seed input, and their outputs must agree.
+#ifndef PQ_QUANT_EQUIVALENCE_CHECK_H_
+#define PQ_QUANT_EQUIVALENCE_CHECK_H_
+
+#include "pq/model.h"
+#include "pq/status.h"
+
+namespace pq::quant {
+
+// Relative L2 difference allowed between a model and its transformation.
+inline constexpr double kEquivalenceTolerance = 1e-5;
+
+// Runs `a` and `b` with pq's executor on the same inputs (uniform in [-1, 1],
+// seed fixed, dynamic dims as 1) and compares every output.
+// Errors: kNotSupported (a non-float input, an op the executor cannot run),
+// kInvalidInput naming the first output that differs in shape, type or by
+// more than kEquivalenceTolerance.
+Status CheckSameOutputs(const Model& a, const Model& b, int threads);
+
+}  // namespace pq::quant
+
+#endif  // PQ_QUANT_EQUIVALENCE_CHECK_H_

@@ -1,0 +1,40 @@
+// The Prepare stage: the graph transformations a model needs before it can
+// be planned and written for a scheme set, each checked, each recorded.
+//   1. BatchNormalization folded into the Conv before it (unless
+//      options.fold_batchnorm is false), as runtimes fold it.
+//   2. An opset that can hold what the writers emit: per-axis
+//      DequantizeLinear (13) for per-channel QDQ weights, QuantizeLinear (10)
+//      for per-tensor ones and the standard-ops decode, 21 for blocked
+//      DequantizeLinear. Every conversion is checked by running both models.
+#ifndef PQ_QUANT_PREPARE_STAGE_H_
+#define PQ_QUANT_PREPARE_STAGE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pq/model.h"
+#include "pq/quantize.h"
+#include "pq/status.h"
+#include "quant/scheme_set.h"
+
+namespace pq::quant {
+
+struct PreparedModel {
+  std::unique_ptr<Model> model;
+  // False when per-channel weights were asked for but the model's opset
+  // could not be raised to hold them (a warning says why).
+  bool per_channel = true;
+  std::vector<std::string> transformations;  // in the order applied
+  std::vector<std::string> warnings;
+};
+
+// Errors: kNotSupported (an opset below 10 that cannot be converted, a model
+// --int4-format onnx cannot bring to opset 21, naming why), the folding's and
+// the converters' errors.
+Result<PreparedModel> PrepareModel(const Model& model, const QuantizeOptions& options,
+                                   const SchemeSet& schemes);
+
+}  // namespace pq::quant
+
+#endif  // PQ_QUANT_PREPARE_STAGE_H_
