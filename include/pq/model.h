@@ -145,6 +145,13 @@ struct SaveOptions {
   std::vector<std::string> never_overwrite;
 };
 
+// Refuses, before any work is done, outputs that would replace one of
+// `inputs` ("is an input; refusing to overwrite it") or, without `force`, an
+// existing file ("already exists (pass --force to overwrite it)"). Every input
+// is checked before any existence. Errors: kOutputError naming the path.
+Status CheckOutputPaths(const std::vector<std::string>& outputs, const std::vector<std::string>& inputs,
+                        bool force);
+
 // What SaveModel wrote.
 struct SaveResult {
   std::string model_path;

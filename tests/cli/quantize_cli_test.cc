@@ -102,14 +102,14 @@ TEST(QuantizeCliTest, OutputEqualToInputIsRefused) {
   const std::string before = ReadFile(dir.File("m.onnx"));
   ExpectRefusal(RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("m.onnx"), "--weights-only",
                        "--force"}),
-                kExitOutput, "input model");
+                kExitOutput, "is an input");
   // Reached by another name, or as the report, it is still the input.
   ExpectRefusal(RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("./m.onnx"), "--weights-only",
                        "--force"}),
-                kExitOutput, "input model");
+                kExitOutput, "is an input");
   ExpectRefusal(RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("q.onnx"), "--report",
                        dir.File("m.onnx"), "--weights-only", "--force"}),
-                kExitOutput, "input model");
+                kExitOutput, "is an input");
   EXPECT_EQ(ReadFile(dir.File("m.onnx")), before);
   EXPECT_EQ(dir.List(), std::vector<std::string>{"m.onnx"});
 }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -16,6 +17,7 @@
 #include "pq/model.h"
 #include "pq/quantize.h"
 #include "pq/validate.h"
+#include "quantize_flags.h"
 
 namespace pq::cli {
 namespace {
@@ -72,37 +74,15 @@ void PrintReport(const std::string& model, const SensitivityReport& r) {
 std::function<int()> SetupAnalyze(CLI::App* sub) {
   struct Options {
     std::string model;
-    std::string granularity = "per-channel";
     std::string task = "auto";
     ValidationData data;
-    SensitivityOptions sensitivity;
+    QuantizeFlags quantize;
+    std::optional<double> target_sqnr_db;
     bool json = false;
   };
   auto options = std::make_shared<Options>();
-  QuantizeOptions& q = options->sensitivity.quantize;
   sub->add_option("MODEL", options->model, "FP32 ONNX model")->required();
-  std::vector<std::string> scheme_names;
-  for (const auto& [name, summary] : Schemes()) scheme_names.push_back(name);
-  sub->add_option("--scheme", q.scheme, "Quantization scheme (see pq schemes)")
-      ->check(CLI::IsMember(scheme_names))
-      ->capture_default_str();
-  sub->add_option("--calib", q.calib_paths, "Calibration data (repeatable)");
-  std::vector<std::string> methods;
-  for (const CalibrationMethod& m : CalibrationMethods()) methods.push_back(m.name);
-  sub->add_option("--calib-method", q.calibration.method, "Calibration method")
-      ->check(CLI::IsMember(methods))
-      ->capture_default_str();
-  sub->add_option("--calib-samples", q.calib_samples, "Use the first N calibration samples (0 = all)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  sub->add_option("--calib-batch", q.calib_batch, "Calibration samples per run")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  sub->add_flag("--weights-only", q.weights_only, "Quantize weights only");
-  sub->add_option("--granularity", options->granularity, "Weight granularity")
-      ->check(CLI::IsMember({"per-channel", "per-tensor"}))
-      ->capture_default_str();
-  sub->add_option("--exclude-nodes", q.exclude_nodes, "Node names to leave FP32")->delimiter(',');
+  AddQuantizeFlags(sub, &options->quantize);
   sub->add_option("--data", options->data.paths, "Validation data (repeatable)")->required();
   sub->add_option("--batch", options->data.batch, "Validation samples per run")
       ->check(CLI::PositiveNumber)
@@ -110,19 +90,18 @@ std::function<int()> SetupAnalyze(CLI::App* sub) {
   sub->add_option("--task", options->task, "Which outputs get classification metrics")
       ->check(CLI::IsMember({"auto", "classification", "other"}))
       ->capture_default_str();
-  sub->add_option("--min-sqnr", options->sensitivity.target_sqnr_db,
+  sub->add_option("--min-sqnr", options->target_sqnr_db,
                   "Suggest --exclude-nodes that reach this output SQNR (dB)");
-  sub->add_option("--threads", options->data.threads, "Threads (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", options->json, "Print the analysis as JSON on stdout");
   return [options]() -> int {
     ValidationData data = options->data;
     Result<TaskKind> task = ParseTaskKind(options->task);
     if (!task.ok()) return Fail(task.status());
     data.task = task.value();
-    SensitivityOptions sensitivity = options->sensitivity;
-    sensitivity.quantize.per_channel = options->granularity == "per-channel";
-    sensitivity.quantize.threads = data.threads;
+    SensitivityOptions sensitivity;
+    sensitivity.quantize = QuantizeOptionsFrom(options->quantize);
+    sensitivity.target_sqnr_db = options->target_sqnr_db;
+    data.threads = sensitivity.quantize.threads;
     Result<std::unique_ptr<Model>> model = Model::Load(options->model);
     if (!model.ok()) return Fail(model.status());
     Result<SensitivityReport> report =

@@ -64,19 +64,12 @@ std::function<int()> SetupRun(CLI::App* sub) {
     if (!executor.ok()) return Fail(executor.status());
     Result<std::unique_ptr<Dataset>> data = Dataset::Open(options->data, executor.value()->inputs());
     if (!data.ok()) return Fail(data.status());
-    std::error_code ec;
-    for (const std::string& input : options->data) {
-      if (!options->output.empty() && (std::filesystem::equivalent(options->output, input, ec) ||
-                                       std::filesystem::equivalent(options->output, options->model, ec))) {
-        return Fail(Status::OutputError(options->output + ": is an input; refusing to overwrite it"));
-      }
-    }
-    if (!options->output.empty() && !options->force &&
-        std::filesystem::symlink_status(options->output, ec).type() !=
-            std::filesystem::file_type::not_found) {
+    if (!options->output.empty()) {
       // Refuse before the work, not after it.
-      return Fail(Status::OutputError(options->output +
-                                      ": already exists (pass --force to overwrite it)"));
+      std::vector<std::string> inputs = options->data;
+      inputs.push_back(options->model);
+      Status writable = CheckOutputPaths({options->output}, inputs, options->force);
+      if (!writable.ok()) return Fail(writable);
     }
     const auto& outputs_info = executor.value()->outputs();
     std::vector<std::vector<Tensor>> collected(outputs_info.size());

@@ -1,0 +1,161 @@
+// RunQuantizeJob: load -> quantize (with validation / auto-fallback) -> save
+// -> report, with the report's input digests computed while quantizing.
+#include "pq/quantize_job.h"
+
+#include <filesystem>
+#include <utility>
+
+namespace pq {
+namespace {
+
+// What quantizing (and validating) produced, before anything is saved.
+struct Quantized {
+  QuantizeOutcome outcome;
+  nlohmann::ordered_json validation = nullptr;
+  std::vector<GateResult> gates;
+  bool gates_passed = true;
+};
+
+Status CheckValidationArguments(const QuantizeJob& job) {
+  const bool validate = !job.validation.paths.empty();
+  if (!validate && (!job.gates.empty() || job.auto_fallback || !job.validation.labels_path.empty())) {
+    return Status::InvalidArgument("gates, --labels and --auto-fallback need --validate PATH");
+  }
+  if (job.auto_fallback && job.gates.empty()) {
+    return Status::InvalidArgument("--auto-fallback needs at least one gate (e.g. --min-sqnr)");
+  }
+  if (job.gates.max_accuracy_drop_points && job.validation.labels_path.empty()) {
+    return Status::InvalidArgument("--max-accuracy-drop needs --labels PATH");
+  }
+  return Status::OK();
+}
+
+void Tell(const std::function<void(const std::string&)>& to, const std::string& message) {
+  if (to) to(message);
+}
+
+// Auto-fallback: the best step's model, its validation and the steps taken.
+Result<Quantized> QuantizeWithFallback(const Model& model, const QuantizeJob& job,
+                                       const ValidationData& validation, const QuantizeJobEvents& events) {
+  Result<FallbackResult> fallback = AutoFallback(model, job.quantize, validation, job.gates);
+  if (!fallback.ok()) return fallback.status();
+  Quantized q;
+  q.validation = FallbackToJson(fallback.value(), job.gates);
+  q.gates = fallback->steps[fallback->best_step].gates;
+  q.gates_passed = fallback->gates_passed;
+  for (size_t i = 1; i < fallback->steps.size(); ++i) {
+    std::string nodes;
+    for (const std::string& n : fallback->steps[i].returned) nodes += (nodes.empty() ? "" : ", ") + n;
+    Tell(events.info, "auto-fallback step " + std::to_string(i) + ": returned " + nodes + " to FP32 (" +
+                          (fallback->steps[i].passed ? "gates pass" : "gates still fail") + ")");
+  }
+  q.outcome = std::move(fallback->best);
+  return q;
+}
+
+Result<Quantized> QuantizeAndValidate(const Model& model, const QuantizeJob& job,
+                                      const QuantizeJobEvents& events) {
+  ValidationData validation = job.validation;
+  validation.threads = job.quantize.threads;
+  const bool validate = !job.validation.paths.empty();
+  if (validate && job.auto_fallback) return QuantizeWithFallback(model, job, validation, events);
+  Quantized q;
+  Result<QuantizeOutcome> outcome = Quantize(model, job.quantize, events.calibration_progress);
+  if (!outcome.ok()) return outcome.status();
+  q.outcome = std::move(outcome).value();
+  if (!validate) return q;
+  Result<Comparison> comparison = Compare(model, *q.outcome.model, validation);
+  if (!comparison.ok()) return comparison.status();
+  Result<std::vector<GateResult>> results = EvaluateGates(comparison.value(), job.gates);
+  if (!results.ok()) return results.status();
+  q.gates = std::move(results).value();
+  q.gates_passed = AllGatesPassed(q.gates);
+  q.validation = ValidationToJson(comparison.value(), job.gates, q.gates);
+  return q;
+}
+
+// Builds and writes the report; on failure removes the saved model again.
+Result<nlohmann::ordered_json> WriteReportOrRollBack(const QuantizeJob& job, const Model& model,
+                                                     const Quantized& q, const SaveResult& saved,
+                                                     const std::string& report_path,
+                                                     BackgroundHasher* input_digests) {
+  ReportInputs inputs;
+  Result<std::map<std::string, std::string>> digests = input_digests->Wait();
+  if (digests.ok()) inputs.known_sha256 = std::move(digests).value();  // else BuildReport retries
+  inputs.argv = job.argv;
+  inputs.input_model = &model;
+  inputs.output = &saved;
+  inputs.options = &job.quantize;
+  inputs.report_path = report_path;
+  inputs.array_limit = job.report_array_limit;
+  Result<nlohmann::ordered_json> report = BuildReport(inputs, q.outcome);
+  if (report.ok()) report.value()["validation"] = q.validation;
+  Status written = report.ok() ? WriteReport(report.value(), report_path, job.force) : report.status();
+  if (written.ok()) return report;
+  // Never leave a model without its report.
+  std::error_code ec;
+  std::filesystem::remove(saved.model_path, ec);
+  if (!saved.data_path.empty()) std::filesystem::remove(saved.data_path, ec);
+  return written;
+}
+
+}  // namespace
+
+std::string DefaultReportPath(const std::string& output) {
+  const std::string suffix = ".onnx";
+  if (output.size() > suffix.size() &&
+      output.compare(output.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    return output.substr(0, output.size() - suffix.size()) + ".report.json";
+  }
+  return output + ".report.json";
+}
+
+std::vector<std::string> SplitNameList(const std::string& list) {
+  std::vector<std::string> out;
+  std::string current;
+  for (char c : list + ",") {
+    if (c == ',') {
+      if (!current.empty()) out.push_back(current);
+      current.clear();
+    } else if (c != ' ') {
+      current.push_back(c);
+    }
+  }
+  return out;
+}
+
+Result<QuantizeJobResult> RunQuantizeJob(const QuantizeJob& job, const QuantizeJobEvents& events) {
+  const std::string report_path = job.report_path.empty() ? DefaultReportPath(job.output_path) : job.report_path;
+  PQ_RETURN_IF_ERROR(CheckValidationArguments(job));
+  PQ_RETURN_IF_ERROR(CheckOutputPaths({job.output_path, report_path}, {job.model_path}, job.force));
+  Result<std::unique_ptr<Model>> model = Model::Load(job.model_path);
+  if (!model.ok()) return model.status();
+  for (const std::string& w : model.value()->warnings()) Tell(events.warn, job.model_path + ": " + w);
+  // The report needs the input files' digests: hash them while quantizing.
+  BackgroundHasher input_digests(InputFiles(*model.value()));
+  Result<Quantized> q = QuantizeAndValidate(*model.value(), job, events);
+  if (!q.ok()) return q.status();
+  for (const std::string& w : q->outcome.warnings) Tell(events.warn, w);
+  for (const std::string& t : q->outcome.transformations) Tell(events.info, t);
+  SaveOptions save;
+  save.force = job.force;
+  save.external_data = job.external_data;
+  save.never_overwrite = {job.model_path};
+  Result<SaveResult> saved = SaveModel(*q->outcome.model, job.output_path, save);
+  if (!saved.ok()) return saved.status();
+  Result<nlohmann::ordered_json> report =
+      WriteReportOrRollBack(job, *model.value(), q.value(), saved.value(), report_path, &input_digests);
+  if (!report.ok()) return report.status();
+  QuantizeJobResult result;
+  result.saved = std::move(saved).value();
+  result.report_path = report_path;
+  result.report = std::move(report).value();
+  result.nodes_quantized = q->outcome.nodes_quantized;
+  result.tensors_quantized = static_cast<int64_t>(q->outcome.tensors.size());
+  result.skipped = static_cast<int64_t>(q->outcome.skipped.size());
+  result.gates = std::move(q->gates);
+  result.gates_passed = q->gates_passed;
+  return result;
+}
+
+}  // namespace pq

@@ -1,0 +1,96 @@
+#include "quantize_flags.h"
+
+#include <vector>
+
+#include "pq/quantize_job.h"
+
+namespace pq::cli {
+namespace {
+
+template <typename Table>
+std::vector<std::string> Names(const Table& table) {
+  std::vector<std::string> names;
+  for (const auto& [name, summary] : table) names.push_back(name);
+  return names;
+}
+
+void AddCalibrationFlags(CLI::App* sub, QuantizeOptions* q) {
+  sub->add_option("--calib", q->calib_paths,
+                  "Calibration data: .npy, .npz, a folder of them, or test_data_set_* folders "
+                  "(repeatable)");
+  std::vector<std::string> methods;
+  for (const CalibrationMethod& m : CalibrationMethods()) methods.push_back(m.name);
+  sub->add_option("--calib-method", q->calibration.method, "Calibration method")
+      ->check(CLI::IsMember(methods))
+      ->capture_default_str();
+  sub->add_option("--percentile", q->calibration.percentile, "Percentile for --calib-method percentile")
+      ->check(CLI::Range(50.0, 100.0))
+      ->capture_default_str();
+  sub->add_option("--calib-batch", q->calib_batch, "Calibration samples per run")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--calib-samples", q->calib_samples, "Use the first N calibration samples (0 = all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
+void AddWeightFlags(CLI::App* sub, QuantizeOptions* q, const std::vector<std::string>& schemes) {
+  sub->add_flag("--weights-only", q->weights_only,
+                "Quantize weights only (no calibration; activations stay float)");
+  sub->add_flag("--symmetric-weights", q->symmetric_weights,
+                "int8-asym: int8 weights with zero point 0 (ONNX Runtime's fast uint8 x int8 "
+                "kernels need it)");
+  sub->add_option("--block-size", q->block_size,
+                  "Blockwise schemes: elements per block, a power of two from 16 to 4096 "
+                  "(default: nf4 64, int4 32)")
+      ->check(CLI::Range(int64_t{16}, int64_t{4096}));
+  sub->add_option("--nf4-format", q->nf4_format,
+                  "nf4: ort (com.microsoft MatMulBnb4) or onnx (standard ops, still 4-bit on disk)")
+      ->check(CLI::IsMember({"ort", "onnx"}))
+      ->capture_default_str();
+  sub->add_option("--int4-format", q->int4_format,
+                  "int4-sym/int4-asym: ort (com.microsoft MatMulNBits, any opset) or onnx "
+                  "(INT4/UINT4 -> DequantizeLinear with block_size; upgrades the model to opset 21)")
+      ->check(CLI::IsMember({"ort", "onnx"}))
+      ->capture_default_str();
+  sub->add_flag("--double-quant", q->double_quant,
+                "nf4 --nf4-format onnx: absmax values quantized to int8 in blocks of 256 (QLoRA)");
+  sub->add_option("--fallback", q->fallback,
+                  "Scheme for weights the main scheme does not take (e.g. int8-sym for Conv next "
+                  "to nf4); default: leave them FP32")
+      ->check(CLI::IsMember(schemes));
+  sub->add_option("--weight-algo", q->weight_algo, "How weights are rounded onto the scheme's grid")
+      ->check(CLI::IsMember(Names(WeightRoundingAlgorithms())))
+      ->capture_default_str();
+}
+
+}  // namespace
+
+void AddQuantizeFlags(CLI::App* sub, QuantizeFlags* flags) {
+  QuantizeOptions* q = &flags->options;
+  const std::vector<std::string> schemes = Names(Schemes());
+  sub->add_option("--scheme", q->scheme, "Quantization scheme (see pq schemes)")
+      ->check(CLI::IsMember(schemes))
+      ->capture_default_str();
+  AddCalibrationFlags(sub, q);
+  AddWeightFlags(sub, q, schemes);
+  sub->add_option("--granularity", flags->granularity, "Weight granularity")
+      ->check(CLI::IsMember({"per-channel", "per-tensor"}))
+      ->capture_default_str();
+  sub->add_option("--op-types", flags->op_types, "Op types to quantize (comma-separated)")
+      ->capture_default_str();
+  sub->add_option("--exclude-nodes", q->exclude_nodes, "Node names to leave FP32")->delimiter(',');
+  sub->add_option("--exclude-op-types", q->exclude_op_types, "Op types to leave FP32")->delimiter(',');
+  sub->add_flag("--no-fold-batchnorm", [q](int64_t) { q->fold_batchnorm = false; },
+                "Keep BatchNormalization nodes instead of folding them into Conv");
+  sub->add_option("--threads", q->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+}
+
+QuantizeOptions QuantizeOptionsFrom(const QuantizeFlags& flags) {
+  QuantizeOptions q = flags.options;
+  q.per_channel = flags.granularity == "per-channel";
+  q.op_types = SplitNameList(flags.op_types);
+  return q;
+}
+
+}  // namespace pq::cli

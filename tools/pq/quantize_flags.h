@@ -1,0 +1,31 @@
+// The flags that say how a model is quantized, shared by `pq quantize` and
+// `pq analyze` so both accept the same words with the same meaning.
+#ifndef PQ_TOOLS_QUANTIZE_FLAGS_H_
+#define PQ_TOOLS_QUANTIZE_FLAGS_H_
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "pq/quantize.h"
+
+namespace pq::cli {
+
+struct QuantizeFlags {
+  QuantizeOptions options;
+  std::string granularity = "per-channel";
+  std::string op_types = "Conv,MatMul,Gemm";
+};
+
+// Adds --scheme, --calib*, --percentile, --weights-only, --symmetric-weights,
+// --block-size, --nf4-format, --int4-format, --double-quant, --fallback,
+// --weight-algo, --granularity, --op-types, --exclude-nodes,
+// --exclude-op-types, --no-fold-batchnorm and --threads, writing into `flags`.
+void AddQuantizeFlags(CLI::App* sub, QuantizeFlags* flags);
+
+// The options the parsed flags ask for.
+QuantizeOptions QuantizeOptionsFrom(const QuantizeFlags& flags);
+
+}  // namespace pq::cli
+
+#endif  // PQ_TOOLS_QUANTIZE_FLAGS_H_
