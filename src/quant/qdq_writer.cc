@@ -28,7 +28,7 @@ void CollectReads(const onnx::GraphProto& graph, std::set<std::string>* reads) {
 // reading `tensor`.
 Status CheckUses(const onnx::GraphProto& graph, const std::vector<Use>& uses, const std::string& tensor) {
   for (const Use& use : uses) {
-    if (use.first < 0 || use.first >= graph.node_size() ||
+    if (use.first < 0 || use.first >= graph.node_size() || use.second < 0 ||
         use.second >= graph.node(use.first).input_size() ||
         graph.node(use.first).input(use.second) != tensor) {
       return Status::Internal("QDQ plan: a use of '" + tensor + "' does not match the graph");
