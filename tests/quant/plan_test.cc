@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "quant/graph_builder.h"
+#include "testutil/graph_builder.h"
 
 namespace pq::quant {
 namespace {

@@ -1,8 +1,8 @@
-// A small fluent builder of ONNX graphs for the quantizer's unit tests
+// A small fluent builder of ONNX graphs for the quantizer and report unit tests
 // (plan, QDQ writer, report): inputs, outputs, fixed-seed initializers and
 // nodes in the order they are added, wrapped as a validated pq::Model.
-#ifndef PQ_TESTS_QUANT_GRAPH_BUILDER_H_
-#define PQ_TESTS_QUANT_GRAPH_BUILDER_H_
+#ifndef PQ_TESTS_TESTUTIL_GRAPH_BUILDER_H_
+#define PQ_TESTS_TESTUTIL_GRAPH_BUILDER_H_
 
 #include <gtest/gtest.h>
 
@@ -74,4 +74,4 @@ class GraphBuilder {
 
 }  // namespace pq::testing
 
-#endif  // PQ_TESTS_QUANT_GRAPH_BUILDER_H_
+#endif  // PQ_TESTS_TESTUTIL_GRAPH_BUILDER_H_
