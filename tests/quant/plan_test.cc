@@ -182,7 +182,7 @@ TEST(PlanTest, StaticActivationsShareThroughReluAndDataMovingOps) {
   EXPECT_EQ(FindActivation(plan, "Y"), nullptr) << "graph outputs stay float";
 }
 
-// X -> MaxPool -> P -> Conv1 -> C1 -> MaxPool -> Q -> Conv2 -> Y
+// X -> Sigmoid -> S -> MaxPool -> P -> Conv1 -> C1 -> MaxPool -> Q -> Conv2 -> Y
 TEST(PlanTest, DataMovingOpIsQuantizedOnlyAfterAQuantizedNode) {
   GraphBuilder b;
   b.Input("X", {1, 2, 8, 8}).Output("Y", {1, 2, 2, 2});
@@ -194,20 +194,22 @@ TEST(PlanTest, DataMovingOpIsQuantizedOnlyAfterAQuantizedNode) {
     k->add_ints(2);
     k->add_ints(2);
   };
-  pool("X", "P", "pool_a");
+  b.Node("Sigmoid", {"X"}, {"S"});
+  pool("S", "P", "pool_a");
   b.Node("Conv", {"P", "W1"}, {"C1"}, "conv1");
   pool("C1", "Q", "pool_b");
   b.Node("Conv", {"Q", "W2"}, {"Y"}, "conv2");
   auto model = b.Build();
   auto scheme = SchemeNamed("int8-sym");
   QuantPlan plan = BuildPlan(*model, QuantizeOptions{}, true, true, *scheme, nullptr);
-  EXPECT_EQ(FindActivation(plan, "X"), nullptr) << "float producer: the MaxPool stays float";
+  EXPECT_EQ(FindActivation(plan, "S"), nullptr) << "float producer: the MaxPool stays float";
+  EXPECT_EQ(FindActivation(plan, "X"), nullptr);
   ASSERT_NE(FindActivation(plan, "P"), nullptr);
   EXPECT_EQ(FindActivation(plan, "P")->shares_params_with, "");
   ASSERT_NE(FindActivation(plan, "Q"), nullptr);
   EXPECT_EQ(FindActivation(plan, "Q")->shares_params_with, "C1");
   ASSERT_NE(FindActivation(plan, "C1"), nullptr);
-  EXPECT_EQ(FindActivation(plan, "C1")->uses, (std::vector<Use>{{2, 0}}));
+  EXPECT_EQ(FindActivation(plan, "C1")->uses, (std::vector<Use>{{3, 0}}));
   EXPECT_EQ(plan.calibrate, (std::set<std::string>{"P", "C1"}));
 }
 
