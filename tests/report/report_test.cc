@@ -200,7 +200,7 @@ TEST_F(ReportTest, ConfigEchoesTheOptions) {
   EXPECT_EQ(r["calibration"]["files"][0]["path"], dir_.File("calib.npy"));
   EXPECT_EQ(r["calibration"]["files"][0]["samples"], 6);
   EXPECT_EQ(r["calibration"]["files"][0]["sha256"], Sha256OfFile(dir_.File("calib.npy")));
-  EXPECT_EQ(r["calibration"]["samples_used"], outcome_.calibration_samples);
+  EXPECT_EQ(r["calibration"]["samples_used"], outcome_.activation_stats.samples);
 }
 
 TEST_F(ReportTest, InputAndOutputDigestsAreTheFiles) {
