@@ -151,6 +151,15 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
 // The registered schemes: (name, one-line summary), in table order.
 std::vector<std::pair<std::string, std::string>> Schemes();
 
+// A registered scheme as `pq schemes` describes it.
+struct SchemeDescription {
+  std::string name;
+  std::string summary;
+  std::vector<std::string> options;  // the scheme-specific flags it reads
+  bool calibrates = false;           // quantizes activations (needs --calib)
+};
+std::vector<SchemeDescription> DescribeSchemes();
+
 // The registered weight-rounding algorithms: (name, one-line summary).
 std::vector<std::pair<std::string, std::string>> WeightRoundingAlgorithms();
 

@@ -46,6 +46,16 @@ std::vector<std::pair<std::string, std::string>> Schemes() {
   return out;
 }
 
+std::vector<SchemeDescription> DescribeSchemes() {
+  std::vector<SchemeDescription> out;
+  for (const quant::SchemeEntry& entry : quant::SchemeTable()) {
+    const std::unique_ptr<quant::Scheme> scheme = entry.create({});
+    out.push_back({entry.name, scheme->Summary(), std::vector<std::string>(entry.options.begin(), entry.options.end()),
+                   scheme->QuantizesActivations()});
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, std::string>> WeightRoundingAlgorithms() {
   std::vector<std::pair<std::string, std::string>> out;
   for (const quant::WeightRoundingEntry& entry : quant::WeightRoundingTable()) {
@@ -68,6 +78,8 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   }
   QuantizeOutcome outcome;
   outcome.double_quant_applied = DoubleQuantApplies(schemes.value(), options, &outcome.warnings);
+  outcome.warnings.insert(outcome.warnings.end(), schemes->ignored_options.begin(),
+                          schemes->ignored_options.end());
 
   Result<quant::PreparedModel> prepared = quant::PrepareModel(model, options, schemes.value());
   if (!prepared.ok()) return prepared.status();

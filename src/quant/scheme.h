@@ -131,10 +131,19 @@ struct SchemeOptions {
   bool double_quant = false;
 };
 
-// A registry row: the scheme's name and how to make it.
+// The SchemeOptions a scheme may read, by the flag that sets each.
+inline constexpr const char* kOptionSymmetricWeights = "--symmetric-weights";
+inline constexpr const char* kOptionBlockSize = "--block-size";
+inline constexpr const char* kOptionNf4Format = "--nf4-format";
+inline constexpr const char* kOptionInt4Format = "--int4-format";
+inline constexpr const char* kOptionDoubleQuant = "--double-quant";
+
+// A registry row: the scheme's name, how to make it, and the SchemeOptions
+// it reads (the flags above; the others do not change it).
 struct SchemeEntry {
   const char* name;
   std::unique_ptr<Scheme> (*create)(const SchemeOptions& options);
+  std::vector<const char*> options;
 };
 
 // Every registered scheme, in `pq schemes` order.

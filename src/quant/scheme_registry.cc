@@ -5,11 +5,11 @@ namespace pq::quant {
 
 const std::vector<SchemeEntry>& SchemeTable() {
   static const std::vector<SchemeEntry> kSchemes = {
-      {"int8-sym", MakeInt8SymmetricScheme},
-      {"int8-asym", MakeInt8AsymmetricScheme},
-      {"nf4", MakeNf4Scheme},
-      {"int4-sym", MakeInt4SymmetricScheme},
-      {"int4-asym", MakeInt4AsymmetricScheme},
+      {"int8-sym", MakeInt8SymmetricScheme, {}},
+      {"int8-asym", MakeInt8AsymmetricScheme, {kOptionSymmetricWeights}},
+      {"nf4", MakeNf4Scheme, {kOptionBlockSize, kOptionNf4Format, kOptionDoubleQuant}},
+      {"int4-sym", MakeInt4SymmetricScheme, {kOptionBlockSize, kOptionInt4Format}},
+      {"int4-asym", MakeInt4AsymmetricScheme, {kOptionBlockSize, kOptionInt4Format}},
   };
   return kSchemes;
 }

@@ -25,6 +25,39 @@ Status CheckFormats(const QuantizeOptions& options) {
 
 bool IsBlockwise(const Scheme& scheme) { return scheme.Encoding() != WeightEncoding::kDequantizeLinear; }
 
+bool Reads(const SchemeEntry* entry, const char* option) {
+  if (entry == nullptr) return false;
+  for (const char* o : entry->options) {
+    if (std::string(o) == option) return true;
+  }
+  return false;
+}
+
+// The flags `options` sets away from their defaults that neither the main
+// scheme nor the fallback reads.
+std::vector<std::string> IgnoredOptions(const QuantizeOptions& options) {
+  const SchemeOptions defaults;
+  const std::pair<const char*, bool> given[] = {
+      {kOptionSymmetricWeights, options.symmetric_weights != defaults.symmetric_weights},
+      {kOptionBlockSize, options.block_size != defaults.block_size},
+      {kOptionNf4Format, options.nf4_format != defaults.nf4_format},
+      {kOptionInt4Format, options.int4_format != defaults.int4_format},
+  };
+  const SchemeEntry* main = FindSchemeEntry(options.scheme);
+  const SchemeEntry* fallback = options.fallback.empty() ? nullptr : FindSchemeEntry(options.fallback);
+  std::vector<std::string> ignored;
+  for (const auto& [flag, set] : given) {
+    if (!set || Reads(main, flag) || Reads(fallback, flag)) continue;
+    std::string readers;
+    for (const SchemeEntry& e : SchemeTable()) {
+      if (Reads(&e, flag)) readers += (readers.empty() ? "" : ", ") + std::string(e.name);
+    }
+    ignored.push_back(std::string(flag) + " applies to " + readers + " only; ignored for " + options.scheme +
+                      (fallback != nullptr ? " with fallback " + options.fallback : ""));
+  }
+  return ignored;
+}
+
 }  // namespace
 
 bool SchemeSet::Writes(WeightEncoding encoding) const {
@@ -41,6 +74,13 @@ SchemeOptions SchemeOptionsFrom(const QuantizeOptions& options) {
   return s;
 }
 
+const SchemeEntry* FindSchemeEntry(const std::string& name) {
+  for (const SchemeEntry& entry : SchemeTable()) {
+    if (name == entry.name) return &entry;
+  }
+  return nullptr;
+}
+
 Result<SchemeSet> MakeSchemeSet(const QuantizeOptions& options) {
   PQ_RETURN_IF_ERROR(CheckFormats(options));
   SchemeSet set;
@@ -53,6 +93,7 @@ Result<SchemeSet> MakeSchemeSet(const QuantizeOptions& options) {
     if (!fallback.ok()) return fallback.status().WithPrefix("--fallback");
     set.fallback = std::move(fallback).value();
   }
+  set.ignored_options = IgnoredOptions(options);
   return set;
 }
 

@@ -21,6 +21,9 @@ struct SchemeSet {
   std::unique_ptr<Scheme> main;
   std::unique_ptr<Scheme> fallback;  // null when --fallback is not given
   SchemeOptions options;             // what both were made with
+  // Flags given that neither scheme reads (SchemeEntry::options), one
+  // sentence each; --double-quant has its own warning in Quantize.
+  std::vector<std::string> ignored_options;
 
   // Whether the main scheme or the fallback stores weights as `encoding`.
   bool Writes(WeightEncoding encoding) const;
@@ -30,6 +33,9 @@ struct SchemeSet {
 
 // The SchemeOptions that `options` asks for.
 SchemeOptions SchemeOptionsFrom(const QuantizeOptions& options);
+
+// The registry row of `name`, or null.
+const SchemeEntry* FindSchemeEntry(const std::string& name);
 
 // Makes the schemes `options` names. Errors (kInvalidArgument): an unknown
 // scheme or fallback, a block size that is not a power of two in [16, 4096],

@@ -135,6 +135,36 @@ TEST(QuantizeCliTest, SchemesListsTheTable) {
   CliRun json = RunPq({"schemes", "--json"});
   ASSERT_EQ(json.exit_code, 0);
   EXPECT_GE(nlohmann::json::parse(json.out).size(), 2u);
+  // Each scheme declares the flags it reads.
+  for (const auto& s : nlohmann::json::parse(json.out)) {
+    if (s["name"] == "nf4") {
+      EXPECT_EQ(s["options"], nlohmann::json({"--block-size", "--nf4-format", "--double-quant"}));
+      EXPECT_EQ(s["calibrates_activations"], false);
+    }
+    if (s["name"] == "int8-sym") {
+      EXPECT_TRUE(s["options"].empty());
+    }
+  }
+}
+
+// A scheme flag that neither scheme reads is reported as ignored, in the log
+// and in the report, instead of passing silently.
+TEST(QuantizeCliTest, FlagTheSchemeDoesNotReadIsReportedIgnored) {
+  TempDir dir;
+  testing::SaveProto(testing::TinyMatMulModel(), dir.File("m.onnx"));
+  CliRun run = RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("q.onnx"), "--scheme", "int8-sym",
+                      "--weights-only", "--block-size", "32"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("--block-size applies to nf4, int4-sym, int4-asym only; ignored for int8-sym"),
+            std::string::npos)
+      << run.err;
+  const auto report = nlohmann::json::parse(ReadFile(dir.File("q.report.json")));
+  ASSERT_EQ(report["warnings"].size(), 1u);
+  // With a fallback that reads it, it is not ignored.
+  run = RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("r.onnx"), "--scheme", "int8-sym",
+               "--weights-only", "--block-size", "32", "--fallback", "nf4"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.err.find("ignored"), std::string::npos) << run.err;
 }
 
 }  // namespace

@@ -15,10 +15,19 @@ std::function<int()> SetupSchemes(CLI::App* sub) {
   return [json]() -> int {
     if (*json) {
       nlohmann::ordered_json doc = nlohmann::ordered_json::array();
-      for (const auto& [name, summary] : Schemes()) doc.push_back({{"name", name}, {"summary", summary}});
+      for (const SchemeDescription& s : DescribeSchemes()) {
+        doc.push_back({{"name", s.name}, {"summary", s.summary}, {"options", s.options},
+                       {"calibrates_activations", s.calibrates}});
+      }
       std::cout << doc.dump(2) << "\n";
     } else {
-      for (const auto& [name, summary] : Schemes()) std::cout << name << "  " << summary << "\n";
+      for (const SchemeDescription& s : DescribeSchemes()) {
+        std::cout << s.name << "  " << s.summary << "\n";
+        if (s.options.empty()) continue;
+        std::string options;
+        for (const std::string& o : s.options) options += (options.empty() ? "" : " ") + o;
+        std::cout << "    options: " << options << "\n";
+      }
     }
     return kExitOk;
   };
