@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "exec/block_cache.h"
+#include "base/block_cache.h"
 #include "pq/data_type.h"
 
 namespace pq {
@@ -88,7 +88,7 @@ Result<Tensor> Tensor::AllocateUninitialized(int32_t dtype, std::vector<int64_t>
   }
   size_t rounded = (static_cast<size_t>(bytes) + kAlignment - 1) / kAlignment * kAlignment;
   if (rounded == 0) rounded = kAlignment;
-  void* memory = exec::AcquireBlock(kAlignment, rounded);
+  void* memory = base::AcquireBlock(kAlignment, rounded);
   if (memory == nullptr) {
     return Status::InvalidInput("cannot allocate " + std::to_string(bytes) + " bytes for shape " +
                                 ShapeToString(shape));
@@ -98,7 +98,7 @@ Result<Tensor> Tensor::AllocateUninitialized(int32_t dtype, std::vector<int64_t>
   t.shape_ = std::move(shape);
   t.size_ = *count;
   t.storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(memory),
-                                        [rounded](uint8_t* p) { exec::ReleaseBlock(p, rounded); });
+                                        [rounded](uint8_t* p) { base::ReleaseBlock(p, rounded); });
   return t;
 }
 
