@@ -1,47 +1,74 @@
 #include "pq/data_type.h"
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 
 namespace pq {
 namespace {
 
-struct DataTypeInfo {
-  int32_t number;
-  const char* name;
-  int bits;  // storage bits per element in raw_data; 0 = not fixed-size
+using Kind = DataTypeKind;
+constexpr bool kRange = true;
+constexpr bool kNoRange = false;
+constexpr IntegerRange kNone{0, 0};
+
+// One row per TensorProto.DataType number, in number order (row i holds
+// number i + 1; checked below).
+constexpr DataTypeTraits kDataTypes[] = {
+    {kFloat, "float", 32, Kind::kFloatingPoint, kNoRange, kNone},
+    {kUint8, "uint8", 8, Kind::kUnsignedInteger, kRange, {0, 255}},
+    {kInt8, "int8", 8, Kind::kSignedInteger, kRange, {-128, 127}},
+    {kUint16, "uint16", 16, Kind::kUnsignedInteger, kRange, {0, 65535}},
+    {kInt16, "int16", 16, Kind::kSignedInteger, kRange, {-32768, 32767}},
+    {kInt32, "int32", 32, Kind::kSignedInteger, kRange, {INT32_MIN, INT32_MAX}},
+    {kInt64, "int64", 64, Kind::kSignedInteger, kRange, {INT64_MIN, INT64_MAX}},
+    {kString, "string", 0, Kind::kString, kNoRange, kNone},
+    {kBool, "bool", 8, Kind::kBool, kNoRange, kNone},
+    {kFloat16, "float16", 16, Kind::kFloatingPoint, kNoRange, kNone},
+    {kDouble, "double", 64, Kind::kFloatingPoint, kNoRange, kNone},
+    {kUint32, "uint32", 32, Kind::kUnsignedInteger, kRange, {0, UINT32_MAX}},
+    {kUint64, "uint64", 64, Kind::kUnsignedInteger, kNoRange, kNone},  // max > INT64_MAX
+    {kComplex64, "complex64", 64, Kind::kComplex, kNoRange, kNone},
+    {kComplex128, "complex128", 128, Kind::kComplex, kNoRange, kNone},
+    {kBfloat16, "bfloat16", 16, Kind::kFloatingPoint, kNoRange, kNone},
+    {kFloat8e4m3fn, "float8e4m3fn", 8, Kind::kFloatingPoint, kNoRange, kNone},
+    {kFloat8e4m3fnuz, "float8e4m3fnuz", 8, Kind::kFloatingPoint, kNoRange, kNone},
+    {kFloat8e5m2, "float8e5m2", 8, Kind::kFloatingPoint, kNoRange, kNone},
+    {kFloat8e5m2fnuz, "float8e5m2fnuz", 8, Kind::kFloatingPoint, kNoRange, kNone},
+    {kUint4, "uint4", 4, Kind::kUnsignedInteger, kRange, {0, 15}},
+    {kInt4, "int4", 4, Kind::kSignedInteger, kRange, {-8, 7}},
+    {kFloat4e2m1, "float4e2m1", 4, Kind::kFloatingPoint, kNoRange, kNone},
 };
 
-// TensorProto.DataType numbers, onnx.proto (IR 10 / onnx 1.17).
-constexpr DataTypeInfo kDataTypes[] = {
-    {1, "float", 32},          {2, "uint8", 8},          {3, "int8", 8},
-    {4, "uint16", 16},         {5, "int16", 16},         {6, "int32", 32},
-    {7, "int64", 64},          {8, "string", 0},         {9, "bool", 8},
-    {10, "float16", 16},       {11, "double", 64},       {12, "uint32", 32},
-    {13, "uint64", 64},        {14, "complex64", 64},    {15, "complex128", 128},
-    {16, "bfloat16", 16},      {17, "float8e4m3fn", 8},  {18, "float8e4m3fnuz", 8},
-    {19, "float8e5m2", 8},     {20, "float8e5m2fnuz", 8}, {21, "uint4", 4},
-    {22, "int4", 4},           {23, "float4e2m1", 4},
-};
-
-const DataTypeInfo* Find(int32_t data_type) {
-  for (const auto& info : kDataTypes) {
-    if (info.number == data_type) return &info;
+constexpr bool RowsInNumberOrder() {
+  for (size_t i = 0; i < std::size(kDataTypes); ++i) {
+    if (kDataTypes[i].number != static_cast<int32_t>(i + 1)) return false;
   }
-  return nullptr;
+  return true;
 }
+static_assert(RowsInNumberOrder(), "kDataTypes[i] must describe TensorProto.DataType i + 1");
+static_assert(std::size(kDataTypes) == kFloat4e2m1, "one row per DType");
+
+// The smallest storage width of the floating-point types pq quantizes.
+constexpr int kMinQuantizableFloatBits = 16;
 
 }  // namespace
 
+const DataTypeTraits* FindDataTypeTraits(int32_t data_type) {
+  if (data_type < 1 || data_type > static_cast<int32_t>(std::size(kDataTypes))) return nullptr;
+  return &kDataTypes[data_type - 1];
+}
+
 std::string DataTypeName(int32_t data_type) {
-  const DataTypeInfo* info = Find(data_type);
+  const DataTypeTraits* info = FindDataTypeTraits(data_type);
   if (info == nullptr) return "type" + std::to_string(data_type);
   return info->name;
 }
 
-bool IsKnownDataType(int32_t data_type) { return Find(data_type) != nullptr; }
+bool IsKnownDataType(int32_t data_type) { return FindDataTypeTraits(data_type) != nullptr; }
 
 std::optional<int64_t> RawByteSize(int32_t data_type, int64_t count) {
-  const DataTypeInfo* info = Find(data_type);
+  const DataTypeTraits* info = FindDataTypeTraits(data_type);
   if (info == nullptr || info->bits == 0 || count < 0) return std::nullopt;
   if (info->bits == 4) return count / 2 + count % 2;
   const int64_t bytes = info->bits / 8;
@@ -50,7 +77,15 @@ std::optional<int64_t> RawByteSize(int32_t data_type, int64_t count) {
 }
 
 bool IsFloatingPoint(int32_t data_type) {
-  return data_type == 1 || data_type == 10 || data_type == 11 || data_type == 16;
+  const DataTypeTraits* info = FindDataTypeTraits(data_type);
+  return info != nullptr && info->kind == DataTypeKind::kFloatingPoint &&
+         info->bits >= kMinQuantizableFloatBits;
+}
+
+std::optional<IntegerRange> IntegerRangeOf(int32_t data_type) {
+  const DataTypeTraits* info = FindDataTypeTraits(data_type);
+  if (info == nullptr || !info->has_range) return std::nullopt;
+  return info->range;
 }
 
 }  // namespace pq
