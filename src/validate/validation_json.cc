@@ -1,12 +1,11 @@
 // JSON renderings of comparisons and gates, with a fixed key order.
 #include "pq/validate.h"
-#include "validate/json_number.h"
+#include "util/json_number.h"
 
 namespace pq {
 namespace {
 
 using nlohmann::ordered_json;
-using validate::JsonNumber;
 
 ordered_json Fraction(int64_t part, int64_t whole) {
   if (whole == 0) return nullptr;
