@@ -25,7 +25,7 @@ bool SameNonFinite(double a, double b) {
 
 }  // namespace
 
-void ErrorSums::Add(double reference, double candidate) {
+void OutputErrorSums::Add(double reference, double candidate) {
   ++elements_;
   if (!std::isfinite(reference) || !std::isfinite(candidate)) {
     if (!SameNonFinite(reference, candidate)) {
@@ -43,7 +43,7 @@ void ErrorSums::Add(double reference, double candidate) {
   max_abs_ = std::max(max_abs_, std::fabs(d));
 }
 
-void ErrorSums::Fill(OutputComparison* out) const {
+void OutputErrorSums::Fill(OutputComparison* out) const {
   out->elements = elements_;
   out->non_finite_mismatches = mismatches_;
   out->max_abs_error = max_abs_;
