@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "pq/executor.h"
+#include "pq/model.h"
 #include "pq/status.h"
 #include "pq/tensor.h"
 

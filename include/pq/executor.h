@@ -38,16 +38,6 @@ struct ExecutorOptions {
   int threads = 0;
 };
 
-// A graph input or output as the model declares it. A dim is -1 where it is
-// symbolic or unknown (dim_names holds the symbolic name, or "").
-struct TensorInfo {
-  std::string name;
-  int32_t dtype = 0;
-  bool has_shape = false;
-  std::vector<int64_t> dims;
-  std::vector<std::string> dim_names;
-};
-
 class Executor {
  public:
   ~Executor();

@@ -9,24 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "pq/data_type.h"
 #include "pq/status.h"
 
 namespace pq {
 
-// ONNX element types the executor computes with. float16 and double data is
-// converted to float on the way in.
-enum DType : int32_t {
-  kFloat = 1,
-  kUint8 = 2,
-  kInt8 = 3,
-  kInt32 = 6,
-  kInt64 = 7,
-  kBool = 9,
-  kFloat16 = 10,
-  kDouble = 11,
-};
-
-// Bytes per element of an executor type, or 0 for types it does not hold.
+// Bytes per element of a type the executor computes with (kFloat, kUint8,
+// kInt8, kInt32, kInt64, kBool), or 0 for types it does not hold. float16 and
+// double data is converted to float on the way in.
 int ExecutorElementSize(int32_t dtype);
 
 // Returns "[2, 3, 4]".
@@ -74,10 +64,6 @@ class Tensor {
   int64_t size_ = 0;
   std::shared_ptr<uint8_t> storage_;
 };
-
-// TensorProto numbers of the packed 4-bit integer types TensorFromBytes reads.
-constexpr int32_t kRawUint4 = 21;
-constexpr int32_t kRawInt4 = 22;
 
 // Makes an executor tensor from packed little-endian bytes of `dtype`
 // (raw_data layout). float16 and double become float; uint4 / int4 (two per

@@ -40,72 +40,61 @@ std::vector<double> SuffixSums(const LineHistogram& line) {
   return out;
 }
 
-class EntropyCalibrator : public HistogramCalibrator {
- public:
-  using HistogramCalibrator::HistogramCalibrator;
-
- protected:
-  const char* Name() const override { return "entropy"; }
-
-  Choice Search(const LineHistogram& full_line, const ValueStats& stats) const override {
-    const QuantGrid& grid = options().grid;
-    LineHistogram line = full_line;
-    double& zero_bin = line.counts[static_cast<size_t>(line.zero_bin)];
-    zero_bin = std::max(0.0, zero_bin - static_cast<double>(stats.zeros()));
-    Choice choice;
-    if (line.Total() <= 0) return choice;  // all zero: FinishRange gives [0, 0]
-    if (grid.symmetric) {
-      const int64_t levels = (grid.qmax - grid.qmin) / 2 + 1;
-      choice.parameters["levels"] = levels;
-      const int64_t end = line.EndOccupied();
-      int64_t best = end;
-      if (end > levels) {
-        // The smallest threshold that clips at most the allowed share.
-        const std::vector<double> beyond = SuffixSums(line);
-        const double allowed = kMaxEntropyClippedFraction * line.Total();
-        int64_t first = levels;
-        while (first < end && beyond[static_cast<size_t>(first)] > allowed) ++first;
-        choice.parameters["max_clipped_fraction"] = kMaxEntropyClippedFraction;
-        const KlDivergence kl(line, levels);
-        best = CoarseToFineMinimum(first, end, [&](int64_t b) { return kl(0, b); });
-      }
-      choice.hi = line.Edge(best);
-      choice.lo = -choice.hi;
-      return choice;
-    }
-    const int64_t levels = grid.qmax - grid.qmin + 1;
+HistogramChoice EntropySearch(const LineHistogram& full_line, const ValueStats& stats,
+                              const CalibrationOptions& options) {
+  const QuantGrid& grid = options.grid;
+  LineHistogram line = full_line;
+  double& zero_bin = line.counts[static_cast<size_t>(line.zero_bin)];
+  zero_bin = std::max(0.0, zero_bin - static_cast<double>(stats.zeros()));
+  HistogramChoice choice;
+  if (line.Total() <= 0) return choice;  // all zero: FinishRange gives [0, 0]
+  if (grid.symmetric) {
+    const int64_t levels = (grid.qmax - grid.qmin) / 2 + 1;
     choice.parameters["levels"] = levels;
-    const WindowFamily windows(line);
-    int64_t best = windows.steps();
-    if (windows.width(best) > levels) {
-      // Narrower windows clip more; start at the narrowest within the guard.
+    const int64_t end = line.EndOccupied();
+    int64_t best = end;
+    if (end > levels) {
+      // The smallest threshold that clips at most the allowed share.
       const std::vector<double> beyond = SuffixSums(line);
-      const double total = line.Total();
-      const double allowed = kMaxEntropyClippedFraction * total;
-      auto outside = [&](int64_t s) {
-        return total - (beyond[static_cast<size_t>(windows.begin(s))] -
-                        beyond[static_cast<size_t>(windows.end(s))]);
-      };
-      int64_t first = windows.FirstWithWidth(levels);
-      while (first < windows.steps() && outside(first) > allowed) ++first;
+      const double allowed = kMaxEntropyClippedFraction * line.Total();
+      int64_t first = levels;
+      while (first < end && beyond[static_cast<size_t>(first)] > allowed) ++first;
       choice.parameters["max_clipped_fraction"] = kMaxEntropyClippedFraction;
       const KlDivergence kl(line, levels);
-      best = CoarseToFineMinimum(first, windows.steps(), [&](int64_t s) {
-        return kl(windows.begin(s), windows.end(s));
-      });
+      best = CoarseToFineMinimum(first, end, [&](int64_t b) { return kl(0, b); });
     }
-    choice.lo = line.Edge(windows.begin(best));
-    choice.hi = line.Edge(windows.end(best));
+    choice.SetMagnitude(line, best);
     return choice;
   }
-};
+  const int64_t levels = grid.qmax - grid.qmin + 1;
+  choice.parameters["levels"] = levels;
+  const WindowFamily windows(line);
+  int64_t best = windows.steps();
+  if (windows.width(best) > levels) {
+    // Narrower windows clip more; start at the narrowest within the guard.
+    const std::vector<double> beyond = SuffixSums(line);
+    const double total = line.Total();
+    const double allowed = kMaxEntropyClippedFraction * total;
+    auto outside = [&](int64_t s) {
+      return total - (beyond[static_cast<size_t>(windows.begin(s))] -
+                      beyond[static_cast<size_t>(windows.end(s))]);
+    };
+    int64_t first = windows.FirstWithWidth(levels);
+    while (first < windows.steps() && outside(first) > allowed) ++first;
+    choice.parameters["max_clipped_fraction"] = kMaxEntropyClippedFraction;
+    const KlDivergence kl(line, levels);
+    best = CoarseToFineMinimum(first, windows.steps(), [&](int64_t s) {
+      return kl(windows.begin(s), windows.end(s));
+    });
+  }
+  choice.SetWindow(line, windows, best);
+  return choice;
+}
 
 }  // namespace
 
 Result<std::unique_ptr<Calibrator>> NewEntropyCalibrator(const CalibrationOptions& options) {
-  PQ_RETURN_IF_ERROR(ValidateGrid(options.grid));
-  PQ_RETURN_IF_ERROR(ValidateBins(options.bins));
-  return std::unique_ptr<Calibrator>(new EntropyCalibrator(options));
+  return NewHistogramCalibrator(options, "entropy", EntropySearch);
 }
 
 }  // namespace pq::calib

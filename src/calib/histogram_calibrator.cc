@@ -9,11 +9,11 @@ namespace pq::calib {
 Result<CalibratedRange> HistogramCalibrator::Compute() const {
   const ValueStats& stats = histogram_.stats();
   const bool magnitude = options_.grid.symmetric;
-  Choice choice;
+  HistogramChoice choice;
   LineHistogram line;
   if (stats.finite() > 0) {
     line = magnitude ? MagnitudeLine(histogram_) : SignedLine(histogram_);
-    choice = Search(line, stats);
+    choice = search_(line, stats, options_);
   }
   nlohmann::ordered_json parameters;
   parameters["bins"] = options_.bins;
@@ -21,10 +21,18 @@ Result<CalibratedRange> HistogramCalibrator::Compute() const {
   for (auto& [key, value] : choice.parameters.items()) parameters[key] = value;
   parameters["grid"] = GridJson(options_.grid);
   Result<CalibratedRange> range =
-      FinishRange(Name(), std::move(parameters), stats, options_.grid, choice.lo, choice.hi);
+      FinishRange(name_, std::move(parameters), stats, options_.grid, choice.lo, choice.hi);
   if (!range.ok()) return range;
   range->clipped_fraction = ClippedFraction(line, magnitude, stats, range.value());
   return range;
+}
+
+Result<std::unique_ptr<Calibrator>> NewHistogramCalibrator(const CalibrationOptions& options,
+                                                           const char* name,
+                                                           HistogramSearch search) {
+  PQ_RETURN_IF_ERROR(ValidateGrid(options.grid));
+  PQ_RETURN_IF_ERROR(ValidateBins(options.bins));
+  return std::unique_ptr<Calibrator>(new HistogramCalibrator(options, name, search));
 }
 
 }  // namespace pq::calib

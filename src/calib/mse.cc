@@ -60,42 +60,30 @@ class SquaredError {
   std::vector<double> s0_, s1_, s2_;  // prefix sums of count, count * centre, count * centre^2
 };
 
-class MseCalibrator : public HistogramCalibrator {
- public:
-  using HistogramCalibrator::HistogramCalibrator;
-
- protected:
-  const char* Name() const override { return "mse"; }
-
-  Choice Search(const LineHistogram& line, const ValueStats& stats) const override {
-    const QuantGrid& grid = options().grid;
-    const SquaredError error(line, static_cast<double>(stats.zeros()),
-                             static_cast<double>(grid.qmax - grid.qmin));
-    Choice choice;
-    if (grid.symmetric) {
-      const int64_t end = std::max<int64_t>(1, line.EndOccupied());
-      const int64_t best = ExhaustiveMinimum(
-          1, end, [&](int64_t b) { return error(0, b, 2.0 * static_cast<double>(b)); });
-      choice.hi = line.Edge(best);
-      choice.lo = -choice.hi;
-      return choice;
-    }
+HistogramChoice MseSearch(const LineHistogram& line, const ValueStats& stats,
+                          const CalibrationOptions& options) {
+  const QuantGrid& grid = options.grid;
+  const SquaredError error(line, static_cast<double>(stats.zeros()),
+                           static_cast<double>(grid.qmax - grid.qmin));
+  HistogramChoice choice;
+  if (grid.symmetric) {
+    const int64_t end = std::max<int64_t>(1, line.EndOccupied());
+    auto magnitude_error = [&](int64_t b) { return error(0, b, 2.0 * static_cast<double>(b)); };
+    choice.SetMagnitude(line, ExhaustiveMinimum(1, end, magnitude_error));
+  } else {
     const WindowFamily windows(line);
-    const int64_t best = ExhaustiveMinimum(1, windows.steps(), [&](int64_t s) {
+    auto window_error = [&](int64_t s) {
       return error(windows.begin(s), windows.end(s), static_cast<double>(windows.width(s)));
-    });
-    choice.lo = line.Edge(windows.begin(best));
-    choice.hi = line.Edge(windows.end(best));
-    return choice;
+    };
+    choice.SetWindow(line, windows, ExhaustiveMinimum(1, windows.steps(), window_error));
   }
-};
+  return choice;
+}
 
 }  // namespace
 
 Result<std::unique_ptr<Calibrator>> NewMseCalibrator(const CalibrationOptions& options) {
-  PQ_RETURN_IF_ERROR(ValidateGrid(options.grid));
-  PQ_RETURN_IF_ERROR(ValidateBins(options.bins));
-  return std::unique_ptr<Calibrator>(new MseCalibrator(options));
+  return NewHistogramCalibrator(options, "mse", MseSearch);
 }
 
 }  // namespace pq::calib

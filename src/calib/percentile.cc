@@ -10,29 +10,23 @@
 namespace pq::calib {
 namespace {
 
-class PercentileCalibrator : public HistogramCalibrator {
- public:
-  using HistogramCalibrator::HistogramCalibrator;
-
- protected:
-  const char* Name() const override { return "percentile"; }
-
-  Choice Search(const LineHistogram& line, const ValueStats& stats) const override {
-    const double total = line.Total();
-    const double keep = options().percentile / 100.0;
-    Choice choice;
-    choice.parameters["percentile"] = options().percentile;
-    choice.hi = Quantile(line, keep * total);
-    choice.lo = options().grid.symmetric ? -choice.hi : Quantile(line, (1.0 - keep) * total);
-    return choice;
-  }
-};
+HistogramChoice PercentileSearch(const LineHistogram& line, const ValueStats& stats,
+                                 const CalibrationOptions& options) {
+  const double total = line.Total();
+  const double keep = options.percentile / 100.0;
+  HistogramChoice choice;
+  choice.parameters["percentile"] = options.percentile;
+  choice.hi = Quantile(line, keep * total);
+  choice.lo = options.grid.symmetric ? -choice.hi : Quantile(line, (1.0 - keep) * total);
+  return choice;
+}
 
 }  // namespace
 
 Result<std::unique_ptr<Calibrator>> NewPercentileCalibrator(const CalibrationOptions& options) {
-  PQ_RETURN_IF_ERROR(ValidateGrid(options.grid));
-  PQ_RETURN_IF_ERROR(ValidateBins(options.bins));
+  Result<std::unique_ptr<Calibrator>> calibrator =
+      NewHistogramCalibrator(options, "percentile", PercentileSearch);
+  if (!calibrator.ok()) return calibrator;
   // Written so that NaN fails too.
   if (!(options.percentile > 0.0 && options.percentile <= 100.0)) {
     return Status::InvalidArgument("percentile must be in (0, 100], got " +
@@ -43,7 +37,7 @@ Result<std::unique_ptr<Calibrator>> NewPercentileCalibrator(const CalibrationOpt
         "percentile must be at least 50 for an asymmetric grid (it keeps both tails), got " +
         std::to_string(options.percentile));
   }
-  return std::unique_ptr<Calibrator>(new PercentileCalibrator(options));
+  return calibrator;
 }
 
 }  // namespace pq::calib

@@ -1,6 +1,8 @@
 // The executor's kernel table: every op family, in one explicit list.
 #include "exec/kernel.h"
 
+#include "base/onnx_domain.h"
+
 namespace pq::exec {
 namespace {
 
@@ -15,10 +17,8 @@ constexpr Family kFamilies[] = {
 };
 
 bool SameDomain(const std::string& a, const char* b) {
-  const bool a_default = a.empty() || a == "ai.onnx";
   const std::string bs = b;
-  const bool b_default = bs.empty() || bs == "ai.onnx";
-  return a_default ? b_default : a == bs;
+  return IsDefaultDomain(a) ? IsDefaultDomain(bs) : a == bs;
 }
 
 }  // namespace

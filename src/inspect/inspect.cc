@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/onnx_domain.h"
 #include "onnx/onnx_pb.h"
 #include "pq/data_type.h"
 
@@ -13,8 +14,6 @@ namespace pq {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-bool IsDefaultDomain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
 
 std::string QualifiedOpType(const onnx::NodeProto& node) {
   return IsDefaultDomain(node.domain()) ? node.op_type() : node.domain() + ":" + node.op_type();
@@ -134,7 +133,7 @@ Json InspectModel(const Model& model) {
   doc["producer"] = {{"name", proto.producer_name()}, {"version", proto.producer_version()}};
   Json opsets = Json::array();
   for (const auto& opset : proto.opset_import()) {
-    opsets.push_back({{"domain", IsDefaultDomain(opset.domain()) ? "ai.onnx" : opset.domain()},
+    opsets.push_back({{"domain", DomainName(opset.domain())},
                       {"version", opset.version()}});
   }
   doc["opsets"] = opsets;

@@ -11,6 +11,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 
+#include "base/onnx_domain.h"
 #include "io/external_data.h"
 #include "io/model_validate.h"
 #include "io/tensor_bytes.h"
@@ -144,7 +145,7 @@ Status Model::IndexConstants() {
     PQ_RETURN_IF_ERROR(add_tensor(init, std::move(c)));
   }
   for (const auto& node : graph.node()) {
-    if (node.op_type() != "Constant" || !(node.domain().empty() || node.domain() == "ai.onnx") ||
+    if (node.op_type() != "Constant" || !IsDefaultDomain(node.domain()) ||
         node.output_size() != 1 || node.attribute_size() != 1) {
       continue;
     }
@@ -183,9 +184,9 @@ Status Model::IndexConstants() {
 }
 
 int64_t Model::OpsetVersion(const std::string& domain) const {
-  const bool want_default = domain.empty() || domain == "ai.onnx";
+  const bool want_default = IsDefaultDomain(domain);
   for (const auto& opset : proto_->opset_import()) {
-    const bool is_default = opset.domain().empty() || opset.domain() == "ai.onnx";
+    const bool is_default = IsDefaultDomain(opset.domain());
     if ((want_default && is_default) || (!want_default && opset.domain() == domain)) {
       return opset.version();
     }

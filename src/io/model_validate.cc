@@ -3,14 +3,13 @@
 #include <map>
 #include <set>
 
+#include "base/onnx_domain.h"
 #include "io/external_data.h"
 #include "io/tensor_bytes.h"
 #include "onnx/onnx_pb.h"
 
 namespace pq {
 namespace {
-
-bool IsDefaultDomain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
 
 std::string NodeLabel(const onnx::NodeProto& node, int index) {
   std::string name = node.name().empty() ? "#" + std::to_string(index) : "'" + node.name() + "'";

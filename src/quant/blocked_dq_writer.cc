@@ -32,7 +32,7 @@ QuantParams BlockedDqParams(const BlockwisePacked& p, bool transposed) {
   const bool symmetric = p.zero_points.empty();
   const auto* zero_points = reinterpret_cast<const uint8_t*>(p.zero_points.data());
   QuantParams out;
-  out.dtype = symmetric ? kOnnxInt4 : kOnnxUint4;
+  out.dtype = symmetric ? kInt4 : kUint4;
   out.axis = transposed ? 0 : 1;
   out.block_size = p.block_size;
   out.scale.resize(static_cast<size_t>(p.n * k_blocks));
@@ -95,7 +95,7 @@ Status WriteBlockedDequantizeLinear(ConstantRewrite& c, const WriteTarget& targe
   if (!symmetric) {
     w->zero_point = names->Make(c.tensor + "_zero_point");
     const std::vector<uint8_t> zp(params.zero_point.begin(), params.zero_point.end());
-    *graph->add_initializer() = Initializer(w->zero_point, kOnnxUint4, scale_dims, PackNibbles(zp));
+    *graph->add_initializer() = Initializer(w->zero_point, kUint4, scale_dims, PackNibbles(zp));
     dq.add_input(w->zero_point);
   }
   w->dequantized = names->Make(c.tensor + "_dequantized");

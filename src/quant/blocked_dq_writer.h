@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "onnx/onnx_pb.h"
+#include "pq/data_type.h"
 #include "pq/quant_params.h"
 #include "pq/status.h"
 #include "quant/name_allocator.h"
@@ -32,9 +33,6 @@
 
 namespace pq::quant {
 
-// TensorProto numbers of the 4-bit types DequantizeLinear-21 reads.
-constexpr int32_t kOnnxUint4 = 21;
-constexpr int32_t kOnnxInt4 = 22;
 // The default-domain opset and IR version the form needs.
 constexpr int64_t kBlockedDqOpset = 21;
 constexpr int64_t kInt4IrVersion = 10;
@@ -42,7 +40,6 @@ constexpr int64_t kInt4IrVersion = 10;
 // Packs nibble values (low 4 bits of each) two per byte, first in the low
 // nibble; an odd count leaves the last high nibble 0.
 std::string PackNibbles(const std::vector<uint8_t>& values);
-static_assert(kOnnxInt4 == 22 && kOnnxUint4 == 21, "TensorProto INT4 = 22, UINT4 = 21");
 
 // The parameters as written for `p` (MatMulNBits layout, [n, k] with blocks
 // along k; p.zero_points empty = symmetric): dtype INT4 or UINT4, scale and

@@ -1,5 +1,7 @@
 // Running sums behind ErrorMetrics, so that a quantizer can measure its
 // error block by block without keeping a dequantized copy of the weight.
+// (validate::OutputErrorSums compares model outputs instead: one pair at a
+// time, non-finite aware, with its own figures.)
 #ifndef PQ_QUANT_ERROR_SUMS_H_
 #define PQ_QUANT_ERROR_SUMS_H_
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "base/onnx_domain.h"
 #include "onnx/onnx_pb.h"
 #include "quant/name_allocator.h"
 #include "quant/proto_build.h"
@@ -51,7 +52,7 @@ std::string NodeLabel(const onnx::NodeProto& node) {
 Status UpgradeGraph(onnx::GraphProto* graph, int64_t from, int64_t target, onnx::GraphProto* main,
                     NameAllocator* names, int* rewritten) {
   for (onnx::NodeProto& node : *graph->mutable_node()) {
-    const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
+    const bool default_domain = IsDefaultDomain(node.domain());
     for (onnx::AttributeProto& a : *node.mutable_attribute()) {
       if (a.has_g()) PQ_RETURN_IF_ERROR(UpgradeGraph(a.mutable_g(), from, target, main, names, rewritten));
       for (onnx::GraphProto& g : *a.mutable_graphs()) {
@@ -108,7 +109,7 @@ Result<std::unique_ptr<Model>> UpgradeOpset(const Model& model, int64_t target, 
   if (rewritten_nodes != nullptr) *rewritten_nodes = rewritten;
   if (!upgraded.ok()) return upgraded;
   for (onnx::OperatorSetIdProto& o : *proto->mutable_opset_import()) {
-    if (o.domain().empty() || o.domain() == "ai.onnx") o.set_version(target);
+    if (IsDefaultDomain(o.domain())) o.set_version(target);
   }
   if (proto->ir_version() < kMinIrVersion) proto->set_ir_version(kMinIrVersion);
   return Model::FromProto(std::move(proto), model.base_dir(), model.origin());

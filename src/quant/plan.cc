@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <tuple>
 
+#include "base/onnx_domain.h"
 #include "onnx/onnx_pb.h"
 
 namespace pq::quant {
 namespace {
 
-bool IsDefault(const onnx::NodeProto& n) { return n.domain().empty() || n.domain() == "ai.onnx"; }
+bool IsDefault(const onnx::NodeProto& n) { return IsDefaultDomain(n.domain()); }
 
 // Ops a weight scheme can take (weight input 1).
 const std::set<std::string>& WeightOps() {

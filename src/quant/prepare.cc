@@ -5,13 +5,14 @@
 #include <map>
 #include <set>
 
+#include "base/onnx_domain.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/version_converter/convert.h"
 
 namespace pq::quant {
 namespace {
 
-bool IsDefault(const onnx::NodeProto& n) { return n.domain().empty() || n.domain() == "ai.onnx"; }
+bool IsDefault(const onnx::NodeProto& n) { return IsDefaultDomain(n.domain()); }
 
 // Reads a constant float tensor of `model` into `out`; false if it is not one.
 bool ConstantFloats(const Model& model, const std::string& name, std::vector<float>* out,

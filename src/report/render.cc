@@ -156,9 +156,16 @@ std::string SqnrChart(const std::vector<std::pair<double, std::string>>& rows) {
   return svg.str();
 }
 
-}  // namespace
+constexpr const char* kHtmlHead =
+    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<title>pq quantization report</title>\n<style>body{font-family:sans-serif;margin:2em;"
+    "max-width:72em}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid "
+    "#bbb;padding:3px 6px;font-size:13px;text-align:left}th{background:#eee}code{font-size:"
+    "12px}</style></head><body>\n";
 
-Result<std::string> RenderReport(const Json& r, ReportFormat format) {
+// Returns OK if `r` has every top-level key of a pq report and the schema
+// version this pq renders; kInvalidInput naming what is wrong otherwise.
+Status CheckReport(const Json& r) {
   for (const char* key : {"schema_version", "tool", "input_model", "output_model", "config",
                           "tensors", "skipped", "summary", "warnings"}) {
     if (!r.contains(key)) return Status::InvalidInput(std::string("not a pq report: no '") + key + "'");
@@ -167,129 +174,167 @@ Result<std::string> RenderReport(const Json& r, ReportFormat format) {
     return Status::InvalidInput("report schema_version " + Text(r["schema_version"]) +
                                 " is not one this pq renders (" + kReportSchemaVersion + ")");
   }
-  Writer w(format);
-  if (format == ReportFormat::kHtml) {
-    w.Raw("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-          "<title>pq quantization report</title>\n<style>body{font-family:sans-serif;margin:2em;"
-          "max-width:72em}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid "
-          "#bbb;padding:3px 6px;font-size:13px;text-align:left}th{background:#eee}code{font-size:"
-          "12px}</style></head><body>\n");
+  return Status::OK();
+}
+
+// The title, who wrote the report and the command line.
+void RenderTitle(const Json& r, Writer* w) {
+  w->Heading(1, "pq quantization report");
+  w->Paragraph("Written by " + Text(r["tool"]["name"]) + " " + Text(r["tool"]["version"]) + " at " +
+              Text(r["created_at"]) + " (report schema " + Text(r["schema_version"]) + ").");
+  std::string command;
+  for (const auto& a : r["command"]) command += (command.empty() ? "" : " ") + a.get<std::string>();
+  w->Paragraph("Command: " + command);
+}
+
+// The input and output models, each followed by its external-data files.
+void RenderModels(const Json& r, Writer* w) {
+  w->Heading(2, "Models");
+  std::vector<std::vector<std::string>> models;
+  for (const char* which : {"input_model", "output_model"}) {
+    const Json& m = r[which];
+    std::string opsets;
+    for (const auto& o : m["opsets"]) {
+      opsets += (opsets.empty() ? "" : ", ") + Text(o["domain"]) + " " + Text(o["version"]);
+    }
+    models.push_back({which == std::string("input_model") ? "input" : "output", Text(m["path"]),
+                      Text(m["sha256"]), Text(m["bytes"]), Text(m["ir_version"]), opsets});
+    for (const auto& f : m["external_data"]) {
+      models.push_back({"  external data", Text(f["path"]), Text(f["sha256"]), Text(f["bytes"]), "", ""});
+    }
   }
-  try {
-    w.Heading(1, "pq quantization report");
-    w.Paragraph("Written by " + Text(r["tool"]["name"]) + " " + Text(r["tool"]["version"]) + " at " +
-                Text(r["created_at"]) + " (report schema " + Text(r["schema_version"]) + ").");
-    std::string command;
-    for (const auto& a : r["command"]) command += (command.empty() ? "" : " ") + a.get<std::string>();
-    w.Paragraph("Command: " + command);
+  w->Table({"", "path", "sha256", "bytes", "ir_version", "opsets"}, models);
+}
 
-    w.Heading(2, "Models");
-    std::vector<std::vector<std::string>> models;
-    for (const char* which : {"input_model", "output_model"}) {
-      const Json& m = r[which];
-      std::string opsets;
-      for (const auto& o : m["opsets"]) {
-        opsets += (opsets.empty() ? "" : ", ") + Text(o["domain"]) + " " + Text(o["version"]);
-      }
-      models.push_back({which == std::string("input_model") ? "input" : "output", Text(m["path"]),
-                        Text(m["sha256"]), Text(m["bytes"]), Text(m["ir_version"]), opsets});
-      for (const auto& f : m["external_data"]) {
-        models.push_back({"  external data", Text(f["path"]), Text(f["sha256"]), Text(f["bytes"]), "", ""});
-      }
-    }
-    w.Table({"", "path", "sha256", "bytes", "ir_version", "opsets"}, models);
+void RenderConfiguration(const Json& r, Writer* w) {
+  w->Heading(2, "Configuration");
+  std::vector<std::vector<std::string>> config;
+  for (const auto& [key, value] : r["config"].items()) config.push_back({key, Text(value)});
+  w->Table({"option", "value"}, config);
+}
 
-    w.Heading(2, "Configuration");
-    std::vector<std::vector<std::string>> config;
-    for (const auto& [key, value] : r["config"].items()) config.push_back({key, Text(value)});
-    w.Table({"option", "value"}, config);
+void RenderCalibration(const Json& r, Writer* w) {
+  w->Heading(2, "Calibration");
+  if (r["calibration"].is_null()) {
+    w->Paragraph("No calibration (weights only).");
+    return;
+  }
+  std::vector<std::vector<std::string>> files;
+  for (const auto& f : r["calibration"]["files"]) {
+    files.push_back({Text(f["path"]), Text(f["sha256"]), Text(f["samples"])});
+  }
+  w->Table({"file", "sha256", "samples"}, files);
+  w->Paragraph("Samples used: " + Text(r["calibration"]["samples_used"]) + ", batch " +
+              Text(r["calibration"]["batch"]) + ".");
+}
 
-    w.Heading(2, "Calibration");
-    if (r["calibration"].is_null()) {
-      w.Paragraph("No calibration (weights only).");
-    } else {
-      std::vector<std::vector<std::string>> files;
-      for (const auto& f : r["calibration"]["files"]) {
-        files.push_back({Text(f["path"]), Text(f["sha256"]), Text(f["samples"])});
-      }
-      w.Table({"file", "sha256", "samples"}, files);
-      w.Paragraph("Samples used: " + Text(r["calibration"]["samples_used"]) + ", batch " +
-                  Text(r["calibration"]["batch"]) + ".");
-    }
-
-    w.Heading(2, "Summary");
-    const Json& s = r["summary"];
-    w.Table({"figure", "value"},
-            {{"nodes quantized", Text(s["nodes_quantized"])},
-             {"weights / biases / activations quantized",
-              Text(s["tensors_quantized"]["weights"]) + " / " + Text(s["tensors_quantized"]["biases"]) +
-                  " / " + Text(s["tensors_quantized"]["activations"])},
-             {"skipped", Text(s["skipped"])},
-             {"parameters quantized / total",
-              Text(s["parameters_quantized"]) + " / " + Text(s["parameters_total"])},
-             {"bytes before -> after", Text(s["bytes_before"]) + " -> " + Text(s["bytes_after"])},
-             {"compression ratio", Text(s["compression_ratio"])},
-             {"weight SQNR min / median (dB)",
-              s["weight_sqnr_db"].is_null()
-                  ? "-"
-                  : Text(s["weight_sqnr_db"]["min"]) + " / " + Text(s["weight_sqnr_db"]["median"])}});
-    if (!r["transformations"].empty()) {
-      w.Heading(2, "Transformations");
-      std::vector<std::vector<std::string>> rows;
-      for (const auto& t : r["transformations"]) rows.push_back({Text(t)});
-      w.Table({"applied before quantizing"}, rows);
-    }
-
-    // Per-layer table, sorted by error (lowest SQNR first); activations after.
-    std::vector<const Json*> tensors;
-    for (const auto& t : r["tensors"]) tensors.push_back(&t);
-    std::stable_sort(tensors.begin(), tensors.end(), [](const Json* a, const Json* b) {
-      const bool ea = !(*a)["error"].is_null(), eb = !(*b)["error"].is_null();
-      if (ea != eb) return ea;
-      if (!ea) return false;
-      return Db((*a)["error"]["sqnr_db"]) < Db((*b)["error"]["sqnr_db"]);
-    });
-    w.Heading(2, "Quantized tensors (lowest SQNR first)");
+// The summary figures, then the transformations applied (when there are any).
+void RenderSummary(const Json& r, Writer* w) {
+  w->Heading(2, "Summary");
+  const Json& s = r["summary"];
+  w->Table({"figure", "value"},
+          {{"nodes quantized", Text(s["nodes_quantized"])},
+           {"weights / biases / activations quantized",
+            Text(s["tensors_quantized"]["weights"]) + " / " + Text(s["tensors_quantized"]["biases"]) +
+                " / " + Text(s["tensors_quantized"]["activations"])},
+           {"skipped", Text(s["skipped"])},
+           {"parameters quantized / total",
+            Text(s["parameters_quantized"]) + " / " + Text(s["parameters_total"])},
+           {"bytes before -> after", Text(s["bytes_before"]) + " -> " + Text(s["bytes_after"])},
+           {"compression ratio", Text(s["compression_ratio"])},
+           {"weight SQNR min / median (dB)",
+            s["weight_sqnr_db"].is_null()
+                ? "-"
+                : Text(s["weight_sqnr_db"]["min"]) + " / " + Text(s["weight_sqnr_db"]["median"])}});
+  if (!r["transformations"].empty()) {
+    w->Heading(2, "Transformations");
     std::vector<std::vector<std::string>> rows;
-    std::vector<std::pair<double, std::string>> chart;
-    for (const Json* t : tensors) {
-      const Json& e = (*t)["error"];
-      std::string range = "-";
-      if (!(*t)["range"].is_null()) {
-        const Json& g = (*t)["range"];
-        range = "[" + Text(g["chosen_min"]) + ", " + Text(g["chosen_max"]) + "] of [" +
-                Text(g["observed_min"]) + ", " + Text(g["observed_max"]) + "], " +
-                Text(g["method"]) + ", clipped " + Text(g["clipped_fraction"]);
-      } else if (!(*t)["shares_params_with"].is_null()) {
-        range = "shares " + Text((*t)["shares_params_with"]);
-      }
-      rows.push_back({Text((*t)["name"]), Text((*t)["role"]), Consumers(*t),
-                      Text((*t)["from_dtype"]) + " -> " + Text((*t)["to_dtype"]),
-                      Text((*t)["granularity"]) + ((*t)["axis"].is_null() ? "" : " axis " + Text((*t)["axis"])),
-                      e.is_null() ? "-" : Text(e["sqnr_db"]), e.is_null() ? "-" : Text(e["max_abs"]),
-                      e.is_null() ? "-" : Text(e["cosine"]), range});
-      if (Text((*t)["role"]) == "weight" && !e.is_null()) chart.emplace_back(Db(e["sqnr_db"]), Text((*t)["name"]));
-    }
-    if (format == ReportFormat::kHtml) w.Raw(SqnrChart(chart));
-    w.Table({"tensor", "role", "consumers", "dtype", "granularity", "SQNR dB", "max abs", "cosine",
-             "range"},
-            rows);
+    for (const auto& t : r["transformations"]) rows.push_back({Text(t)});
+    w->Table({"applied before quantizing"}, rows);
+  }
+}
 
-    w.Heading(2, "Left unquantized");
-    std::vector<std::vector<std::string>> skipped;
-    for (const auto& k : r["skipped"]) {
-      skipped.push_back({Text(k["node"]), Text(k["op_type"]), Text(k["tensor"]), Text(k["reason"])});
-    }
-    w.Table({"node", "op type", "tensor", "reason"}, skipped);
+// The report's tensors, those with an error figure first, lowest SQNR first
+// (stable: ties and tensors without one keep the report's order).
+std::vector<const Json*> TensorsByError(const Json& r) {
+  std::vector<const Json*> tensors;
+  for (const auto& t : r["tensors"]) tensors.push_back(&t);
+  std::stable_sort(tensors.begin(), tensors.end(), [](const Json* a, const Json* b) {
+    const bool ea = !(*a)["error"].is_null(), eb = !(*b)["error"].is_null();
+    if (ea != eb) return ea;
+    if (!ea) return false;
+    return Db((*a)["error"]["sqnr_db"]) < Db((*b)["error"]["sqnr_db"]);
+  });
+  return tensors;
+}
 
-    w.Heading(2, "Warnings");
-    std::vector<std::vector<std::string>> warnings;
-    for (const auto& warning : r["warnings"]) warnings.push_back({Text(warning)});
-    w.Table({"warning"}, warnings);
+// The range column of a tensor row: chosen of observed range, or the tensor
+// whose parameters it shares, or "-".
+std::string RangeCell(const Json& t) {
+  if (!t["range"].is_null()) {
+    const Json& g = t["range"];
+    return "[" + Text(g["chosen_min"]) + ", " + Text(g["chosen_max"]) + "] of [" +
+           Text(g["observed_min"]) + ", " + Text(g["observed_max"]) + "], " + Text(g["method"]) +
+           ", clipped " + Text(g["clipped_fraction"]);
+  }
+  if (!t["shares_params_with"].is_null()) return "shares " + Text(t["shares_params_with"]);
+  return "-";
+}
 
-    w.Heading(2, "Validation");
-    w.Paragraph(r.contains("validation") && !r["validation"].is_null() ? r["validation"].dump(2)
-                                                                         : "Not validated.");
+// The per-tensor table (sorted by error), preceded in HTML by the weight
+// SQNR chart.
+void RenderTensors(const Json& r, ReportFormat format, Writer* w) {
+  w->Heading(2, "Quantized tensors (lowest SQNR first)");
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::pair<double, std::string>> chart;
+  for (const Json* t : TensorsByError(r)) {
+    const Json& e = (*t)["error"];
+    rows.push_back({Text((*t)["name"]), Text((*t)["role"]), Consumers(*t),
+                    Text((*t)["from_dtype"]) + " -> " + Text((*t)["to_dtype"]),
+                    Text((*t)["granularity"]) + ((*t)["axis"].is_null() ? "" : " axis " + Text((*t)["axis"])),
+                    e.is_null() ? "-" : Text(e["sqnr_db"]), e.is_null() ? "-" : Text(e["max_abs"]),
+                    e.is_null() ? "-" : Text(e["cosine"]), RangeCell(*t)});
+    if (Text((*t)["role"]) == "weight" && !e.is_null()) chart.emplace_back(Db(e["sqnr_db"]), Text((*t)["name"]));
+  }
+  if (format == ReportFormat::kHtml) w->Raw(SqnrChart(chart));
+  w->Table({"tensor", "role", "consumers", "dtype", "granularity", "SQNR dB", "max abs", "cosine",
+           "range"},
+          rows);
+}
+
+// What was left unquantized, the warnings and the validation result.
+void RenderOutcome(const Json& r, Writer* w) {
+  w->Heading(2, "Left unquantized");
+  std::vector<std::vector<std::string>> skipped;
+  for (const auto& k : r["skipped"]) {
+    skipped.push_back({Text(k["node"]), Text(k["op_type"]), Text(k["tensor"]), Text(k["reason"])});
+  }
+  w->Table({"node", "op type", "tensor", "reason"}, skipped);
+
+  w->Heading(2, "Warnings");
+  std::vector<std::vector<std::string>> warnings;
+  for (const auto& warning : r["warnings"]) warnings.push_back({Text(warning)});
+  w->Table({"warning"}, warnings);
+
+  w->Heading(2, "Validation");
+  w->Paragraph(r.contains("validation") && !r["validation"].is_null() ? r["validation"].dump(2)
+                                                                       : "Not validated.");
+}
+
+}  // namespace
+
+Result<std::string> RenderReport(const Json& r, ReportFormat format) {
+  PQ_RETURN_IF_ERROR(CheckReport(r));
+  Writer w(format);
+  if (format == ReportFormat::kHtml) w.Raw(kHtmlHead);
+  try {
+    RenderTitle(r, &w);
+    RenderModels(r, &w);
+    RenderConfiguration(r, &w);
+    RenderCalibration(r, &w);
+    RenderSummary(r, &w);
+    RenderTensors(r, format, &w);
+    RenderOutcome(r, &w);
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidInput(std::string("malformed pq report: ") + e.what());
   }

@@ -31,8 +31,8 @@ class Capture : public Observer {
 // reference to that tensor's sums.
 class Accumulate : public Observer {
  public:
-  Accumulate(const std::map<std::string, Tensor>& reference, std::map<std::string, ErrorSums>* sums,
-             std::set<std::string>* mismatched)
+  Accumulate(const std::map<std::string, Tensor>& reference,
+             std::map<std::string, OutputErrorSums>* sums, std::set<std::string>* mismatched)
       : reference_(reference), sums_(sums), mismatched_(mismatched) {}
   void OnTensor(const std::string& name, const Tensor& value) override {
     auto it = reference_.find(name);
@@ -41,7 +41,7 @@ class Accumulate : public Observer {
       mismatched_->insert(name);
       return;
     }
-    ErrorSums& sums = (*sums_)[name];
+    OutputErrorSums& sums = (*sums_)[name];
     const float* r = it->second.data<float>();
     const float* c = value.data<float>();
     for (int64_t i = 0; i < value.size(); ++i) sums.Add(r[i], c[i]);
@@ -49,7 +49,7 @@ class Accumulate : public Observer {
 
  private:
   const std::map<std::string, Tensor>& reference_;
-  std::map<std::string, ErrorSums>* sums_;
+  std::map<std::string, OutputErrorSums>* sums_;
   std::set<std::string>* mismatched_;
 };
 
@@ -64,7 +64,7 @@ Result<std::map<std::string, double>> ActivationSqnr(const Model& reference, con
   if (!ref.ok()) return ref.status();
   Result<std::unique_ptr<Executor>> cand = Executor::Create(candidate, options);
   if (!cand.ok()) return cand.status();
-  std::map<std::string, ErrorSums> sums;
+  std::map<std::string, OutputErrorSums> sums;
   std::set<std::string> mismatched;
   const int64_t total = data.num_samples();
   for (int64_t first = 0; first < total; first += batch) {

@@ -100,13 +100,12 @@ nlohmann::ordered_json FallbackToJson(const FallbackResult& result, const Gates&
   ordered_json steps = ordered_json::array();
   for (size_t i = 0; i < result.steps.size(); ++i) {
     const FallbackStep& s = result.steps[i];
-    ordered_json step;
-    step["step"] = i;
-    step["returned"] = s.returned;
-    step["excluded"] = s.excluded;
-    step["nodes_quantized"] = s.nodes_quantized;
-    step["passed"] = s.passed;
-    step["validation"] = ValidationToJson(s.metrics, gates, s.gates);
+    ordered_json step = {{"step", i},
+                         {"returned", s.returned},
+                         {"excluded", s.excluded},
+                         {"nodes_quantized", s.nodes_quantized},
+                         {"passed", s.passed},
+                         {"validation", ValidationToJson(s.metrics, gates, s.gates)}};
     steps.push_back(std::move(step));
   }
   j["steps"] = std::move(steps);

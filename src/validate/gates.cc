@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "pq/validate.h"
+#include "util/json_number.h"
 
 namespace pq {
 namespace {
@@ -15,7 +16,7 @@ bool HasClassification(const Comparison& c) {
 }
 
 std::string Number(double v) {
-  if (std::isinf(v)) return v > 0 ? "+inf" : "-inf";
+  if (std::isinf(v)) return InfinityName(v);
   if (std::isnan(v)) return "nan";
   char buffer[32];
   std::snprintf(buffer, sizeof(buffer), "%.4g", v);

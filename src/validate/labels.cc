@@ -3,6 +3,7 @@
 #include "pq/data_type.h"
 #include "pq/npy.h"
 #include "pq/tensor.h"
+#include "validate/tensor_values.h"
 
 namespace pq::validate {
 
@@ -23,20 +24,13 @@ Result<std::vector<int64_t>> LoadLabels(const std::string& path, int64_t samples
   Result<Tensor> rows = file.value()->Rows(0, shape[0]);
   if (!rows.ok()) return rows.status();
   const Tensor& t = rows.value();
-  std::vector<int64_t> labels(static_cast<size_t>(t.size()));
-  auto copy = [&](const auto* p) {
-    for (int64_t i = 0; i < t.size(); ++i) labels[static_cast<size_t>(i)] = static_cast<int64_t>(p[i]);
-  };
-  switch (t.dtype()) {
-    case kInt64: copy(t.data<int64_t>()); break;
-    case kInt32: copy(t.data<int32_t>()); break;
-    case kInt8: copy(t.data<int8_t>()); break;
-    case kUint8: copy(t.data<uint8_t>()); break;
-    default:
-      return Status::InvalidInput(path + ": labels must be integer class indices (int8, uint8, "
-                                  "int32 or int64), got " +
-                                  DataTypeName(header.dtype));
+  const int32_t type = t.dtype();
+  if (type != kInt64 && type != kInt32 && type != kInt8 && type != kUint8) {
+    return Status::InvalidInput(path + ": labels must be integer class indices (int8, uint8, "
+                                "int32 or int64), got " +
+                                DataTypeName(header.dtype));
   }
+  std::vector<int64_t> labels = *ConvertElements<int64_t>(t);
   for (size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] < 0) {
       return Status::InvalidInput(path + ": label " + std::to_string(labels[i]) + " of sample " +

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <utility>
+
+#include "validate/tensor_values.h"
 
 namespace pq::validate {
 namespace {
@@ -25,7 +29,7 @@ bool SameNonFinite(double a, double b) {
 
 }  // namespace
 
-void ErrorSums::Add(double reference, double candidate) {
+void OutputErrorSums::Add(double reference, double candidate) {
   ++elements_;
   if (!std::isfinite(reference) || !std::isfinite(candidate)) {
     if (!SameNonFinite(reference, candidate)) {
@@ -43,7 +47,7 @@ void ErrorSums::Add(double reference, double candidate) {
   max_abs_ = std::max(max_abs_, std::fabs(d));
 }
 
-void ErrorSums::Fill(OutputComparison* out) const {
+void OutputErrorSums::Fill(OutputComparison* out) const {
   out->elements = elements_;
   out->non_finite_mismatches = mismatches_;
   out->max_abs_error = max_abs_;
@@ -71,22 +75,12 @@ void ErrorSums::Fill(OutputComparison* out) const {
 }
 
 Result<std::vector<double>> ToDoubles(const Tensor& t, const std::string& what) {
-  std::vector<double> out(static_cast<size_t>(t.size()));
-  auto copy = [&](const auto* p) {
-    for (int64_t i = 0; i < t.size(); ++i) out[static_cast<size_t>(i)] = static_cast<double>(p[i]);
-  };
-  switch (t.dtype()) {
-    case kFloat: copy(t.data<float>()); break;
-    case kInt8: copy(t.data<int8_t>()); break;
-    case kUint8: copy(t.data<uint8_t>()); break;
-    case kInt32: copy(t.data<int32_t>()); break;
-    case kInt64: copy(t.data<int64_t>()); break;
-    case kBool: copy(t.data<uint8_t>()); break;
-    default:
-      return Status::InvalidInput(what + " has element type " + std::to_string(t.dtype()) +
-                                  ", which pq cannot compare");
+  std::optional<std::vector<double>> values = ConvertElements<double>(t);
+  if (!values) {
+    return Status::InvalidInput(what + " has element type " + std::to_string(t.dtype()) +
+                                ", which pq cannot compare");
   }
-  return out;
+  return std::move(*values);
 }
 
 OutputAccumulator::OutputAccumulator(std::string name, TaskKind task,

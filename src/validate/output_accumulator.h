@@ -14,8 +14,13 @@
 
 namespace pq::validate {
 
-// Running sums of the element-wise error between two float streams.
-class ErrorSums {
+// Running sums of the element-wise error between a reference and a candidate
+// model output, added one value pair at a time. Non-finite values that differ
+// count as mismatches (infinite max and mean error, SQNR -inf).
+// Not quant::ErrorSums, which measures a weight against its dequantized copy:
+// that one sums in eight lanes, merges chunks, ignores non-finite values and
+// gives cosine 1 for two zero vectors; the two write different figures.
+class OutputErrorSums {
  public:
   void Add(double reference, double candidate);
   int64_t elements() const { return elements_; }
@@ -55,7 +60,7 @@ class OutputAccumulator {
   std::string labels_origin_;
   bool started_ = false;
   std::vector<int64_t> trailing_shape_;  // shape without the batch axis
-  ErrorSums sums_;
+  OutputErrorSums sums_;
   int64_t classes_ = 0;  // > 0 once classification metrics are collected
   int64_t rows_ = 0, agreements_ = 0;
   int64_t reference_correct_ = 0, candidate_correct_ = 0;

@@ -4,8 +4,8 @@
 
 #include "onnx/onnx_pb.h"
 #include "pq/validate.h"
+#include "util/json_number.h"
 #include "validate/activation_sqnr.h"
-#include "validate/json_number.h"
 #include "validate/node_ranking.h"
 
 namespace pq {
@@ -104,7 +104,6 @@ Result<SensitivityReport> AnalyzeSensitivity(const Model& fp32, const Validation
 
 nlohmann::ordered_json SensitivityToJson(const SensitivityReport& report) {
   using nlohmann::ordered_json;
-  using validate::JsonNumber;
   ordered_json j;
   j["scheme"] = report.scheme;
   j["samples"] = report.samples;

@@ -1,12 +1,11 @@
 // JSON renderings of comparisons and gates, with a fixed key order.
 #include "pq/validate.h"
-#include "validate/json_number.h"
+#include "util/json_number.h"
 
 namespace pq {
 namespace {
 
 using nlohmann::ordered_json;
-using validate::JsonNumber;
 
 ordered_json Fraction(int64_t part, int64_t whole) {
   if (whole == 0) return nullptr;
@@ -65,16 +64,16 @@ ordered_json ComparisonToJson(const Comparison& c) {
                {"ratio", JsonNumber(c.size_ratio)}};
   ordered_json outputs = ordered_json::array();
   for (const OutputComparison& o : c.outputs) {
-    ordered_json out;
-    out["name"] = o.name;
-    out["elements"] = o.elements;
-    out["sqnr_db"] = JsonNumber(o.sqnr_db);
-    out["cosine"] = JsonNumber(o.cosine);
-    out["max_abs_error"] = JsonNumber(o.max_abs_error);
-    out["mean_abs_error"] = JsonNumber(o.mean_abs_error);
-    out["non_finite_mismatches"] = o.non_finite_mismatches;
-    out["classification"] =
-        o.classification ? ClassificationToJson(*o.classification) : ordered_json(nullptr);
+    ordered_json out = {
+        {"name", o.name},
+        {"elements", o.elements},
+        {"sqnr_db", JsonNumber(o.sqnr_db)},
+        {"cosine", JsonNumber(o.cosine)},
+        {"max_abs_error", JsonNumber(o.max_abs_error)},
+        {"mean_abs_error", JsonNumber(o.mean_abs_error)},
+        {"non_finite_mismatches", o.non_finite_mismatches},
+        {"classification",
+         o.classification ? ClassificationToJson(*o.classification) : ordered_json(nullptr)}};
     outputs.push_back(std::move(out));
   }
   j["outputs"] = std::move(outputs);

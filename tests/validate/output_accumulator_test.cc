@@ -9,8 +9,8 @@
 namespace pq::validate {
 namespace {
 
-TEST(ValidateErrorSumsTest, IdenticalValuesGiveInfiniteSqnrAndUnitCosine) {
-  ErrorSums sums;
+TEST(OutputErrorSumsTest, IdenticalValuesGiveInfiniteSqnrAndUnitCosine) {
+  OutputErrorSums sums;
   for (double v : {1.0, -2.0, 0.5}) sums.Add(v, v);
   OutputComparison out;
   sums.Fill(&out);
@@ -19,8 +19,8 @@ TEST(ValidateErrorSumsTest, IdenticalValuesGiveInfiniteSqnrAndUnitCosine) {
   EXPECT_EQ(out.mean_abs_error, 0.0);
 }
 
-TEST(ValidateErrorSumsTest, AllZeroOutputsAreIdenticalNotNan) {
-  ErrorSums sums;
+TEST(OutputErrorSumsTest, AllZeroOutputsAreIdenticalNotNan) {
+  OutputErrorSums sums;
   for (int i = 0; i < 4; ++i) sums.Add(0.0, 0.0);
   OutputComparison out;
   sums.Fill(&out);
@@ -29,8 +29,8 @@ TEST(ValidateErrorSumsTest, AllZeroOutputsAreIdenticalNotNan) {
   EXPECT_EQ(out.cosine, 1.0);
 }
 
-TEST(ValidateErrorSumsTest, NonFiniteCandidateValuesGiveMinusInfinity) {
-  ErrorSums sums;
+TEST(OutputErrorSumsTest, NonFiniteCandidateValuesGiveMinusInfinity) {
+  OutputErrorSums sums;
   sums.Add(1.0, 1.0);
   sums.Add(2.0, std::numeric_limits<double>::quiet_NaN());
   OutputComparison out;
@@ -40,10 +40,10 @@ TEST(ValidateErrorSumsTest, NonFiniteCandidateValuesGiveMinusInfinity) {
   EXPECT_FALSE(std::isnan(out.cosine));
 }
 
-TEST(ValidateErrorSumsTest, KnownNoiseGivesKnownSqnr) {
+TEST(OutputErrorSumsTest, KnownNoiseGivesKnownSqnr) {
   // Signal power 100, noise power 1 per element: 20 dB.
   constexpr double kExpectedDb = 20.0;
-  ErrorSums sums;
+  OutputErrorSums sums;
   sums.Add(10.0, 9.0);
   sums.Add(-10.0, -9.0);
   OutputComparison out;

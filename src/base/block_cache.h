@@ -2,12 +2,12 @@
 // same sizes run after run; handing a freed block to the next allocation of
 // its size spares the page faults (and kernel zeroing) of a fresh mapping,
 // which for megabyte activations cost as much as the arithmetic.
-#ifndef PQ_EXEC_BLOCK_CACHE_H_
-#define PQ_EXEC_BLOCK_CACHE_H_
+#ifndef PQ_BASE_BLOCK_CACHE_H_
+#define PQ_BASE_BLOCK_CACHE_H_
 
 #include <cstddef>
 
-namespace pq::exec {
+namespace pq::base {
 
 // Returns a block of `bytes` bytes aligned to `alignment`, reusing a cached
 // block of exactly that size when there is one, or nullptr when memory is
@@ -20,6 +20,6 @@ void* AcquireBlock(size_t alignment, size_t bytes);
 // Thread-safe.
 void ReleaseBlock(void* block, size_t bytes);
 
-}  // namespace pq::exec
+}  // namespace pq::base
 
-#endif  // PQ_EXEC_BLOCK_CACHE_H_
+#endif  // PQ_BASE_BLOCK_CACHE_H_

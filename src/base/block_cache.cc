@@ -1,11 +1,11 @@
-#include "exec/block_cache.h"
+#include "base/block_cache.h"
 
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
 
-namespace pq::exec {
+namespace pq::base {
 namespace {
 
 // Smaller blocks come from malloc's own free lists without page faults.
@@ -56,4 +56,4 @@ void ReleaseBlock(void* block, size_t bytes) {
   std::free(block);
 }
 
-}  // namespace pq::exec
+}  // namespace pq::base

@@ -1,6 +1,6 @@
-// Tests of src/exec/block_cache.cc: large blocks are reused, small ones are
+// Tests of src/base/block_cache.cc: large blocks are reused, small ones are
 // not kept, and tensors built on top of it keep their contract.
-#include "exec/block_cache.h"
+#include "base/block_cache.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 
 #include "pq/tensor.h"
 
-namespace pq::exec {
+namespace pq::base {
 namespace {
 
 constexpr size_t kAlignment = 64;
@@ -42,4 +42,4 @@ TEST(BlockCacheTest, ZeroFilledTensorsStayZeroWhenTheirBlockIsReused) {
 }
 
 }  // namespace
-}  // namespace pq::exec
+}  // namespace pq::base

@@ -42,5 +42,38 @@ TEST(DataTypeTest, NamesFollowOnnx) {
   EXPECT_EQ(DataTypeName(77), "type77");
 }
 
+TEST(DataTypeTest, EveryNamedConstantHasItsRow) {
+  for (int32_t t = kFloat; t <= kFloat4e2m1; ++t) {
+    const DataTypeTraits* row = FindDataTypeTraits(t);
+    ASSERT_NE(row, nullptr) << t;
+    EXPECT_EQ(row->number, t);
+    EXPECT_EQ(DataTypeName(t), row->name);
+  }
+  EXPECT_EQ(FindDataTypeTraits(0), nullptr);
+  EXPECT_EQ(FindDataTypeTraits(kFloat4e2m1 + 1), nullptr);
+  EXPECT_FALSE(IsKnownDataType(0));
+  EXPECT_TRUE(IsKnownDataType(kString));
+}
+
+TEST(DataTypeTest, FloatingPointMeansTheQuantizableWideFloats) {
+  for (int32_t t : {kFloat, kFloat16, kBfloat16, kDouble}) EXPECT_TRUE(IsFloatingPoint(t)) << t;
+  for (int32_t t : {int32_t{kUint8}, int32_t{kInt32}, int32_t{kBool}, int32_t{kComplex64},
+                    int32_t{kFloat8e4m3fn}, int32_t{kFloat4e2m1}, int32_t{99}}) {
+    EXPECT_FALSE(IsFloatingPoint(t)) << t;
+  }
+}
+
+TEST(DataTypeTest, IntegerRangesOfQuantizedTypes) {
+  ASSERT_TRUE(IntegerRangeOf(kUint8).has_value());
+  EXPECT_EQ(IntegerRangeOf(kUint8)->hi, 255);
+  EXPECT_EQ(IntegerRangeOf(kInt8)->lo, -128);
+  EXPECT_EQ(IntegerRangeOf(kUint4)->hi, 15);
+  EXPECT_EQ(IntegerRangeOf(kInt4)->lo, -8);
+  EXPECT_EQ(IntegerRangeOf(kInt4)->hi, 7);
+  EXPECT_EQ(IntegerRangeOf(kInt16)->hi, 32767);
+  EXPECT_FALSE(IntegerRangeOf(kFloat).has_value());
+  EXPECT_FALSE(IntegerRangeOf(kUint64).has_value());
+}
+
 }  // namespace
 }  // namespace pq

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "exec/block_cache.h"
+#include "base/block_cache.h"
 #include "pq/data_type.h"
 
 namespace pq {
@@ -88,7 +88,7 @@ Result<Tensor> Tensor::AllocateUninitialized(int32_t dtype, std::vector<int64_t>
   }
   size_t rounded = (static_cast<size_t>(bytes) + kAlignment - 1) / kAlignment * kAlignment;
   if (rounded == 0) rounded = kAlignment;
-  void* memory = exec::AcquireBlock(kAlignment, rounded);
+  void* memory = base::AcquireBlock(kAlignment, rounded);
   if (memory == nullptr) {
     return Status::InvalidInput("cannot allocate " + std::to_string(bytes) + " bytes for shape " +
                                 ShapeToString(shape));
@@ -98,7 +98,7 @@ Result<Tensor> Tensor::AllocateUninitialized(int32_t dtype, std::vector<int64_t>
   t.shape_ = std::move(shape);
   t.size_ = *count;
   t.storage_ = std::shared_ptr<uint8_t>(static_cast<uint8_t*>(memory),
-                                        [rounded](uint8_t* p) { exec::ReleaseBlock(p, rounded); });
+                                        [rounded](uint8_t* p) { base::ReleaseBlock(p, rounded); });
   return t;
 }
 
@@ -113,8 +113,8 @@ Result<Tensor> TensorFromBytes(int32_t dtype, const std::vector<int64_t>& shape,
   std::optional<int64_t> count = CheckedElementCount(shape);
   if (!count) return Status::InvalidInput(what + ": invalid shape " + ShapeToString(shape));
   const int32_t target = (dtype == kFloat16 || dtype == kDouble) ? kFloat
-                         : dtype == kRawUint4                       ? kUint8
-                         : dtype == kRawInt4                        ? kInt8
+                         : dtype == kUint4                       ? kUint8
+                         : dtype == kInt4                        ? kInt8
                                                                     : dtype;
   if (ExecutorElementSize(target) == 0) {
     return Status::NotSupported(what + ": the executor does not compute with " +
@@ -142,12 +142,12 @@ Result<Tensor> TensorFromBytes(int32_t dtype, const std::vector<int64_t>& shape,
       std::memcpy(&d, bytes + 8 * i, 8);
       out[i] = static_cast<float>(d);
     }
-  } else if (dtype == kRawUint4 || dtype == kRawInt4) {
+  } else if (dtype == kUint4 || dtype == kInt4) {
     // Two per byte, element 2i in the low nibble; int4 is sign-extended.
     uint8_t* out = static_cast<uint8_t*>(t->raw());
     for (int64_t i = 0; i < *count; ++i) {
       const uint8_t nibble = static_cast<uint8_t>((bytes[i / 2] >> (4 * (i % 2))) & 0x0F);
-      out[i] = dtype == kRawInt4 && nibble >= 8 ? static_cast<uint8_t>(nibble | 0xF0) : nibble;
+      out[i] = dtype == kInt4 && nibble >= 8 ? static_cast<uint8_t>(nibble | 0xF0) : nibble;
     }
   } else if (byte_size > 0) {
     std::memcpy(t->raw(), bytes, static_cast<size_t>(byte_size));
