@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "onnx/onnx_pb.h"
+#include "pq/data_type.h"
 #include "quant/linear_quant.h"
 
 namespace pq::quant {
@@ -13,7 +13,7 @@ namespace pq::quant {
 Result<QuantizedWeight> QuantizeBias(const std::string& name, const float* values, size_t count,
                                      int64_t axis, const QuantParams& input, const QuantParams& weight) {
   QuantizedWeight q;
-  q.params.dtype = onnx::TensorProto::INT32;
+  q.params.dtype = kInt32;
   q.params.axis = axis;
   q.params.scale.resize(axis >= 0 ? count : 1);
   for (size_t i = 0; i < q.params.scale.size(); ++i) {

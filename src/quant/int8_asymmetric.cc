@@ -2,7 +2,7 @@
 // weights int8 on [-128, 127] with a zero point from each channel's range, or
 // (SchemeOptions::symmetric_weights) int8 on [-127, 127] with zero point 0,
 // the layout ONNX Runtime's fast uint8 x int8 kernels need.
-#include "onnx/onnx_pb.h"
+#include "pq/data_type.h"
 #include "quant/linear_quant.h"
 #include "quant/scheme_bases.h"
 
@@ -12,15 +12,15 @@ namespace {
 class Int8Asymmetric : public GridActivationScheme {
  public:
   explicit Int8Asymmetric(bool symmetric_weights)
-      : GridActivationScheme(onnx::TensorProto::UINT8, 0, 255, false), symmetric_weights_(symmetric_weights) {}
+      : GridActivationScheme(kUint8, 0, 255, false), symmetric_weights_(symmetric_weights) {}
   const char* Name() const override { return "int8-asym"; }
   const char* Summary() const override {
     return "uint8 activations and int8 weights, both with zero points (asymmetric)";
   }
   bool SymmetricWeights() const override { return symmetric_weights_; }
   Result<QuantizedWeight> QuantizeWeight(const WeightView& weight) const override {
-    if (symmetric_weights_) return QuantizeLinearWeight(weight, onnx::TensorProto::INT8, -127, 127, true);
-    return QuantizeLinearWeight(weight, onnx::TensorProto::INT8, -128, 127, false);
+    if (symmetric_weights_) return QuantizeLinearWeight(weight, kInt8, -127, 127, true);
+    return QuantizeLinearWeight(weight, kInt8, -128, 127, false);
   }
 
  private:

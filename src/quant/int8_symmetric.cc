@@ -1,6 +1,6 @@
 // int8-sym: weights int8 on [-127, 127] with zero point 0 (per channel or per
 // tensor); activations int8 with zero point 0.
-#include "onnx/onnx_pb.h"
+#include "pq/data_type.h"
 #include "quant/linear_quant.h"
 #include "quant/scheme_bases.h"
 
@@ -11,14 +11,14 @@ constexpr int64_t kQmax = 127;
 
 class Int8Symmetric : public GridActivationScheme {
  public:
-  Int8Symmetric() : GridActivationScheme(onnx::TensorProto::INT8, -kQmax, kQmax, true) {}
+  Int8Symmetric() : GridActivationScheme(kInt8, -kQmax, kQmax, true) {}
   const char* Name() const override { return "int8-sym"; }
   const char* Summary() const override {
     return "int8 weights and activations, symmetric (zero point 0), weights per channel";
   }
   bool SymmetricWeights() const override { return true; }
   Result<QuantizedWeight> QuantizeWeight(const WeightView& weight) const override {
-    return QuantizeLinearWeight(weight, onnx::TensorProto::INT8, -kQmax, kQmax, true);
+    return QuantizeLinearWeight(weight, kInt8, -kQmax, kQmax, true);
   }
 };
 

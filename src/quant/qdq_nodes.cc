@@ -3,6 +3,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "pq/data_type.h"
+
 namespace pq::quant {
 namespace {
 
@@ -31,12 +33,10 @@ onnx::TensorProto VectorTensor(const std::string& name, int32_t dtype, const std
   return t;
 }
 
+// Bytes per element of an 8-, 16- or 32-bit integer dtype (the traits table).
 int ElementBytes(int32_t dtype) {
-  switch (dtype) {
-    case onnx::TensorProto::INT32: return 4;
-    case onnx::TensorProto::INT16: case onnx::TensorProto::UINT16: return 2;
-    default: return 1;
-  }
+  const DataTypeTraits* traits = FindDataTypeTraits(dtype);
+  return traits != nullptr && traits->bits >= 8 ? traits->bits / 8 : 1;
 }
 
 void AddIntAttribute(onnx::NodeProto* node, const char* name, int64_t value) {
@@ -54,7 +54,7 @@ void AddQdqParams(onnx::GraphProto* graph, NameAllocator* names, const std::stri
   written->scale = names->Make(base + "_scale");
   written->zero_point = names->Make(base + "_zero_point");
   *graph->add_initializer() =
-      VectorTensor<float>(written->scale, onnx::TensorProto::FLOAT, params.scale, scalar, 4);
+      VectorTensor<float>(written->scale, kFloat, params.scale, scalar, 4);
   *graph->add_initializer() = VectorTensor<int64_t>(written->zero_point, params.dtype, params.zero_point,
                                                     scalar, ElementBytes(params.dtype));
 }

@@ -1,6 +1,6 @@
 #include "quant/scheme_bases.h"
 
-#include "onnx/onnx_pb.h"
+#include "pq/data_type.h"
 #include "quant/finite_check.h"
 #include "quant/linear_quant.h"
 
@@ -30,7 +30,7 @@ QuantizedWeight BlockwiseWeightScheme::NewBlockwiseWeight(int64_t n, int64_t k,
                                                           const char* storage_type) const {
   QuantizedWeight out;
   out.storage_type = storage_type;
-  out.params.dtype = onnx::TensorProto::UINT8;
+  out.params.dtype = kUint8;
   out.params.block_size = block_size_;
   BlockwisePacked packed;
   packed.n = n;

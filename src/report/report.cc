@@ -10,20 +10,15 @@
 #include "onnx/onnx_pb.h"
 #include "pq/data_type.h"
 #include "pq/version.h"
+#include "base/onnx_domain.h"
 #include "util/file_util.h"
+#include "util/json_number.h"
 #include "util/sha256.h"
 
 namespace pq {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-// JSON has no infinity: exact round trips report "+inf" / "-inf".
-Json Number(double v) {
-  if (std::isinf(v)) return v > 0 ? "+inf" : "-inf";
-  if (std::isnan(v)) return nullptr;
-  return v;
-}
 
 std::string UtcTimestamp() {
   std::time_t now = std::time(nullptr);
@@ -64,7 +59,7 @@ Result<Json> ModelFacts(const Model& model, const std::string& path,
   j["ir_version"] = model.proto().ir_version();
   Json opsets = Json::array();
   for (const auto& o : model.proto().opset_import()) {
-    opsets.push_back({{"domain", o.domain().empty() ? "ai.onnx" : o.domain()}, {"version", o.version()}});
+    opsets.push_back({{"domain", DomainName(o.domain())}, {"version", o.version()}});
   }
   j["opsets"] = opsets;
   j["producer"] = {{"name", model.proto().producer_name()},
@@ -148,7 +143,7 @@ Json TensorJson(const QuantizedTensorRecord& r, size_t limit) {
   j["shares_params_with"] = r.shares_params_with.empty() ? Json(nullptr) : Json(r.shares_params_with);
   if (r.error) {
     j["error"] = {{"mse", r.error->mse},
-                  {"sqnr_db", Number(r.error->sqnr_db)},
+                  {"sqnr_db", JsonNumber(r.error->sqnr_db)},
                   {"max_abs", r.error->max_abs},
                   {"cosine", r.error->cosine}};
   } else {
@@ -311,7 +306,7 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
   std::sort(sqnr.begin(), sqnr.end());
   Json worst = Json::array();
   for (size_t i = 0; i < sqnr.size() && i < 5; ++i) {
-    worst.push_back({{"name", sqnr[i].second}, {"sqnr_db", Number(sqnr[i].first)}});
+    worst.push_back({{"name", sqnr[i].second}, {"sqnr_db", JsonNumber(sqnr[i].first)}});
   }
   report["summary"] = {
       {"nodes_quantized", outcome.nodes_quantized},
@@ -324,8 +319,8 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
       {"compression_ratio", bytes_after > 0 ? static_cast<double>(bytes_before) / bytes_after : 0.0},
       {"weight_sqnr_db",
        sqnr.empty() ? Json(nullptr)
-                    : Json{{"min", Number(sqnr.front().first)},
-                           {"median", Number(sqnr[sqnr.size() / 2].first)}}},
+                    : Json{{"min", JsonNumber(sqnr.front().first)},
+                           {"median", JsonNumber(sqnr[sqnr.size() / 2].first)}}},
       {"largest_error", worst},
   };
   report["warnings"] = outcome.warnings;
