@@ -59,6 +59,12 @@ struct ConstantTensor {
   int64_t byte_size = 0;
 };
 
+// Lets the kernel drop the resident pages of an external-data constant's
+// bytes (they are read back from the file if used again), so a caller that
+// streams through a large model's weights keeps peak memory near one tensor.
+// No effect on constants held in the model file.
+void ReleaseConstantPages(const ConstantTensor& constant);
+
 // An external data file a model refers to.
 struct ExternalFile {
   std::string location;  // as written in the model, relative to its folder

@@ -240,4 +240,8 @@ std::vector<std::shared_ptr<const MappedFile>> ExternalDataStore::MappedFiles() 
   return out;
 }
 
+void ReleaseConstantPages(const ConstantTensor& constant) {
+  if (constant.external) ExternalDataStore::ReleasePages(constant.data, constant.byte_size);
+}
+
 }  // namespace pq

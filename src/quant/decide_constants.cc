@@ -5,7 +5,6 @@
 #include <map>
 #include <utility>
 
-#include "io/external_data.h"
 #include "quant/bias_quant.h"
 #include "quant/blocked_dq_writer.h"
 #include "quant/blockwise_record.h"
@@ -124,7 +123,7 @@ Result<Decisions> Decide(const Model& prepared, const QuantPlan& plan, const Act
     // The FP32 bytes of an external weight are read: let the kernel drop
     // their pages (they come back from the file if read again), so peak
     // memory stays near the output's size rather than the input's.
-    if (source->external) ExternalDataStore::ReleasePages(source->data, source->byte_size);
+    ReleaseConstantPages(*source);
     decisions.constants.push_back(
         MakeDecision(c, *source, scheme, prepared, options.scheme, std::move(q).value()));
   }
