@@ -1,4 +1,4 @@
-// Helpers shared by the quantized kernels (included only by quantized.cc):
+// Helpers shared by the quantized kernels (the quantized_*.cc files):
 // integer ranges of the quantized types, round-half-to-even saturation,
 // widening 8-bit tensors to int32, input checks and a deterministic
 // parallel loop.

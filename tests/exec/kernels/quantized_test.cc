@@ -1,4 +1,5 @@
-// Tests of src/exec/kernels/quantized.cc (beyond ONNX's conformance cases):
+// Tests of the quantized kernels, src/exec/kernels/quantized_*.cc (beyond
+// ONNX's conformance cases):
 // opset-19/21 forms of QuantizeLinear/DequantizeLinear, the integer and
 // QLinear products, and com.microsoft MatMulBnb4 / MatMulNBits, with
 // hand-computed answers, naive differential references and error cases.
