@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/nf4_codebook.h"
 #include "exec/kernel.h"
 #include "exec/kernels/quantized_gemm.h"
 #include "exec/kernels/quantized_util.h"
@@ -38,12 +39,7 @@ static_assert(Bnb4Code(kBnb4Probe, 0) == 0xA && Bnb4Code(kBnb4Probe, 1) == 0x5 &
                   Bnb4Code(kBnb4Probe, 2) == 0x3 && Bnb4Code(kBnb4Probe, 3) == 0xC,
               "bnb4 packs the first element of each byte in the high nibble");
 
-// NF4 (quant_type 1): the 16 quantiles of QLoRA's NormalFloat4, by code.
-constexpr std::array<float, 16> kNf4Codebook = {
-    -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
-    -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
-    0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
-    0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f};
+// NF4 (quant_type 1) reads kNf4Codebook of base/nf4_codebook.h.
 
 // FP4 (quant_type 0): bit 3 is the sign; bits 2..0 select a magnitude of
 // bitsandbytes' 4-bit float (exponent bias 3, one subnormal), normalised by
