@@ -32,14 +32,22 @@ Result<std::vector<int64_t>> ReadIndices(const KernelContext& ctx, int i, int64_
   return indices;
 }
 
+// Requires inputs data and indices and resolves the `axis` attribute
+// (default 0) against data's rank into `*axis`.
+Status ResolveAxis(const KernelContext& ctx, int64_t* axis) {
+  PQ_RETURN_IF_ERROR(movement::RequireInputs(ctx, 2));
+  const int64_t raw_axis = ctx.Int("axis", 0);
+  const int64_t rank = ctx.input(0).rank();
+  if (!NormalizeAxis(raw_axis, rank, axis)) return ctx.Error(AxisError(raw_axis, rank));
+  return Status::OK();
+}
+
 // Gather: data[..., indices[...], ...] along `axis`.
 Status Gather(KernelContext& ctx) {
-  PQ_RETURN_IF_ERROR(movement::RequireInputs(ctx, 2));
+  int64_t axis;
+  PQ_RETURN_IF_ERROR(ResolveAxis(ctx, &axis));
   const Tensor& data = ctx.input(0);
   const Tensor& index_tensor = ctx.input(1);
-  const int64_t raw_axis = ctx.Int("axis", 0);
-  int64_t axis;
-  if (!NormalizeAxis(raw_axis, data.rank(), &axis)) return ctx.Error(AxisError(raw_axis, data.rank()));
   const int64_t dim = data.dim(axis);
   Result<std::vector<int64_t>> indices = ReadIndices(ctx, 1, dim, axis);
   if (!indices.ok()) return indices.status();
@@ -68,12 +76,10 @@ Status Gather(KernelContext& ctx) {
 
 // GatherElements: out[i..] = data[i.. with i[axis] = indices[i..]].
 Status GatherElements(KernelContext& ctx) {
-  PQ_RETURN_IF_ERROR(movement::RequireInputs(ctx, 2));
+  int64_t axis;
+  PQ_RETURN_IF_ERROR(ResolveAxis(ctx, &axis));
   const Tensor& data = ctx.input(0);
   const Tensor& index_tensor = ctx.input(1);
-  const int64_t raw_axis = ctx.Int("axis", 0);
-  int64_t axis;
-  if (!NormalizeAxis(raw_axis, data.rank(), &axis)) return ctx.Error(AxisError(raw_axis, data.rank()));
   bool fits = index_tensor.rank() == data.rank();
   for (int64_t d = 0; fits && d < data.rank(); ++d) {
     fits = d == axis || index_tensor.dim(d) <= data.dim(d);
