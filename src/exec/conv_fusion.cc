@@ -1,18 +1,20 @@
 // Plan-time fusion of Conv -> [BatchNormalization] -> [Relu] chains (see
-// FuseConvEpilogues in plan.h). BatchNormalization y = a * x + b per channel,
-// with a = scale / sqrt(var + epsilon) and b = bias - mean * a computed as its
-// kernel does, folds into the Conv as W' = a * W and B' = a * B + b.
-#include <cmath>
+// FuseConvEpilogues in plan.h). The BatchNormalization folds into the Conv's
+// weight and bias by FoldBatchNormIntoConv (base/batchnorm_fold.h), the same
+// arithmetic as the quantizer's FoldBatchNorms.
+#include <algorithm>
+#include <cstring>
 #include <set>
 
+#include "base/batchnorm_fold.h"
+#include "base/onnx_domain.h"
 #include "exec/plan.h"
 
 namespace pq::exec {
 namespace {
 
 bool IsDefaultOp(const PlanStep& step, const char* op_type) {
-  const std::string& d = step.node->domain();
-  return step.node->op_type() == op_type && (d.empty() || d == "ai.onnx");
+  return step.node->op_type() == op_type && IsDefaultDomain(step.node->domain());
 }
 
 const onnx::AttributeProto* FindAttr(const onnx::NodeProto& node, const char* name) {
@@ -65,18 +67,16 @@ bool FoldBatchNorm(const PlanStep& bn, PlanStep* conv, PlanValues* values) {
   const onnx::AttributeProto* eps_attr = FindAttr(*bn.node, "epsilon");
   const float epsilon = eps_attr != nullptr ? eps_attr->f() : 1e-5f;
   Tensor folded_w = Tensor::AllocateUninitialized(kFloat, w.shape()).value();
-  Tensor folded_b = Tensor::AllocateUninitialized(kFloat, {channels}).value();
-  const int64_t per_channel = w.size() / std::max<int64_t>(1, channels);
-  for (int64_t c = 0; c < channels; ++c) {
-    const float scale = params[0]->data<float>()[c], bias = params[1]->data<float>()[c];
-    const float mean = params[2]->data<float>()[c], var = params[3]->data<float>()[c];
-    const float a = scale / std::sqrt(var + epsilon);
-    const float b = bias - mean * a;
-    for (int64_t i = 0; i < per_channel; ++i) {
-      folded_w.data<float>()[c * per_channel + i] = w.data<float>()[c * per_channel + i] * a;
-    }
-    folded_b.data<float>()[c] = (conv_bias != nullptr ? conv_bias->data<float>()[c] * a : 0.0f) + b;
+  Tensor folded_b = Tensor::Allocate(kFloat, {channels}).value();  // zeros: no Conv bias
+  std::memcpy(folded_w.data<float>(), w.data<float>(), static_cast<size_t>(w.size()) * sizeof(float));
+  if (conv_bias != nullptr) {
+    std::memcpy(folded_b.data<float>(), conv_bias->data<float>(),
+                static_cast<size_t>(channels) * sizeof(float));
   }
+  const int64_t per_channel = w.size() / std::max<int64_t>(1, channels);
+  FoldBatchNormIntoConv({params[0]->data<float>(), params[1]->data<float>(),
+                         params[2]->data<float>(), params[3]->data<float>(), epsilon},
+                        channels, per_channel, folded_w.data<float>(), folded_b.data<float>());
   const std::string& bn_out = values->names[static_cast<size_t>(bn.outputs[0])];
   const int w_folded = values->Id(bn_out + "#folded_conv_weights");
   const int b_folded = values->Id(bn_out + "#folded_conv_bias");

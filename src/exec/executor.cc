@@ -8,6 +8,7 @@
 #include <Eigen/Core>
 #include <omp.h>
 
+#include "base/onnx_domain.h"
 #include "exec/kernel.h"
 #include "exec/plan.h"
 #include "onnx/defs/schema.h"
@@ -16,8 +17,6 @@
 
 namespace pq {
 namespace {
-
-bool IsDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
 // Kernels read their required inputs and write their first output without
 // checking that the node lists them; refuse nodes that do not, using the op's
@@ -69,51 +68,23 @@ std::string NodeLabel(const onnx::NodeProto& node) {
   return "node '" + node.name() + "' (" + node.op_type() + ")";
 }
 
-}  // namespace
-
-struct Executor::Impl {
-  const Model* model = nullptr;
-  int threads = 1;
-  exec::PlanValues values;
-  std::vector<int> input_ids;                // graph inputs, as inputs_
-  std::vector<int> output_ids;               // graph outputs, as outputs_
-  std::vector<exec::PlanStep> steps;         // one per node: what observed runs use
-  std::vector<exec::PlanStep> fused_steps;   // Conv epilogues fused: unobserved runs
-};
-
-Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Executor::~Executor() = default;
-
-std::vector<TensorInfo> Executor::GraphInputs(const Model& model) {
-  const onnx::GraphProto& graph = model.proto().graph();
-  std::set<std::string> initializer_names;
-  for (const auto& init : graph.initializer()) initializer_names.insert(init.name());
-  std::vector<TensorInfo> inputs;
-  for (const auto& in : graph.input()) {
-    if (initializer_names.count(in.name()) == 0) inputs.push_back(InfoOf(in));
-  }
-  return inputs;
+// True for a Constant node the model already holds as a constant tensor
+// (Model::FindConstant); the executor reads it from there, not by a kernel.
+bool IsHeldConstant(const Model& model, const onnx::NodeProto& node) {
+  return node.op_type() == "Constant" && IsDefaultDomain(node.domain()) &&
+         node.output_size() > 0 && model.FindConstant(node.output(0)) != nullptr;
 }
 
-Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
-                                                   const ExecutorOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  impl->model = &model;
-  impl->threads = options.threads > 0 ? options.threads
-                                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  const onnx::GraphProto& graph = model.proto().graph();
-  const std::string& origin = model.origin();
-
-  // Every op must have a kernel; report them all before running anything.
+// Every op must have a kernel: returns kNotSupported naming the first node
+// without one and listing every unsupported domain:op-opset of the model.
+Status CheckKernelsExist(const Model& model) {
   std::set<std::string> unsupported;
   std::string first_unsupported;
-  for (const auto& node : graph.node()) {
-    const bool is_constant = node.op_type() == "Constant" && IsDefaultDomain(node.domain()) &&
-                             model.FindConstant(node.output_size() > 0 ? node.output(0) : "");
-    if (is_constant) continue;
+  for (const auto& node : model.proto().graph().node()) {
+    if (IsHeldConstant(model, node)) continue;
     const int64_t opset = model.OpsetVersion(node.domain());
     if (exec::FindKernel(node.domain(), node.op_type(), opset) == nullptr) {
-      const std::string domain = IsDefaultDomain(node.domain()) ? "ai.onnx" : node.domain();
+      const std::string domain = DomainName(node.domain());
       unsupported.insert(domain + ":" + node.op_type() + "-" + std::to_string(opset));
       if (first_unsupported.empty()) {
         first_unsupported = NodeLabel(node) + " of domain " + domain + " at opset " +
@@ -121,15 +92,17 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
       }
     }
   }
-  if (!unsupported.empty()) {
-    std::string list;
-    for (const std::string& op : unsupported) list += (list.empty() ? "" : ", ") + op;
-    return Status::NotSupported(origin + ": " + first_unsupported +
-                                " is not supported by pq's executor; unsupported in this model: " +
-                                list);
-  }
+  if (unsupported.empty()) return Status::OK();
+  std::string list;
+  for (const std::string& op : unsupported) list += (list.empty() ? "" : ", ") + op;
+  return Status::NotSupported(model.origin() + ": " + first_unsupported +
+                              " is not supported by pq's executor; unsupported in this model: " +
+                              list);
+}
 
-  // Optional, sequence and map values are outside what the executor holds.
+// Optional, sequence and map graph inputs and outputs are outside what the
+// executor holds: returns kNotSupported naming the first.
+Status CheckTensorValues(const onnx::GraphProto& graph, const std::string& origin) {
   for (const auto* list : {&graph.input(), &graph.output()}) {
     for (const auto& value : *list) {
       if (value.type().value_case() != onnx::TypeProto::VALUE_NOT_SET &&
@@ -140,28 +113,30 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
       }
     }
   }
+  return Status::OK();
+}
 
-  // Constants: initializers and Constant nodes, as executor tensors.
+// Reads the model's constants (initializers and Constant nodes) into
+// `values` as executor tensors. Strings, and types the executor does not
+// hold, stay unread (a node that uses them fails in its kernel).
+Status LoadConstants(const Model& model, exec::PlanValues* values) {
   for (const ConstantTensor& c : model.constants()) {
     if (c.data == nullptr && c.byte_size > 0) continue;
     if (c.data_type == onnx::TensorProto::STRING) continue;
     Result<Tensor> t = TensorFromBytes(c.data_type, c.dims, c.data, c.byte_size,
-                                       origin + ": tensor '" + c.name + "'");
+                                       model.origin() + ": tensor '" + c.name + "'");
     if (!t.ok()) {
       if (t.status().code() == Status::Code::kNotSupported) continue;  // unused types stay unread
       return t.status();
     }
-    impl->values.constants[static_cast<size_t>(impl->values.Id(c.name))] = std::move(t).value();
+    values->constants[static_cast<size_t>(values->Id(c.name))] = std::move(t).value();
   }
+  return Status::OK();
+}
 
-  std::vector<TensorInfo> inputs = GraphInputs(model), outputs;
-  for (const TensorInfo& in : inputs) impl->input_ids.push_back(impl->values.Id(in.name));
-  for (const auto& out : graph.output()) {
-    outputs.push_back(InfoOf(out));
-    impl->output_ids.push_back(impl->values.Id(out.name()));
-  }
-
-  // Topological order (stable: graph order among ready nodes).
+// Returns the node indices of `graph` in topological order (stable: graph
+// order among ready nodes), or kInvalidInput if the graph has a cycle.
+Result<std::vector<int>> TopologicalOrder(const onnx::GraphProto& graph, const std::string& origin) {
   const int n = graph.node_size();
   std::unordered_map<std::string, int> producer;
   for (int i = 0; i < n; ++i) {
@@ -196,22 +171,81 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
   if (static_cast<int>(order.size()) != n) {
     return Status::InvalidInput(origin + ": the graph has a cycle");
   }
+  return order;
+}
 
+// One plan step per node of `order` (held constants skipped), with its
+// kernel and its value ids in `values`. Errors name the node whose listed
+// inputs or outputs do not satisfy its schema.
+Result<std::vector<exec::PlanStep>> BuildSteps(const Model& model, const std::vector<int>& order,
+                                               exec::PlanValues* values) {
+  const onnx::GraphProto& graph = model.proto().graph();
+  std::vector<exec::PlanStep> steps;
   for (int i : order) {
     const onnx::NodeProto& node = graph.node(i);
-    if (node.op_type() == "Constant" && IsDefaultDomain(node.domain()) &&
-        node.output_size() > 0 && model.FindConstant(node.output(0)) != nullptr) {
-      continue;  // already a constant tensor
-    }
+    if (IsHeldConstant(model, node)) continue;  // already a constant tensor
     exec::PlanStep step;
     step.node = &node;
     step.opset = model.OpsetVersion(node.domain());
     step.kernel = exec::FindKernel(node.domain(), node.op_type(), step.opset);
-    PQ_RETURN_IF_ERROR(CheckArity(node, step.opset, origin + ": " + NodeLabel(node)));
-    for (const auto& in : node.input()) step.inputs.push_back(in.empty() ? -1 : impl->values.Id(in));
-    for (const auto& out : node.output()) step.outputs.push_back(out.empty() ? -1 : impl->values.Id(out));
-    impl->steps.push_back(std::move(step));
+    PQ_RETURN_IF_ERROR(CheckArity(node, step.opset, model.origin() + ": " + NodeLabel(node)));
+    for (const auto& in : node.input()) step.inputs.push_back(in.empty() ? -1 : values->Id(in));
+    for (const auto& out : node.output()) step.outputs.push_back(out.empty() ? -1 : values->Id(out));
+    steps.push_back(std::move(step));
   }
+  return steps;
+}
+
+}  // namespace
+
+struct Executor::Impl {
+  const Model* model = nullptr;
+  int threads = 1;
+  exec::PlanValues values;
+  std::vector<int> input_ids;                // graph inputs, as inputs_
+  std::vector<int> output_ids;               // graph outputs, as outputs_
+  std::vector<exec::PlanStep> steps;         // one per node: what observed runs use
+  std::vector<exec::PlanStep> fused_steps;   // Conv epilogues fused: unobserved runs
+};
+
+Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Executor::~Executor() = default;
+
+std::vector<TensorInfo> Executor::GraphInputs(const Model& model) {
+  const onnx::GraphProto& graph = model.proto().graph();
+  std::set<std::string> initializer_names;
+  for (const auto& init : graph.initializer()) initializer_names.insert(init.name());
+  std::vector<TensorInfo> inputs;
+  for (const auto& in : graph.input()) {
+    if (initializer_names.count(in.name()) == 0) inputs.push_back(InfoOf(in));
+  }
+  return inputs;
+}
+
+Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
+                                                   const ExecutorOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->model = &model;
+  impl->threads = options.threads > 0 ? options.threads
+                                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const onnx::GraphProto& graph = model.proto().graph();
+  const std::string& origin = model.origin();
+  PQ_RETURN_IF_ERROR(CheckKernelsExist(model));
+  PQ_RETURN_IF_ERROR(CheckTensorValues(graph, origin));
+  PQ_RETURN_IF_ERROR(LoadConstants(model, &impl->values));
+
+  std::vector<TensorInfo> inputs = GraphInputs(model), outputs;
+  for (const TensorInfo& in : inputs) impl->input_ids.push_back(impl->values.Id(in.name));
+  for (const auto& out : graph.output()) {
+    outputs.push_back(InfoOf(out));
+    impl->output_ids.push_back(impl->values.Id(out.name()));
+  }
+
+  Result<std::vector<int>> order = TopologicalOrder(graph, origin);
+  if (!order.ok()) return order.status();
+  Result<std::vector<exec::PlanStep>> steps = BuildSteps(model, order.value(), &impl->values);
+  if (!steps.ok()) return steps.status();
+  impl->steps = std::move(steps).value();
 
   // Release each intermediate after its last consumer; never graph outputs
   // or constants.
@@ -333,7 +367,7 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
 std::vector<std::string> SupportedOps() {
   std::vector<std::string> out;
   for (const exec::KernelDef& def : exec::AllKernels()) {
-    std::string domain = def.domain[0] == '\0' ? "ai.onnx" : def.domain;
+    std::string domain = DomainName(def.domain);
     out.push_back(domain + ":" + def.op_type + "[" + std::to_string(def.since_version) + "-" +
                   (def.until_version == 0 ? std::string("") : std::to_string(def.until_version)) +
                   "]");

@@ -87,7 +87,7 @@ struct KernelDef {
   KernelFn fn;
 };
 
-// The op families, one per file in src/exec/kernels/.
+// The op families, one table per file in src/exec/kernels/.
 const std::vector<KernelDef>& ElementwiseKernels();
 const std::vector<KernelDef>& UnaryKernels();
 const std::vector<KernelDef>& CastKernels();
@@ -98,8 +98,16 @@ const std::vector<KernelDef>& PoolingKernels();
 const std::vector<KernelDef>& ReductionKernels();
 const std::vector<KernelDef>& ShapeKernels();
 const std::vector<KernelDef>& MovementKernels();
+const std::vector<KernelDef>& GatherKernels();
+const std::vector<KernelDef>& PadKernels();
+const std::vector<KernelDef>& TopKKernels();
+const std::vector<KernelDef>& ResizeKernels();
+const std::vector<KernelDef>& EinsumKernels();
 const std::vector<KernelDef>& SoftmaxKernels();
-const std::vector<KernelDef>& QuantizedKernels();
+const std::vector<KernelDef>& QuantizedLinearKernels();
+const std::vector<KernelDef>& QuantizedMatMulKernels();
+const std::vector<KernelDef>& QuantizedConvKernels();
+const std::vector<KernelDef>& QuantizedBlockwiseKernels();
 
 // Returns the kernel for a node of `domain`/`op_type` at `opset`, or nullptr.
 const KernelDef* FindKernel(const std::string& domain, const std::string& op_type, int64_t opset);

@@ -10,10 +10,26 @@ using Family = const std::vector<KernelDef>& (*)();
 
 // Adding an op family is one file in src/exec/kernels/ plus one row here.
 constexpr Family kFamilies[] = {
-    ElementwiseKernels, UnaryKernels,     CastKernels,  LinearKernels,
-    ConvKernels,        NormalizationKernels,           PoolingKernels,
-    ReductionKernels,   ShapeKernels,     MovementKernels, SoftmaxKernels,
-    QuantizedKernels,
+    ElementwiseKernels,     // elementwise.cc
+    UnaryKernels,           // unary.cc
+    CastKernels,            // cast.cc
+    LinearKernels,          // linear.cc
+    ConvKernels,            // conv.cc
+    NormalizationKernels,   // normalization.cc
+    PoolingKernels,         // pooling.cc
+    ReductionKernels,       // reduction.cc
+    ShapeKernels,           // shape.cc
+    MovementKernels,        // movement.cc
+    GatherKernels,          // gather.cc
+    PadKernels,             // pad.cc
+    TopKKernels,            // top_k.cc
+    ResizeKernels,          // resize.cc
+    EinsumKernels,          // einsum.cc
+    SoftmaxKernels,         // softmax.cc
+    QuantizedLinearKernels,     // quantized_linear.cc
+    QuantizedMatMulKernels,     // quantized_matmul.cc
+    QuantizedConvKernels,       // quantized_conv.cc
+    QuantizedBlockwiseKernels,  // quantized_blockwise.cc
 };
 
 bool SameDomain(const std::string& a, const char* b) {

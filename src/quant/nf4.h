@@ -11,16 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "base/nf4_codebook.h"
 #include "quant/scheme.h"
 
 namespace pq::quant {
 
-// The 16 NF4 levels, by code.
-constexpr std::array<float, 16> kNf4Levels = {
-    -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
-    -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
-    0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
-    0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f};
+// The 16 NF4 levels, by code (base/nf4_codebook.h holds the values).
+inline constexpr const std::array<float, 16>& kNf4Levels = kNf4Codebook;
 
 // The code an odd element count is padded with: level 0.0.
 constexpr uint8_t kNf4ZeroCode = 7;

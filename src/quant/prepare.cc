@@ -1,10 +1,10 @@
 #include "quant/prepare.h"
 
-#include <cmath>
 #include <cstring>
 #include <map>
 #include <set>
 
+#include "base/batchnorm_fold.h"
 #include "base/onnx_domain.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/version_converter/convert.h"
@@ -101,12 +101,8 @@ Result<std::unique_ptr<Model>> FoldBatchNorms(const Model& model,
       bias.assign(static_cast<size_t>(channels), 0.0f);
     }
     const int64_t per_channel = static_cast<int64_t>(w.size()) / channels;
-    for (int64_t m = 0; m < channels; ++m) {
-      const float a = scale[static_cast<size_t>(m)] / std::sqrt(var[static_cast<size_t>(m)] + epsilon);
-      for (int64_t k = 0; k < per_channel; ++k) w[static_cast<size_t>(m * per_channel + k)] *= a;
-      bias[static_cast<size_t>(m)] = (bias[static_cast<size_t>(m)] - mean[static_cast<size_t>(m)]) * a +
-                                     beta[static_cast<size_t>(m)];
-    }
+    FoldBatchNormIntoConv({scale.data(), beta.data(), mean.data(), var.data(), epsilon}, channels,
+                          per_channel, w.data(), bias.data());
     const std::string w_name = UniqueName(used, conv->input(1) + "_bnfolded");
     used.insert(w_name);
     const std::string b_name = UniqueName(used, conv->name().empty() ? bn.output(0) + "_bias"

@@ -44,6 +44,11 @@ inline bool NormalizeAxis(int64_t axis, int64_t rank, int64_t* out) {
   return true;
 }
 
+// The message for an axis that NormalizeAxis refused.
+inline std::string AxisError(int64_t axis, int64_t rank) {
+  return "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank);
+}
+
 // The product of shape[begin..end).
 inline int64_t Product(const std::vector<int64_t>& shape, size_t begin, size_t end) {
   int64_t p = 1;

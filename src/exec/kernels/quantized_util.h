@@ -1,4 +1,4 @@
-// Helpers shared by the quantized kernels (included only by quantized.cc):
+// Helpers shared by the quantized kernels (the quantized_*.cc files):
 // integer ranges of the quantized types, round-half-to-even saturation,
 // widening 8-bit tensors to int32, input checks and a deterministic
 // parallel loop.
@@ -20,10 +20,8 @@
 
 namespace pq::exec::quantized {
 
-// TensorProto numbers of the 4-bit integer types. The executor holds their
-// values unpacked, one per byte, in uint8 (uint4) or int8 (int4) tensors.
-constexpr int32_t kUint4 = 21;
-constexpr int32_t kInt4 = 22;
+// The 4-bit integer types (kUint4, kInt4 in pq/data_type.h): the executor
+// holds their values unpacked, one per byte, in uint8 / int8 tensors.
 
 // The inclusive value range of a quantized integer type.
 struct IntRange {

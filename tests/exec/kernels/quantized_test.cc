@@ -1,4 +1,5 @@
-// Tests of src/exec/kernels/quantized.cc (beyond ONNX's conformance cases):
+// Tests of the quantized kernels, src/exec/kernels/quantized_*.cc (beyond
+// ONNX's conformance cases):
 // opset-19/21 forms of QuantizeLinear/DequantizeLinear, the integer and
 // QLinear products, and com.microsoft MatMulBnb4 / MatMulNBits, with
 // hand-computed answers, naive differential references and error cases.
@@ -27,9 +28,6 @@ using testing::Values;
 
 // Float results are compared to hand-computed values within this bound.
 constexpr double kFloatTolerance = 1e-5;
-constexpr int32_t kUint4 = 21;
-constexpr int32_t kInt4 = 22;
-constexpr int32_t kInt16 = 5;
 
 Tensor U8(std::vector<int64_t> shape, const std::vector<int>& v) {
   return MakeTensor<int>(kUint8, std::move(shape), v);

@@ -1,13 +1,10 @@
-// QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear (ai.onnx),
-// included only by quantized.cc.
+// QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear (ai.onnx).
 //
 // Granularity follows the shape of the scale: one element = per-tensor; a
 // 1-D scale of x's length at `axis` = per-axis (opset >= 13); the shape of x
 // with dim `axis` replaced by ceil(D / block_size) = blocked (opset >= 21).
 // Zero points have the shape of the scale. 4-bit types are held unpacked,
 // one value per byte (see quantized_util.h).
-#ifndef PQ_EXEC_KERNELS_QUANTIZED_LINEAR_H_
-#define PQ_EXEC_KERNELS_QUANTIZED_LINEAR_H_
 
 #include <cmath>
 #include <cstdint>
@@ -18,7 +15,9 @@
 #include "exec/kernels/quantized_util.h"
 #include "pq/data_type.h"
 
-namespace pq::exec::quantized {
+namespace pq::exec {
+namespace quantized {
+namespace {
 
 // How a scale / zero-point tensor maps onto x viewed as [outer, axis_dim,
 // inner]: element (o, a, i) uses parameter Base(o, a) + i * InnerStep().
@@ -44,9 +43,9 @@ struct ParamLayout {
 
 // Works out the granularity of `scale` (named `what` in errors) for x of
 // shape `x_shape` from the node's axis / block_size attributes and opset.
-inline Result<ParamLayout> ResolveParamLayout(const KernelContext& ctx,
-                                              const std::vector<int64_t>& x_shape,
-                                              const Tensor& scale, const std::string& what) {
+Result<ParamLayout> ResolveParamLayout(const KernelContext& ctx,
+                                       const std::vector<int64_t>& x_shape,
+                                       const Tensor& scale, const std::string& what) {
   ParamLayout layout;
   for (int64_t d : x_shape) layout.inner *= d;
   const int64_t block_size = ctx.opset() >= 21 ? ctx.Int("block_size", 0) : 0;
@@ -93,8 +92,8 @@ inline Result<ParamLayout> ResolveParamLayout(const KernelContext& ctx,
 
 // Errors unless the zero point (input `zp_index`) has the scale's shape (or
 // both hold a single element).
-inline Status CheckZeroPointShape(const KernelContext& ctx, int zp_index, const Tensor& scale,
-                                  const std::string& what) {
+Status CheckZeroPointShape(const KernelContext& ctx, int zp_index, const Tensor& scale,
+                           const std::string& what) {
   const Tensor& zp = ctx.input(zp_index);
   if (zp.shape() == scale.shape() || (zp.size() == 1 && scale.size() == 1)) return Status::OK();
   return ctx.Error(what + " has shape " + ShapeToString(zp.shape()) +
@@ -117,7 +116,7 @@ void ForEachWithParam(const ParamLayout& layout, Fn fn) {
 // y = saturate(round_half_to_even(x / y_scale) + y_zero_point). Inputs x
 // (float or int32), y_scale (float), y_zero_point (optional). The output type
 // is y_zero_point's, else output_dtype (opset >= 21), else uint8.
-inline Status QuantizeLinear(KernelContext& ctx) {
+Status QuantizeLinear(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(CheckInputs(ctx, {0, 1}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 0, "x", {kFloat, kInt32}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 1, "y_scale", {kFloat}));
@@ -173,7 +172,7 @@ inline Status QuantizeLinear(KernelContext& ctx) {
 // y = (x - x_zero_point) * x_scale as float. Inputs x (uint8, int8 or int32;
 // 4-bit values arrive unpacked in uint8/int8), x_scale (float), x_zero_point
 // (optional, x's type).
-inline Status DequantizeLinear(KernelContext& ctx) {
+Status DequantizeLinear(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(CheckInputs(ctx, {0, 1}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 0, "x", {kUint8, kInt8, kInt32}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 1, "x_scale", {kFloat}));
@@ -208,7 +207,7 @@ inline Status DequantizeLinear(KernelContext& ctx) {
 // Outputs y (uint8), y_scale (float scalar), y_zero_point (uint8 scalar) for
 // float x, as the ONNX spec: the range [min(0, min x), max(0, max x)] maps
 // to [0, 255]; an all-zero x gets scale 1 (as ONNX's reference).
-inline Status DynamicQuantizeLinear(KernelContext& ctx) {
+Status DynamicQuantizeLinear(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(CheckInputs(ctx, {0}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 0, "x", {kFloat}));
   const Tensor& x = ctx.input(0);
@@ -241,6 +240,16 @@ inline Status DynamicQuantizeLinear(KernelContext& ctx) {
   return Status::OK();
 }
 
-}  // namespace pq::exec::quantized
+}  // namespace
+}  // namespace quantized
 
-#endif  // PQ_EXEC_KERNELS_QUANTIZED_LINEAR_H_
+const std::vector<KernelDef>& QuantizedLinearKernels() {
+  static const std::vector<KernelDef> kKernels = {
+      {"QuantizeLinear", "", 10, 25, quantized::QuantizeLinear},
+      {"DequantizeLinear", "", 10, 25, quantized::DequantizeLinear},
+      {"DynamicQuantizeLinear", "", 11, 0, quantized::DynamicQuantizeLinear},
+  };
+  return kKernels;
+}
+
+}  // namespace pq::exec

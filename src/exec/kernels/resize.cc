@@ -1,5 +1,4 @@
-// The Resize (opset 10+) and Upsample (opset 7-9) kernels, private to
-// movement.cc.
+// The Resize (opset 10+) and Upsample (opset 7-9) kernels.
 //
 // Every axis is resampled independently: for each output coordinate an axis
 // has a list of taps (input index, weight), and an output element is the sum
@@ -8,8 +7,6 @@
 // Upsample and Resize-10 use asymmetric coordinates and, for nearest, ONNX
 // Runtime's rule for those opsets (floor when upsampling, ceil when
 // downsampling).
-#ifndef PQ_EXEC_KERNELS_MOVEMENT_RESIZE_H_
-#define PQ_EXEC_KERNELS_MOVEMENT_RESIZE_H_
 
 #include <cmath>
 #include <cstring>
@@ -19,7 +16,9 @@
 #include "exec/kernel.h"
 #include "exec/kernels/movement_common.h"
 
-namespace pq::exec::movement {
+namespace pq::exec {
+namespace movement {
+namespace {
 
 struct ResizeSpec {
   std::string mode = "nearest";             // nearest, linear, cubic
@@ -42,7 +41,7 @@ struct AxisTaps {
 };
 
 // The input coordinate output coordinate `x` of axis `d` maps to.
-inline double SourceCoordinate(const ResizeSpec& spec, size_t d, int64_t x, int64_t in) {
+double SourceCoordinate(const ResizeSpec& spec, size_t d, int64_t x, int64_t in) {
   const double scale = spec.scales[d];
   const double out = static_cast<double>(spec.out_shape[d]);
   const std::string& m = spec.coordinates;
@@ -68,7 +67,7 @@ inline double SourceCoordinate(const ResizeSpec& spec, size_t d, int64_t x, int6
 }
 
 // Rounds a source coordinate to an index as `nearest_mode` says.
-inline int64_t NearestIndex(const std::string& mode, double x, double scale) {
+int64_t NearestIndex(const std::string& mode, double x, double scale) {
   const double fl = std::floor(x);
   if (mode == "floor") return static_cast<int64_t>(fl);
   if (mode == "ceil") return static_cast<int64_t>(std::ceil(x));
@@ -78,7 +77,7 @@ inline int64_t NearestIndex(const std::string& mode, double x, double scale) {
 }
 
 // The four Keys cubic weights of taps floor(x)-1 .. floor(x)+2 at fraction t.
-inline void CubicWeights(double t, double a, double w[4]) {
+void CubicWeights(double t, double a, double w[4]) {
   auto near = [a](double s) { return ((a + 2) * s - (a + 3)) * s * s + 1; };           // |s| <= 1
   auto far = [a](double s) { return ((a * s - 5 * a) * s + 8 * a) * s - 4 * a; };      // 1 < |s| < 2
   w[0] = far(t + 1);
@@ -87,7 +86,7 @@ inline void CubicWeights(double t, double a, double w[4]) {
   w[3] = far(2 - t);
 }
 
-inline AxisTaps ComputeTaps(const ResizeSpec& spec, size_t d, int64_t in) {
+AxisTaps ComputeTaps(const ResizeSpec& spec, size_t d, int64_t in) {
   AxisTaps taps;
   const int64_t out = spec.out_shape[d];
   auto add = [&](int64_t i, double w) {
@@ -127,7 +126,7 @@ inline AxisTaps ComputeTaps(const ResizeSpec& spec, size_t d, int64_t in) {
 
 // Resamples `in` into `out` as `spec` says. REQUIRES: `out` allocated with
 // spec.out_shape and in's dtype, in.rank() > 0, no input dim is 0.
-inline void ResizeInto(const ResizeSpec& spec, const Tensor& in, Tensor* out) {
+void ResizeInto(const ResizeSpec& spec, const Tensor& in, Tensor* out) {
   const size_t rank = spec.out_shape.size();
   const std::vector<int64_t> strides = DenseStrides(in.shape());
   std::vector<AxisTaps> axes;
@@ -177,7 +176,7 @@ inline void ResizeInto(const ResizeSpec& spec, const Tensor& in, Tensor* out) {
 }
 
 // Reads a float tensor input as doubles ({} when absent or empty).
-inline Result<std::vector<double>> FloatInput(const KernelContext& ctx, int i) {
+Result<std::vector<double>> FloatInput(const KernelContext& ctx, int i) {
   std::vector<double> v;
   if (!ctx.has_input(i)) return v;
   const Tensor& t = ctx.input(i);
@@ -187,7 +186,7 @@ inline Result<std::vector<double>> FloatInput(const KernelContext& ctx, int i) {
 }
 
 // Checks the spec, sets output dims from scales, allocates and resamples.
-inline Status RunResize(KernelContext& ctx, ResizeSpec spec, bool from_sizes) {
+Status RunResize(KernelContext& ctx, ResizeSpec spec, bool from_sizes) {
   const Tensor& in = ctx.input(0);
   if (spec.mode != "nearest" && spec.mode != "linear" && spec.mode != "cubic") {
     return ctx.Error("mode must be nearest, linear or cubic, got '" + spec.mode + "'");
@@ -215,7 +214,7 @@ inline Status RunResize(KernelContext& ctx, ResizeSpec spec, bool from_sizes) {
 
 // Resize-10: inputs X, scales; Resize-11+: X, roi, scales, sizes (opset 18
 // adds the axes and keep_aspect_ratio_policy attributes).
-inline Status Resize(KernelContext& ctx) {
+Status Resize(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(movement::RequireInputs(ctx, 1));
   const Tensor& in = ctx.input(0);
   const int64_t rank = in.rank();
@@ -304,7 +303,7 @@ inline Status Resize(KernelContext& ctx) {
 
 // Upsample-7 (scales attribute) and Upsample-9 (scales input): nearest or
 // (bi)linear with asymmetric coordinates.
-inline Status Upsample(KernelContext& ctx) {
+Status Upsample(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(movement::RequireInputs(ctx, 1));
   const Tensor& in = ctx.input(0);
   ResizeSpec spec;
@@ -329,6 +328,15 @@ inline Status Upsample(KernelContext& ctx) {
   return RunResize(ctx, std::move(spec), false);
 }
 
-}  // namespace pq::exec::movement
+}  // namespace
+}  // namespace movement
 
-#endif  // PQ_EXEC_KERNELS_MOVEMENT_RESIZE_H_
+const std::vector<KernelDef>& ResizeKernels() {
+  static const std::vector<KernelDef> kKernels = {
+      {"Resize", "", 10, 0, movement::Resize},
+      {"Upsample", "", 7, 9, movement::Upsample},
+  };
+  return kKernels;
+}
+
+}  // namespace pq::exec

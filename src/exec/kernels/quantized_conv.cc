@@ -1,8 +1,6 @@
-// ConvInteger and QLinearConv (ai.onnx), included only by quantized.cc.
+// ConvInteger and QLinearConv (ai.onnx).
 // 1-D (N, C, L) and 2-D (N, C, H, W) convolutions computed exactly in int32
 // by an integer im2col and the int32 GEMM of quantized_gemm.h.
-#ifndef PQ_EXEC_KERNELS_QUANTIZED_CONV_H_
-#define PQ_EXEC_KERNELS_QUANTIZED_CONV_H_
 
 #include <cstdint>
 #include <string>
@@ -12,7 +10,9 @@
 #include "exec/kernels/quantized_gemm.h"
 #include "exec/kernels/quantized_util.h"
 
-namespace pq::exec::quantized {
+namespace pq::exec {
+namespace quantized {
+namespace {
 
 // The geometry of a convolution; a 1-D convolution is a 2-D one with H = 1.
 struct ConvGeometry {
@@ -26,8 +26,8 @@ struct ConvGeometry {
 
 // Output length and leading pad of one spatial dim; false if the output
 // would be empty.
-inline bool ConvDim(int64_t in, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad_begin,
-                    int64_t pad_end, const std::string& auto_pad, int64_t* out, int64_t* lead) {
+bool ConvDim(int64_t in, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad_begin,
+             int64_t pad_end, const std::string& auto_pad, int64_t* out, int64_t* lead) {
   const int64_t effective = dilation * (kernel - 1) + 1;
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     *out = (in + stride - 1) / stride;
@@ -44,9 +44,9 @@ inline bool ConvDim(int64_t in, int64_t kernel, int64_t stride, int64_t dilation
 }
 
 // Reads the conv attributes for x of shape `x` and weights of shape `w`.
-inline Result<ConvGeometry> ResolveConvGeometry(const KernelContext& ctx,
-                                                const std::vector<int64_t>& x,
-                                                const std::vector<int64_t>& w) {
+Result<ConvGeometry> ResolveConvGeometry(const KernelContext& ctx,
+                                         const std::vector<int64_t>& x,
+                                         const std::vector<int64_t>& w) {
   if (x.size() != 3 && x.size() != 4) {
     return ctx.Unsupported("only 1-D and 2-D convolutions are supported, x has shape " +
                            ShapeToString(x));
@@ -121,8 +121,8 @@ inline Result<ConvGeometry> ResolveConvGeometry(const KernelContext& ctx,
 // y[N, M, out_h, out_w] = conv(x, w) (+ bias[M] if not null) in int32
 // (wrapping). x: [N, C, H, W] already minus its zero point; padding reads
 // as 0. w: [M, C/group * kernel_h * kernel_w] already minus its zero points.
-inline void ConvInt32(const ConvGeometry& g, const int32_t* x, const int32_t* w,
-                      const int32_t* bias, int threads, int32_t* y) {
+void ConvInt32(const ConvGeometry& g, const int32_t* x, const int32_t* w,
+               const int32_t* bias, int threads, int32_t* y) {
   const int64_t cg = g.channels / g.group, mg = g.out_channels / g.group;
   const int64_t kdim = cg * g.kernel_h * g.kernel_w, spatial = g.out_h * g.out_w;
   std::vector<int32_t> col(static_cast<size_t>(kdim * spatial));
@@ -159,8 +159,8 @@ inline void ConvInt32(const ConvGeometry& g, const int32_t* x, const int32_t* w,
 
 // Returns w minus its zero point (input `zp_index`, optional: one element
 // or one per output channel), flattened to [M, rest], as int32.
-inline Result<std::vector<int32_t>> WeightsMinusZeroPoint(const KernelContext& ctx, const Tensor& w,
-                                                          int zp_index, const std::string& what) {
+Result<std::vector<int32_t>> WeightsMinusZeroPoint(const KernelContext& ctx, const Tensor& w,
+                                                   int zp_index, const std::string& what) {
   std::vector<int32_t> out = WidenMinus(w, 0);
   if (!ctx.has_input(zp_index)) return out;
   const Tensor& zp = ctx.input(zp_index);
@@ -183,8 +183,8 @@ inline Result<std::vector<int32_t>> WeightsMinusZeroPoint(const KernelContext& c
 
 // Returns the per-tensor zero point at input `i` (0 if absent), which must
 // hold one element of type `type`.
-inline Result<int32_t> ScalarZeroPoint(const KernelContext& ctx, int i, int32_t type,
-                                       const std::string& what) {
+Result<int32_t> ScalarZeroPoint(const KernelContext& ctx, int i, int32_t type,
+                                const std::string& what) {
   if (!ctx.has_input(i)) return 0;
   const Tensor& zp = ctx.input(i);
   if (zp.dtype() != type) {
@@ -200,7 +200,7 @@ inline Result<int32_t> ScalarZeroPoint(const KernelContext& ctx, int i, int32_t 
 
 // Inputs x, w (uint8 or int8), x_zero_point (optional, per-tensor),
 // w_zero_point (optional, per-tensor or per output channel). Output int32.
-inline Status ConvInteger(KernelContext& ctx) {
+Status ConvInteger(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(CheckInputs(ctx, {0, 1}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 0, "x", {kUint8, kInt8}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 1, "w", {kUint8, kInt8}));
@@ -226,7 +226,7 @@ inline Status ConvInteger(KernelContext& ctx) {
 // reference: y = saturate(round_half_to_even(acc * m[c]) + y_zero_point)
 // with acc the int32 convolution plus B and m[c] = float(x_scale *
 // w_scale[c]) / y_scale; acc * m[c] is formed in double.
-inline Status QLinearConv(KernelContext& ctx) {
+Status QLinearConv(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(CheckInputs(ctx, {0, 1, 3, 4, 6}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 0, "x", {kUint8, kInt8}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 1, "x_scale", {kFloat}));
@@ -287,6 +287,15 @@ inline Status QLinearConv(KernelContext& ctx) {
   return Status::OK();
 }
 
-}  // namespace pq::exec::quantized
+}  // namespace
+}  // namespace quantized
 
-#endif  // PQ_EXEC_KERNELS_QUANTIZED_CONV_H_
+const std::vector<KernelDef>& QuantizedConvKernels() {
+  static const std::vector<KernelDef> kKernels = {
+      {"ConvInteger", "", 10, 0, quantized::ConvInteger},
+      {"QLinearConv", "", 10, 0, quantized::QLinearConv},
+  };
+  return kKernels;
+}
+
+}  // namespace pq::exec

@@ -1,9 +1,7 @@
-// The TopK kernel (private to movement.cc): the k largest (or smallest,
-// opset 11+) elements along an axis and their int64 indices; k is an
-// attribute before opset 10 and an input after. Equal values keep the lower
-// index first; NaN ranks above every number. Output is always sorted.
-#ifndef PQ_EXEC_KERNELS_MOVEMENT_TOPK_H_
-#define PQ_EXEC_KERNELS_MOVEMENT_TOPK_H_
+// The TopK kernel: the k largest (or smallest, opset 11+) elements along an
+// axis and their int64 indices; k is an attribute before opset 10 and an
+// input after. Equal values keep the lower index first; NaN ranks above
+// every number. Output is always sorted.
 
 #include <algorithm>
 #include <cmath>
@@ -14,7 +12,9 @@
 #include "exec/kernel.h"
 #include "exec/kernels/movement_common.h"
 
-namespace pq::exec::movement {
+namespace pq::exec {
+namespace movement {
+namespace {
 
 // Strict "a ranks above b" for largest-first order, NaN highest.
 template <typename T>
@@ -26,7 +26,7 @@ bool RanksAbove(T a, T b) {
   return a > b;
 }
 
-inline Status TopK(KernelContext& ctx) {
+Status TopK(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(movement::RequireInputs(ctx, 1));
   const Tensor& in = ctx.input(0);
   int64_t k;
@@ -41,8 +41,7 @@ inline Status TopK(KernelContext& ctx) {
   const int64_t raw_axis = ctx.Int("axis", -1);
   int64_t axis;
   if (!NormalizeAxis(raw_axis, in.rank(), &axis)) {
-    return ctx.Error("axis " + std::to_string(raw_axis) + " is out of range for rank " +
-                     std::to_string(in.rank()));
+    return ctx.Error(AxisError(raw_axis, in.rank()));
   }
   const int64_t dim = in.dim(axis);
   if (k < 0 || k > dim) {
@@ -89,6 +88,14 @@ inline Status TopK(KernelContext& ctx) {
   return Status::OK();
 }
 
-}  // namespace pq::exec::movement
+}  // namespace
+}  // namespace movement
 
-#endif  // PQ_EXEC_KERNELS_MOVEMENT_TOPK_H_
+const std::vector<KernelDef>& TopKKernels() {
+  static const std::vector<KernelDef> kKernels = {
+      {"TopK", "", 1, 0, movement::TopK},
+  };
+  return kKernels;
+}
+
+}  // namespace pq::exec

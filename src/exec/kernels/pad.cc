@@ -1,9 +1,7 @@
-// The Pad kernel (private to movement.cc): modes constant, reflect, edge and
-// wrap (opset 19); pads as the `paddings` (opset 1) or `pads` attribute
-// (opset 2-10) or as inputs pads, constant_value, axes (opset 11+, axes from
-// opset 18). Negative pads crop.
-#ifndef PQ_EXEC_KERNELS_MOVEMENT_PAD_H_
-#define PQ_EXEC_KERNELS_MOVEMENT_PAD_H_
+// The Pad kernel: modes constant, reflect, edge and wrap (opset 19); pads as
+// the `paddings` (opset 1) or `pads` attribute (opset 2-10) or as inputs
+// pads, constant_value, axes (opset 11+, axes from opset 18). Negative pads
+// crop.
 
 #include <cstring>
 #include <string>
@@ -12,13 +10,15 @@
 #include "exec/kernel.h"
 #include "exec/kernels/movement_common.h"
 
-namespace pq::exec::movement {
+namespace pq::exec {
+namespace movement {
+namespace {
 
 // For each output coordinate of one axis, the input coordinate it reads, or
 // -1 for the constant value. REQUIRES: `mode` is not "constant" only when
 // dim > 0.
-inline std::vector<int64_t> PadSourceMap(int64_t dim, int64_t begin, int64_t out_dim,
-                                         const std::string& mode) {
+std::vector<int64_t> PadSourceMap(int64_t dim, int64_t begin, int64_t out_dim,
+                                  const std::string& mode) {
   std::vector<int64_t> map(static_cast<size_t>(out_dim));
   for (int64_t o = 0; o < out_dim; ++o) {
     int64_t c = o - begin;
@@ -43,8 +43,8 @@ inline std::vector<int64_t> PadSourceMap(int64_t dim, int64_t begin, int64_t out
 }
 
 // Reads the pads and the padded axes; fills begin/end per dim of `rank`.
-inline Status PadAmounts(const KernelContext& ctx, int64_t rank, std::vector<int64_t>* begin,
-                         std::vector<int64_t>* end) {
+Status PadAmounts(const KernelContext& ctx, int64_t rank, std::vector<int64_t>* begin,
+                  std::vector<int64_t>* end) {
   std::vector<int64_t> pads, axes;
   if (ctx.opset() < 11) {
     pads = ctx.Ints(ctx.opset() < 2 ? "paddings" : "pads");
@@ -70,8 +70,7 @@ inline Status PadAmounts(const KernelContext& ctx, int64_t rank, std::vector<int
   for (size_t i = 0; i < axes.size(); ++i) {
     int64_t a;
     if (!NormalizeAxis(axes[i], rank, &a)) {
-      return ctx.Error("axis " + std::to_string(axes[i]) + " is out of range for rank " +
-                       std::to_string(rank));
+      return ctx.Error(AxisError(axes[i], rank));
     }
     (*begin)[static_cast<size_t>(a)] = pads[i];
     (*end)[static_cast<size_t>(a)] = pads[i + axes.size()];
@@ -79,7 +78,7 @@ inline Status PadAmounts(const KernelContext& ctx, int64_t rank, std::vector<int
   return Status::OK();
 }
 
-inline Status Pad(KernelContext& ctx) {
+Status Pad(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(movement::RequireInputs(ctx, 1));
   const Tensor& in = ctx.input(0);
   const std::string mode = ctx.String("mode", "constant");
@@ -157,6 +156,14 @@ inline Status Pad(KernelContext& ctx) {
   return Status::OK();
 }
 
-}  // namespace pq::exec::movement
+}  // namespace
+}  // namespace movement
 
-#endif  // PQ_EXEC_KERNELS_MOVEMENT_PAD_H_
+const std::vector<KernelDef>& PadKernels() {
+  static const std::vector<KernelDef> kKernels = {
+      {"Pad", "", 1, 0, movement::Pad},
+  };
+  return kKernels;
+}
+
+}  // namespace pq::exec

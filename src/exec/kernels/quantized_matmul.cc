@@ -1,8 +1,6 @@
-// MatMulInteger and QLinearMatMul (ai.onnx), included only by quantized.cc.
+// MatMulInteger and QLinearMatMul (ai.onnx).
 // Both compute (A - a_zero_point) x (B - b_zero_point) exactly in int32
 // with numpy.matmul broadcasting; QLinearMatMul then requantizes.
-#ifndef PQ_EXEC_KERNELS_QUANTIZED_MATMUL_H_
-#define PQ_EXEC_KERNELS_QUANTIZED_MATMUL_H_
 
 #include <cstdint>
 #include <optional>
@@ -13,7 +11,9 @@
 #include "exec/kernels/quantized_gemm.h"
 #include "exec/kernels/quantized_util.h"
 
-namespace pq::exec::quantized {
+namespace pq::exec {
+namespace quantized {
+namespace {
 
 // An operand's optional zero point, resolved against the product's shape.
 struct OptionalParam {
@@ -23,9 +23,9 @@ struct OptionalParam {
 
 // Resolves the optional zero point at input `i` of operand A (`rows`) or B,
 // which must have the operand's type `operand_type`.
-inline Result<OptionalParam> ResolveZeroPoint(const KernelContext& ctx, int i, int32_t operand_type,
-                                              const MatMulShape& s, bool rows,
-                                              const std::string& what) {
+Result<OptionalParam> ResolveZeroPoint(const KernelContext& ctx, int i, int32_t operand_type,
+                                       const MatMulShape& s, bool rows,
+                                       const std::string& what) {
   OptionalParam zp;
   if (!ctx.has_input(i)) return zp;
   if (ctx.input(i).dtype() != operand_type) {
@@ -40,9 +40,9 @@ inline Result<OptionalParam> ResolveZeroPoint(const KernelContext& ctx, int i, i
 }
 
 // out[batch, M, N] = (A - a_zp) x (B - b_zp) in int32 (wrapping).
-inline void IntegerMatMul(const Tensor& a, const OptionalParam& a_zp, const Tensor& b,
-                          const OptionalParam& b_zp, const MatMulShape& s, int threads,
-                          int32_t* out) {
+void IntegerMatMul(const Tensor& a, const OptionalParam& a_zp, const Tensor& b,
+                   const OptionalParam& b_zp, const MatMulShape& s, int threads,
+                   int32_t* out) {
   const int64_t m = s.m, k = s.k, n = s.n;
   std::vector<int32_t> a32(static_cast<size_t>(m * k)), b32(static_cast<size_t>(k * n));
   for (int64_t bt = 0; bt < s.batch_count(); ++bt) {
@@ -71,7 +71,7 @@ inline void IntegerMatMul(const Tensor& a, const OptionalParam& a_zp, const Tens
 
 // Inputs A, B (uint8 or int8), a_zero_point, b_zero_point (optional: one
 // element, per row of A, per column of B). Output int32.
-inline Status MatMulInteger(KernelContext& ctx) {
+Status MatMulInteger(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(CheckInputs(ctx, {0, 1}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 0, "A", {kUint8, kInt8}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 1, "B", {kUint8, kInt8}));
@@ -96,7 +96,7 @@ inline Status MatMulInteger(KernelContext& ctx) {
 // y = saturate(round_half_to_even(acc * m) + y_zero_point) with the int32
 // product acc and the float multiplier m = float(a_scale * b_scale) / y_scale;
 // acc * m is formed in double.
-inline Status QLinearMatMul(KernelContext& ctx) {
+Status QLinearMatMul(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(CheckInputs(ctx, {0, 1, 3, 4, 6}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 0, "a", {kUint8, kInt8}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 1, "a_scale", {kFloat}));
@@ -155,6 +155,15 @@ inline Status QLinearMatMul(KernelContext& ctx) {
   return Status::OK();
 }
 
-}  // namespace pq::exec::quantized
+}  // namespace
+}  // namespace quantized
 
-#endif  // PQ_EXEC_KERNELS_QUANTIZED_MATMUL_H_
+const std::vector<KernelDef>& QuantizedMatMulKernels() {
+  static const std::vector<KernelDef> kKernels = {
+      {"MatMulInteger", "", 10, 0, quantized::MatMulInteger},
+      {"QLinearMatMul", "", 10, 0, quantized::QLinearMatMul},
+  };
+  return kKernels;
+}
+
+}  // namespace pq::exec

@@ -1,9 +1,7 @@
 // com.microsoft MatMulBnb4 and MatMulNBits: float A times a blockwise
-// 4-bit (or 2/8-bit) weight, included only by quantized.cc. The weight is
-// dequantized to a float [N, K] matrix (the scalar reference below is the
-// source of truth for both packed layouts), then Y = A x W^T.
-#ifndef PQ_EXEC_KERNELS_QUANTIZED_BLOCKWISE_H_
-#define PQ_EXEC_KERNELS_QUANTIZED_BLOCKWISE_H_
+// 4-bit (or 2/8-bit) weight. The weight is dequantized to a float [N, K]
+// matrix (the scalar reference below is the source of truth for both packed
+// layouts), then Y = A x W^T.
 
 #include <algorithm>
 #include <array>
@@ -11,11 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "base/nf4_codebook.h"
 #include "exec/kernel.h"
 #include "exec/kernels/quantized_gemm.h"
 #include "exec/kernels/quantized_util.h"
 
-namespace pq::exec::quantized {
+namespace pq::exec {
+namespace quantized {
+namespace {
 
 // ---- MatMulBnb4 ----------------------------------------------------------
 //
@@ -38,12 +39,7 @@ static_assert(Bnb4Code(kBnb4Probe, 0) == 0xA && Bnb4Code(kBnb4Probe, 1) == 0x5 &
                   Bnb4Code(kBnb4Probe, 2) == 0x3 && Bnb4Code(kBnb4Probe, 3) == 0xC,
               "bnb4 packs the first element of each byte in the high nibble");
 
-// NF4 (quant_type 1): the 16 quantiles of QLoRA's NormalFloat4, by code.
-constexpr std::array<float, 16> kNf4Codebook = {
-    -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
-    -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
-    0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
-    0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f};
+// NF4 (quant_type 1) reads kNf4Codebook of base/nf4_codebook.h.
 
 // FP4 (quant_type 0): bit 3 is the sign; bits 2..0 select a magnitude of
 // bitsandbytes' 4-bit float (exponent bias 3, one subnormal), normalised by
@@ -57,9 +53,9 @@ static_assert(kNf4Codebook.size() == 16 && kFp4Codebook.size() == 16, "one value
 
 // Returns the dequantized [N, K] weight. REQUIRES: packed holds
 // (n * k + 1) / 2 bytes, absmax ceil(n * k / block_size) floats.
-inline std::vector<float> DequantizeBnb4(const uint8_t* packed, const float* absmax, int64_t n,
-                                         int64_t k, int64_t block_size,
-                                         const std::array<float, 16>& codebook) {
+std::vector<float> DequantizeBnb4(const uint8_t* packed, const float* absmax, int64_t n,
+                                  int64_t k, int64_t block_size,
+                                  const std::array<float, 16>& codebook) {
   std::vector<float> w(static_cast<size_t>(n * k));
   for (int64_t i = 0; i < n * k; ++i) {
     w[static_cast<size_t>(i)] = codebook[Bnb4Code(packed, i)] * absmax[i / block_size];
@@ -69,14 +65,14 @@ inline std::vector<float> DequantizeBnb4(const uint8_t* packed, const float* abs
 
 // Returns true for a power of two >= 16, the block sizes ORT's spec allows
 // (capped at 2^30 so that sizes derived from it cannot overflow).
-inline bool ValidQuantBlockSize(int64_t block_size) {
+bool ValidQuantBlockSize(int64_t block_size) {
   return block_size >= 16 && block_size <= (int64_t{1} << 30) &&
          (block_size & (block_size - 1)) == 0;
 }
 
 // Errors unless 1 <= K, N and N * (K + block_size) * 8 fits in int64, so
 // that every size derived from the attributes is exact.
-inline Status CheckWeightDims(const KernelContext& ctx, int64_t k, int64_t n, int64_t block_size) {
+Status CheckWeightDims(const KernelContext& ctx, int64_t k, int64_t n, int64_t block_size) {
   if (k < 1 || n < 1) return ctx.Error("attributes K and N must be >= 1");
   if (!ValidQuantBlockSize(block_size)) {
     return ctx.Error("block_size must be a power of two >= 16, got " + std::to_string(block_size));
@@ -90,8 +86,8 @@ inline Status CheckWeightDims(const KernelContext& ctx, int64_t k, int64_t n, in
 
 // Returns A's shape with its last dim replaced by `cols`; errors unless A's
 // last dim is `inner`.
-inline Result<std::vector<int64_t>> RowsTimes(const KernelContext& ctx, const Tensor& a,
-                                              int64_t inner, int64_t cols, const std::string& what) {
+Result<std::vector<int64_t>> RowsTimes(const KernelContext& ctx, const Tensor& a,
+                                       int64_t inner, int64_t cols, const std::string& what) {
   if (a.rank() < 1 || a.dim(a.rank() - 1) != inner) {
     return ctx.Error("A has shape " + ShapeToString(a.shape()) + ", expected its last dim to be " +
                      what + " = " + std::to_string(inner));
@@ -104,7 +100,7 @@ inline Result<std::vector<int64_t>> RowsTimes(const KernelContext& ctx, const Te
 // Attributes K, N, block_size, quant_type (0 FP4, 1 NF4), transB (default
 // 1; 0 computes A[.., N] x W[N, K]); training_mode is ignored. Inputs
 // A (float), B (uint8, bnb4-packed), absmax (float).
-inline Status MatMulBnb4(KernelContext& ctx) {
+Status MatMulBnb4(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(CheckInputs(ctx, {0, 1, 2}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 0, "A", {kFloat}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 1, "B", {kUint8}));
@@ -182,7 +178,7 @@ static_assert(LowFirstCode(kBnb4Probe, 0, 4) == 0x5 && LowFirstCode(kBnb4Probe, 
 // is ignored. Inputs A (float), B (uint8), scales (float), zero_points,
 // g_idx (deprecated, not supported), bias (float [N]), the last three
 // optional.
-inline Status MatMulNBits(KernelContext& ctx) {
+Status MatMulNBits(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(CheckInputs(ctx, {0, 1, 2}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 0, "A", {kFloat}));
   PQ_RETURN_IF_ERROR(CheckType(ctx, 1, "B", {kUint8}));
@@ -261,6 +257,15 @@ inline Status MatMulNBits(KernelContext& ctx) {
   return Status::OK();
 }
 
-}  // namespace pq::exec::quantized
+}  // namespace
+}  // namespace quantized
 
-#endif  // PQ_EXEC_KERNELS_QUANTIZED_BLOCKWISE_H_
+const std::vector<KernelDef>& QuantizedBlockwiseKernels() {
+  static const std::vector<KernelDef> kKernels = {
+      {"MatMulBnb4", "com.microsoft", 1, 0, quantized::MatMulBnb4},
+      {"MatMulNBits", "com.microsoft", 1, 0, quantized::MatMulNBits},
+  };
+  return kKernels;
+}
+
+}  // namespace pq::exec

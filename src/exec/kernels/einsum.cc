@@ -1,10 +1,7 @@
-// The Einsum kernel (private to movement.cc): a direct evaluation over
-// labels for any number of operands. Supports explicit ("ij,jk->ik") and
-// implicit ("ij,jk") outputs, "..." broadcast dims, repeated labels in one
-// operand (diagonals) and labels summed away. Float sums accumulate in
-// double, integer sums in int64.
-#ifndef PQ_EXEC_KERNELS_MOVEMENT_EINSUM_H_
-#define PQ_EXEC_KERNELS_MOVEMENT_EINSUM_H_
+// The Einsum kernel: a direct evaluation over labels for any number of
+// operands. Supports explicit ("ij,jk->ik") and implicit ("ij,jk") outputs,
+// "..." broadcast dims, repeated labels in one operand (diagonals) and labels
+// summed away. Float sums accumulate in double, integer sums in int64.
 
 #include <algorithm>
 #include <cctype>
@@ -15,7 +12,9 @@
 #include "exec/kernel.h"
 #include "exec/kernels/movement_common.h"
 
-namespace pq::exec::movement {
+namespace pq::exec {
+namespace movement {
+namespace {
 
 // Letters are labels 0..51; "..." dims are labels kEllipsisLabel + k.
 constexpr int kEllipsisLabel = 52;
@@ -27,7 +26,7 @@ struct EinsumTerm {
 };
 
 // Parses "ab...c"; returns false on characters that are not letters or one "...".
-inline bool ParseEinsumTerm(const std::string& s, EinsumTerm* term) {
+bool ParseEinsumTerm(const std::string& s, EinsumTerm* term) {
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     if (c == '.') {
@@ -45,7 +44,7 @@ inline bool ParseEinsumTerm(const std::string& s, EinsumTerm* term) {
 
 // Expands a term to one label per axis, "..." becoming the last
 // `ellipsis_rank` of the `total_ellipsis` broadcast labels.
-inline std::vector<int> ExpandTerm(const EinsumTerm& term, int ellipsis_rank, int total_ellipsis) {
+std::vector<int> ExpandTerm(const EinsumTerm& term, int ellipsis_rank, int total_ellipsis) {
   std::vector<int> out;
   for (size_t i = 0; i <= term.labels.size(); ++i) {
     if (static_cast<int>(i) == term.ellipsis_at) {
@@ -58,7 +57,7 @@ inline std::vector<int> ExpandTerm(const EinsumTerm& term, int ellipsis_rank, in
   return out;
 }
 
-inline Status Einsum(KernelContext& ctx) {
+Status Einsum(KernelContext& ctx) {
   std::string eq;
   for (char c : ctx.String("equation", "")) {
     if (c != ' ') eq += c;
@@ -203,6 +202,14 @@ inline Status Einsum(KernelContext& ctx) {
   return Status::OK();
 }
 
-}  // namespace pq::exec::movement
+}  // namespace
+}  // namespace movement
 
-#endif  // PQ_EXEC_KERNELS_MOVEMENT_EINSUM_H_
+const std::vector<KernelDef>& EinsumKernels() {
+  static const std::vector<KernelDef> kKernels = {
+      {"Einsum", "", 12, 0, movement::Einsum},
+  };
+  return kKernels;
+}
+
+}  // namespace pq::exec
