@@ -194,6 +194,11 @@ TEST(MergeActivationStatsTest, MinMaxHalvesMergeToTheWholeSet) {
     EXPECT_EQ(merged->files[0].path, w.files[0].path);
     EXPECT_EQ(merged->files[1].samples, 5);
     EXPECT_TRUE(merged->MadeWith(w.calibration));
+    // Calibrated statistics survive the JSON form too.
+    Result<ActivationStats> parsed =
+        ActivationStatsFromJson(Json::parse(ActivationStatsToJson(merged.value()).dump()));
+    ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+    for (const auto& [name, range] : merged->ranges) ExpectSameRange(parsed->ranges.at(name), range);
     // The merged statistics replace calibration: no data left to read.
     std::remove(dir.File("a.npy").c_str());
     std::remove(dir.File("b.npy").c_str());

@@ -105,13 +105,14 @@ TEST(BiasQuantTest, NanAndInfAreRefusedNamingTheBias) {
 // q * scale (scale 0.25: 0.1 -> 0, 0.3 -> 0.25, -0.7 -> -0.75).
 TEST(BiasQuantTest, ErrorMetricsMeasureTheStoredValues) {
   constexpr double kTolerance = 1e-9;
+  constexpr double kFloatTolerance = 1e-6;  // 0.1f is not exactly 0.1
   const std::vector<float> bias = {0.1f, 0.3f, -0.7f};
   Result<QuantizedWeight> q = QuantizeBias("B", bias.data(), bias.size(), -1, PerTensor(0.5f), PerTensor(0.5f));
   ASSERT_TRUE(q.ok());
   const std::vector<float> back = {0.0f, 0.25f, -0.75f};
   const ErrorMetrics expected = ComputeErrorMetrics(bias.data(), back.data(), 3);
   EXPECT_NEAR(q->error.mse, expected.mse, kTolerance);
-  EXPECT_NEAR(q->error.max_abs, 0.1, 1e-6);
+  EXPECT_NEAR(q->error.max_abs, 0.1, kFloatTolerance);
   EXPECT_NEAR(q->error.sqnr_db, expected.sqnr_db, kTolerance);
   EXPECT_NEAR(q->error.cosine, expected.cosine, kTolerance);
   // Exactly representable values: no error.
