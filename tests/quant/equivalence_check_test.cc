@@ -1,0 +1,68 @@
+// Direct tests of src/quant/equivalence_check.cc: a model agrees with its
+// copy, a change below kEquivalenceTolerance passes, a changed weight or a
+// changed output shape is refused naming the output (by index).
+#include "quant/equivalence_check.h"
+
+#include <gtest/gtest.h>
+
+#include "quant/stage_fixtures.h"
+
+namespace pq::quant {
+namespace {
+
+// Multiplies every value of initializer `index` by `factor`.
+onnx::ModelProto Scaled(onnx::ModelProto proto, int index, float factor) {
+  std::string* raw = proto.mutable_graph()->mutable_initializer(index)->mutable_raw_data();
+  for (size_t i = 0; i + 4 <= raw->size(); i += 4) {
+    float v;
+    std::memcpy(&v, raw->data() + i, 4);
+    v *= factor;
+    std::memcpy(raw->data() + i, &v, 4);
+  }
+  return proto;
+}
+
+constexpr int kWg = 3;  // ConvMlpProto's initializer index of the Gemm weight
+
+TEST(EquivalenceCheckTest, ModelAndItsCopyAgree) {
+  auto a = testing::ModelOf(testing::ConvMlpProto());
+  auto b = testing::ModelOf(testing::ConvMlpProto());
+  Status s = CheckSameOutputs(*a, *b, 1);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+TEST(EquivalenceCheckTest, DifferenceBelowTheToleranceAgrees) {
+  const float factor = static_cast<float>(1.0 + kEquivalenceTolerance / 10);
+  auto a = testing::ModelOf(testing::ConvMlpProto());
+  auto b = testing::ModelOf(Scaled(testing::ConvMlpProto(), kWg, factor));
+  Status s = CheckSameOutputs(*a, *b, 1);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+TEST(EquivalenceCheckTest, ChangedWeightIsRefusedNamingTheOutput) {
+  const float factor = static_cast<float>(1.0 + kEquivalenceTolerance * 100);
+  auto a = testing::ModelOf(testing::ConvMlpProto());
+  auto b = testing::ModelOf(Scaled(testing::ConvMlpProto(), kWg, factor));
+  Status s = CheckSameOutputs(*a, *b, 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Status::Code::kInvalidInput);
+  // The output is named by its index (CompareOutput has no names).
+  EXPECT_TRUE(testing::Mentions(s.message(), "output 0")) << s.message();
+}
+
+TEST(EquivalenceCheckTest, DifferentOutputShapeIsRefused) {
+  testing::GraphBuilder wide;
+  wide.Input("X", {-1, 4}).Output("Y", {-1, 3}).Weight("W", {4, 3}, 1);
+  wide.Node("MatMul", {"X", "W"}, {"Y"});
+  testing::GraphBuilder narrow;
+  narrow.Input("X", {-1, 4}).Output("Y", {-1, 2}).Weight("W", {4, 2}, 1);
+  narrow.Node("MatMul", {"X", "W"}, {"Y"});
+  Status s = CheckSameOutputs(*wide.Build(), *narrow.Build(), 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Status::Code::kInvalidInput);
+  EXPECT_TRUE(testing::Mentions(s.message(), "output 0")) << s.message();
+  EXPECT_TRUE(testing::Mentions(s.message(), "shape")) << s.message();
+}
+
+}  // namespace
+}  // namespace pq::quant

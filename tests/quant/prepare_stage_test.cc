@@ -1,0 +1,124 @@
+// Direct tests of src/quant/prepare_stage.cc: BatchNormalization folding
+// (recorded, or skipped when asked), the opset a scheme set needs (13 for
+// per-channel int8, verified; per-tensor with a warning when the conversion
+// cannot be verified; 21 for int4 "onnx").
+#include "quant/prepare_stage.h"
+
+#include <gtest/gtest.h>
+
+#include "quant/equivalence_check.h"
+#include "quant/stage_fixtures.h"
+
+namespace pq::quant {
+namespace {
+
+using testing::CountOpType;
+using testing::Mentions;
+
+constexpr int kSampleBatchNorms = 2;  // models/fashion_cnn.onnx
+
+SchemeSet SchemesFor(const QuantizeOptions& o) {
+  Result<SchemeSet> set = MakeSchemeSet(o);
+  EXPECT_TRUE(set.ok()) << set.status().ToString();
+  return std::move(set).value();
+}
+
+TEST(PrepareStageTest, FoldsEveryBatchNormAndRecordsIt) {
+  auto model = Model::Load(testing::ModelsDir() + "/fashion_cnn.onnx");
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  ASSERT_EQ(CountOpType(*model.value(), "BatchNormalization"), kSampleBatchNorms);
+  QuantizeOptions o;
+  Result<PreparedModel> p = PrepareModel(*model.value(), o, SchemesFor(o));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(CountOpType(*p->model, "BatchNormalization"), 0);
+  int folded = 0;
+  for (const std::string& t : p->transformations) {
+    folded += Mentions(t, "folded BatchNormalization '") && Mentions(t, "' into Conv '");
+  }
+  EXPECT_EQ(folded, kSampleBatchNorms);
+  EXPECT_TRUE(p->per_channel);
+  EXPECT_TRUE(p->warnings.empty());
+  // Folding keeps the model's meaning.
+  EXPECT_TRUE(CheckSameOutputs(*model.value(), *p->model, 0).ok());
+  EXPECT_EQ(CountOpType(*model.value(), "BatchNormalization"), kSampleBatchNorms) << "input untouched";
+}
+
+TEST(PrepareStageTest, FoldBatchNormFalseKeepsThemAndRecordsNothing) {
+  auto model = Model::Load(testing::ModelsDir() + "/fashion_cnn.onnx");
+  ASSERT_TRUE(model.ok());
+  QuantizeOptions o;
+  o.fold_batchnorm = false;
+  Result<PreparedModel> p = PrepareModel(*model.value(), o, SchemesFor(o));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(CountOpType(*p->model, "BatchNormalization"), kSampleBatchNorms);
+  EXPECT_TRUE(p->transformations.empty());
+  EXPECT_EQ(p->model->proto().SerializeAsString(), model.value()->proto().SerializeAsString());
+}
+
+TEST(PrepareStageTest, OpsetElevenIsConvertedToThirteenForPerChannelInt8) {
+  auto model = testing::ModelOf(testing::ConvMlpProto(11));
+  QuantizeOptions o;
+  Result<PreparedModel> p = PrepareModel(*model, o, SchemesFor(o));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->model->OpsetVersion(""), 13);
+  EXPECT_TRUE(p->per_channel);
+  ASSERT_EQ(p->transformations.size(), 1u);
+  EXPECT_TRUE(Mentions(p->transformations[0], "from 11 to 13")) << p->transformations[0];
+  EXPECT_TRUE(Mentions(p->transformations[0], "verified")) << p->transformations[0];
+  // Per-tensor weights need opset 10 only: nothing to convert.
+  o.per_channel = false;
+  p = PrepareModel(*model, o, SchemesFor(o));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->model->OpsetVersion(""), 11);
+  EXPECT_TRUE(p->transformations.empty());
+  EXPECT_FALSE(p->per_channel);
+}
+
+// An int64 input: the converted model cannot be checked by running it, so
+// the conversion is not taken and weights go per tensor, with a warning.
+TEST(PrepareStageTest, UnverifiableConversionFallsBackToPerTensorWithAWarning) {
+  onnx::ModelProto proto = testing::ConvMlpProto(11);
+  onnx::ValueInfoProto* ids = proto.mutable_graph()->add_input();
+  ids->set_name("ids");
+  ids->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+  ids->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(1);
+  onnx::NodeProto* id = proto.mutable_graph()->add_node();
+  id->set_op_type("Identity");
+  id->set_name("id");
+  id->add_input("ids");
+  id->add_output("ids_out");
+  *proto.mutable_graph()->add_output() = *ids;
+  proto.mutable_graph()->mutable_output(1)->set_name("ids_out");
+  auto model = testing::ModelOf(proto);
+  ASSERT_NE(model, nullptr);
+  QuantizeOptions o;
+  Result<PreparedModel> p = PrepareModel(*model, o, SchemesFor(o));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_FALSE(p->per_channel);
+  EXPECT_EQ(p->model->OpsetVersion(""), 11);
+  EXPECT_TRUE(p->transformations.empty());
+  ASSERT_EQ(p->warnings.size(), 1u);
+  EXPECT_TRUE(Mentions(p->warnings[0], "per-tensor")) << p->warnings[0];
+  EXPECT_TRUE(Mentions(p->warnings[0], "opset 11")) << p->warnings[0];
+}
+
+TEST(PrepareStageTest, Int4OnnxFormatUpgradesToOpset21) {
+  auto model = testing::ModelOf(testing::ConvMlpProto(13));
+  QuantizeOptions o;
+  o.scheme = "int4-sym";
+  o.int4_format = "onnx";
+  Result<PreparedModel> p = PrepareModel(*model, o, SchemesFor(o));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->model->OpsetVersion(""), 21);
+  ASSERT_EQ(p->transformations.size(), 1u);
+  EXPECT_TRUE(Mentions(p->transformations[0], "from 13 to 21")) << p->transformations[0];
+  // The fused form needs no particular opset.
+  o.int4_format = "ort";
+  p = PrepareModel(*model, o, SchemesFor(o));
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->model->OpsetVersion(""), 13);
+  EXPECT_TRUE(p->transformations.empty());
+}
+
+}  // namespace
+}  // namespace pq::quant
