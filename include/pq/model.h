@@ -161,10 +161,10 @@ struct SaveOptions {
   std::vector<std::string> never_overwrite;
 };
 
-// Refuses, before any work is done, outputs that would replace one of
-// `inputs` ("is an input; refusing to overwrite it") or, without `force`, an
-// existing file ("already exists (pass --force to overwrite it)"). Every input
-// is checked before any existence. Errors: kOutputError naming the path.
+// Refuses, before any work is done, two outputs naming one file, outputs
+// that would replace one of `inputs` ("is an input; refusing to overwrite
+// it") or, without `force`, an existing file ("already exists (pass --force to
+// overwrite it)"), in that order. Errors: kOutputError naming the path.
 Status CheckOutputPaths(const std::vector<std::string>& outputs, const std::vector<std::string>& inputs,
                         bool force);
 

@@ -17,7 +17,13 @@ Result<QuantizedWeight> QuantizeBias(const std::string& name, const float* value
   q.params.axis = axis;
   q.params.scale.resize(axis >= 0 ? count : 1);
   for (size_t i = 0; i < q.params.scale.size(); ++i) {
-    q.params.scale[i] = input.scale[0] * weight.scale[weight.scale.size() == 1 ? 0 : i];
+    const float w = weight.scale[weight.scale.size() == 1 ? 0 : i];
+    q.params.scale[i] = input.scale[0] * w;
+    if (!std::isnormal(q.params.scale[i])) {
+      return Status::InvalidInput("bias '" + name + "': its scale, input scale " +
+                                  std::to_string(input.scale[0]) + " x weight scale " + std::to_string(w) +
+                                  ", is not a normal float32 (too small to quantize the bias)");
+    }
   }
   q.params.zero_point.assign(q.params.scale.size(), 0);
   q.data.resize(count * 4);

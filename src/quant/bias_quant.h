@@ -17,7 +17,8 @@ namespace pq::quant {
 // Quantizes `count` bias values. `axis` >= 0: one scale per value (the
 // weight's channels); -1: one scale. REQUIRES: `input` per tensor; `weight`
 // has one scale, or one per bias value.
-// Errors (kInvalidInput): NaN or Inf in the bias, naming `name`.
+// Errors (kInvalidInput), naming `name`: NaN or Inf in the bias; a scale that
+// is 0 or subnormal (the product of two tiny scales underflowed).
 Result<QuantizedWeight> QuantizeBias(const std::string& name, const float* values, size_t count,
                                      int64_t axis, const QuantParams& input, const QuantParams& weight);
 

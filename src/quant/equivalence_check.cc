@@ -27,8 +27,8 @@ Result<std::map<std::string, Tensor>> SampleInputs(const Executor& executor) {
   return feeds;
 }
 
-Status CompareOutput(size_t index, const Tensor& x, const Tensor& y) {
-  const std::string which = "output " + std::to_string(index);
+Status CompareOutput(const std::string& name, const Tensor& x, const Tensor& y) {
+  const std::string which = "output '" + name + "'";
   if (x.shape() != y.shape() || x.dtype() != kFloat || y.dtype() != kFloat) {
     return Status::InvalidInput(which + " differs in shape or type");
   }
@@ -59,7 +59,15 @@ Status CheckSameOutputs(const Model& a, const Model& b, int threads) {
   if (!ra.ok()) return ra.status();
   Result<std::vector<Tensor>> rb = eb.value()->Run(feeds.value());
   if (!rb.ok()) return rb.status();
-  for (size_t o = 0; o < ra->size(); ++o) PQ_RETURN_IF_ERROR(CompareOutput(o, (*ra)[o], (*rb)[o]));
+  if (ra->size() != rb->size()) {
+    return Status::InvalidInput("the models have " + std::to_string(ra->size()) + " and " +
+                                std::to_string(rb->size()) + " outputs");
+  }
+  const std::vector<TensorInfo>& outputs = ea.value()->outputs();
+  for (size_t o = 0; o < ra->size(); ++o) {
+    const std::string name = o < outputs.size() ? outputs[o].name : std::to_string(o);
+    PQ_RETURN_IF_ERROR(CompareOutput(name, (*ra)[o], (*rb)[o]));
+  }
   return Status::OK();
 }
 

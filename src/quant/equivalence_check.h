@@ -14,8 +14,9 @@ inline constexpr double kEquivalenceTolerance = 1e-5;
 // Runs `a` and `b` with pq's executor on the same inputs (uniform in [-1, 1],
 // seed fixed, dynamic dims as 1) and compares every output.
 // Errors: kNotSupported (a non-float input, an op the executor cannot run),
-// kInvalidInput naming the first output that differs in shape, type or by
-// more than kEquivalenceTolerance.
+// kInvalidInput when the output counts differ, or naming the first output
+// (by its name in `a`) that differs in shape, type or by more than
+// kEquivalenceTolerance.
 Status CheckSameOutputs(const Model& a, const Model& b, int threads);
 
 }  // namespace pq::quant

@@ -34,23 +34,21 @@ Status FoldOrCopy(const Model& model, bool fold, PreparedModel* prepared) {
 }
 
 // Gives the model an opset that can hold per-axis parameters when asked
-// (onnx's converter, checked); without per-axis, opset 10 suffices. When the
-// conversion fails at an opset that has QuantizeLinear, weights go per-tensor.
+// (13), else one that has QuantizeLinear (10): onnx's converter, checked by
+// running both models. When the conversion to 13 fails at an opset that
+// already has QuantizeLinear, weights go per-tensor with a warning.
 Status PrepareQdqOpset(bool want_per_channel, int threads, PreparedModel* prepared) {
   std::unique_ptr<Model>& model = prepared->model;
   const int64_t opset = model->OpsetVersion("");
   prepared->per_channel = want_per_channel;
   if (opset >= kPerAxisOpset || (!want_per_channel && opset >= kMinQdqOpset)) return Status::OK();
-  if (!want_per_channel) {
-    return Status::NotSupported(model->origin() + ": opset " + std::to_string(opset) +
-                                " has no QuantizeLinear (needs " + std::to_string(kMinQdqOpset) + ")");
-  }
-  Result<std::unique_ptr<Model>> converted = ConvertOpset(*model, kPerAxisOpset);
+  const int64_t target = want_per_channel ? kPerAxisOpset : kMinQdqOpset;
+  Result<std::unique_ptr<Model>> converted = ConvertOpset(*model, target);
   Status same = converted.ok() ? CheckSameOutputs(*model, *converted.value(), threads)
                                : converted.status();
   if (same.ok()) {
     prepared->transformations.push_back("converted the default-domain opset from " +
-                                        std::to_string(opset) + " to " + std::to_string(kPerAxisOpset) +
+                                        std::to_string(opset) + " to " + std::to_string(target) +
                                         " (onnx version converter); outputs verified equal");
     model = std::move(converted).value();
     return Status::OK();
@@ -58,7 +56,7 @@ Status PrepareQdqOpset(bool want_per_channel, int threads, PreparedModel* prepar
   if (opset < kMinQdqOpset) {
     return Status::NotSupported(model->origin() + ": opset " + std::to_string(opset) +
                                 " has no QuantizeLinear and conversion to opset " +
-                                std::to_string(kPerAxisOpset) + " failed: " + same.message());
+                                std::to_string(target) + " failed: " + same.message());
   }
   prepared->per_channel = false;
   prepared->warnings.push_back("per-channel weights need opset " + std::to_string(kPerAxisOpset) +

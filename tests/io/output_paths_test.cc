@@ -30,6 +30,15 @@ TEST_F(OutputPathsTest, NewPathsAreAccepted) {
   EXPECT_TRUE(CheckOutputPaths({}, {dir_.File("in.onnx")}, false).ok());
 }
 
+// The report written over the model (or two spellings of one file) would
+// lose one of them: refused even with force, before any input check.
+TEST_F(OutputPathsTest, TwoOutputsInOneFileAreRefused) {
+  const std::string out = dir_.File("q.onnx");
+  ExpectRefused(CheckOutputPaths({out, out}, {dir_.File("in.onnx")}, true), out, "another output");
+  ExpectRefused(CheckOutputPaths({out, dir_.path() + "/./q.onnx"}, {dir_.File("in.onnx")}, true),
+                out, "another output");
+}
+
 TEST_F(OutputPathsTest, AnInputIsNeverOverwritten) {
   const std::string in = dir_.File("in.onnx");
   ExpectRefused(CheckOutputPaths({in}, {in}, true), in, "is an input");

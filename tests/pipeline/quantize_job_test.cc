@@ -93,6 +93,15 @@ TEST_F(QuantizeJobTest, RefusesToOverwriteTheInputEvenWithForce) {
   ExpectRefusedUntouched(Status::Code::kOutputError);
 }
 
+// The report written over the model would lose the model: refused before
+// anything is written, with or without force.
+TEST_F(QuantizeJobTest, RefusesAReportPathEqualToTheOutput) {
+  job_.report_path = job_.output_path;
+  ExpectRefusedUntouched(Status::Code::kOutputError);
+  job_.force = true;
+  ExpectRefusedUntouched(Status::Code::kOutputError);
+}
+
 TEST_F(QuantizeJobTest, RefusesAnExistingOutputOrReportWithoutForce) {
   testing::WriteFile(dir_.File("out.onnx"), "old");
   ExpectRefusedUntouched(Status::Code::kOutputError);

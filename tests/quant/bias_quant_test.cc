@@ -103,6 +103,19 @@ TEST(BiasQuantTest, NanAndInfAreRefusedNamingTheBias) {
 
 // The metrics compare the FP32 bias with what the model gives back:
 // q * scale (scale 0.25: 0.1 -> 0, 0.3 -> 0.25, -0.7 -> -0.75).
+// Two tiny scales whose product underflows float32 would store scale 0 and
+// drop the bias (or divide 0 by 0): refused naming the bias.
+TEST(BiasQuantTest, UnderflowingScaleIsRefused) {
+  const float bias[] = {0.0f, 1.0f};
+  for (float weight_scale : {1e-30f, 0.0f}) {
+    Result<QuantizedWeight> q =
+        QuantizeBias("b", bias, 2, -1, PerTensor(1e-30f), PerTensor(weight_scale));
+    ASSERT_FALSE(q.ok());
+    EXPECT_EQ(q.status().code(), Status::Code::kInvalidInput);
+    EXPECT_NE(q.status().message().find("bias 'b'"), std::string::npos) << q.status().message();
+  }
+}
+
 TEST(BiasQuantTest, ErrorMetricsMeasureTheStoredValues) {
   constexpr double kTolerance = 1e-9;
   constexpr double kFloatTolerance = 1e-6;  // 0.1f is not exactly 0.1

@@ -1,6 +1,6 @@
 // Direct tests of src/quant/equivalence_check.cc: a model agrees with its
 // copy, a change below kEquivalenceTolerance passes, a changed weight or a
-// changed output shape is refused naming the output (by index).
+// changed output shape or count is refused naming the output.
 #include "quant/equivalence_check.h"
 
 #include <gtest/gtest.h>
@@ -46,8 +46,7 @@ TEST(EquivalenceCheckTest, ChangedWeightIsRefusedNamingTheOutput) {
   Status s = CheckSameOutputs(*a, *b, 1);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), Status::Code::kInvalidInput);
-  // The output is named by its index (CompareOutput has no names).
-  EXPECT_TRUE(testing::Mentions(s.message(), "output 0")) << s.message();
+  EXPECT_TRUE(testing::Mentions(s.message(), "output 'Y'")) << s.message();
 }
 
 TEST(EquivalenceCheckTest, DifferentOutputShapeIsRefused) {
@@ -60,8 +59,26 @@ TEST(EquivalenceCheckTest, DifferentOutputShapeIsRefused) {
   Status s = CheckSameOutputs(*wide.Build(), *narrow.Build(), 1);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), Status::Code::kInvalidInput);
-  EXPECT_TRUE(testing::Mentions(s.message(), "output 0")) << s.message();
+  EXPECT_TRUE(testing::Mentions(s.message(), "output 'Y'")) << s.message();
   EXPECT_TRUE(testing::Mentions(s.message(), "shape")) << s.message();
+}
+
+TEST(EquivalenceCheckTest, DifferentOutputCountIsRefused) {
+  testing::GraphBuilder one;
+  one.Input("X", {-1, 4}).Output("Y", {-1, 3}).Weight("W", {4, 3}, 1);
+  one.Node("MatMul", {"X", "W"}, {"Y"});
+  testing::GraphBuilder two;
+  two.Input("X", {-1, 4}).Output("Y", {-1, 3}).Output("Z", {-1, 3}).Weight("W", {4, 3}, 1);
+  two.Node("MatMul", {"X", "W"}, {"Y"});
+  two.Node("Relu", {"Y"}, {"Z"});
+  for (const Status& s : {CheckSameOutputs(*one.Build(), *two.Build(), 1),
+                          CheckSameOutputs(*two.Build(), *one.Build(), 1)}) {
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.code(), Status::Code::kInvalidInput);
+    EXPECT_TRUE(testing::Mentions(s.message(), "1 and 2 outputs") ||
+                testing::Mentions(s.message(), "2 and 1 outputs"))
+        << s.message();
+  }
 }
 
 }  // namespace

@@ -74,6 +74,20 @@ TEST(PrepareStageTest, OpsetElevenIsConvertedToThirteenForPerChannelInt8) {
   EXPECT_FALSE(p->per_channel);
 }
 
+// Per-tensor weights need QuantizeLinear (opset 10): an opset-9 export is
+// converted to 10, checked, and recorded.
+TEST(PrepareStageTest, OpsetNineIsConvertedToTenForPerTensorWeights) {
+  auto model = testing::ModelOf(testing::ConvMlpProto(9));
+  ASSERT_NE(model, nullptr);
+  QuantizeOptions o;
+  o.per_channel = false;
+  Result<PreparedModel> p = PrepareModel(*model, o, SchemesFor(o));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->model->OpsetVersion(""), 10);
+  ASSERT_EQ(p->transformations.size(), 1u);
+  EXPECT_TRUE(Mentions(p->transformations[0], "from 9 to 10")) << p->transformations[0];
+}
+
 // An int64 input: the converted model cannot be checked by running it, so
 // the conversion is not taken and weights go per tensor, with a warning.
 TEST(PrepareStageTest, UnverifiableConversionFallsBackToPerTensorWithAWarning) {
