@@ -34,6 +34,9 @@ struct QuantizeJob {
   ValidationData validation;
   Gates gates;
   bool auto_fallback = false;  // REQUIRES validation and a gate
+  // Write the model even when the scheme quantizes nothing (else that is an
+  // error: a nightly job must not mistake an unchanged model for success).
+  bool allow_unchanged = false;
   std::vector<std::string> argv;  // the command as given, for the report
 };
 
@@ -62,7 +65,12 @@ std::string DefaultReportPath(const std::string& output);
 // Splits a comma-separated list, dropping spaces and empty items.
 std::vector<std::string> SplitNameList(const std::string& list);
 
-// Errors: kInvalidArgument (gates, labels or auto-fallback without
+// Nodes of the requested op types that the scheme did not take (other than by
+// --exclude-nodes / --exclude-op-types) are reported through events.warn, one
+// line per reason.
+// Errors: kInvalidInput when the scheme quantizes nothing and
+// !allow_unchanged, naming why (the skipped nodes' reasons, or that the model
+// has no weight of the requested op types); kInvalidArgument (gates, labels or auto-fallback without
 // validation data; auto-fallback without a gate; an accuracy gate without
 // labels), kOutputError (an output that is the input model, or exists without
 // `force`; a model or report that cannot be written), and Quantize's, Compare's

@@ -2,7 +2,9 @@
 // -> report, with the report's input digests computed while quantizing.
 #include "pq/quantize_job.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <utility>
 
 namespace pq {
@@ -14,6 +16,10 @@ struct Quantized {
   nlohmann::ordered_json validation = nullptr;
   std::vector<GateResult> gates;
   bool gates_passed = true;
+  // What the scheme took before any auto-fallback, and the nodes the
+  // fallback returned to FP32.
+  int64_t nodes_taken = 0;
+  std::vector<std::string> returned_to_fp32;
 };
 
 Status CheckValidationArguments(const QuantizeJob& job) {
@@ -34,6 +40,52 @@ void Tell(const std::function<void(const std::string&)>& to, const std::string& 
   if (to) to(message);
 }
 
+// Whether `s` is a node of a requested op type that the user did not exclude.
+bool AskedFor(const SkippedRecord& s, const QuantizeOptions& o, const std::vector<std::string>& returned) {
+  auto has = [](const std::vector<std::string>& list, const std::string& v) {
+    return std::find(list.begin(), list.end(), v) != list.end();
+  };
+  return has(o.op_types, s.op_type) && !has(o.exclude_op_types, s.op_type) && !has(o.exclude_nodes, s.node) &&
+         !has(returned, s.node);
+}
+
+// The requested nodes the scheme did not take, grouped by reason (in first-
+// seen order): "<reason> (<count> node(s): a, b, c…)".
+std::vector<std::string> NotTaken(const Quantized& q, const QuantizeOptions& o) {
+  constexpr size_t kNamesShown = 3;
+  std::vector<std::string> reasons;
+  std::map<std::string, std::vector<std::string>> nodes;
+  for (const SkippedRecord& s : q.outcome.skipped) {
+    if (!AskedFor(s, o, q.returned_to_fp32)) continue;
+    if (nodes.count(s.reason) == 0) reasons.push_back(s.reason);
+    nodes[s.reason].push_back(s.node);
+  }
+  std::vector<std::string> lines;
+  for (const std::string& reason : reasons) {
+    const std::vector<std::string>& names = nodes[reason];
+    std::string list;
+    for (size_t i = 0; i < names.size() && i < kNamesShown; ++i) list += (i ? ", " : "") + names[i];
+    if (names.size() > kNamesShown) list += ", …";
+    lines.push_back(reason + " (" + std::to_string(names.size()) + " node(s): " + list + ")");
+  }
+  return lines;
+}
+
+// Errors (kInvalidInput) when nothing was quantized, naming why.
+Status CheckSomethingQuantized(const QuantizeJob& job, const Quantized& q) {
+  if (q.nodes_taken > 0 || job.allow_unchanged) return Status::OK();
+  const std::vector<std::string> why = NotTaken(q, job.quantize);
+  std::string ops;
+  for (const std::string& op : job.quantize.op_types) ops += (ops.empty() ? "" : ", ") + op;
+  std::string message = job.model_path + ": scheme " + job.quantize.scheme + " quantized nothing: ";
+  if (why.empty()) {
+    message += "no " + ops + " node with a float32 weight to quantize";
+  } else {
+    for (size_t i = 0; i < why.size(); ++i) message += (i ? "; " : "") + why[i];
+  }
+  return Status::InvalidInput(message + " (--allow-unchanged writes the model anyway)");
+}
+
 // Auto-fallback: the best step's model, its validation and the steps taken.
 Result<Quantized> QuantizeWithFallback(const Model& model, const QuantizeJob& job,
                                        const ValidationData& validation, const QuantizeJobEvents& events) {
@@ -49,6 +101,8 @@ Result<Quantized> QuantizeWithFallback(const Model& model, const QuantizeJob& jo
     Tell(events.info, "auto-fallback step " + std::to_string(i) + ": returned " + nodes + " to FP32 (" +
                           (fallback->steps[i].passed ? "gates pass" : "gates still fail") + ")");
   }
+  q.nodes_taken = fallback->steps.front().nodes_quantized;
+  q.returned_to_fp32 = fallback->steps[fallback->best_step].excluded;
   q.outcome = std::move(fallback->best);
   return q;
 }
@@ -63,6 +117,7 @@ Result<Quantized> QuantizeAndValidate(const Model& model, const QuantizeJob& job
   Result<QuantizeOutcome> outcome = Quantize(model, job.quantize, events.calibration_progress);
   if (!outcome.ok()) return outcome.status();
   q.outcome = std::move(outcome).value();
+  q.nodes_taken = q.outcome.nodes_quantized;
   if (!validate) return q;
   Result<Comparison> comparison = Compare(model, *q.outcome.model, validation);
   if (!comparison.ok()) return comparison.status();
@@ -135,6 +190,8 @@ Result<QuantizeJobResult> RunQuantizeJob(const QuantizeJob& job, const QuantizeJ
   BackgroundHasher input_digests(InputFiles(*model.value()));
   Result<Quantized> q = QuantizeAndValidate(*model.value(), job, events);
   if (!q.ok()) return q.status();
+  PQ_RETURN_IF_ERROR(CheckSomethingQuantized(job, q.value()));
+  for (const std::string& line : NotTaken(q.value(), job.quantize)) Tell(events.warn, "left FP32: " + line);
   for (const std::string& w : q->outcome.warnings) Tell(events.warn, w);
   for (const std::string& t : q->outcome.transformations) Tell(events.info, t);
   SaveOptions save;

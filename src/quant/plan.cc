@@ -5,6 +5,7 @@
 
 #include "base/onnx_domain.h"
 #include "onnx/onnx_pb.h"
+#include "pq/data_type.h"
 
 namespace pq::quant {
 namespace {
@@ -113,7 +114,7 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
       continue;
     }
     if (w->data_type != onnx::TensorProto::FLOAT) {
-      skip("weight is " + std::to_string(w->data_type) + ", not float32");
+      skip("weight is " + DataTypeName(w->data_type) + ", not float32 (pq quantizes float32 weights)");
       continue;
     }
     if (node.op_type() == "Gemm" && AttrInt(node, "transA", 0) != 0 && static_mode) {

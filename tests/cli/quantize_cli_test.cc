@@ -127,6 +127,43 @@ TEST(QuantizeCliTest, ConfigFileSuppliesOptionsAndFlagsOverrideIt) {
   EXPECT_EQ(report["config"]["granularity"], "per-channel");
 }
 
+// TinyMatMulModel with every tensor in float16 (X, W, B, Y).
+onnx::ModelProto Float16MatMulModel() {
+  onnx::ModelProto m = testing::TinyMatMulModel();
+  auto* g = m.mutable_graph();
+  for (auto& t : *g->mutable_initializer()) {
+    size_t count = 1;
+    for (int64_t d : t.dims()) count *= static_cast<size_t>(d);
+    t.set_data_type(onnx::TensorProto::FLOAT16);
+    t.set_raw_data(std::string(count * 2, '\x3c'));  // 0x3c3c: about 1.06
+  }
+  g->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT16);
+  g->mutable_output(0)->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT16);
+  return m;
+}
+
+// A scheme that quantizes nothing is an error naming why, with nothing
+// written, so a nightly job cannot mistake an unchanged model for success;
+// --allow-unchanged writes it anyway.
+TEST(QuantizeCliTest, QuantizingNothingExitsThreeNamingWhy) {
+  TempDir dir;
+  testing::SaveProto(Float16MatMulModel(), dir.File("m.onnx"));
+  ExpectRefusal(RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("q.onnx"), "--scheme", "int8-sym",
+                       "--weights-only"}),
+                kExitInvalidInput, "quantized nothing: weight is float16, not float32");
+  EXPECT_EQ(dir.List().size(), 1u);  // only the input
+  // A model without any weight of the requested op types says so.
+  testing::SaveProto(testing::TinyMatMulModel(), dir.File("f.onnx"));
+  ExpectRefusal(RunPq({"quantize", dir.File("f.onnx"), "-o", dir.File("q.onnx"), "--scheme", "int8-sym",
+                       "--weights-only", "--op-types", "Conv"}),
+                kExitInvalidInput, "no Conv node with a float32 weight");
+  CliRun run = RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("q.onnx"), "--scheme", "int8-sym",
+                      "--weights-only", "--allow-unchanged"});
+  EXPECT_EQ(run.exit_code, kExitOk) << run.err;
+  EXPECT_NE(run.err.find("left FP32: weight is float16"), std::string::npos) << run.err;
+  EXPECT_FALSE(ReadFile(dir.File("q.onnx")).empty());
+}
+
 TEST(QuantizeCliTest, SchemesListsTheTable) {
   CliRun run = RunPq({"schemes"});
   ASSERT_EQ(run.exit_code, 0);

@@ -42,6 +42,8 @@ void AddOutputFlags(CLI::App* sub, Options* o) {
       ->capture_default_str();
   sub->add_flag("--external-data", o->job.external_data, "Store weights in OUTPUT.data");
   sub->add_flag("--force", o->job.force, "Overwrite existing output and report");
+  sub->add_flag("--allow-unchanged", o->job.allow_unchanged,
+                "Write the model even when the scheme quantizes nothing (else exit 3)");
   sub->add_flag("--json", o->json, "Print a JSON summary on stdout");
 }
 
