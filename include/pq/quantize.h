@@ -29,9 +29,10 @@ struct QuantizeOptions {
   bool weights_only = false;
   // Weights per output channel (true) or per tensor.
   bool per_channel = true;
-  // int8-asym: weights with zero point 0 (what ONNX Runtime's fast uint8 x
-  // int8 kernels need); activations keep their zero points.
-  bool symmetric_weights = false;
+  // int8-asym: weights with a zero point from each channel's range. The
+  // default (false) is int8 weights with zero point 0, what ONNX Runtime's
+  // fast uint8 x int8 kernels need; activations keep their zero points.
+  bool asymmetric_weights = false;
   // Op types whose weights (and, statically, activations) are quantized.
   std::vector<std::string> op_types = {"Conv", "MatMul", "Gemm"};
   std::vector<std::string> exclude_nodes;

@@ -118,8 +118,9 @@ class Scheme {
 
 // Choices a scheme may offer beyond its defaults.
 struct SchemeOptions {
-  // int8-asym: int8 weights with zero point 0 (uint8 activations keep theirs).
-  bool symmetric_weights = false;
+  // int8-asym: int8 weights with a zero point per channel instead of the
+  // default zero point 0 (uint8 activations keep theirs either way).
+  bool asymmetric_weights = false;
   // Blockwise schemes: elements per block (0 = the scheme's default).
   int64_t block_size = 0;
   // nf4: "ort" (com.microsoft MatMulBnb4) or "onnx" (standard ops).
@@ -132,7 +133,7 @@ struct SchemeOptions {
 };
 
 // The SchemeOptions a scheme may read, by the flag that sets each.
-inline constexpr const char* kOptionSymmetricWeights = "--symmetric-weights";
+inline constexpr const char* kOptionAsymmetricWeights = "--asymmetric-weights";
 inline constexpr const char* kOptionBlockSize = "--block-size";
 inline constexpr const char* kOptionNf4Format = "--nf4-format";
 inline constexpr const char* kOptionInt4Format = "--int4-format";

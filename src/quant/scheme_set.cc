@@ -38,7 +38,7 @@ bool Reads(const SchemeEntry* entry, const char* option) {
 std::vector<std::string> IgnoredOptions(const QuantizeOptions& options) {
   const SchemeOptions defaults;
   const std::pair<const char*, bool> given[] = {
-      {kOptionSymmetricWeights, options.symmetric_weights != defaults.symmetric_weights},
+      {kOptionAsymmetricWeights, options.asymmetric_weights != defaults.asymmetric_weights},
       {kOptionBlockSize, options.block_size != defaults.block_size},
       {kOptionNf4Format, options.nf4_format != defaults.nf4_format},
       {kOptionInt4Format, options.int4_format != defaults.int4_format},
@@ -66,7 +66,7 @@ bool SchemeSet::Writes(WeightEncoding encoding) const {
 
 SchemeOptions SchemeOptionsFrom(const QuantizeOptions& options) {
   SchemeOptions s;
-  s.symmetric_weights = options.symmetric_weights;
+  s.asymmetric_weights = options.asymmetric_weights;
   s.block_size = options.block_size;
   s.nf4_format = options.nf4_format;
   s.int4_format = options.int4_format;
@@ -101,7 +101,7 @@ nlohmann::ordered_json SchemeReportConfig(const SchemeSet& schemes, const Quanti
                                           bool double_quant_applied) {
   using Json = nlohmann::ordered_json;
   Json config;
-  config["symmetric_weights"] = o.symmetric_weights || schemes.main->SymmetricWeights();
+  config["symmetric_weights"] = schemes.main->SymmetricWeights();
   if (IsBlockwise(*schemes.main) || schemes.fallback != nullptr) {
     config["block_size"] = o.block_size > 0 ? Json(o.block_size) : Json("default");
     config["nf4_format"] = o.nf4_format;

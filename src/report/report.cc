@@ -164,7 +164,7 @@ Json ConfigJson(const QuantizeOptions& o, const QuantizeOutcome& outcome, const 
   Json config = {
       {"scheme", o.scheme},
       {"weights_only", o.weights_only},
-      {"symmetric_weights", schemes.value("symmetric_weights", o.symmetric_weights)},
+      {"symmetric_weights", schemes.value("symmetric_weights", false)},
       {"granularity", outcome.per_channel && o.per_channel ? "per-channel" : "per-tensor"},
       {"granularity_requested", o.per_channel ? "per-channel" : "per-tensor"},
       {"op_types", o.op_types},

@@ -12,9 +12,11 @@ namespace {
 constexpr int32_t kUint8 = 2;
 constexpr int32_t kInt8 = 3;
 
+// int8-asym with weight zero points (--asymmetric-weights) unless
+// `symmetric_weights` (the default).
 std::unique_ptr<Scheme> Int8Asym(bool symmetric_weights = false) {
   SchemeOptions o;
-  o.symmetric_weights = symmetric_weights;
+  o.asymmetric_weights = !symmetric_weights;
   return std::move(MakeScheme("int8-asym", o)).value();
 }
 

@@ -102,9 +102,17 @@ TEST(LinearQuantTest, PerChannelBeatsPerTensorOnVeryDifferentChannels) {
   EXPECT_LE(pt.sqnr_db, 1.0) << "per-tensor should wipe out the small channel";
 }
 
+// int8-asym's weights have zero point 0 by default and a zero point from
+// the range with --asymmetric-weights.
 TEST(LinearQuantTest, AsymmetricWeightsUseZeroPoints) {
   const std::vector<float> w = {0.0f, 1.0f, 2.0f, 3.0f};
-  auto scheme = MakeInt8AsymmetricScheme();
+  Result<QuantizedWeight> by_default = MakeInt8AsymmetricScheme()->QuantizeWeight({"w", w.data(), {4}, -1});
+  ASSERT_TRUE(by_default.ok());
+  EXPECT_EQ(by_default->params.zero_point[0], 0);
+  EXPECT_FLOAT_EQ(by_default->params.scale[0], 3.0f / 127);
+  SchemeOptions options;
+  options.asymmetric_weights = true;
+  auto scheme = MakeInt8AsymmetricScheme(options);
   Result<QuantizedWeight> q = scheme->QuantizeWeight({"w", w.data(), {4}, -1});
   ASSERT_TRUE(q.ok());
   EXPECT_EQ(q->params.dtype, 3);

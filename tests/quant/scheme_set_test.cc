@@ -101,10 +101,11 @@ Json ConfigFor(const QuantizeOptions& o, bool double_quant_applied = false) {
 
 TEST(SchemeReportConfigTest, Int8SchemesReportOnlySymmetricWeights) {
   EXPECT_EQ(ConfigFor(Options("int8-sym")), (Json{{"symmetric_weights", true}}));
-  EXPECT_EQ(ConfigFor(Options("int8-asym")), (Json{{"symmetric_weights", false}}));
+  // int8-asym's weights are symmetric unless --asymmetric-weights.
+  EXPECT_EQ(ConfigFor(Options("int8-asym")), (Json{{"symmetric_weights", true}}));
   QuantizeOptions o = Options("int8-asym");
-  o.symmetric_weights = true;
-  EXPECT_EQ(ConfigFor(o), (Json{{"symmetric_weights", true}}));
+  o.asymmetric_weights = true;
+  EXPECT_EQ(ConfigFor(o), (Json{{"symmetric_weights", false}}));
 }
 
 TEST(SchemeReportConfigTest, BlockwiseSchemesReportTheirBlockOptions) {

@@ -188,7 +188,7 @@ TEST_F(ReportTest, ConfigEchoesTheOptions) {
   const Json& c = r["config"];
   EXPECT_EQ(c["scheme"], "int8-asym");
   EXPECT_EQ(c["weights_only"], false);
-  EXPECT_EQ(c["symmetric_weights"], false);
+  EXPECT_EQ(c["symmetric_weights"], true);  // int8-asym's default
   EXPECT_EQ(c["granularity"], "per-channel");
   EXPECT_EQ(c["op_types"], o.op_types);
   EXPECT_EQ(c["exclude_op_types"], (std::vector<std::string>{"Conv"}));

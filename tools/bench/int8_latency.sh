@@ -4,7 +4,8 @@
 # process, runs alternating, see ort_compare.js). Prints median ms per inference
 # for FP32 and INT8 and the speed-up FP32/INT8 (> 1: INT8 faster)
 # for the sample CNN and ViT, a 224x224 conv model and narrow_cnn, for each INT8
-# variant: int8-sym, int8-asym, int8-asym --symmetric-weights.
+# variant: int8-sym, int8-asym (weights with zero point 0, the default),
+# int8-asym --asymmetric-weights (weights with zero points).
 # narrow_cnn has the sample CNN's layout at 16/32 channels and a 64-unit Gemm (random
 # weights): the width where ONNX Runtime's integer convolutions lose to its float
 # ones; for it the script also prints the Gemm-only variant (--op-types Gemm).
@@ -36,8 +37,8 @@ for entry in "fashion_cnn:$PQ_ROOT/models/fashion_cnn.onnx:$PQ_ROOT/models/calib
              "conv224:$bench_dir/conv224.onnx:$bench_dir/conv224_calib.npy:60" \
              "narrow_cnn:$bench_dir/narrow_cnn.onnx:$PQ_ROOT/models/calib_images.npy:3000"; do
   IFS=: read -r name model calib iters <<<"$entry"
-  variants=("int8-sym" "int8-asym" "int8-asym --symmetric-weights")
-  [ "$name" = narrow_cnn ] && variants+=("int8-asym --symmetric-weights --op-types Gemm")
+  variants=("int8-sym" "int8-asym" "int8-asym --asymmetric-weights")
+  [ "$name" = narrow_cnn ] && variants+=("int8-asym --op-types Gemm")
   for variant in "${variants[@]}"; do
     out="$bench_dir/${name}_${variant// /_}.onnx"
     # shellcheck disable=SC2086

@@ -37,9 +37,13 @@ void AddCalibrationFlags(CLI::App* sub, QuantizeOptions* q) {
 void AddWeightFlags(CLI::App* sub, QuantizeOptions* q, const std::vector<std::string>& schemes) {
   sub->add_flag("--weights-only", q->weights_only,
                 "Quantize weights only (no calibration; activations stay float)");
-  sub->add_flag("--symmetric-weights", q->symmetric_weights,
-                "int8-asym: int8 weights with zero point 0 (ONNX Runtime's fast uint8 x int8 "
-                "kernels need it)");
+  sub->add_flag("--asymmetric-weights", q->asymmetric_weights,
+                "int8-asym: int8 weights with a zero point per channel (default: zero point 0, "
+                "which ONNX Runtime's fast uint8 x int8 kernels need; with zero points its "
+                "QLinearConv takes a slower path)");
+  sub->add_flag("--symmetric-weights", [](int64_t) {},
+                "int8-asym: int8 weights with zero point 0; the default, accepted for existing "
+                "scripts");
   sub->add_option("--block-size", q->block_size,
                   "Blockwise schemes: elements per block, a power of two from 16 to 4096 "
                   "(default: nf4 64, int4 32)")

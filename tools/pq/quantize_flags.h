@@ -17,7 +17,7 @@ struct QuantizeFlags {
   std::string op_types = "Conv,MatMul,Gemm";
 };
 
-// Adds --scheme, --calib*, --percentile, --weights-only, --symmetric-weights,
+// Adds --scheme, --calib*, --percentile, --weights-only, --asymmetric-weights, --symmetric-weights,
 // --block-size, --nf4-format, --int4-format, --double-quant, --fallback,
 // --weight-algo, --granularity, --op-types, --exclude-nodes,
 // --exclude-op-types, --no-fold-batchnorm and --threads, writing into `flags`.
