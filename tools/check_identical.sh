@@ -52,6 +52,7 @@ matrix() {
 cnn_i8s $cnn --scheme int8-sym $calib
 cnn_i8a_entropy $cnn --scheme int8-asym $calib --calib-method entropy
 cnn_i8a_symw_pct $cnn --scheme int8-asym --symmetric-weights $calib --calib-method percentile --percentile 99.9
+cnn_i8a_asymw $cnn --scheme int8-asym --asymmetric-weights $calib
 cnn_i8a_mse_nofold $cnn --scheme int8-asym $calib --calib-method mse --no-fold-batchnorm --calib-batch 8
 cnn_i8s_tensor_wo $cnn --scheme int8-sym --granularity per-tensor --weights-only
 cnn_i8s_conv_only $cnn --scheme int8-sym $calib --op-types Conv --exclude-nodes /conv2/Conv
@@ -68,6 +69,8 @@ vit_nf4_onnx $vit --scheme nf4 --nf4-format onnx --block-size 128
 vit_i4s $vit --scheme int4-sym
 vit_i4a_onnx $vit --scheme int4-asym --int4-format onnx
 vit_i4s_fallback_static $vit --scheme int4-sym --fallback int8-asym $calib
+vit_i8dyn $vit --scheme int8-dynamic
+vit_i8dyn_tensor $vit --scheme int8-dynamic --granularity per-tensor
 EOF
 }
 
@@ -100,5 +103,6 @@ if diff -r "$work/old/out" "$work/new/out" >"$work/diff.txt" 2>&1; then
   exit 0
 fi
 say "DIFFERENT (of $count files):"
+grep -E "^(diff|Only|Binary)" "$work/diff.txt" >&2 || true
 head -50 "$work/diff.txt" >&2
 exit 1

@@ -121,6 +121,11 @@ struct SkippedRecord {
   std::string op_type;
   std::string tensor;
   std::string reason;
+  // A constant weight of a node of the requested op types that neither the
+  // scheme nor the fallback took (its dtype, its shape, the scheme's rules);
+  // false for nodes not asked for or excluded, products of two activations,
+  // biases and other constants.
+  bool weight_not_taken = false;
 };
 
 struct QuantizeOutcome {

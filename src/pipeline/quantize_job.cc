@@ -40,23 +40,20 @@ void Tell(const std::function<void(const std::string&)>& to, const std::string& 
   if (to) to(message);
 }
 
-// Whether `s` is a node of a requested op type that the user did not exclude.
-bool AskedFor(const SkippedRecord& s, const QuantizeOptions& o, const std::vector<std::string>& returned) {
-  auto has = [](const std::vector<std::string>& list, const std::string& v) {
-    return std::find(list.begin(), list.end(), v) != list.end();
-  };
-  return has(o.op_types, s.op_type) && !has(o.exclude_op_types, s.op_type) && !has(o.exclude_nodes, s.node) &&
-         !has(returned, s.node);
+// Whether `s` is a weight the user asked for that the scheme did not take
+// (not one auto-fallback returned to FP32).
+bool AskedFor(const SkippedRecord& s, const std::vector<std::string>& returned) {
+  return s.weight_not_taken && std::find(returned.begin(), returned.end(), s.node) == returned.end();
 }
 
 // The requested nodes the scheme did not take, grouped by reason (in first-
 // seen order): "<reason> (<count> node(s): a, b, c…)".
-std::vector<std::string> NotTaken(const Quantized& q, const QuantizeOptions& o) {
+std::vector<std::string> NotTaken(const Quantized& q) {
   constexpr size_t kNamesShown = 3;
   std::vector<std::string> reasons;
   std::map<std::string, std::vector<std::string>> nodes;
   for (const SkippedRecord& s : q.outcome.skipped) {
-    if (!AskedFor(s, o, q.returned_to_fp32)) continue;
+    if (!AskedFor(s, q.returned_to_fp32)) continue;
     if (nodes.count(s.reason) == 0) reasons.push_back(s.reason);
     nodes[s.reason].push_back(s.node);
   }
@@ -74,7 +71,7 @@ std::vector<std::string> NotTaken(const Quantized& q, const QuantizeOptions& o) 
 // Errors (kInvalidInput) when nothing was quantized, naming why.
 Status CheckSomethingQuantized(const QuantizeJob& job, const Quantized& q) {
   if (q.nodes_taken > 0 || job.allow_unchanged) return Status::OK();
-  const std::vector<std::string> why = NotTaken(q, job.quantize);
+  const std::vector<std::string> why = NotTaken(q);
   std::string ops;
   for (const std::string& op : job.quantize.op_types) ops += (ops.empty() ? "" : ", ") + op;
   std::string message = job.model_path + ": scheme " + job.quantize.scheme + " quantized nothing: ";
@@ -191,7 +188,7 @@ Result<QuantizeJobResult> RunQuantizeJob(const QuantizeJob& job, const QuantizeJ
   Result<Quantized> q = QuantizeAndValidate(*model.value(), job, events);
   if (!q.ok()) return q.status();
   PQ_RETURN_IF_ERROR(CheckSomethingQuantized(job, q.value()));
-  for (const std::string& line : NotTaken(q.value(), job.quantize)) Tell(events.warn, "left FP32: " + line);
+  for (const std::string& line : NotTaken(q.value())) Tell(events.warn, "left FP32: " + line);
   for (const std::string& w : q->outcome.warnings) Tell(events.warn, w);
   for (const std::string& t : q->outcome.transformations) Tell(events.info, t);
   SaveOptions save;

@@ -6,6 +6,7 @@
 #include "onnx/onnx_pb.h"
 #include "quant/blocked_dq_writer.h"
 #include "quant/constant_writers.h"
+#include "quant/matmul_replace.h"
 #include "quant/proto_build.h"
 
 namespace pq::quant {
@@ -27,60 +28,9 @@ void SetInts(onnx::NodeProto* node, const char* name, const std::vector<int64_t>
   for (int64_t v : values) a->add_ints(v);
 }
 
-float AttrFloat(const onnx::NodeProto& node, const char* name, float def) {
-  for (const auto& a : node.attribute()) {
-    if (a.name() == name) return a.f();
-  }
-  return def;
-}
-
-int64_t AttrInt(const onnx::NodeProto& node, const char* name, int64_t def) {
-  for (const auto& a : node.attribute()) {
-    if (a.name() == name) return a.i();
-  }
-  return def;
-}
-
-// Builds nodes into a list, naming outputs after a base.
-class NodeList {
- public:
-  NodeList(NameAllocator* names, std::string base, std::vector<onnx::NodeProto>* out)
-      : names_(names), base_(std::move(base)), out_(out) {}
-  // Appends `op` reading `inputs`; returns the node (its output is named
-  // `output`, or a fresh name when empty).
-  onnx::NodeProto* Add(const std::string& op, const std::vector<std::string>& inputs,
-                       const std::string& output = "") {
-    onnx::NodeProto node;
-    node.set_op_type(op);
-    node.set_name(names_->Make(base_ + "_" + op));
-    for (const auto& in : inputs) node.add_input(in);
-    node.add_output(output.empty() ? names_->Make(base_ + "_" + op + "_out") : output);
-    out_->push_back(std::move(node));
-    return &out_->back();
-  }
-
- private:
-  NameAllocator* names_;
-  std::string base_;
-  std::vector<onnx::NodeProto>* out_;
-};
-
-// Returns the name of a shared constant, adding it on first use.
-std::string Shared(onnx::GraphProto* graph, NameAllocator* names, BlockwiseNodes* nodes,
-                   const std::string& base, int32_t dtype, const std::vector<int64_t>& dims,
-                   const std::string& raw) {
-  const std::string key = std::to_string(dtype) + ":" + std::to_string(dims.size()) + ":" + raw;
-  auto it = nodes->shared.find(key);
-  if (it != nodes->shared.end()) return it->second;
-  const std::string name = names->Make(base);
-  *graph->add_initializer() = Initializer(name, dtype, dims, raw);
-  nodes->shared[key] = name;
-  return name;
-}
-
 std::string Int64s(onnx::GraphProto* graph, NameAllocator* names, BlockwiseNodes* nodes,
                    const std::vector<int64_t>& values) {
-  return Shared(graph, names, nodes, "blockwise_shape", onnx::TensorProto::INT64,
+  return SharedConstant(graph, names, nodes, "blockwise_shape", onnx::TensorProto::INT64,
                 {static_cast<int64_t>(values.size())}, Raw(values));
 }
 
@@ -136,9 +86,9 @@ Status WriteDecode(const ConstantRewrite& c, onnx::GraphProto* graph, NameAlloca
         Initializer(w->scale, onnx::TensorProto::FLOAT, {blocks, 1, 1}, Raw(p.scales));
     scales = w->scale;
   }
-  const std::string codebook = Shared(graph, names, nodes, "blockwise_codebook",
+  const std::string codebook = SharedConstant(graph, names, nodes, "blockwise_codebook",
                                       onnx::TensorProto::FLOAT, {16}, Raw(p.codebook));
-  const std::string sixteen = Shared(graph, names, nodes, "blockwise_sixteen",
+  const std::string sixteen = SharedConstant(graph, names, nodes, "blockwise_sixteen",
                                      onnx::TensorProto::INT32, {}, Raw(std::vector<int32_t>{16}));
   onnx::NodeProto* cast = list.Add("Cast", {w->quantized});
   SetInt(cast, "to", onnx::TensorProto::INT32);
@@ -196,22 +146,13 @@ Status WriteFused(const ConstantRewrite& c, onnx::GraphProto* graph, NameAllocat
   EnsureMsOpset(model);
   for (const Use& use : c.uses) {
     const onnx::NodeProto& node = graph->node(use.first);
-    const bool gemm = node.op_type() == "Gemm";
-    if (use.second != 1 || (node.op_type() != "MatMul" && !gemm) ||
-        (gemm && AttrInt(node, "transA", 0) != 0) || node.output_size() != 1) {
-      return Status::NotSupported("node '" + node.name() + "' (" + node.op_type() +
-                                  ") cannot be replaced by a fused 4-bit MatMul");
-    }
+    PQ_RETURN_IF_ERROR(CheckReplaceableMatMul(node, use.second, "a fused 4-bit MatMul"));
     std::vector<onnx::NodeProto>& out = nodes->replace[use.first];
     NodeList list(names, node.name().empty() ? c.tensor : node.name(), &out);
-    const float alpha = gemm ? AttrFloat(node, "alpha", 1.0f) : 1.0f;
-    const float beta = gemm ? AttrFloat(node, "beta", 1.0f) : 1.0f;
-    const bool bias = gemm && node.input_size() > 2 && !node.input(2).empty() && beta != 0.0f;
-    const std::string& y = node.output(0);
     std::vector<std::string> inputs = {node.input(0), w->quantized, w->scale};
     if (!w->zero_point.empty()) inputs.push_back(w->zero_point);
     onnx::NodeProto* fused =
-        list.Add(bnb4 ? "MatMulBnb4" : "MatMulNBits", inputs, alpha == 1.0f && !bias ? y : "");
+        list.Add(bnb4 ? "MatMulBnb4" : "MatMulNBits", inputs, NeedsGemmTail(node) ? "" : node.output(0));
     fused->set_domain(kMsDomain);
     SetInt(fused, "K", p.k);
     SetInt(fused, "N", p.n);
@@ -222,21 +163,7 @@ Status WriteFused(const ConstantRewrite& c, onnx::GraphProto* graph, NameAllocat
       SetInt(fused, "bits", 4);
     }
     w->nodes.push_back(fused->name());
-    std::string value = fused->output(0);
-    if (alpha != 1.0f) {
-      const std::string a = Shared(graph, names, nodes, "gemm_alpha", onnx::TensorProto::FLOAT, {},
-                                   Raw(std::vector<float>{alpha}));
-      value = list.Add("Mul", {value, a}, bias ? "" : y)->output(0);
-    }
-    if (bias) {
-      std::string c_in = node.input(2);
-      if (beta != 1.0f) {
-        const std::string b = Shared(graph, names, nodes, "gemm_beta", onnx::TensorProto::FLOAT,
-                                     {}, Raw(std::vector<float>{beta}));
-        c_in = list.Add("Mul", {c_in, b})->output(0);
-      }
-      list.Add("Add", {value, c_in}, y);
-    }
+    AddGemmTail(node, fused->output(0), graph, names, nodes, &list);
   }
   return Status::OK();
 }

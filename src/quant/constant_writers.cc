@@ -9,6 +9,7 @@ const std::vector<ConstantWriterEntry>& ConstantWriterTable() {
       {WeightEncoding::kMatMulNBits, "MatMulNBits", WriteFusedBlockwise},
       {WeightEncoding::kCodebookDecode, "decode", WriteCodebookDecode},
       {WeightEncoding::kBlockedDequantizeLinear, "DequantizeLinear", WriteBlockedDequantizeLinear},
+      {WeightEncoding::kDynamicMatMul, "DynamicQuantizeMatMul", WriteDynamicMatMul},
   };
   return kWriters;
 }

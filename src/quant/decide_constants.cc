@@ -8,6 +8,7 @@
 #include "quant/bias_quant.h"
 #include "quant/blocked_dq_writer.h"
 #include "quant/blockwise_record.h"
+#include "quant/constant_writers.h"
 #include "quant/decide.h"
 
 namespace pq::quant {
@@ -41,7 +42,7 @@ class FloatValues {
 
 using WeightParams = std::map<std::pair<std::string, int64_t>, QuantParams>;
 
-bool IsBlockwise(const Scheme& scheme) { return scheme.Encoding() != WeightEncoding::kDequantizeLinear; }
+bool IsBlockwise(const Scheme& scheme) { return IsBlockwiseEncoding(scheme.Encoding()); }
 
 // The numbers of one planned constant.
 Result<QuantizedWeight> QuantizeConstant(const PlannedConstant& c, const ConstantTensor& source,
@@ -90,8 +91,13 @@ ConstantDecision MakeDecision(const PlannedConstant& c, const ConstantTensor& so
   w.params = q.params;
   w.data = std::move(q.data);
   w.uses = c.uses;
+  w.encoding = c.role == TensorRole::kWeight ? scheme.Encoding() : WeightEncoding::kDequantizeLinear;
+  if (w.encoding == WeightEncoding::kDynamicMatMul) {
+    // The int8 weight, its scales and zero points replace the FP32 weight.
+    r.written_form = ConstantWriterFor(w.encoding).form;
+    r.stored_bytes = static_cast<int64_t>(w.data.size() + q.params.scale.size() * (sizeof(float) + 1));
+  }
   if (blockwise) {
-    w.encoding = scheme.Encoding();
     w.transposed = c.transposed;
     // The record holds the parameters as written (the constant's layout).
     if (w.encoding == WeightEncoding::kBlockedDequantizeLinear) r.params = BlockedDqParams(*q.blockwise, c.transposed);

@@ -96,6 +96,11 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
     auto skip = [&](const std::string& reason) {
       plan.skipped.push_back({name, node.op_type(), weight, reason});
     };
+    // A constant weight the user asked for that the schemes do not take.
+    auto not_taken = [&](const std::string& reason) {
+      skip(reason);
+      plan.skipped.back().weight_not_taken = true;
+    };
     if (selected_ops.count(node.op_type()) == 0) {
       skip("op type " + node.op_type() + " not selected (--op-types)");
       continue;
@@ -114,16 +119,16 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
       continue;
     }
     if (w->data_type != onnx::TensorProto::FLOAT) {
-      skip("weight is " + DataTypeName(w->data_type) + ", not float32 (pq quantizes float32 weights)");
+      not_taken("weight is " + DataTypeName(w->data_type) + ", not float32 (pq quantizes float32 weights)");
       continue;
     }
     if (node.op_type() == "Gemm" && AttrInt(node, "transA", 0) != 0 && static_mode) {
-      skip("Gemm with transA=1 has no per-tensor activation layout pq quantizes");
+      not_taken("Gemm with transA=1 has no per-tensor activation layout pq quantizes");
       continue;
     }
     const std::string& activation = node.input(0);
     if (static_mode && model.FindConstant(activation) != nullptr) {
-      skip("input '" + activation + "' is a constant, not an activation");
+      not_taken("input '" + activation + "' is a constant, not an activation");
       continue;
     }
     WeightSite site{node.op_type(), w->dims, AttrInt(node, "transA", 0) != 0};
@@ -134,11 +139,11 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
       if (fallback != nullptr && fallback->TakesWeight(site, &fallback_reason)) {
         chosen = fallback;
       } else {
-        skip(fallback == nullptr ? reason : reason + "; fallback: " + fallback_reason);
+        not_taken(fallback == nullptr ? reason : reason + "; fallback: " + fallback_reason);
         continue;
       }
     }
-    const bool blockwise = chosen->Encoding() != WeightEncoding::kDequantizeLinear;
+    const bool blockwise = IsBlockwiseEncoding(chosen->Encoding());
     const int64_t axis = per_channel && !blockwise ? ChannelAxis(node, *w) : -1;
     const bool transposed =
         blockwise && !(node.op_type() == "Gemm" && AttrInt(node, "transB", 0) != 0);

@@ -131,7 +131,7 @@ Result<std::unique_ptr<onnx::ModelProto>> WriteQdq(const onnx::ModelProto& model
   const WriteTarget target{out.get(), &names, &prologue, &blockwise};
   std::set<std::string> rewritten;
   for (ConstantRewrite& c : plan.constants) {
-    if (c.encoding != WeightEncoding::kDequantizeLinear && !c.blockwise) {
+    if (IsBlockwiseEncoding(c.encoding) && !c.blockwise) {
       return Status::Internal("constant writer: '" + c.tensor + "' has no blockwise data");
     }
     PQ_RETURN_IF_ERROR(CheckUses(*graph, c.uses, c.tensor));

@@ -84,7 +84,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   Result<quant::PreparedModel> prepared = quant::PrepareModel(model, options, schemes.value());
   if (!prepared.ok()) return prepared.status();
   const Model& ready = *prepared->model;
-  outcome.per_channel = prepared->per_channel;
+  outcome.per_channel = prepared->per_channel && options.per_channel;
   outcome.transformations = prepared->transformations;
   outcome.warnings.insert(outcome.warnings.end(), prepared->warnings.begin(), prepared->warnings.end());
 

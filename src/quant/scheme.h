@@ -44,7 +44,18 @@ enum class WeightEncoding {
   // DequantizeLinear with axis and block_size -> the original consumer
   // (blocked_dq_writer.h). `blockwise` holds MatMulNBits' layout.
   kBlockedDequantizeLinear,
+  // The consumer (MatMul/Gemm) becomes DynamicQuantizeLinear(A) ->
+  // MatMulInteger(A_q, W_int8) -> Cast -> Mul(A_scale x W_scale): activations
+  // quantized at run time (ONNX Runtime fuses it into DynamicQuantizeMatMul).
+  // The int8 weight has the constant's own per-channel parameters.
+  kDynamicMatMul,
 };
+
+// Whether schemes of `encoding` see a weight as its [N, K] matrix in blocks
+// (the 4-bit encodings) rather than with a per-channel axis.
+inline bool IsBlockwiseEncoding(WeightEncoding encoding) {
+  return encoding != WeightEncoding::kDequantizeLinear && encoding != WeightEncoding::kDynamicMatMul;
+}
 
 // Double quantization of per-block scales (see nf4.h): scale'[i] =
 // codes[i] * scales[i / block_size] + offset.
@@ -156,6 +167,7 @@ Result<std::unique_ptr<Scheme>> MakeScheme(const std::string& name,
 
 std::unique_ptr<Scheme> MakeInt8SymmetricScheme(const SchemeOptions& options = {});
 std::unique_ptr<Scheme> MakeInt8AsymmetricScheme(const SchemeOptions& options = {});
+std::unique_ptr<Scheme> MakeInt8DynamicScheme(const SchemeOptions& options = {});
 std::unique_ptr<Scheme> MakeNf4Scheme(const SchemeOptions& options = {});
 std::unique_ptr<Scheme> MakeInt4SymmetricScheme(const SchemeOptions& options = {});
 std::unique_ptr<Scheme> MakeInt4AsymmetricScheme(const SchemeOptions& options = {});

@@ -7,6 +7,7 @@ const std::vector<SchemeEntry>& SchemeTable() {
   static const std::vector<SchemeEntry> kSchemes = {
       {"int8-sym", MakeInt8SymmetricScheme, {}},
       {"int8-asym", MakeInt8AsymmetricScheme, {kOptionAsymmetricWeights}},
+      {"int8-dynamic", MakeInt8DynamicScheme, {}},
       {"nf4", MakeNf4Scheme, {kOptionBlockSize, kOptionNf4Format, kOptionDoubleQuant}},
       {"int4-sym", MakeInt4SymmetricScheme, {kOptionBlockSize, kOptionInt4Format}},
       {"int4-asym", MakeInt4AsymmetricScheme, {kOptionBlockSize, kOptionInt4Format}},

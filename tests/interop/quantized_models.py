@@ -5,7 +5,8 @@ agree with pq's own executor, keep its accuracy, and shrink.
 Usage: quantized_models.py PQ_BINARY MODELS_DIR WORK_DIR
 
 For both sample models, each INT8 scheme, static (minmax and entropy
-calibration on MODELS_DIR/calib_images.npy) and weights-only:
+calibration on MODELS_DIR/calib_images.npy) and weights-only, and
+int8-dynamic (activations quantized at run time):
 - `pq quantize` exits 0 and writes the model and its report;
 - onnx.checker.check_model(full_check=True) passes;
 - ONNX Runtime (onnxruntime-node) runs it on the 1000 validation images, and
@@ -22,8 +23,9 @@ calibration on MODELS_DIR/calib_images.npy) and weights-only:
   the quantized weights themselves (int8 values + scales + zero points, as the
   model stores them) take <= kMaxSizeRatio of their FP32 bytes;
 - in ORT's optimized graph, the quantized Conv/Gemm nodes of the CNN are fused
-  into integer kernels (QLinearConv, QGemm), and the count of fused nodes is
-  printed for every static model.
+  into integer kernels (QLinearConv, QGemm), every MatMul/Gemm int8-dynamic
+  takes becomes DynamicQuantizeMatMul (both models), and the count of fused
+  nodes is printed for every static model.
 Prints one line per check and closes with `N passed, M failed`.
 """
 import collections
@@ -102,64 +104,69 @@ def main(argv):
                                     kBatch, kTimeoutSeconds)
                           .argmax(1) == labels).mean())
         print(f"{name}: FP32 top-1 {100 * fp32_acc:.1f}%")
-        for scheme in ("int8-sym", "int8-asym"):
-            for mode in ("minmax", "entropy", "weights-only"):
-                tag = f"{name} {scheme} {mode}"
-                out = os.path.join(work_dir, f"{name}_{scheme}_{mode}.onnx")
-                cmd = [pq, "--quiet", "quantize", fp32, "-o", out, "--scheme", scheme, "--force"]
-                cmd += ["--weights-only"] if mode == "weights-only" else [
-                    "--calib", calib, "--calib-method", mode]
-                proc = run(cmd, kTimeoutSeconds)
-                checks.check(proc.returncode == 0, f"{tag}: pq quantize exit {proc.returncode} "
-                             f"{proc.stderr.strip()[-200:]}")
-                if proc.returncode != 0:
-                    continue
-                report = out[:-len(".onnx")] + ".report.json"
-                checks.check(os.path.exists(report), f"{tag}: report written")
-                try:
-                    onnx.checker.check_model(onnx.load(out), full_check=True)
-                    checks.check(True, f"{tag}: onnx.checker")
-                except Exception as e:  # noqa: BLE001 - any checker failure fails the check
-                    checks.check(False, f"{tag}: onnx.checker: {e}")
-                try:
-                    ort = ort_logits(out, data, out + ".ort", kBatch, kTimeoutSeconds)
-                    mine = pq_logits(pq, out, data, out + ".pq.npz", kBatch, kTimeoutSeconds)
-                except RuntimeError as e:
-                    checks.check(False, f"{tag}: {e}")
-                    continue
-                agree = float((ort.argmax(1) == mine.argmax(1)).mean())
-                rel = float(np.linalg.norm(ort - mine) / max(np.linalg.norm(ort), 1e-12))
-                checks.check(agree >= kMinTop1Agreement and rel <= kMaxRelL2,
-                             f"{tag}: ORT vs pq top-1 agreement {100 * agree:.1f}% "
-                             f"(>= {100 * kMinTop1Agreement:.0f}%), rel L2 {rel:.2e} "
-                             f"(<= {kMaxRelL2:.0e})")
-                acc = float((ort.argmax(1) == labels).mean())
-                drop = 100 * (fp32_acc - acc)
-                if mode != "weights-only":
-                    checks.check(drop <= kMaxAccuracyDropPoints,
-                                 f"{tag}: top-1 {100 * acc:.1f}% (drop {drop:.2f} points, "
-                                 f"<= {kMaxAccuracyDropPoints})")
+        runs = [(s, m) for s in ("int8-sym", "int8-asym") for m in ("minmax", "entropy", "weights-only")]
+        runs.append(("int8-dynamic", "dynamic"))
+        for scheme, mode in runs:
+            tag = f"{name} {scheme} {mode}"
+            out = os.path.join(work_dir, f"{name}_{scheme}_{mode}.onnx")
+            cmd = [pq, "--quiet", "quantize", fp32, "-o", out, "--scheme", scheme, "--force"]
+            if mode == "weights-only":
+                cmd += ["--weights-only"]
+            elif mode != "dynamic":
+                cmd += ["--calib", calib, "--calib-method", mode]
+            proc = run(cmd, kTimeoutSeconds)
+            checks.check(proc.returncode == 0, f"{tag}: pq quantize exit {proc.returncode} "
+                         f"{proc.stderr.strip()[-200:]}")
+            if proc.returncode != 0:
+                continue
+            report = out[:-len(".onnx")] + ".report.json"
+            checks.check(os.path.exists(report), f"{tag}: report written")
+            try:
+                onnx.checker.check_model(onnx.load(out), full_check=True)
+                checks.check(True, f"{tag}: onnx.checker")
+            except Exception as e:  # noqa: BLE001 - any checker failure fails the check
+                checks.check(False, f"{tag}: onnx.checker: {e}")
+            try:
+                ort = ort_logits(out, data, out + ".ort", kBatch, kTimeoutSeconds)
+                mine = pq_logits(pq, out, data, out + ".pq.npz", kBatch, kTimeoutSeconds)
+            except RuntimeError as e:
+                checks.check(False, f"{tag}: {e}")
+                continue
+            agree = float((ort.argmax(1) == mine.argmax(1)).mean())
+            rel = float(np.linalg.norm(ort - mine) / max(np.linalg.norm(ort), 1e-12))
+            checks.check(agree >= kMinTop1Agreement and rel <= kMaxRelL2,
+                         f"{tag}: ORT vs pq top-1 agreement {100 * agree:.1f}% "
+                         f"(>= {100 * kMinTop1Agreement:.0f}%), rel L2 {rel:.2e} "
+                         f"(<= {kMaxRelL2:.0e})")
+            acc = float((ort.argmax(1) == labels).mean())
+            drop = 100 * (fp32_acc - acc)
+            if mode != "weights-only":
+                checks.check(drop <= kMaxAccuracyDropPoints,
+                             f"{tag}: top-1 {100 * acc:.1f}% (drop {drop:.2f} points, "
+                             f"<= {kMaxAccuracyDropPoints})")
+            else:
+                print(f"info {tag}: top-1 {100 * acc:.1f}% (drop {drop:.2f} points)")
+            ratio = os.path.getsize(out) / os.path.getsize(fp32)
+            size_text = (f"{tag}: file {os.path.getsize(out)} bytes = {100 * ratio:.1f}% of "
+                         f"FP32")
+            checks.check(ratio <= kMaxSizeRatio, f"{size_text} (<= {100 * kMaxSizeRatio:.0f}%)")
+            if name == "fashion_vit":
+                stored, original = weight_bytes(out, report)
+                checks.check(stored <= kMaxSizeRatio * original,
+                             f"{tag}: quantized weights take {stored} bytes = "
+                             f"{100 * stored / original:.1f}% of their FP32 {original} bytes "
+                             f"(<= {100 * kMaxSizeRatio:.0f}%)")
+            if mode != "weights-only":
+                fused = fused_ops(out, work_dir)
+                with open(report) as f:
+                    nodes = json.load(f)["summary"]["nodes_quantized"]
+                text = f"{tag}: ORT fused {sum(fused.values())} of {nodes} quantized nodes {fused}"
+                # int8-dynamic: every MatMul/Gemm it takes must become
+                # ORT's DynamicQuantizeMatMul, on both models.
+                if name == "fashion_cnn" or mode == "dynamic":
+                    checks.check(sum(fused.values()) == nodes, text)
                 else:
-                    print(f"info {tag}: top-1 {100 * acc:.1f}% (drop {drop:.2f} points)")
-                ratio = os.path.getsize(out) / os.path.getsize(fp32)
-                size_text = (f"{tag}: file {os.path.getsize(out)} bytes = {100 * ratio:.1f}% of "
-                             f"FP32")
-                checks.check(ratio <= kMaxSizeRatio, f"{size_text} (<= {100 * kMaxSizeRatio:.0f}%)")
-                if name == "fashion_vit":
-                    stored, original = weight_bytes(out, report)
-                    checks.check(stored <= kMaxSizeRatio * original,
-                                 f"{tag}: quantized weights take {stored} bytes = "
-                                 f"{100 * stored / original:.1f}% of their FP32 {original} bytes "
-                                 f"(<= {100 * kMaxSizeRatio:.0f}%)")
-                if mode != "weights-only":
-                    fused = fused_ops(out, work_dir)
-                    with open(report) as f:
-                        nodes = json.load(f)["summary"]["nodes_quantized"]
-                    text = f"{tag}: ORT fused {sum(fused.values())} of {nodes} quantized nodes {fused}"
-                    if name == "fashion_cnn":
-                        checks.check(sum(fused.values()) == nodes, text)
-                    else:
-                        print("info " + text)
+                    print("info " + text)
     return checks.close()
 
 

@@ -23,6 +23,7 @@ const std::map<WeightEncoding, std::string>& ExpectedForms() {
       {WeightEncoding::kMatMulNBits, "MatMulNBits"},
       {WeightEncoding::kCodebookDecode, "decode"},
       {WeightEncoding::kBlockedDequantizeLinear, "DequantizeLinear"},
+      {WeightEncoding::kDynamicMatMul, "DynamicQuantizeMatMul"},
   };
   return kForms;
 }
@@ -51,6 +52,7 @@ TEST(ConstantWritersTest, LookupReturnsTheEncodingsRowWithItsFormAndWriter) {
   EXPECT_EQ(ConstantWriterFor(WeightEncoding::kCodebookDecode).write, &WriteCodebookDecode);
   EXPECT_EQ(ConstantWriterFor(WeightEncoding::kBlockedDequantizeLinear).write,
             &WriteBlockedDequantizeLinear);
+  EXPECT_EQ(ConstantWriterFor(WeightEncoding::kDynamicMatMul).write, &WriteDynamicMatMul);
 }
 
 // The quantizer records the row's form for each 4-bit weight it writes.

@@ -8,9 +8,10 @@
 namespace pq::quant {
 namespace {
 
-const std::vector<std::string> kSchemeNames = {"int8-sym", "int8-asym", "nf4", "int4-sym", "int4-asym"};
+const std::vector<std::string> kSchemeNames = {"int8-sym", "int8-asym", "int8-dynamic",
+                                               "nf4",      "int4-sym",  "int4-asym"};
 
-TEST(SchemeRegistryTest, TableListsExactlyTheFiveSchemesInOrder) {
+TEST(SchemeRegistryTest, TableListsExactlyTheSchemesInOrder) {
   std::vector<std::string> names;
   for (const SchemeEntry& e : SchemeTable()) names.push_back(e.name);
   EXPECT_EQ(names, kSchemeNames);
@@ -40,7 +41,7 @@ TEST(SchemeRegistryTest, MakeSchemeByNameAndRefusalListingAllNames) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), Status::Code::kInvalidArgument);
   EXPECT_NE(bad.status().message().find("'nf5'"), std::string::npos);
-  EXPECT_NE(bad.status().message().find("int8-sym, int8-asym, nf4, int4-sym, int4-asym"),
+  EXPECT_NE(bad.status().message().find("int8-sym, int8-asym, int8-dynamic, nf4, int4-sym, int4-asym"),
             std::string::npos)
       << bad.status().message();
 }
