@@ -1,98 +1,130 @@
 #include "quant/opset_upgrade.h"
 
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "base/onnx_domain.h"
 #include "onnx/onnx_pb.h"
 #include "quant/name_allocator.h"
-#include "quant/proto_build.h"
+#include "quant/opset_upgrade_rules.h"
 
 namespace pq::quant {
 namespace {
 
-constexpr int64_t kMinUpgradeOpset = 13;
-constexpr int64_t kAxesInputOpset = 18;
-constexpr int64_t kMinIrVersion = 10;
+using upgrade::NodeEdit;
+using upgrade::NodeLabel;
+using upgrade::UpgradeContext;
+using upgrade::UpgradeRule;
 
-// Reductions whose `axes` attribute became input 1 at opset 18 (ReduceSum
-// changed at 13).
-constexpr const char* kAxesToInput[] = {"ReduceMean",      "ReduceMax",      "ReduceMin",
-                                        "ReduceProd",      "ReduceL1",       "ReduceL2",
-                                        "ReduceLogSum",    "ReduceLogSumExp", "ReduceSumSquare"};
+// The lowest IR version that can hold each default-domain opset (index:
+// opset; ONNX's release table).
+int64_t MinIrVersion(int64_t opset) {
+  if (opset <= 8) return 3;
+  if (opset <= 9) return 4;
+  if (opset <= 10) return 5;
+  if (opset <= 11) return 6;
+  if (opset <= 14) return 7;
+  if (opset <= 18) return 8;
+  if (opset <= 20) return 9;
+  return 10;
+}
 
-// An op whose meaning changed at `changed_at` (a node at an older opset
-// computes something else under the new one).
+// An op whose meaning changed at `changed_at` in a way pq does not rewrite
+// (a node at an older opset computes something else under the new one).
 struct MeaningChange {
   const char* op;
   int64_t changed_at;
   const char* what;
 };
 constexpr MeaningChange kMeaningChanges[] = {
+    {"Scan", 9, "the batch axis of its inputs was removed at 9"},
     {"RoiAlign", 16, "coordinate_transformation_mode defaults to half_pixel from 16"},
     {"GridSample", 20, "modes were renamed and extended to N-D at 20"},
     {"DFT", 20, "axis moved from an attribute to an input at 20"},
     {"GroupNormalization", 21, "scale and bias are per channel, not per group, from 21"},
 };
 
-bool MovesAxesToInput(const std::string& op) {
-  for (const char* name : kAxesToInput) {
-    if (op == name) return true;
+// Attributes that no default-domain op has had since opset 7, which old
+// exporters still write: dropped.
+bool IsLegacyAttribute(const onnx::NodeProto& node, const std::string& attr) {
+  if (attr == "consumed_inputs") return true;
+  return attr == "is_test" &&
+         (node.op_type() == "BatchNormalization" || node.op_type() == "Dropout");
+}
+
+void DropLegacyAttributes(onnx::NodeProto* node, NodeEdit* edit) {
+  auto* attrs = node->mutable_attribute();
+  for (int i = attrs->size() - 1; i >= 0; --i) {
+    if (!IsLegacyAttribute(*node, attrs->Get(i).name())) continue;
+    attrs->DeleteSubrange(i, 1);
+    edit->changed = true;
   }
-  return false;
 }
 
-std::string NodeLabel(const onnx::NodeProto& node) {
-  return "node '" + node.name() + "' (" + node.op_type() + ")";
+// Reserves the names used inside `graph`'s subgraphs (the allocator knows the
+// main graph's).
+void ReserveSubgraphNames(const onnx::GraphProto& graph, bool is_subgraph, NameAllocator* names) {
+  if (is_subgraph) {
+    for (const auto& v : graph.input()) names->Make(v.name());
+    for (const auto& v : graph.initializer()) names->Make(v.name());
+  }
+  for (const onnx::NodeProto& node : graph.node()) {
+    if (is_subgraph) {
+      names->Make(node.name());
+      for (const auto& o : node.output()) names->Make(o);
+    }
+    for (const onnx::AttributeProto& a : node.attribute()) {
+      if (a.has_g()) ReserveSubgraphNames(a.g(), true, names);
+      for (const onnx::GraphProto& g : a.graphs()) ReserveSubgraphNames(g, true, names);
+    }
+  }
 }
 
-// Rewrites `graph`'s nodes and those of its subgraphs; axes initializers go
-// into `main` (visible to every subgraph).
-Status UpgradeGraph(onnx::GraphProto* graph, int64_t from, int64_t target, onnx::GraphProto* main,
-                    NameAllocator* names, int* rewritten) {
+// Rewrites `graph`'s nodes and those of its subgraphs, keeping them in
+// topological order; `rewritten` receives each rewritten node's label.
+Status UpgradeGraph(onnx::GraphProto* graph, UpgradeContext& ctx,
+                    std::vector<std::string>* rewritten) {
+  ctx.Declare(*graph);
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
   for (onnx::NodeProto& node : *graph->mutable_node()) {
-    const bool default_domain = IsDefaultDomain(node.domain());
     for (onnx::AttributeProto& a : *node.mutable_attribute()) {
-      if (a.has_g()) PQ_RETURN_IF_ERROR(UpgradeGraph(a.mutable_g(), from, target, main, names, rewritten));
+      if (a.has_g()) PQ_RETURN_IF_ERROR(UpgradeGraph(a.mutable_g(), ctx, rewritten));
       for (onnx::GraphProto& g : *a.mutable_graphs()) {
-        PQ_RETURN_IF_ERROR(UpgradeGraph(&g, from, target, main, names, rewritten));
+        PQ_RETURN_IF_ERROR(UpgradeGraph(&g, ctx, rewritten));
       }
     }
-    if (!default_domain) continue;
-    for (const MeaningChange& change : kMeaningChanges) {
-      if (node.op_type() == change.op && from < change.changed_at && target >= change.changed_at) {
-        return Status::NotSupported(NodeLabel(node) + " cannot move from opset " +
-                                    std::to_string(from) + " to " + std::to_string(target) + ": " +
-                                    change.what);
+    NodeEdit edit;
+    if (IsDefaultDomain(node.domain())) {
+      const std::string label = NodeLabel(node);
+      for (const MeaningChange& change : kMeaningChanges) {
+        if (node.op_type() == change.op && ctx.from() < change.changed_at &&
+            ctx.target() >= change.changed_at) {
+          return Status::NotSupported(label + " cannot move from opset " +
+                                      std::to_string(ctx.from()) + " to " +
+                                      std::to_string(ctx.target()) + ": " + change.what);
+        }
       }
+      DropLegacyAttributes(&node, &edit);
+      for (const UpgradeRule& rule : upgrade::UpgradeRules()) {
+        if (node.op_type() == rule.op && ctx.from() < rule.changed_at &&
+            ctx.target() >= rule.changed_at) {
+          PQ_RETURN_IF_ERROR(rule.rewrite(&node, ctx, &edit));
+        }
+      }
+      if (edit.changed) rewritten->push_back(label);
     }
-    if (!MovesAxesToInput(node.op_type()) || from >= kAxesInputOpset || target < kAxesInputOpset) {
-      continue;
-    }
-    auto* attrs = node.mutable_attribute();
-    for (int i = 0; i < attrs->size(); ++i) {
-      if (attrs->Get(i).name() != "axes") continue;
-      const std::vector<int64_t> axes(attrs->Get(i).ints().begin(), attrs->Get(i).ints().end());
-      attrs->DeleteSubrange(i, 1);
-      std::string raw(axes.size() * sizeof(int64_t), '\0');
-      if (!axes.empty()) std::memcpy(raw.data(), axes.data(), raw.size());
-      const std::string name =
-          names->Make((node.name().empty() ? node.op_type() : node.name()) + "_axes");
-      *main->add_initializer() = Initializer(name, onnx::TensorProto::INT64,
-                                             {static_cast<int64_t>(axes.size())}, std::move(raw));
-      if (node.input_size() < 1) return Status::InvalidInput(NodeLabel(node) + " has no input");
-      node.add_input(name);
-      ++*rewritten;
-      break;
-    }
+    for (onnx::NodeProto& n : edit.before) *nodes.Add() = std::move(n);
+    *nodes.Add() = std::move(node);
+    for (onnx::NodeProto& n : edit.after) *nodes.Add() = std::move(n);
   }
+  graph->mutable_node()->Swap(&nodes);
   return Status::OK();
 }
 
 }  // namespace
 
-Result<std::unique_ptr<Model>> UpgradeOpset(const Model& model, int64_t target, int* rewritten_nodes) {
+Result<std::unique_ptr<Model>> UpgradeOpset(const Model& model, int64_t target,
+                                            std::vector<std::string>* rewritten_nodes) {
   const int64_t from = model.OpsetVersion("");
   if (from < kMinUpgradeOpset || target < from || target > kMaxUpgradeOpset) {
     return Status::NotSupported("pq upgrades the default-domain opset from " +
@@ -103,15 +135,16 @@ Result<std::unique_ptr<Model>> UpgradeOpset(const Model& model, int64_t target, 
   }
   auto proto = std::make_unique<onnx::ModelProto>(model.proto());
   NameAllocator names(proto->graph());
-  int rewritten = 0;
-  Status upgraded =
-      UpgradeGraph(proto->mutable_graph(), from, target, proto->mutable_graph(), &names, &rewritten);
+  ReserveSubgraphNames(proto->graph(), false, &names);
+  UpgradeContext ctx(from, target, model, proto->mutable_graph(), &names);
+  std::vector<std::string> rewritten;
+  Status upgraded = UpgradeGraph(proto->mutable_graph(), ctx, &rewritten);
   if (rewritten_nodes != nullptr) *rewritten_nodes = rewritten;
   if (!upgraded.ok()) return upgraded;
   for (onnx::OperatorSetIdProto& o : *proto->mutable_opset_import()) {
     if (IsDefaultDomain(o.domain())) o.set_version(target);
   }
-  if (proto->ir_version() < kMinIrVersion) proto->set_ir_version(kMinIrVersion);
+  if (proto->ir_version() < MinIrVersion(target)) proto->set_ir_version(MinIrVersion(target));
   return Model::FromProto(std::move(proto), model.base_dir(), model.origin());
 }
 

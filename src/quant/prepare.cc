@@ -7,7 +7,6 @@
 #include "base/batchnorm_fold.h"
 #include "base/onnx_domain.h"
 #include "onnx/onnx_pb.h"
-#include "onnx/version_converter/convert.h"
 
 namespace pq::quant {
 namespace {
@@ -147,22 +146,6 @@ Result<std::unique_ptr<Model>> FoldBatchNorms(const Model& model,
     }
   }
   return Model::FromProto(std::move(proto), model.base_dir(), model.origin());
-}
-
-Result<std::unique_ptr<Model>> ConvertOpset(const Model& model, int64_t opset) {
-  onnx::ModelProto converted;
-  try {
-    converted = onnx::version_conversion::ConvertVersion(model.proto(), static_cast<int>(opset));
-  } catch (const std::exception& e) {
-    std::string what = e.what();
-    for (char& c : what) {
-      if (c == '\n') c = ' ';
-    }
-    return Status::NotSupported(model.origin() + ": onnx's version converter cannot convert to opset " +
-                                std::to_string(opset) + ": " + what);
-  }
-  return Model::FromProto(std::make_unique<onnx::ModelProto>(std::move(converted)), model.base_dir(),
-                          model.origin());
 }
 
 }  // namespace pq::quant

@@ -1,7 +1,6 @@
 // Preparation of an FP32 model before quantization: folding
 // BatchNormalization into the Conv before it (what runtimes do before fusing
-// quantized convolutions), and raising the default-domain opset when per-axis
-// QuantizeLinear/DequantizeLinear (opset 13) is needed.
+// quantized convolutions). The opset upgrade is quant/opset_upgrade.h.
 #ifndef PQ_QUANT_PREPARE_H_
 #define PQ_QUANT_PREPARE_H_
 
@@ -27,11 +26,6 @@ struct FoldedBatchNorm {
 // `folded` lists what was folded (possibly nothing).
 Result<std::unique_ptr<Model>> FoldBatchNorms(const Model& model,
                                               std::vector<FoldedBatchNorm>* folded);
-
-// Returns a copy of `model` converted to default-domain opset `opset` with
-// onnx's version converter. Errors (kNotSupported) name what the converter
-// could not handle.
-Result<std::unique_ptr<Model>> ConvertOpset(const Model& model, int64_t opset);
 
 }  // namespace pq::quant
 

@@ -1,5 +1,9 @@
 #include "quant/prepare_stage.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "onnx/onnx_pb.h"
 #include "quant/blocked_dq_writer.h"
 #include "quant/equivalence_check.h"
@@ -33,79 +37,90 @@ Status FoldOrCopy(const Model& model, bool fold, PreparedModel* prepared) {
   return Status::OK();
 }
 
+// Upgrades `prepared->model` to default-domain opset `target` with pq's
+// upgrade and, when a node was rewritten, checks the outputs by running both
+// models. A check that cannot run (a non-float input, an op the executor
+// lacks) does not block the upgrade, whose rewrites are exact by
+// construction; a warning says it was not verified. Records the
+// transformation. Errors: the upgrade's (naming the node), kInvalidInput
+// naming the rewritten nodes when the outputs differ.
+Status UpgradeChecked(int64_t target, const std::string& purpose, int threads,
+                      PreparedModel* prepared) {
+  const Model& model = *prepared->model;
+  const int64_t opset = model.OpsetVersion("");
+  std::vector<std::string> rewritten;
+  Result<std::unique_ptr<Model>> upgraded = UpgradeOpset(model, target, &rewritten);
+  if (!upgraded.ok()) return upgraded.status();
+  std::string what = "upgraded the default-domain opset from " + std::to_string(opset) + " to " +
+                     std::to_string(target) + " (pq)" + purpose + "; ";
+  // Running both FP32 models costs time and memory in proportion to the
+  // weights; it is needed only when a node changed. Otherwise the graph is
+  // the same nodes under a newer opset whose meaning UpgradeOpset vouches for.
+  if (rewritten.empty()) {
+    what += "no node needed rewriting";
+  } else {
+    std::string nodes;
+    for (const std::string& n : rewritten) nodes += (nodes.empty() ? "" : ", ") + n;
+    Status same = CheckSameOutputs(model, *upgraded.value(), threads);
+    // The text of the verified case is what reports have always said.
+    what += std::to_string(rewritten.size()) + " node(s) rewritten";
+    if (same.ok()) {
+      what += "; outputs verified equal";
+    } else if (same.code() == Status::Code::kNotSupported) {
+      what += " (" + nodes + "); outputs not verified";
+      prepared->warnings.push_back("the opset upgrade from " + std::to_string(opset) + " to " +
+                                   std::to_string(target) + " could not be verified by running "
+                                   "both models (" + same.message() + ")");
+    } else {
+      return Status::InvalidInput("upgrading the default-domain opset from " +
+                                  std::to_string(opset) + " to " + std::to_string(target) +
+                                  " changed the outputs (" + same.message() +
+                                  "); rewritten: " + nodes);
+    }
+  }
+  prepared->transformations.push_back(what);
+  prepared->model = std::move(upgraded).value();
+  return Status::OK();
+}
+
 // Gives the model an opset that can hold per-axis parameters when asked
-// (13), else one that has QuantizeLinear (10): onnx's converter, checked by
-// running both models. When the conversion to 13 fails at an opset that
-// already has QuantizeLinear, weights go per-tensor with a warning.
+// (13), else one that has QuantizeLinear (10). When the upgrade to 13
+// fails, weights go per-tensor with a warning (upgrading to 10 if needed).
 Status PrepareQdqOpset(bool want_per_channel, int threads, PreparedModel* prepared) {
-  std::unique_ptr<Model>& model = prepared->model;
-  const int64_t opset = model->OpsetVersion("");
+  const int64_t opset = prepared->model->OpsetVersion("");
   prepared->per_channel = want_per_channel;
   if (opset >= kPerAxisOpset || (!want_per_channel && opset >= kMinQdqOpset)) return Status::OK();
-  const int64_t target = want_per_channel ? kPerAxisOpset : kMinQdqOpset;
-  Result<std::unique_ptr<Model>> converted = ConvertOpset(*model, target);
-  Status same = converted.ok() ? CheckSameOutputs(*model, *converted.value(), threads)
-                               : converted.status();
-  if (same.ok()) {
-    prepared->transformations.push_back("converted the default-domain opset from " +
-                                        std::to_string(opset) + " to " + std::to_string(target) +
-                                        " (onnx version converter); outputs verified equal");
-    model = std::move(converted).value();
-    return Status::OK();
+  if (want_per_channel) {
+    Status up = UpgradeChecked(kPerAxisOpset, "", threads, prepared);
+    if (up.ok()) return Status::OK();
+    prepared->per_channel = false;
+    prepared->warnings.push_back("per-channel weights need opset " +
+                                 std::to_string(kPerAxisOpset) + " and upgrading from opset " +
+                                 std::to_string(opset) + " failed (" + up.message() +
+                                 "); weights are per-tensor");
+    if (opset >= kMinQdqOpset) return Status::OK();
   }
-  if (opset < kMinQdqOpset) {
-    return Status::NotSupported(model->origin() + ": opset " + std::to_string(opset) +
-                                " has no QuantizeLinear and conversion to opset " +
-                                std::to_string(target) + " failed: " + same.message());
+  Status up = UpgradeChecked(kMinQdqOpset, "", threads, prepared);
+  if (!up.ok()) {
+    return Status::NotSupported(prepared->model->origin() + ": opset " + std::to_string(opset) +
+                                " has no QuantizeLinear and the upgrade to opset " +
+                                std::to_string(kMinQdqOpset) + " failed: " + up.message());
   }
-  prepared->per_channel = false;
-  prepared->warnings.push_back("per-channel weights need opset " + std::to_string(kPerAxisOpset) +
-                               " and converting from opset " + std::to_string(opset) + " failed (" +
-                               same.message() + "); weights are per-tensor");
   return Status::OK();
 }
 
 // Gives the model default-domain opset 21 (blocked DequantizeLinear with
-// int4): onnx's converter up to 13 when lower, then pq's own upgrade; the
-// FP32 outputs are checked when a node changed. Errors (kNotSupported) name
-// what stood in the way and that --int4-format ort works at any opset.
+// int4) with pq's upgrade. Errors (kNotSupported) name what stood in the
+// way and that --int4-format ort works at any opset.
 Status PrepareBlockedDqOpset(int threads, PreparedModel* prepared) {
-  std::unique_ptr<Model>& model = prepared->model;
-  const int64_t opset = model->OpsetVersion("");
+  const int64_t opset = prepared->model->OpsetVersion("");
   if (opset >= kBlockedDqOpset) return Status::OK();
-  auto refuse = [&](const Status& why) {
-    return Status::NotSupported("--int4-format onnx needs default-domain opset " +
-                                std::to_string(kBlockedDqOpset) + " and the model (opset " +
-                                std::to_string(opset) + ") cannot be upgraded: " + why.message() +
-                                "; --int4-format ort works at any opset");
-  };
-  const Model* base = model.get();
-  std::unique_ptr<Model> converted;
-  if (opset < kPerAxisOpset) {
-    Result<std::unique_ptr<Model>> c = ConvertOpset(*model, kPerAxisOpset);
-    if (!c.ok()) return refuse(c.status());
-    converted = std::move(c).value();
-    base = converted.get();
-  }
-  int rewritten = 0;
-  Result<std::unique_ptr<Model>> upgraded = UpgradeOpset(*base, kBlockedDqOpset, &rewritten);
-  if (!upgraded.ok()) return refuse(upgraded.status());
-  // Running both FP32 models costs time and memory in proportion to the
-  // weights; it is needed only when a node changed. Otherwise the graph is
-  // the same nodes under a newer opset whose meaning UpgradeOpset vouches for.
-  std::string check = "no node needed rewriting";
-  if (converted || rewritten > 0) {
-    Status same = CheckSameOutputs(*model, *upgraded.value(), threads);
-    if (!same.ok()) return refuse(same);
-    check = std::to_string(rewritten) + " node(s) rewritten; outputs verified equal";
-  }
-  prepared->transformations.push_back(
-      "upgraded the default-domain opset from " + std::to_string(opset) + " to " +
-      std::to_string(kBlockedDqOpset) +
-      (converted ? " (onnx version converter to 13, then pq)" : " (pq)") +
-      " for blocked DequantizeLinear; " + check);
-  model = std::move(upgraded).value();
-  return Status::OK();
+  Status up = UpgradeChecked(kBlockedDqOpset, " for blocked DequantizeLinear", threads, prepared);
+  if (up.ok()) return Status::OK();
+  return Status::NotSupported("--int4-format onnx needs default-domain opset " +
+                              std::to_string(kBlockedDqOpset) + " and the model (opset " +
+                              std::to_string(opset) + ") cannot be upgraded: " + up.message() +
+                              "; --int4-format ort works at any opset");
 }
 
 }  // namespace

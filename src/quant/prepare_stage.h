@@ -5,7 +5,9 @@
 //   2. An opset that can hold what the writers emit: per-axis
 //      DequantizeLinear (13) for per-channel QDQ weights, QuantizeLinear (10)
 //      for per-tensor ones and the standard-ops decode, 21 for blocked
-//      DequantizeLinear. Every conversion is checked by running both models.
+//      DequantizeLinear, by pq's own opset upgrade. Every upgrade that
+//      rewrote a node is checked by running both models (or, when they
+//      cannot run, a warning says it was not verified).
 #ifndef PQ_QUANT_PREPARE_STAGE_H_
 #define PQ_QUANT_PREPARE_STAGE_H_
 
@@ -29,9 +31,9 @@ struct PreparedModel {
   std::vector<std::string> warnings;
 };
 
-// Errors: kNotSupported (an opset below 10 that cannot be converted, a model
-// --int4-format onnx cannot bring to opset 21, naming why), the folding's and
-// the converters' errors.
+// Errors: kNotSupported (an opset below 10 that cannot be upgraded, a model
+// --int4-format onnx cannot bring to opset 21, naming why), the folding's
+// errors.
 Result<PreparedModel> PrepareModel(const Model& model, const QuantizeOptions& options,
                                    const SchemeSet& schemes);
 

@@ -1,5 +1,6 @@
 // Tests of src/quant/opset_upgrade.cc: Reduce* axes attributes become an
-// int64 input at opset 18 and compute the same in pq's executor; ops whose
+// int64 input at opset 18 and compute the same in pq's executor; any opset
+// from 7 reaches every target (per-op rewrites: opset_upgrade_ops_test.cc); ops whose
 // meaning changed are refused naming the node; Quantize() with --int4-format
 // onnx fails with a message that points to --int4-format ort.
 #include <gtest/gtest.h>
@@ -66,10 +67,11 @@ std::vector<double> RunOnFixedInput(const Model& model) {
 
 TEST(OpsetUpgradeTest, ReduceMeanAxesAttributeBecomesAnInput) {
   auto model = Load(ReduceModel(13));
-  int rewritten = -1;
+  std::vector<std::string> rewritten;
   Result<std::unique_ptr<Model>> up = quant::UpgradeOpset(*model, 21, &rewritten);
   ASSERT_TRUE(up.ok()) << up.status().ToString();
-  EXPECT_EQ(rewritten, 1) << "only ReduceMean had an axes attribute";
+  EXPECT_EQ(rewritten, std::vector<std::string>{"node 'mean' (ReduceMean)"})
+      << "only ReduceMean had an axes attribute";
   const onnx::ModelProto& p = up.value()->proto();
   EXPECT_EQ(up.value()->OpsetVersion(""), 21);
   EXPECT_EQ(p.ir_version(), 10);
@@ -126,10 +128,28 @@ TEST(OpsetUpgradeTest, OpWhoseMeaningChangedIsRefusedNamingTheNode) {
   EXPECT_TRUE(quant::UpgradeOpset(*Load(proto), 21).ok());
 }
 
-TEST(OpsetUpgradeTest, OpsetBelow13IsRefused) {
-  Result<std::unique_ptr<Model>> up = quant::UpgradeOpset(*Load(ReduceModel(12)), 21);
+// (Models below opset 7 do not load.)
+TEST(OpsetUpgradeTest, ADowngradeOrATargetPast21IsRefused) {
+  Result<std::unique_ptr<Model>> up = quant::UpgradeOpset(*Load(ReduceModel(13)), 10);
   ASSERT_FALSE(up.ok());
   EXPECT_EQ(up.status().code(), Status::Code::kNotSupported);
+  up = quant::UpgradeOpset(*Load(ReduceModel(13)), 22);
+  ASSERT_FALSE(up.ok());
+  EXPECT_EQ(up.status().code(), Status::Code::kNotSupported);
+}
+
+// From opset 7 the same model reaches 21 with the same outputs, and each
+// target gets the IR version its opset needs.
+TEST(OpsetUpgradeTest, Opset7ReachesEveryTargetWithTheIrVersionItNeeds) {
+  auto model = Load(ReduceModel(7));
+  const std::vector<double> before = RunOnFixedInput(*model);
+  const std::pair<int64_t, int64_t> kTargetIr[] = {{10, 7}, {13, 7}, {17, 8}, {21, 10}};
+  for (const auto& [target, ir] : kTargetIr) {
+    Result<std::unique_ptr<Model>> up = quant::UpgradeOpset(*model, target);
+    ASSERT_TRUE(up.ok()) << up.status().ToString();
+    EXPECT_EQ(up.value()->proto().ir_version(), ir) << "opset " << target;
+    EXPECT_EQ(RunOnFixedInput(*up.value()), before) << "opset " << target;
+  }
 }
 
 TEST(OpsetUpgradeTest, Int4OnnxFormRefusalPointsToTheOrtForm) {

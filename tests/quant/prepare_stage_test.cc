@@ -1,7 +1,8 @@
 // Direct tests of src/quant/prepare_stage.cc: BatchNormalization folding
 // (recorded, or skipped when asked), the opset a scheme set needs (13 for
-// per-channel int8, verified; per-tensor with a warning when the conversion
-// cannot be verified; 21 for int4 "onnx").
+// per-channel int8 by pq's upgrade, verified when a node was rewritten and
+// saying so when it cannot be; per-tensor with a warning when the upgrade is
+// refused; 21 for int4 "onnx").
 #include "quant/prepare_stage.h"
 
 #include <gtest/gtest.h>
@@ -63,8 +64,8 @@ TEST(PrepareStageTest, OpsetElevenIsConvertedToThirteenForPerChannelInt8) {
   EXPECT_EQ(p->model->OpsetVersion(""), 13);
   EXPECT_TRUE(p->per_channel);
   ASSERT_EQ(p->transformations.size(), 1u);
-  EXPECT_TRUE(Mentions(p->transformations[0], "from 11 to 13")) << p->transformations[0];
-  EXPECT_TRUE(Mentions(p->transformations[0], "verified")) << p->transformations[0];
+  EXPECT_TRUE(Mentions(p->transformations[0], "from 11 to 13 (pq)")) << p->transformations[0];
+  EXPECT_TRUE(Mentions(p->transformations[0], "no node needed rewriting")) << p->transformations[0];
   // Per-tensor weights need opset 10 only: nothing to convert.
   o.per_channel = false;
   p = PrepareModel(*model, o, SchemesFor(o));
@@ -88,10 +89,41 @@ TEST(PrepareStageTest, OpsetNineIsConvertedToTenForPerTensorWeights) {
   EXPECT_TRUE(Mentions(p->transformations[0], "from 9 to 10")) << p->transformations[0];
 }
 
-// An int64 input: the converted model cannot be checked by running it, so
-// the conversion is not taken and weights go per tensor, with a warning.
-TEST(PrepareStageTest, UnverifiableConversionFallsBackToPerTensorWithAWarning) {
-  onnx::ModelProto proto = testing::ConvMlpProto(11);
+// ConvMlpProto with Softmax (default axis) after the Gemm, whose opset-11
+// meaning is rewritten on the way to 13.
+onnx::ModelProto ConvMlpSoftmaxProto(int64_t opset) {
+  onnx::ModelProto proto = testing::ConvMlpProto(opset);
+  onnx::GraphProto* g = proto.mutable_graph();
+  g->mutable_node(g->node_size() - 1)->set_output(0, "G");
+  onnx::NodeProto* softmax = g->add_node();
+  softmax->set_op_type("Softmax");
+  softmax->set_name("probs");
+  softmax->add_input("G");
+  softmax->add_output("Y");
+  return proto;
+}
+
+TEST(PrepareStageTest, OpsetNineSoftmaxIsRewrittenAndVerified) {
+  auto model = testing::ModelOf(ConvMlpSoftmaxProto(9));
+  ASSERT_NE(model, nullptr);
+  QuantizeOptions o;
+  Result<PreparedModel> p = PrepareModel(*model, o, SchemesFor(o));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->model->OpsetVersion(""), 13);
+  EXPECT_TRUE(p->per_channel);
+  EXPECT_TRUE(p->warnings.empty());
+  ASSERT_EQ(p->transformations.size(), 1u);
+  const std::string& t = p->transformations[0];
+  EXPECT_TRUE(Mentions(t, "from 9 to 13 (pq)")) << t;
+  EXPECT_TRUE(Mentions(t, "1 node(s) rewritten")) << t;
+  EXPECT_TRUE(Mentions(t, "outputs verified equal")) << t;
+}
+
+// An int64 input: the upgraded model cannot be checked by running it. The
+// rewrite is taken, and the transformation and a warning say it was not
+// verified.
+TEST(PrepareStageTest, UnverifiableUpgradeIsTakenAndSaysSo) {
+  onnx::ModelProto proto = ConvMlpSoftmaxProto(11);
   onnx::ValueInfoProto* ids = proto.mutable_graph()->add_input();
   ids->set_name("ids");
   ids->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
@@ -108,12 +140,37 @@ TEST(PrepareStageTest, UnverifiableConversionFallsBackToPerTensorWithAWarning) {
   QuantizeOptions o;
   Result<PreparedModel> p = PrepareModel(*model, o, SchemesFor(o));
   ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_TRUE(p->per_channel);
+  EXPECT_EQ(p->model->OpsetVersion(""), 13);
+  ASSERT_EQ(p->transformations.size(), 1u);
+  EXPECT_TRUE(Mentions(p->transformations[0], "(node 'probs' (Softmax)); outputs not verified"))
+      << p->transformations[0];
+  EXPECT_FALSE(Mentions(p->transformations[0], "verified equal")) << p->transformations[0];
+  ASSERT_EQ(p->warnings.size(), 1u);
+  EXPECT_TRUE(Mentions(p->warnings[0], "could not be verified")) << p->warnings[0];
+}
+
+// A node pq cannot upgrade keeps an opset-11 model at 11 with per-tensor
+// weights, and a warning naming the node.
+TEST(PrepareStageTest, RefusedUpgradeFallsBackToPerTensorWithAWarning) {
+  onnx::ModelProto proto = ConvMlpSoftmaxProto(11);
+  proto.mutable_graph()->mutable_node(proto.mutable_graph()->node_size() - 1)->set_op_type("Resize");
+  proto.mutable_graph()->mutable_node(proto.mutable_graph()->node_size() - 1)->set_name("rs");
+  onnx::AttributeProto* mode = proto.mutable_graph()->mutable_node(5)->add_attribute();
+  mode->set_name("coordinate_transformation_mode");
+  mode->set_type(onnx::AttributeProto::STRING);
+  mode->set_s("tf_half_pixel_for_nn");
+  auto model = testing::ModelOf(proto);
+  ASSERT_NE(model, nullptr);
+  QuantizeOptions o;
+  Result<PreparedModel> p = PrepareModel(*model, o, SchemesFor(o));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_FALSE(p->per_channel);
   EXPECT_EQ(p->model->OpsetVersion(""), 11);
   EXPECT_TRUE(p->transformations.empty());
   ASSERT_EQ(p->warnings.size(), 1u);
   EXPECT_TRUE(Mentions(p->warnings[0], "per-tensor")) << p->warnings[0];
-  EXPECT_TRUE(Mentions(p->warnings[0], "opset 11")) << p->warnings[0];
+  EXPECT_TRUE(Mentions(p->warnings[0], "node 'rs' (Resize)")) << p->warnings[0];
 }
 
 TEST(PrepareStageTest, Int4OnnxFormatUpgradesToOpset21) {
