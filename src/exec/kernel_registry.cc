@@ -26,6 +26,7 @@ constexpr Family kFamilies[] = {
     ResizeKernels,          // resize.cc
     EinsumKernels,          // einsum.cc
     SoftmaxKernels,         // softmax.cc
+    TriluKernels,           // trilu.cc
     QuantizedLinearKernels,     // quantized_linear.cc
     QuantizedMatMulKernels,     // quantized_matmul.cc
     QuantizedConvKernels,       // quantized_conv.cc
