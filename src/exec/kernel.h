@@ -105,6 +105,7 @@ const std::vector<KernelDef>& ResizeKernels();
 const std::vector<KernelDef>& EinsumKernels();
 const std::vector<KernelDef>& SoftmaxKernels();
 const std::vector<KernelDef>& TriluKernels();
+const std::vector<KernelDef>& CumSumKernels();
 const std::vector<KernelDef>& QuantizedLinearKernels();
 const std::vector<KernelDef>& QuantizedMatMulKernels();
 const std::vector<KernelDef>& QuantizedConvKernels();

@@ -27,6 +27,7 @@ constexpr Family kFamilies[] = {
     EinsumKernels,          // einsum.cc
     SoftmaxKernels,         // softmax.cc
     TriluKernels,           // trilu.cc
+    CumSumKernels,          // cumsum.cc
     QuantizedLinearKernels,     // quantized_linear.cc
     QuantizedMatMulKernels,     // quantized_matmul.cc
     QuantizedConvKernels,       // quantized_conv.cc
