@@ -106,6 +106,7 @@ const std::vector<KernelDef>& EinsumKernels();
 const std::vector<KernelDef>& SoftmaxKernels();
 const std::vector<KernelDef>& TriluKernels();
 const std::vector<KernelDef>& CumSumKernels();
+const std::vector<KernelDef>& NonZeroKernels();
 const std::vector<KernelDef>& QuantizedLinearKernels();
 const std::vector<KernelDef>& QuantizedMatMulKernels();
 const std::vector<KernelDef>& QuantizedConvKernels();

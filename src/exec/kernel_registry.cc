@@ -28,6 +28,7 @@ constexpr Family kFamilies[] = {
     SoftmaxKernels,         // softmax.cc
     TriluKernels,           // trilu.cc
     CumSumKernels,          // cumsum.cc
+    NonZeroKernels,         // non_zero.cc
     QuantizedLinearKernels,     // quantized_linear.cc
     QuantizedMatMulKernels,     // quantized_matmul.cc
     QuantizedConvKernels,       // quantized_conv.cc
