@@ -1,28 +1,15 @@
 // CumSum: running sums along one axis, optionally exclusive (each element
 // sums the ones before it) and reversed (sums run from the end).
-#include <cstring>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "exec/kernel.h"
+#include "exec/kernels/elementwise_math.h"
 #include "exec/kernels/elementwise_util.h"
 #include "exec/kernels/movement_common.h"
 
 namespace pq::exec {
 namespace {
-
-// a + b; integers wrap around (two's complement) instead of overflowing.
-template <typename T>
-T WrappingAdd(T a, T b) {
-  if constexpr (std::is_floating_point_v<T>) {
-    return a + b;
-  } else {
-    T r;
-    __builtin_add_overflow(a, b, &r);
-    return r;
-  }
-}
 
 // Writes the running sums of `x` along `axis` into `y` (same shape).
 // outer/dim/inner: the products of the dims before, at and after the axis.
@@ -38,9 +25,9 @@ void RunningSums(const T* x, T* y, int64_t outer, int64_t dim, int64_t inner, bo
         const int64_t at = base + j * inner;
         if (exclusive) {
           y[at] = sum;
-          sum = WrappingAdd(sum, x[at]);
+          sum = WrapAdd(sum, x[at]);
         } else {
-          sum = WrappingAdd(sum, x[at]);
+          sum = WrapAdd(sum, x[at]);
           y[at] = sum;
         }
       }
