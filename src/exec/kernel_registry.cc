@@ -29,6 +29,7 @@ constexpr Family kFamilies[] = {
     TriluKernels,           // trilu.cc
     CumSumKernels,          // cumsum.cc
     NonZeroKernels,         // non_zero.cc
+    ScatterGatherNDKernels, // scatter_gather_nd.cc
     QuantizedLinearKernels,     // quantized_linear.cc
     QuantizedMatMulKernels,     // quantized_matmul.cc
     QuantizedConvKernels,       // quantized_conv.cc
