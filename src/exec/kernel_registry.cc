@@ -30,6 +30,7 @@ constexpr Family kFamilies[] = {
     CumSumKernels,          // cumsum.cc
     NonZeroKernels,         // non_zero.cc
     ScatterGatherNDKernels, // scatter_gather_nd.cc
+    ScatterElementsKernels, // scatter_elements.cc
     QuantizedLinearKernels,     // quantized_linear.cc
     QuantizedMatMulKernels,     // quantized_matmul.cc
     QuantizedConvKernels,       // quantized_conv.cc
