@@ -1,5 +1,6 @@
 // GatherND and ScatterND: read or write slices of data addressed by the
 // last dim of an index tensor (a tuple of leading coordinates per slice).
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -91,10 +92,10 @@ Status GatherND(KernelContext& ctx) {
   shape.insert(shape.end(), data.shape().begin() + batch_dims + m, data.shape().end());
   Result<Tensor> out = ctx.AllocateUninitialized(data.dtype(), shape);
   if (!out.ok()) return out.status();
-  const int64_t bytes = slices.slice * ExecutorElementSize(data.dtype());
+  const int64_t element = ExecutorElementSize(data.dtype());
+  const int64_t bytes = slices.slice * element;
   const uint8_t* src = static_cast<const uint8_t*>(data.raw());
   uint8_t* dst = static_cast<uint8_t*>(out->raw());
-  const int64_t element = ExecutorElementSize(data.dtype());
   for (size_t t = 0; t < slices.offsets.size() && bytes > 0; ++t) {
     std::memcpy(dst + static_cast<int64_t>(t) * bytes, src + slices.offsets[t] * element,
                 static_cast<size_t>(bytes));
@@ -147,9 +148,9 @@ Status ScatterND(KernelContext& ctx) {
       const T* src = updates.data<T>();
       T* dst = o->data<T>();
       for (size_t t = 0; t < slices.offsets.size(); ++t) {
-        for (int64_t i = 0; i < n; ++i) {
-          ApplyScatter(reduction, src[static_cast<int64_t>(t) * n + i], dst + slices.offsets[t] + i);
-        }
+        const T* update = src + static_cast<int64_t>(t) * n;
+        T* target = dst + slices.offsets[t];
+        for (int64_t i = 0; i < n; ++i) ApplyScatter(reduction, update[i], target + i);
       }
     });
     if (!known) return UnsupportedType(ctx, data);

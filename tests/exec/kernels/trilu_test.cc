@@ -23,7 +23,8 @@ Tensor Iota1(const std::vector<int64_t>& shape) {
 }
 
 // Runs Trilu on `x` with `k` (omitted when empty) and `upper`.
-Result<std::vector<Tensor>> RunTrilu(const Tensor& x, const std::vector<int64_t>& k, int64_t upper) {
+Result<std::vector<Tensor>> RunTrilu(const Tensor& x, const std::vector<int64_t>& k,
+                                     int64_t upper) {
   OneNodeCase c;
   c.node = MakeNode("Trilu", k.empty() ? std::vector<std::string>{"x"}
                                        : std::vector<std::string>{"x", "k"}, {"y"});
