@@ -26,6 +26,11 @@ constexpr Family kFamilies[] = {
     ResizeKernels,          // resize.cc
     EinsumKernels,          // einsum.cc
     SoftmaxKernels,         // softmax.cc
+    TriluKernels,           // trilu.cc
+    CumSumKernels,          // cumsum.cc
+    NonZeroKernels,         // non_zero.cc
+    ScatterGatherNDKernels, // scatter_gather_nd.cc
+    ScatterElementsKernels, // scatter_elements.cc
     QuantizedLinearKernels,     // quantized_linear.cc
     QuantizedMatMulKernels,     // quantized_matmul.cc
     QuantizedConvKernels,       // quantized_conv.cc
