@@ -125,6 +125,22 @@ Status RequireInput(const onnx::NodeProto& node) {
   return Status::OK();
 }
 
+// Moves attribute `name` of `node` to input 1, as the tensor `make` builds
+// from it. A node without the attribute is left as it is, or refused when
+// `required`.
+template <typename Make>
+Status AttrToInputOne(onnx::NodeProto* node, const char* name, bool required, NodeEdit* edit, Make make) {
+  PQ_RETURN_IF_ERROR(RequireInput(*node));
+  onnx::AttributeProto attr;
+  if (!TakeAttr(node, name, &attr)) {
+    return required ? Status::InvalidInput(NodeLabel(*node) + " lacks its " + name + " attribute")
+                    : Status::OK();
+  }
+  edit->changed = true;
+  SetInput(node, 1, make(attr));
+  return Status::OK();
+}
+
 // Squeeze, Unsqueeze, ReduceSum (13) and the other reductions (18): the
 // `axes` attribute becomes input 1. An empty or absent list stays absent
 // (all axes, or every unit dim for Squeeze, in both forms).
@@ -232,22 +248,15 @@ Status ClipToInputs(onnx::NodeProto* node, UpgradeContext& ctx, NodeEdit* edit) 
 
 // TopK (10): the k attribute becomes input 1, an int64 tensor of shape [1].
 Status TopKToInput(onnx::NodeProto* node, UpgradeContext& ctx, NodeEdit* edit) {
-  PQ_RETURN_IF_ERROR(RequireInput(*node));
-  onnx::AttributeProto k;
-  if (!TakeAttr(node, "k", &k)) return Status::InvalidInput(NodeLabel(*node) + " lacks its k attribute");
-  edit->changed = true;
-  SetInput(node, 1, ctx.AddInt64s(*node, "k", {k.i()}));
-  return Status::OK();
+  return AttrToInputOne(node, "k", true, edit,
+                        [&](const onnx::AttributeProto& k) { return ctx.AddInt64s(*node, "k", {k.i()}); });
 }
 
 // Split (13): the split attribute becomes input 1.
 Status SplitToInput(onnx::NodeProto* node, UpgradeContext& ctx, NodeEdit* edit) {
-  PQ_RETURN_IF_ERROR(RequireInput(*node));
-  onnx::AttributeProto split;
-  if (!TakeAttr(node, "split", &split)) return Status::OK();
-  edit->changed = true;
-  SetInput(node, 1, ctx.AddInt64s(*node, "split", Ints(split)));
-  return Status::OK();
+  return AttrToInputOne(node, "split", false, edit, [&](const onnx::AttributeProto& split) {
+    return ctx.AddInt64s(*node, "split", Ints(split));
+  });
 }
 
 // Split (18): without a split input, num_outputs is required; it is the
@@ -275,12 +284,9 @@ Status DropoutMaskType(onnx::NodeProto* node, UpgradeContext&, NodeEdit*) {
 // Dropout (12): the ratio attribute becomes input 1 (a float scalar; the
 // inference-mode output is the input either way).
 Status DropoutRatioToInput(onnx::NodeProto* node, UpgradeContext& ctx, NodeEdit* edit) {
-  PQ_RETURN_IF_ERROR(RequireInput(*node));
-  onnx::AttributeProto ratio;
-  if (!TakeAttr(node, "ratio", &ratio)) return Status::OK();
-  edit->changed = true;
-  SetInput(node, 1, ctx.AddFloats(*node, "ratio", {ratio.f()}, {}));
-  return Status::OK();
+  return AttrToInputOne(node, "ratio", false, edit, [&](const onnx::AttributeProto& ratio) {
+    return ctx.AddFloats(*node, "ratio", {ratio.f()}, {});
+  });
 }
 
 // BatchNormalization (9): `spatial` is gone; spatial = 1 (the default) is

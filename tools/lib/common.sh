@@ -53,8 +53,8 @@ ensure_packages() {
 build_pq() {
   say "configuring ($PQ_BUILD_DIR, Release)"
   cmake -S "$PQ_ROOT" -B "$PQ_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
-  say "building with $PQ_JOBS jobs"
-  cmake --build "$PQ_BUILD_DIR" -j "$PQ_JOBS"
+  say "building with $PQ_JOBS jobs (holding $PQ_BUILD_LOCK)"
+  with_build_lock cmake --build "$PQ_BUILD_DIR" -j "$PQ_JOBS"
 }
 
 # Installs the npm packages of the interop tests (onnxruntime-node, whose Linux

@@ -73,6 +73,12 @@ Status ReadProblem(const KernelContext& ctx, ConvProblem* p) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
   if (x.dtype() != kFloat || w.dtype() != kFloat) return ctx.Unsupported("non-float Conv");
+  // N x C x spatial: everything below indexes dims 0 and 1 and at least one
+  // spatial dim (more than two are refused as unsupported by Geometry2d).
+  if (x.rank() < 3) {
+    return ctx.Error("X " + ShapeToString(x.shape()) + " has rank " + std::to_string(x.rank()) +
+                     "; Conv takes N x C x spatial dims (rank 3 or more)");
+  }
   if (w.rank() != x.rank()) {
     return ctx.Error("W " + ShapeToString(w.shape()) + " and X " + ShapeToString(x.shape()) +
                      " have different ranks");

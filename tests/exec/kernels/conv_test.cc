@@ -104,6 +104,25 @@ void ExpectMatchesReference(const ConvCase& c) {
   }
 }
 
+// An X of rank 0, 1 or 2 (found by fuzzing: rank 0 read dims that do not
+// exist) is refused naming the node, for W of the same rank too.
+TEST(ConvKernelTest, InputWithoutChannelsAndSpatialDimsIsRefused) {
+  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{}, std::vector<int64_t>{3},
+                                            std::vector<int64_t>{1, 3}}) {
+    testing::OneNodeCase one;
+    one.node = testing::MakeNode("Conv", {"X", "W"}, {"Y"});
+    one.node.set_name("conv");
+    one.inputs = {{"X", Wave(shape, 0.5f)}};
+    one.constants = {{"W", Wave(shape, 0.25f)}};
+    auto out = testing::RunOneNode(one);
+    ASSERT_FALSE(out.ok()) << shape.size();
+    EXPECT_EQ(out.status().code(), Status::Code::kInvalidInput);
+    EXPECT_NE(out.status().message().find("node 'conv'"), std::string::npos) << out.status().message();
+    EXPECT_NE(out.status().message().find("rank " + std::to_string(shape.size())), std::string::npos)
+        << out.status().message();
+  }
+}
+
 TEST(ConvKernelTest, StridedPaddedConvMatchesReference) {
   ExpectMatchesReference({{1, 3, 17, 19}, {8, 3, 3, 3}, 1, {2, 2}, {1, 1, 1, 1}, {1, 1}});
 }
