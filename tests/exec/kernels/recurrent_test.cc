@@ -294,6 +294,15 @@ TEST(RecurrentKernels, LstmMatchesReference) {
   ExpectMatches(coupled, 12);
 }
 
+// A batch entry of length 0 keeps its initial states and zeros in Y.
+TEST(RecurrentKernels, EmptySequencesKeepInitialStates) {
+  for (const std::string op : {"RNN", "GRU", "LSTM"}) {
+    Config c = Full(op);
+    c.lens_values = {0, 4, 1};
+    ExpectMatches(c, 18);
+  }
+}
+
 // A model may ask for Y_h alone; the states match the full run's.
 TEST(RecurrentKernels, MissingOutputsAreSkipped) {
   const Config c = Full("LSTM");
@@ -362,6 +371,11 @@ TEST(RecurrentKernels, RefusesBadInputs) {
   OneNodeCase bad_p = MakeCase(p, MakeInputs(p, 16));
   bad_p.constants["P"] = Floats({2, 4 * p.hidden}, {});
   ExpectRefused(bad_p, "P has shape");
+  // A zero dim lets R claim any hidden size without holding data.
+  OneNodeCase huge_hidden = MakeCase(p, MakeInputs(p, 19));
+  huge_hidden.constants["R"] = Floats({2, 0, int64_t{1} << 50}, {});
+  ReplaceAttr(&huge_hidden.node, "hidden_size", int64_t{1} << 50);
+  ExpectRefused(huge_hidden, "too large");
   OneNodeCase rank2 = MakeCase(p, MakeInputs(p, 17));
   rank2.inputs["X"] = Floats({p.seq, p.input}, {});
   ExpectRefused(rank2, "must be 3-D");
