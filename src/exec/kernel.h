@@ -109,6 +109,7 @@ const std::vector<KernelDef>& CumSumKernels();
 const std::vector<KernelDef>& NonZeroKernels();
 const std::vector<KernelDef>& ScatterGatherNDKernels();
 const std::vector<KernelDef>& ScatterElementsKernels();
+const std::vector<KernelDef>& RecurrentKernels();
 const std::vector<KernelDef>& QuantizedLinearKernels();
 const std::vector<KernelDef>& QuantizedMatMulKernels();
 const std::vector<KernelDef>& QuantizedConvKernels();

@@ -31,6 +31,7 @@ constexpr Family kFamilies[] = {
     NonZeroKernels,         // non_zero.cc
     ScatterGatherNDKernels, // scatter_gather_nd.cc
     ScatterElementsKernels, // scatter_elements.cc
+    RecurrentKernels,       // recurrent.cc
     QuantizedLinearKernels,     // quantized_linear.cc
     QuantizedMatMulKernels,     // quantized_matmul.cc
     QuantizedConvKernels,       // quantized_conv.cc
