@@ -1,11 +1,12 @@
-// Conv kernel of pq's executor (float, 1-D and 2-D, any group).
+// Conv kernel of pq's executor (float, any number of spatial dims, any group).
 //
 // A convolution with more than one input channel per group lowers to GEMM:
 // the output pixels are cut into fixed tiles, and each (image, group, tile)
 // task copies its receptive fields into a [patch, tile] buffer (im2col; a 1x1
 // stride-1 unpadded conv reads X in place) and multiplies the group's weights
-// into its slice of Y. Depthwise convs (one input channel per group, several
-// groups) run a direct kernel instead. Bias and a fused Relu are applied to each tile while it is
+// into its slice of Y. 1-D convs are run as 2-D convs of height 1; 3-D and
+// higher use the same tiles with an N-D im2col. 2-D depthwise convs (one input
+// channel per group, several groups) run a direct kernel instead. Bias and a fused Relu are applied to each tile while it is
 // in cache.
 //
 // Determinism: the tiling depends only on the problem's shape, and every task
@@ -39,23 +40,24 @@ constexpr int64_t kMinParallelTasks = 2;
 // tile of Y stay in a core's L2 cache during the GEMM).
 constexpr int64_t kTileFloats = 1 << 16;
 
-// A Conv node's problem, widened to 2-D (1-D convs have height 1).
+// A Conv node's problem: 1-D convs widened to 2-D (height 1), 2-D and N-D
+// (N >= 3) as they are; g's vectors have one entry per spatial axis.
 struct ConvProblem {
   WindowGeometry g;
   int64_t batch, channels, out_channels, group;
   int64_t cg, mg;  // input and output channels per group
-  int64_t patch;   // cg * kernel height * kernel width
-  int64_t pixels, in_pixels;
-  bool pointwise;  // 1x1, stride 1, no padding: X is its own im2col
+  int64_t patch;   // cg * product of the kernel sizes
+  int64_t pixels, in_pixels;  // products of the output and input spatial sizes
+  bool pointwise;  // 1x..x1, stride 1, no padding: X is its own im2col
 };
 
-// Views 1-D spatial data as 2-D with height 1; errors for other ranks.
-Status Geometry2d(const KernelContext& ctx, const Tensor& x, const std::vector<int64_t>& kernel,
-                  WindowGeometry* g) {
-  if (x.rank() == 4) return ComputeWindowGeometry(ctx, {x.dim(2), x.dim(3)}, kernel, false, g);
+// The window geometry of X's spatial dims, with 1-D viewed as 2-D of height
+// 1. REQUIRES: x.rank() >= 3 and kernel.size() == x.rank() - 2.
+Status ConvGeometry(const KernelContext& ctx, const Tensor& x, const std::vector<int64_t>& kernel,
+                    WindowGeometry* g) {
   if (x.rank() != 3) {
-    return ctx.Unsupported("only 1-D and 2-D convolutions are supported (input rank " +
-                           std::to_string(x.rank()) + ")");
+    const std::vector<int64_t> spatial(x.shape().begin() + 2, x.shape().end());
+    return ComputeWindowGeometry(ctx, spatial, kernel, false, g);
   }
   PQ_RETURN_IF_ERROR(ComputeWindowGeometry(ctx, {x.dim(2)}, {kernel.back()}, false, g));
   g->kernel.insert(g->kernel.begin(), 1);
@@ -74,7 +76,7 @@ Status ReadProblem(const KernelContext& ctx, ConvProblem* p) {
   const Tensor& w = ctx.input(1);
   if (x.dtype() != kFloat || w.dtype() != kFloat) return ctx.Unsupported("non-float Conv");
   // N x C x spatial: everything below indexes dims 0 and 1 and at least one
-  // spatial dim (more than two are refused as unsupported by Geometry2d).
+  // spatial dim.
   if (x.rank() < 3) {
     return ctx.Error("X " + ShapeToString(x.shape()) + " has rank " + std::to_string(x.rank()) +
                      "; Conv takes N x C x spatial dims (rank 3 or more)");
@@ -99,7 +101,7 @@ Status ReadProblem(const KernelContext& ctx, ConvProblem* p) {
     return ctx.Error("kernel_shape " + ShapeToString(attr_kernel) + " differs from W's " +
                      ShapeToString(kernel));
   }
-  PQ_RETURN_IF_ERROR(Geometry2d(ctx, x, kernel, &p->g));
+  PQ_RETURN_IF_ERROR(ConvGeometry(ctx, x, kernel, &p->g));
   if (ctx.has_input(2) && ctx.input(2).size() != p->out_channels) {
     return ctx.Error("B has " + std::to_string(ctx.input(2).size()) + " values, expected " +
                      std::to_string(p->out_channels));
@@ -107,12 +109,22 @@ Status ReadProblem(const KernelContext& ctx, ConvProblem* p) {
   const WindowGeometry& g = p->g;
   p->cg = p->channels / p->group;
   p->mg = p->out_channels / p->group;
-  p->patch = p->cg * g.kernel[0] * g.kernel[1];
-  p->pixels = g.output[0] * g.output[1];
-  p->in_pixels = g.input[0] * g.input[1];
-  p->pointwise = g.kernel[0] == 1 && g.kernel[1] == 1 && g.strides[0] == 1 &&
-                 g.strides[1] == 1 && g.pad_begin[0] == 0 && g.pad_begin[1] == 0 &&
-                 g.pad_end[0] == 0 && g.pad_end[1] == 0;
+  p->patch = p->cg;
+  p->pixels = 1;
+  p->in_pixels = 1;
+  p->pointwise = true;
+  for (size_t d = 0; d < g.kernel.size(); ++d) {
+    // Each factor is at most 2^31 (ComputeWindowGeometry's bound); a product
+    // that leaves int64 (possible for an empty X or huge pads) is refused.
+    if (__builtin_mul_overflow(p->patch, g.kernel[d], &p->patch) ||
+        __builtin_mul_overflow(p->pixels, g.output[d], &p->pixels) ||
+        __builtin_mul_overflow(p->in_pixels, g.input[d], &p->in_pixels)) {
+      return ctx.Error("X " + ShapeToString(x.shape()) + " with W " + ShapeToString(w.shape()) +
+                       " gives sizes beyond int64");
+    }
+    p->pointwise = p->pointwise && g.kernel[d] == 1 && g.strides[d] == 1 &&
+                   g.pad_begin[d] == 0 && g.pad_end[d] == 0;
+  }
   return Status::OK();
 }
 
@@ -155,6 +167,47 @@ void Im2ColTile(const float* x, const ConvProblem& p, int64_t p0, int64_t count,
       } else {
         GatherRow(plane + sy * iw, iw, j * g.dilations[1] - g.pad_begin[1], g.strides[1], x0,
                   x1, out);
+      }
+      q += x1 - x0;
+    }
+  }
+}
+
+// Im2ColTile for any number of spatial dims (used for 3 and more): row r of
+// col is (channel, kernel offset per axis) in W's order; the output pixels are
+// walked in runs along the last axis, each run gathered by GatherRow.
+void Im2ColTileNd(const float* x, const ConvProblem& p, int64_t p0, int64_t count, float* col) {
+  const WindowGeometry& g = p.g;
+  const size_t rank = g.kernel.size(), last = rank - 1;
+  int64_t taps = 1;
+  for (int64_t k : g.kernel) taps *= k;
+  const int64_t iw = g.input[last], ow = g.output[last];
+  std::vector<int64_t> tap(rank), pixel(rank);
+  for (int64_t r = 0; r < p.patch; ++r) {
+    const float* plane = x + (r / taps) * p.in_pixels;
+    for (int64_t rest = r % taps, d = static_cast<int64_t>(last); d >= 0; --d) {
+      tap[d] = rest % g.kernel[d];
+      rest /= g.kernel[d];
+    }
+    float* dst = col + r * count;
+    for (int64_t q = p0; q < p0 + count;) {
+      for (int64_t rest = q, d = static_cast<int64_t>(last); d >= 0; --d) {
+        pixel[d] = rest % g.output[d];
+        rest /= g.output[d];
+      }
+      const int64_t x0 = pixel[last], x1 = std::min(ow, x0 + (p0 + count - q));
+      // Offset of the run's input line; -1 when it lies in the padding.
+      int64_t line = 0;
+      for (size_t d = 0; d < last && line >= 0; ++d) {
+        const int64_t s = pixel[d] * g.strides[d] - g.pad_begin[d] + tap[d] * g.dilations[d];
+        line = (s < 0 || s >= g.input[d]) ? -1 : line * g.input[d] + s;
+      }
+      float* out = dst + (q - p0);
+      if (line < 0) {
+        std::fill(out, out + (x1 - x0), 0.0f);
+      } else {
+        GatherRow(plane + line * iw, iw, tap[last] * g.dilations[last] - g.pad_begin[last],
+                  g.strides[last], x0, x1, out);
       }
       q += x1 - x0;
     }
@@ -218,7 +271,11 @@ void GemmConv(const ConvProblem& p, const float* x, const float* w, const float*
       if (p.pointwise) {
         out.noalias() = wg * ConstStridedMap(xg + p0, p.cg, count, Eigen::OuterStride<>(p.in_pixels));
       } else {
-        Im2ColTile(xg, p, p0, count, col);
+        if (p.g.kernel.size() == 2) {
+          Im2ColTile(xg, p, p0, count, col);
+        } else {
+          Im2ColTileNd(xg, p, p0, count, col);
+        }
         out.noalias() = wg * Eigen::Map<const RowMatrix>(col, p.patch, count);
       }
       Epilogue(yt, p.mg, count, p.pixels, bias != nullptr ? bias + gi * p.mg : nullptr, relu);
@@ -267,8 +324,11 @@ Status Conv(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(ReadProblem(ctx, &p));
   const Tensor& x = ctx.input(0);
   std::vector<int64_t> out_shape = {p.batch, p.out_channels};
-  if (x.rank() == 4) out_shape.push_back(p.g.output[0]);
-  out_shape.push_back(p.g.output[1]);
+  if (x.rank() == 3) {
+    out_shape.push_back(p.g.output[1]);  // drop the height of 1
+  } else {
+    out_shape.insert(out_shape.end(), p.g.output.begin(), p.g.output.end());
+  }
   // Every output element is written by one task.
   Result<Tensor> y = ctx.AllocateUninitialized(kFloat, out_shape);
   if (!y.ok()) return y.status();
@@ -277,8 +337,9 @@ Status Conv(KernelContext& ctx) {
     const float* bias = ctx.has_input(2) ? ctx.input(2).data<float>() : nullptr;
     // Depthwise (one input channel per group, several groups) runs direct;
     // a single-channel input with one group shares one im2col across all
-    // output channels, so GEMM is faster there.
-    if (p.cg == 1 && p.group > 1 && p.patch > 1) {
+    // output channels, so GEMM is faster there. N-D depthwise convs run
+    // through GEMM too (one input channel per group makes the GEMM a GEMV).
+    if (p.g.kernel.size() == 2 && p.cg == 1 && p.group > 1 && p.patch > 1) {
       DepthwiseConv(p, x.data<float>(), w, bias, ctx.fused_relu(), ctx.threads(), y->data<float>());
     } else {
       GemmConv(p, x.data<float>(), w, bias, ctx.fused_relu(), ctx.threads(), y->data<float>());

@@ -4,6 +4,13 @@
 #include <string>
 
 namespace pq::exec {
+namespace {
+
+// Window attributes beyond this are refused: it keeps every sum and product
+// below (sizes, pads, the dilated kernel extent) inside int64.
+constexpr int64_t kMaxWindowValue = int64_t{1} << 30;
+
+}  // namespace
 
 Status ComputeWindowGeometry(const KernelContext& ctx, const std::vector<int64_t>& input_spatial,
                              const std::vector<int64_t>& kernel, bool ceil_mode,
@@ -29,6 +36,13 @@ Status ComputeWindowGeometry(const KernelContext& ctx, const std::vector<int64_t
     if (g->kernel[i] <= 0 || g->strides[i] <= 0 || g->dilations[i] <= 0 || pads[i] < 0 ||
         pads[i + rank] < 0) {
       return ctx.Error("kernel, strides and dilations must be positive and pads non-negative");
+    }
+    if (g->kernel[i] > kMaxWindowValue || g->strides[i] > kMaxWindowValue ||
+        g->dilations[i] > kMaxWindowValue || pads[i] > kMaxWindowValue ||
+        pads[i + rank] > kMaxWindowValue || input_spatial[i] > kMaxWindowValue ||
+        input_spatial[i] < 0) {
+      return ctx.Error("kernel, strides, dilations, pads and spatial sizes must be in [0, " +
+                       std::to_string(kMaxWindowValue) + "]");
     }
   }
   const std::string auto_pad = ctx.String("auto_pad", "NOTSET");

@@ -1,6 +1,6 @@
 // Linear kernels of pq's executor: MatMul, Gemm, ConvTranspose (Conv is in
 // conv.cc). Float products go through Eigen's GEMM; ConvTranspose lowers to
-// GEMM + col2im.
+// GEMM + col2im (1-D and 2-D by one loop, 3-D and more by an N-D one).
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -150,12 +150,85 @@ Status GemmKernel(KernelContext& ctx) {
   return Status::OK();
 }
 
+// The spatial layout of one ConvTranspose group: sizes per axis of its input
+// (X's spatial dims), output, kernel, and the strides, dilations and leading
+// pads that map input position h and kernel offset k to output h*s - p + k*d.
+struct TransposeGeometry {
+  std::vector<int64_t> in, out, kernel, strides, dilations, pad_begin;
+};
+
+// Adds col[mg * kh * kw, ih * iw] (row (m, kernel offset), column input
+// pixel) into y[mg, oh, ow] at the outputs the ConvTranspose maps them to.
+// REQUIRES: g has two spatial axes.
+void Col2Im2d(const float* col, int64_t mg, const TransposeGeometry& g, float* y) {
+  const int64_t ih = g.in[0], iw = g.in[1], oh = g.out[0], ow = g.out[1];
+  const int64_t kh = g.kernel[0], kw = g.kernel[1], sh = g.strides[0], sw = g.strides[1];
+  const int64_t dh = g.dilations[0], dw = g.dilations[1], ph = g.pad_begin[0], pw = g.pad_begin[1];
+  const int64_t rows = mg * kh * kw, pixels = ih * iw;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t m = r / (kh * kw), i = (r / kw) % kh, j = r % kw;
+    float* plane = y + m * oh * ow;
+    const float* src = col + r * pixels;
+    for (int64_t h = 0; h < ih; ++h) {
+      const int64_t oy = h * sh - ph + i * dh;
+      if (oy < 0 || oy >= oh) continue;
+      for (int64_t wx = 0; wx < iw; ++wx) {
+        const int64_t ox = wx * sw - pw + j * dw;
+        if (ox >= 0 && ox < ow) plane[oy * ow + ox] += src[h * iw + wx];
+      }
+    }
+  }
+}
+
+// Col2Im2d for any number of spatial axes (used for 3 and more): adds
+// col[mg * taps, pixels] into y[mg, out pixels]. Walks the input in runs
+// along the last axis.
+void Col2ImNd(const float* col, int64_t mg, const TransposeGeometry& g, float* y) {
+  const size_t rank = g.in.size(), last = rank - 1;
+  int64_t taps = 1, pixels = 1, out_pixels = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    taps *= g.kernel[d];
+    pixels *= g.in[d];
+    out_pixels *= g.out[d];
+  }
+  const int64_t iw = g.in[last], ow = g.out[last];
+  std::vector<int64_t> tap(rank), pixel(rank);
+  for (int64_t r = 0; r < mg * taps; ++r) {
+    for (int64_t rest = r % taps, d = static_cast<int64_t>(last); d >= 0; --d) {
+      tap[d] = rest % g.kernel[d];
+      rest /= g.kernel[d];
+    }
+    float* plane = y + (r / taps) * out_pixels;
+    const int64_t ox0 = tap[last] * g.dilations[last] - g.pad_begin[last];
+    for (int64_t q = 0; q < pixels; q += iw) {
+      // Output line of input line q / iw; -1 when outside the output.
+      int64_t line = 0;
+      for (int64_t rest = q / iw, d = static_cast<int64_t>(last) - 1; d >= 0; --d) {
+        pixel[d] = rest % g.in[d];
+        rest /= g.in[d];
+      }
+      for (size_t d = 0; d < last && line >= 0; ++d) {
+        const int64_t o = pixel[d] * g.strides[d] - g.pad_begin[d] + tap[d] * g.dilations[d];
+        line = (o < 0 || o >= g.out[d]) ? -1 : line * g.out[d] + o;
+      }
+      if (line < 0) continue;
+      const float* src = col + r * pixels + q;
+      float* dst = plane + line * ow;
+      for (int64_t wx = 0; wx < iw; ++wx) {
+        const int64_t ox = wx * g.strides[last] + ox0;
+        if (ox >= 0 && ox < ow) dst[ox] += src[wx];
+      }
+    }
+  }
+}
+
 Status ConvTranspose(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
   if (x.dtype() != kFloat || w.dtype() != kFloat) return ctx.Unsupported("non-float ConvTranspose");
-  if (x.rank() != 4 && x.rank() != 3) {
-    return ctx.Unsupported("only 1-D and 2-D ConvTranspose is supported");
+  if (x.rank() < 3) {
+    return ctx.Error("X " + ShapeToString(x.shape()) + " has rank " + std::to_string(x.rank()) +
+                     "; ConvTranspose takes N x C x spatial dims (rank 3 or more)");
   }
   if (w.rank() != x.rank()) return ctx.Error("W and X have different ranks");
   const size_t rank = static_cast<size_t>(x.rank() - 2);
@@ -168,6 +241,11 @@ Status ConvTranspose(KernelContext& ctx) {
   const int64_t cg = channels / group, mg = w.dim(1), out_channels = mg * group;
   std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
   std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
+  const std::vector<int64_t> attr_kernel = ctx.Ints("kernel_shape");
+  if (!attr_kernel.empty() && attr_kernel != kernel) {
+    return ctx.Error("kernel_shape " + ShapeToString(attr_kernel) + " differs from W's " +
+                     ShapeToString(kernel));
+  }
   std::vector<int64_t> strides = ctx.Ints("strides"), dilations = ctx.Ints("dilations");
   std::vector<int64_t> pads = ctx.Ints("pads"), output_padding = ctx.Ints("output_padding");
   std::vector<int64_t> output_shape = ctx.Ints("output_shape");
@@ -180,6 +258,22 @@ Status ConvTranspose(KernelContext& ctx) {
       output_padding.size() != rank || (!output_shape.empty() && output_shape.size() != rank)) {
     return ctx.Error("strides, dilations, pads, output_padding or output_shape do not match " +
                      std::to_string(rank) + " spatial dims");
+  }
+  // Bounds that keep the size arithmetic below inside int64.
+  constexpr int64_t kMaxWindowValue = int64_t{1} << 30;
+  for (size_t i = 0; i < rank; ++i) {
+    const bool positive = strides[i] > 0 && dilations[i] > 0;
+    const bool non_negative = pads[i] >= 0 && pads[i + rank] >= 0 && output_padding[i] >= 0 &&
+                              (output_shape.empty() || output_shape[i] >= 0);
+    const bool bounded = strides[i] <= kMaxWindowValue && dilations[i] <= kMaxWindowValue &&
+                         pads[i] <= kMaxWindowValue && pads[i + rank] <= kMaxWindowValue &&
+                         output_padding[i] <= kMaxWindowValue && in[i] <= kMaxWindowValue &&
+                         kernel[i] <= kMaxWindowValue &&
+                         (output_shape.empty() || output_shape[i] <= kMaxWindowValue);
+    if (!positive || !non_negative || !bounded) {
+      return ctx.Error("strides and dilations must be in [1, 2^30], pads, output_padding, "
+                       "output_shape and spatial sizes in [0, 2^30]");
+    }
   }
   const std::string auto_pad = ctx.String("auto_pad", "NOTSET");
   std::vector<int64_t> out(rank), pad_begin(rank);
@@ -200,44 +294,50 @@ Status ConvTranspose(KernelContext& ctx) {
   out_shape.insert(out_shape.end(), out.begin(), out.end());
   Result<Tensor> y = ctx.Allocate(kFloat, out_shape);
   if (!y.ok()) return y.status();
-  // Widen 1-D to 2-D with height 1.
-  const int64_t ih = rank == 2 ? in[0] : 1, iw = in.back();
-  const int64_t kh = rank == 2 ? kernel[0] : 1, kw = kernel.back();
-  const int64_t oh = rank == 2 ? out[0] : 1, ow = out.back();
-  const int64_t sh = rank == 2 ? strides[0] : 1, sw = strides.back();
-  const int64_t dh = rank == 2 ? dilations[0] : 1, dw = dilations.back();
-  const int64_t ph = rank == 2 ? pad_begin[0] : 0, pw = pad_begin.back();
-  const int64_t rows = mg * kh * kw, pixels = ih * iw;
-  std::vector<float> col(static_cast<size_t>(rows * pixels));
-  for (int64_t n = 0; n < batch; ++n) {
+  // 1-D is run as 2-D with height 1.
+  TransposeGeometry g{in, out, kernel, strides, dilations, pad_begin};
+  if (rank == 1) {
+    for (std::vector<int64_t>* v : {&g.in, &g.out, &g.kernel, &g.strides, &g.dilations}) {
+      v->insert(v->begin(), 1);
+    }
+    g.pad_begin.insert(g.pad_begin.begin(), 0);
+  }
+  int64_t pixels = 1, out_pixels = 1, rows = mg;
+  for (size_t d = 0; d < g.in.size(); ++d) {
+    if (__builtin_mul_overflow(pixels, g.in[d], &pixels) ||
+        __builtin_mul_overflow(out_pixels, g.out[d], &out_pixels) ||
+        __builtin_mul_overflow(rows, g.kernel[d], &rows)) {
+      return ctx.Error("X " + ShapeToString(x.shape()) + " with W " + ShapeToString(w.shape()) +
+                       " gives sizes beyond int64");
+    }
+  }
+  if (ctx.has_input(2) && ctx.input(2).size() != out_channels) {
+    return ctx.Error("B does not have one value per output channel");
+  }
+  // Without outputs or input channels there is nothing to multiply (and X or
+  // W may be empty with sizes that bound nothing).
+  const bool multiply = y->size() > 0 && cg > 0;
+  std::vector<float> col(multiply ? static_cast<size_t>(rows * pixels) : 0);
+  for (int64_t n = 0; n < batch && multiply; ++n) {
     for (int64_t gi = 0; gi < group; ++gi) {
-      // col[mg*kh*kw, H*W] = W_g^T * X_g, with W_g viewed as [cg, mg*kh*kw].
+      // col[mg*taps, pixels] = W_g^T * X_g, with W_g viewed as [cg, mg*taps].
       Map(col.data(), rows, pixels).noalias() =
           ConstMap(w.data<float>() + gi * cg * rows, cg, rows).transpose() *
           ConstMap(x.data<float>() + (n * channels + gi * cg) * pixels, cg, pixels);
-      float* yg = y->data<float>() + (n * out_channels + gi * mg) * oh * ow;
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t m = r / (kh * kw), i = (r / kw) % kh, j = r % kw;
-        float* plane = yg + m * oh * ow;
-        const float* src = col.data() + r * pixels;
-        for (int64_t h = 0; h < ih; ++h) {
-          const int64_t oy = h * sh - ph + i * dh;
-          if (oy < 0 || oy >= oh) continue;
-          for (int64_t wx = 0; wx < iw; ++wx) {
-            const int64_t ox = wx * sw - pw + j * dw;
-            if (ox >= 0 && ox < ow) plane[oy * ow + ox] += src[h * iw + wx];
-          }
-        }
+      float* yg = y->data<float>() + (n * out_channels + gi * mg) * out_pixels;
+      if (g.in.size() == 2) {
+        Col2Im2d(col.data(), mg, g, yg);
+      } else {
+        Col2ImNd(col.data(), mg, g, yg);
       }
     }
   }
   if (ctx.has_input(2)) {
     const Tensor& b = ctx.input(2);
-    if (b.size() != out_channels) return ctx.Error("B does not have one value per output channel");
     for (int64_t n = 0; n < batch; ++n) {
       for (int64_t m = 0; m < out_channels; ++m) {
-        float* p = y->data<float>() + (n * out_channels + m) * oh * ow;
-        for (int64_t i = 0; i < oh * ow; ++i) p[i] += b.data<float>()[m];
+        float* p = y->data<float>() + (n * out_channels + m) * out_pixels;
+        for (int64_t i = 0; i < out_pixels; ++i) p[i] += b.data<float>()[m];
       }
     }
   }

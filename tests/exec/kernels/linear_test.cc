@@ -1,7 +1,8 @@
 // Tests of src/exec/kernels/linear.cc (beyond ONNX's conformance cases):
 // MatMul (the constant 2-D weight path, batched with broadcast batch dims,
 // 1-D operands, integer types) and Gemm (transA/transB, alpha/beta, every
-// broadcast form of C) against naive double references, and refused shapes.
+// broadcast form of C) and ConvTranspose (1-D, 2-D, 3-D) against naive
+// double references, and refused shapes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -240,6 +241,132 @@ TEST(LinearTest, GemmRefusesThreeDimensionalAAndUnbroadcastableC) {
   const std::string& msg = out.status().message();
   EXPECT_NE(msg.find("Gemm_node"), std::string::npos) << msg;
   EXPECT_NE(msg.find("C [3] does not broadcast to [2, 4]"), std::string::npos) << msg;
+}
+
+struct ConvTransposeCase {
+  std::vector<int64_t> x_shape, w_shape;  // W: [C, M / group, kernel...]
+  int64_t group;
+  std::vector<int64_t> strides, pads, dilations, output_padding;  // per spatial axis
+};
+
+// Advances `index` over `dims` in row-major order; false after the last one.
+bool NextIndex(const std::vector<int64_t>& dims, std::vector<int64_t>* index) {
+  for (size_t d = dims.size(); d-- > 0;) {
+    if (++(*index)[d] < dims[d]) return true;
+    (*index)[d] = 0;
+  }
+  return false;
+}
+
+// The ONNX ConvTranspose definition as a scatter: every input element times
+// every tap lands on output h*s - pad + k*d; in double.
+std::vector<double> ReferenceConvTranspose(const ConvTransposeCase& c, const Tensor& x,
+                                           const Tensor& w, const Tensor& b,
+                                           std::vector<int64_t>* out_shape) {
+  const size_t rank = c.x_shape.size() - 2;
+  const std::vector<int64_t> in(c.x_shape.begin() + 2, c.x_shape.end());
+  const std::vector<int64_t> kernel(c.w_shape.begin() + 2, c.w_shape.end());
+  const int64_t batch = c.x_shape[0], channels = c.x_shape[1], mg = c.w_shape[1];
+  const int64_t out_channels = mg * c.group, cg = channels / c.group;
+  std::vector<int64_t> out(rank);
+  int64_t in_size = 1, out_size = 1, taps = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    out[d] = c.strides[d] * (in[d] - 1) + c.output_padding[d] +
+             (kernel[d] - 1) * c.dilations[d] + 1 - c.pads[d] - c.pads[d + rank];
+    in_size *= in[d];
+    out_size *= out[d];
+    taps *= kernel[d];
+  }
+  *out_shape = {batch, out_channels};
+  out_shape->insert(out_shape->end(), out.begin(), out.end());
+  std::vector<double> y(static_cast<size_t>(batch * out_channels * out_size));
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t o = 0; o < out_channels; ++o) {
+      for (int64_t i = 0; i < out_size; ++i) y[(n * out_channels + o) * out_size + i] = b.data<float>()[o];
+    }
+    for (int64_t ch = 0; ch < channels; ++ch) {
+      const int64_t gi = ch / cg;
+      std::vector<int64_t> pixel(rank, 0);
+      int64_t in_flat = 0;
+      do {
+        const double v = x.data<float>()[(n * channels + ch) * in_size + in_flat++];
+        std::vector<int64_t> tap(rank, 0);
+        int64_t tap_flat = 0;
+        do {
+          int64_t out_flat = 0;
+          bool inside = true;
+          for (size_t d = 0; d < rank; ++d) {
+            const int64_t pos = pixel[d] * c.strides[d] - c.pads[d] + tap[d] * c.dilations[d];
+            inside = inside && pos >= 0 && pos < out[d];
+            out_flat = out_flat * out[d] + pos;
+          }
+          for (int64_t m = 0; m < mg && inside; ++m) {
+            y[(n * out_channels + gi * mg + m) * out_size + out_flat] +=
+                v * w.data<float>()[(ch * mg + m) * taps + tap_flat];
+          }
+          ++tap_flat;
+        } while (NextIndex(kernel, &tap));
+      } while (NextIndex(in, &pixel));
+    }
+  }
+  return y;
+}
+
+void ExpectConvTransposeMatchesReference(const ConvTransposeCase& c) {
+  const Tensor x = Wave(c.x_shape, 0.37f, 0.3f), w = Wave(c.w_shape, 0.11f, 0.7f);
+  const Tensor b = Wave({c.w_shape[1] * c.group}, 0.9f, 0.1f);
+  std::vector<int64_t> shape;
+  const std::vector<double> want = ReferenceConvTranspose(c, x, w, b, &shape);
+  double scale = 1;
+  for (double v : want) scale = std::max(scale, std::fabs(v));
+  OneNodeCase one;
+  one.node = MakeNode("ConvTranspose", {"X", "W", "B"}, {"Y"});
+  SetAttr(&one.node, "group", c.group);
+  SetAttr(&one.node, "strides", c.strides);
+  SetAttr(&one.node, "pads", c.pads);
+  SetAttr(&one.node, "dilations", c.dilations);
+  SetAttr(&one.node, "output_padding", c.output_padding);
+  one.inputs = {{"X", x}};
+  one.constants = {{"W", w}, {"B", b}};
+  auto out = RunOneNode(one);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out.value()[0].shape(), shape);
+  const std::vector<double> got = Values(out.value()[0]);
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_NEAR(got[i], want[i], kProductTolerance * scale) << "element " << i;
+  }
+}
+
+TEST(LinearTest, ConvTransposeMatchesReferenceInOneTwoAndThreeDims) {
+  ExpectConvTransposeMatchesReference({{1, 3, 7}, {3, 2, 4}, 1, {2}, {1, 2}, {1}, {1}});
+  ExpectConvTransposeMatchesReference({{2, 4, 5, 6}, {4, 3, 3, 2}, 2, {2, 1}, {1, 0, 0, 1}, {1, 2}, {1, 0}});
+  // Strides, asymmetric pads, dilations and output_padding differing per axis.
+  ExpectConvTransposeMatchesReference(
+      {{1, 3, 4, 5, 3}, {3, 2, 3, 2, 3}, 1, {2, 1, 3}, {1, 0, 2, 0, 1, 1}, {1, 2, 1}, {1, 0, 2}});
+  ExpectConvTransposeMatchesReference(
+      {{2, 4, 3, 4, 5}, {4, 3, 2, 3, 2}, 2, {1, 2, 2}, {0, 1, 0, 1, 0, 0}, {2, 1, 1}, {0, 1, 0}});
+}
+
+TEST(LinearTest, ConvTransposeAttributesNotMatchingTheSpatialRankAreRefused) {
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> bad = {
+      {"kernel_shape", {2, 2}}, {"pads", {1, 1, 1, 1}}, {"strides", {1, 1}},
+      {"dilations", {1, 1, 1, 1}}, {"output_padding", {1}}, {"strides", {0, 1, 1}},
+      {"pads", {1, 1, 1, int64_t{1} << 62, 1, 1}},
+  };
+  for (const auto& [attr, value] : bad) {
+    SCOPED_TRACE(attr);
+    OneNodeCase one;
+    one.node = MakeNode("ConvTranspose", {"X", "W"}, {"Y"});
+    one.node.set_name("deconv3d");
+    SetAttr(&one.node, attr, value);
+    one.inputs = {{"X", Wave({1, 2, 3, 4, 5}, 0.5f, 0.0f)}};
+    one.constants = {{"W", Wave({2, 3, 2, 2, 2}, 0.25f, 0.0f)}};
+    auto out = RunOneNode(one);
+    ASSERT_FALSE(out.ok());
+    EXPECT_EQ(out.status().code(), Status::Code::kInvalidInput) << out.status().ToString();
+    EXPECT_NE(out.status().message().find("node 'deconv3d'"), std::string::npos)
+        << out.status().message();
+  }
 }
 
 }  // namespace

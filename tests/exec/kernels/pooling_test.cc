@@ -1,9 +1,12 @@
 // Tests of src/exec/kernels/pooling.cc (beyond ONNX's conformance cases).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "exec/kernel_test_util.h"
 
@@ -58,6 +61,216 @@ TEST(PoolingKernelTest, MaxPool2x2Stride2MatchesReferenceWithNans) {
         std::memcpy(&got_bits, &got, sizeof got);
         EXPECT_EQ(got_bits, want_bits) << "channel " << ch << " output (" << oy << ", " << ox << ")";
       }
+    }
+  }
+}
+
+// |pq - reference| <= kAveragePoolTolerance * max |reference| (double sums
+// in both, rounded to float once by pq).
+constexpr double kAveragePoolTolerance = 1e-6;
+
+struct PoolCase {
+  std::vector<int64_t> x_shape, kernel, strides, pads, dilations;  // pads: begin then end
+  bool ceil_mode = false;
+  bool count_include_pad = false;
+};
+
+Tensor Wave(std::vector<int64_t> shape, float step) {
+  Tensor t = Tensor::Allocate(kFloat, std::move(shape)).value();
+  for (int64_t i = 0; i < t.size(); ++i) t.data<float>()[i] = std::sin(step * static_cast<float>(i) + 0.3f);
+  return t;
+}
+
+// Advances `index` over `dims` in row-major order; false after the last one.
+bool NextIndex(const std::vector<int64_t>& dims, std::vector<int64_t>* index) {
+  for (size_t d = dims.size(); d-- > 0;) {
+    if (++(*index)[d] < dims[d]) return true;
+    (*index)[d] = 0;
+  }
+  return false;
+}
+
+// ONNX MaxPool (values and flat indices of the first maximum in window
+// order) and AveragePool, any number of spatial axes, one window at a time.
+struct PoolReference {
+  std::vector<int64_t> shape;
+  std::vector<double> max, average;
+  std::vector<int64_t> argmax;
+};
+
+PoolReference ReferencePool(const PoolCase& c, const Tensor& x) {
+  const size_t rank = c.kernel.size();
+  const std::vector<int64_t> in(c.x_shape.begin() + 2, c.x_shape.end());
+  std::vector<int64_t> out(rank);
+  int64_t in_size = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    in_size *= in[d];
+    const int64_t span = in[d] + c.pads[d] + c.pads[d + rank] - c.dilations[d] * (c.kernel[d] - 1) - 1;
+    out[d] = (c.ceil_mode ? (span + c.strides[d] - 1) / c.strides[d] : span / c.strides[d]) + 1;
+    // With ceil_mode the last window must start inside the input or its leading pad.
+    if (c.ceil_mode && (out[d] - 1) * c.strides[d] >= in[d] + c.pads[d]) --out[d];
+  }
+  PoolReference r;
+  r.shape = {c.x_shape[0], c.x_shape[1]};
+  r.shape.insert(r.shape.end(), out.begin(), out.end());
+  for (int64_t plane = 0; plane < c.x_shape[0] * c.x_shape[1]; ++plane) {
+    std::vector<int64_t> pixel(rank, 0);
+    do {
+      double best = -std::numeric_limits<double>::infinity(), sum = 0;
+      int64_t best_index = -1, inside_count = 0, padded_count = 0;
+      std::vector<int64_t> tap(rank, 0);
+      do {
+        bool inside = true, in_padded = true;
+        int64_t flat = 0;
+        for (size_t d = 0; d < rank; ++d) {
+          const int64_t pos = pixel[d] * c.strides[d] - c.pads[d] + tap[d] * c.dilations[d];
+          inside = inside && pos >= 0 && pos < in[d];
+          in_padded = in_padded && pos >= -c.pads[d] && pos < in[d] + c.pads[d + rank];
+          flat = flat * in[d] + pos;
+        }
+        padded_count += in_padded ? 1 : 0;
+        if (!inside) continue;
+        const double v = x.data<float>()[plane * in_size + flat];
+        if (v > best) {
+          best = v;
+          best_index = plane * in_size + flat;
+        }
+        sum += v;
+        ++inside_count;
+      } while (NextIndex(c.kernel, &tap));
+      r.max.push_back(best);
+      r.argmax.push_back(best_index);
+      r.average.push_back(sum / static_cast<double>(c.count_include_pad ? padded_count : inside_count));
+    } while (NextIndex(out, &pixel));
+  }
+  return r;
+}
+
+Result<std::vector<Tensor>> RunPool(const std::string& op, const PoolCase& c, const Tensor& x,
+                                    int threads) {
+  testing::OneNodeCase one;
+  const bool is_max = op == "MaxPool";
+  one.node = is_max ? testing::MakeNode(op, {"X"}, {"Y", "Indices"}) : testing::MakeNode(op, {"X"}, {"Y"});
+  testing::SetAttr(&one.node, "kernel_shape", c.kernel);
+  testing::SetAttr(&one.node, "strides", c.strides);
+  testing::SetAttr(&one.node, "pads", c.pads);
+  testing::SetAttr(&one.node, "ceil_mode", static_cast<int64_t>(c.ceil_mode));
+  if (is_max) {
+    testing::SetAttr(&one.node, "dilations", c.dilations);
+  } else {
+    testing::SetAttr(&one.node, "count_include_pad", static_cast<int64_t>(c.count_include_pad));
+  }
+  one.inputs = {{"X", x}};
+  one.threads = threads;
+  return testing::RunOneNode(one);
+}
+
+// MaxPool (values exact, Indices) and, when c has no dilations, AveragePool
+// (which has them only from opset 19) against the reference; the same bits
+// for 1, 2 and 3 threads.
+void ExpectPoolMatchesReference(const PoolCase& c) {
+  const Tensor x = Wave(c.x_shape, 0.37f);
+  const PoolReference want = ReferencePool(c, x);
+  double scale = 0;
+  for (double v : want.average) scale = std::max(scale, std::fabs(v));
+  std::vector<double> first_max, first_average;
+  const bool undilated =
+      std::all_of(c.dilations.begin(), c.dilations.end(), [](int64_t d) { return d == 1; });
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(std::to_string(threads) + " threads");
+    auto max = RunPool("MaxPool", c, x, threads);
+    ASSERT_TRUE(max.ok()) << max.status().ToString();
+    ASSERT_EQ(max.value()[0].shape(), want.shape);
+    EXPECT_EQ(testing::Values(max.value()[0]), want.max);
+    const Tensor& indices = max.value()[1];
+    ASSERT_EQ(indices.shape(), want.shape);
+    EXPECT_EQ(std::vector<int64_t>(indices.data<int64_t>(), indices.data<int64_t>() + indices.size()),
+              want.argmax);
+    std::vector<double> got;
+    if (undilated) {
+      auto average = RunPool("AveragePool", c, x, threads);
+      ASSERT_TRUE(average.ok()) << average.status().ToString();
+      ASSERT_EQ(average.value()[0].shape(), want.shape);
+      got = testing::Values(average.value()[0]);
+      for (size_t i = 0; i < got.size(); ++i) {
+        ASSERT_NEAR(got[i], want.average[i], kAveragePoolTolerance * scale) << "element " << i;
+      }
+    }
+    if (first_max.empty()) {
+      first_max = testing::Values(max.value()[0]);
+      first_average = got;
+    }
+    EXPECT_EQ(testing::Values(max.value()[0]), first_max);
+    EXPECT_EQ(got, first_average);
+  }
+}
+
+TEST(PoolingKernelTest, ThreeDimensionalPoolsMatchReference) {
+  ExpectPoolMatchesReference({{1, 3, 6, 7, 8}, {2, 3, 2}, {2, 1, 2}, {0, 1, 1, 1, 0, 1}, {1, 1, 1}});
+  PoolCase include_pad{{2, 2, 5, 6, 7}, {3, 2, 3}, {1, 2, 2}, {1, 0, 1, 1, 1, 2}, {1, 1, 1}};
+  include_pad.count_include_pad = true;
+  ExpectPoolMatchesReference(include_pad);
+}
+
+TEST(PoolingKernelTest, ThreeDimensionalCeilModeAndDilatedMaxPoolMatchReference) {
+  PoolCase ceil{{1, 2, 7, 8, 9}, {3, 2, 2}, {2, 3, 2}, {1, 0, 0, 1, 1, 0}, {1, 1, 1}};
+  ceil.ceil_mode = true;
+  ExpectPoolMatchesReference(ceil);
+  ceil.count_include_pad = true;
+  ExpectPoolMatchesReference(ceil);
+  // MaxPool only is checked with dilations (AveragePool has them from opset 19).
+  ExpectPoolMatchesReference({{1, 2, 8, 9, 7}, {2, 3, 2}, {1, 2, 1}, {1, 1, 0, 0, 1, 1}, {2, 1, 3}});
+}
+
+// Large enough for the planes to be split across threads.
+TEST(PoolingKernelTest, ParallelThreeDimensionalPoolsAreTheSameForEveryThreadCount) {
+  ExpectPoolMatchesReference({{2, 8, 10, 18, 18}, {3, 3, 3}, {2, 2, 2}, {1, 1, 1, 1, 1, 1}, {1, 1, 1}});
+}
+
+TEST(PoolingKernelTest, GlobalPoolsOfThreeDimensionalInputsMatchReference) {
+  const std::vector<int64_t> shape = {2, 3, 4, 5, 6};
+  const Tensor x = Wave(shape, 0.37f);
+  const int64_t inner = 4 * 5 * 6;
+  for (const std::string op : {"GlobalAveragePool", "GlobalMaxPool"}) {
+    testing::OneNodeCase one;
+    one.node = testing::MakeNode(op, {"X"}, {"Y"});
+    one.inputs = {{"X", x}};
+    auto out = testing::RunOneNode(one);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    ASSERT_EQ(out.value()[0].shape(), (std::vector<int64_t>{2, 3, 1, 1, 1}));
+    for (int64_t p = 0; p < 6; ++p) {
+      double sum = 0, best = -std::numeric_limits<double>::infinity();
+      for (int64_t i = 0; i < inner; ++i) {
+        sum += x.data<float>()[p * inner + i];
+        best = std::max<double>(best, x.data<float>()[p * inner + i]);
+      }
+      const double want = op == "GlobalMaxPool" ? best : sum / static_cast<double>(inner);
+      EXPECT_NEAR(out.value()[0].data<float>()[p], want, kAveragePoolTolerance) << op << " plane " << p;
+    }
+  }
+}
+
+// Attributes whose lengths do not fit X's spatial rank are refused naming the node.
+TEST(PoolingKernelTest, AttributesNotMatchingTheSpatialRankAreRefused) {
+  const std::vector<std::pair<std::string, std::vector<int64_t>>> bad = {
+      {"kernel_shape", {2, 2}}, {"kernel_shape", {2, 2, 2, 2}}, {"pads", {1, 1, 1}},
+      {"strides", {1, 1}},      {"dilations", {1, 1, 1, 1}},
+  };
+  for (const std::string op : {"MaxPool", "AveragePool"}) {
+    for (const auto& [attr, value] : bad) {
+      SCOPED_TRACE(op + " " + attr);
+      testing::OneNodeCase one;
+      one.node = testing::MakeNode(op, {"X"}, {"Y"});
+      one.node.set_name("pool3d");
+      testing::SetAttr(&one.node, "kernel_shape", attr == "kernel_shape" ? value : std::vector<int64_t>{2, 2, 2});
+      if (attr != "kernel_shape") testing::SetAttr(&one.node, attr, value);
+      one.inputs = {{"X", Wave({1, 2, 4, 5, 6}, 0.5f)}};
+      one.opset = 19;
+      auto out = testing::RunOneNode(one);
+      ASSERT_FALSE(out.ok());
+      EXPECT_EQ(out.status().code(), Status::Code::kInvalidInput) << out.status().ToString();
+      EXPECT_NE(out.status().message().find("node 'pool3d'"), std::string::npos)
+          << out.status().message();
     }
   }
 }
