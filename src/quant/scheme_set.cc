@@ -102,6 +102,9 @@ nlohmann::ordered_json SchemeReportConfig(const SchemeSet& schemes, const Quanti
   using Json = nlohmann::ordered_json;
   Json config;
   config["symmetric_weights"] = schemes.main->SymmetricWeights();
+  // Blockwise schemes quantize their weights per block, whatever
+  // --granularity says (it applies to a per-channel fallback).
+  if (IsBlockwise(*schemes.main)) config["granularity"] = schemes.main->Granularity();
   if (IsBlockwise(*schemes.main) || schemes.fallback != nullptr) {
     config["block_size"] = o.block_size > 0 ? Json(o.block_size) : Json("default");
     config["nf4_format"] = o.nf4_format;

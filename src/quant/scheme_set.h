@@ -43,6 +43,7 @@ const SchemeEntry* FindSchemeEntry(const std::string& name);
 Result<SchemeSet> MakeSchemeSet(const QuantizeOptions& options);
 
 // The schemes' part of the report's "config": "symmetric_weights" always;
+// "granularity" ("per-block") when the main scheme is blockwise;
 // when the main scheme is blockwise or a fallback is given, the blockwise
 // options ("block_size", "nf4_format", "int4_format", "double_quant" with
 // `double_quant_applied`, "fallback").

@@ -165,7 +165,8 @@ Json ConfigJson(const QuantizeOptions& o, const QuantizeOutcome& outcome, const 
       {"scheme", o.scheme},
       {"weights_only", o.weights_only},
       {"symmetric_weights", schemes.value("symmetric_weights", false)},
-      {"granularity", outcome.per_channel && o.per_channel ? "per-channel" : "per-tensor"},
+      {"granularity", schemes.value("granularity", outcome.per_channel && o.per_channel ? "per-channel"
+                                                                                         : "per-tensor")},
       {"granularity_requested", o.per_channel ? "per-channel" : "per-tensor"},
       {"op_types", o.op_types},
       {"exclude_nodes", o.exclude_nodes},

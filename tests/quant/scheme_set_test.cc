@@ -112,8 +112,9 @@ TEST(SchemeReportConfigTest, BlockwiseSchemesReportTheirBlockOptions) {
   const Json nf4 = ConfigFor(Options("nf4"));
   std::vector<std::string> keys;
   for (const auto& [key, value] : nf4.items()) keys.push_back(key);
-  EXPECT_EQ(keys, (std::vector<std::string>{"symmetric_weights", "block_size", "nf4_format", "int4_format",
-                                            "double_quant", "fallback"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"symmetric_weights", "granularity", "block_size", "nf4_format",
+                                            "int4_format", "double_quant", "fallback"}));
+  EXPECT_EQ(nf4["granularity"], "per-block");
   EXPECT_EQ(nf4["block_size"], "default");
   EXPECT_EQ(nf4["nf4_format"], "ort");
   EXPECT_EQ(nf4["int4_format"], "ort");

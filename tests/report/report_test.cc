@@ -259,6 +259,8 @@ TEST_F(ReportTest, Nf4ReportRecordsBlocksAndSkippedReasons) {
   EXPECT_TRUE(r["calibration"].is_null());
   EXPECT_TRUE(r["config"]["calibration"].is_null());
   EXPECT_EQ(r["config"]["block_size"], "default");
+  // The config says what the tensors say: nf4 weights are per block.
+  EXPECT_EQ(r["config"]["granularity"], "per-block");
   EXPECT_EQ(r["config"]["nf4_format"], "ort");
   EXPECT_EQ(r["config"]["double_quant"]["requested"], false);
   for (size_t i = 0; i < outcome_.tensors.size(); ++i) {
