@@ -1,7 +1,6 @@
 #include "quant/blockwise_writer.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "onnx/onnx_pb.h"
 #include "quant/blocked_dq_writer.h"
@@ -14,13 +13,6 @@ namespace {
 
 constexpr const char* kMsDomain = "com.microsoft";
 
-template <typename T>
-std::string Raw(const std::vector<T>& values) {
-  std::string raw(values.size() * sizeof(T), '\0');
-  if (!values.empty()) std::memcpy(raw.data(), values.data(), raw.size());
-  return raw;
-}
-
 void SetInts(onnx::NodeProto* node, const char* name, const std::vector<int64_t>& values) {
   auto* a = node->add_attribute();
   a->set_name(name);
@@ -31,7 +23,7 @@ void SetInts(onnx::NodeProto* node, const char* name, const std::vector<int64_t>
 std::string Int64s(onnx::GraphProto* graph, NameAllocator* names, BlockwiseNodes* nodes,
                    const std::vector<int64_t>& values) {
   return SharedConstant(graph, names, nodes, "blockwise_shape", onnx::TensorProto::INT64,
-                {static_cast<int64_t>(values.size())}, Raw(values));
+                {static_cast<int64_t>(values.size())}, RawBytes(values));
 }
 
 void EnsureMsOpset(onnx::ModelProto* model) {
@@ -65,11 +57,11 @@ Status WriteDecode(const ConstantRewrite& c, onnx::GraphProto* graph, NameAlloca
     w->scale_offset = names->Make(c.tensor + "_absmax_offset");
     const int64_t row = static_cast<int64_t>(dq.codes.size()) / std::max<int64_t>(q_blocks, 1);
     *graph->add_initializer() =
-        Initializer(w->scale, onnx::TensorProto::INT8, {q_blocks, row}, Raw(dq.codes));
+        Initializer(w->scale, onnx::TensorProto::INT8, {q_blocks, row}, RawBytes(dq.codes));
     *graph->add_initializer() =
-        Initializer(w->scale_scales, onnx::TensorProto::FLOAT, {q_blocks, 1}, Raw(dq.scales));
+        Initializer(w->scale_scales, onnx::TensorProto::FLOAT, {q_blocks, 1}, RawBytes(dq.scales));
     *graph->add_initializer() = Initializer(w->scale_offset, onnx::TensorProto::FLOAT, {},
-                                            Raw(std::vector<float>{dq.offset}));
+                                            RawBytes(std::vector<float>{dq.offset}));
     onnx::NodeProto* cast = list.Add("Cast", {w->scale});
     SetInt(cast, "to", onnx::TensorProto::FLOAT);
     const std::string scaled = list.Add("Mul", {cast->output(0), w->scale_scales})->output(0);
@@ -83,13 +75,13 @@ Status WriteDecode(const ConstantRewrite& c, onnx::GraphProto* graph, NameAlloca
   } else {
     w->scale = names->Make(c.tensor + "_absmax");
     *graph->add_initializer() =
-        Initializer(w->scale, onnx::TensorProto::FLOAT, {blocks, 1, 1}, Raw(p.scales));
+        Initializer(w->scale, onnx::TensorProto::FLOAT, {blocks, 1, 1}, RawBytes(p.scales));
     scales = w->scale;
   }
   const std::string codebook = SharedConstant(graph, names, nodes, "blockwise_codebook",
-                                      onnx::TensorProto::FLOAT, {16}, Raw(p.codebook));
+                                      onnx::TensorProto::FLOAT, {16}, RawBytes(p.codebook));
   const std::string sixteen = SharedConstant(graph, names, nodes, "blockwise_sixteen",
-                                     onnx::TensorProto::INT32, {}, Raw(std::vector<int32_t>{16}));
+                                     onnx::TensorProto::INT32, {}, RawBytes(std::vector<int32_t>{16}));
   onnx::NodeProto* cast = list.Add("Cast", {w->quantized});
   SetInt(cast, "to", onnx::TensorProto::INT32);
   const std::string wide = cast->output(0);
@@ -130,13 +122,13 @@ Status WriteFused(const ConstantRewrite& c, onnx::GraphProto* graph, NameAllocat
     *graph->add_initializer() = Initializer(
         w->quantized, onnx::TensorProto::UINT8, {static_cast<int64_t>(p.codes.size())}, p.codes);
     *graph->add_initializer() = Initializer(
-        w->scale, onnx::TensorProto::FLOAT, {static_cast<int64_t>(p.scales.size())}, Raw(p.scales));
+        w->scale, onnx::TensorProto::FLOAT, {static_cast<int64_t>(p.scales.size())}, RawBytes(p.scales));
   } else {
     const int64_t k_blocks = (p.k + p.block_size - 1) / p.block_size;
     *graph->add_initializer() = Initializer(w->quantized, onnx::TensorProto::UINT8,
                                             {p.n, k_blocks, p.block_size / 2}, p.codes);
     *graph->add_initializer() =
-        Initializer(w->scale, onnx::TensorProto::FLOAT, {p.n, k_blocks}, Raw(p.scales));
+        Initializer(w->scale, onnx::TensorProto::FLOAT, {p.n, k_blocks}, RawBytes(p.scales));
     if (!p.zero_points.empty()) {
       w->zero_point = names->Make(c.tensor + "_zero_points");
       *graph->add_initializer() = Initializer(w->zero_point, onnx::TensorProto::UINT8,

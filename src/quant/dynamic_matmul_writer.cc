@@ -7,7 +7,6 @@
 //
 // the form ONNX Runtime's quantize_dynamic writes and its graph optimizer
 // fuses into DynamicQuantizeMatMul.
-#include <cstring>
 
 #include "base/onnx_domain.h"
 #include "pq/data_type.h"
@@ -40,12 +39,6 @@ std::string WeightAsKn(const ConstantRewrite& c, int64_t* k, int64_t* n) {
     for (int64_t col = 0; col < *k; ++col) out[col * *n + row] = c.data[row * *k + col];
   }
   return out;
-}
-
-std::string FloatsRaw(const std::vector<float>& v) {
-  std::string raw(v.size() * sizeof(float), '\0');
-  if (!v.empty()) std::memcpy(raw.data(), v.data(), raw.size());
-  return raw;
 }
 
 // Replaces `node` (reading the weight as input 1) by the dynamic product.
@@ -89,7 +82,7 @@ Status WriteDynamicMatMul(ConstantRewrite& c, const WriteTarget& target, Written
   w->scale = target.names->Make(c.tensor + "_scale");
   w->zero_point = target.names->Make(c.tensor + "_zero_point");
   *graph->add_initializer() = Initializer(w->quantized, kInt8, {k, n}, std::move(kn));
-  *graph->add_initializer() = Initializer(w->scale, kFloat, param_dims, FloatsRaw(c.params.scale));
+  *graph->add_initializer() = Initializer(w->scale, kFloat, param_dims, RawBytes(c.params.scale));
   *graph->add_initializer() =
       Initializer(w->zero_point, kInt8, param_dims, std::string(c.params.zero_point.size(), '\0'));
   for (const Use& use : c.uses) {

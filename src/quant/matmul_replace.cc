@@ -1,7 +1,5 @@
 #include "quant/matmul_replace.h"
 
-#include <cstring>
-
 #include "quant/proto_build.h"
 
 namespace pq::quant {
@@ -12,12 +10,6 @@ bool IsGemm(const onnx::NodeProto& node) { return node.op_type() == "Gemm"; }
 bool HasBias(const onnx::NodeProto& node) {
   return IsGemm(node) && node.input_size() > 2 && !node.input(2).empty() &&
          AttrFloat(node, "beta", 1.0f) != 0.0f;
-}
-
-std::string FloatScalar(float v) {
-  std::string raw(sizeof(float), '\0');
-  std::memcpy(raw.data(), &v, sizeof(float));
-  return raw;
 }
 
 }  // namespace
@@ -81,14 +73,14 @@ void AddGemmTail(const onnx::NodeProto& node, std::string product, onnx::GraphPr
   const bool bias = HasBias(node);
   if (alpha != 1.0f) {
     const std::string a = SharedConstant(graph, names, nodes, "gemm_alpha", onnx::TensorProto::FLOAT, {},
-                                         FloatScalar(alpha));
+                                         RawBytes(std::vector<float>{alpha}));
     product = list->Add("Mul", {product, a}, bias ? "" : y)->output(0);
   }
   if (!bias) return;
   std::string c_in = node.input(2);
   if (beta != 1.0f) {
     const std::string b = SharedConstant(graph, names, nodes, "gemm_beta", onnx::TensorProto::FLOAT, {},
-                                         FloatScalar(beta));
+                                         RawBytes(std::vector<float>{beta}));
     c_in = list->Add("Mul", {c_in, b})->output(0);
   }
   list->Add("Add", {product, c_in}, y);

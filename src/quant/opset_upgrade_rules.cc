@@ -17,22 +17,18 @@ std::string UpgradeContext::NewName(const onnx::NodeProto& node, const std::stri
 
 std::string UpgradeContext::AddInt64s(const onnx::NodeProto& node, const std::string& what,
                                       const std::vector<int64_t>& values, bool scalar) {
-  std::string raw(values.size() * sizeof(int64_t), '\0');
-  if (!values.empty()) std::memcpy(raw.data(), values.data(), raw.size());
   const std::string name = NewName(node, what);
   std::vector<int64_t> dims;
   if (!scalar) dims.push_back(static_cast<int64_t>(values.size()));
-  *main_->add_initializer() = Initializer(name, onnx::TensorProto::INT64, dims, std::move(raw));
+  *main_->add_initializer() = Initializer(name, onnx::TensorProto::INT64, dims, RawBytes(values));
   return name;
 }
 
 std::string UpgradeContext::AddFloats(const onnx::NodeProto& node, const std::string& what,
                                       const std::vector<float>& values,
                                       const std::vector<int64_t>& dims) {
-  std::string raw(values.size() * sizeof(float), '\0');
-  if (!values.empty()) std::memcpy(raw.data(), values.data(), raw.size());
   const std::string name = NewName(node, what);
-  *main_->add_initializer() = Initializer(name, onnx::TensorProto::FLOAT, dims, std::move(raw));
+  *main_->add_initializer() = Initializer(name, onnx::TensorProto::FLOAT, dims, RawBytes(values));
   return name;
 }
 
@@ -43,10 +39,9 @@ Result<std::string> UpgradeContext::AddScalarOfType(const onnx::NodeProto& node,
     return AddFloats(node, what, {static_cast<float>(value)}, {});
   }
   if (dtype == onnx::TensorProto::DOUBLE) {
-    std::string raw(sizeof(double), '\0');
-    std::memcpy(raw.data(), &value, sizeof(double));
     const std::string name = NewName(node, what);
-    *main_->add_initializer() = Initializer(name, onnx::TensorProto::DOUBLE, {}, std::move(raw));
+    *main_->add_initializer() =
+        Initializer(name, onnx::TensorProto::DOUBLE, {}, RawBytes(std::vector<double>{value}));
     return name;
   }
   return Status::NotSupported(NodeLabel(node) + ": pq cannot write its " + what +

@@ -3,6 +3,7 @@
 #define PQ_QUANT_PROTO_BUILD_H_
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +11,14 @@
 #include "onnx/onnx_pb.h"
 
 namespace pq::quant {
+
+// The bytes of `values` as raw_data (little-endian on the hosts pq runs on).
+template <typename T>
+std::string RawBytes(const std::vector<T>& values) {
+  std::string raw(values.size() * sizeof(T), '\0');
+  if (!values.empty()) std::memcpy(raw.data(), values.data(), raw.size());
+  return raw;
+}
 
 // A tensor `name` of ONNX type `dtype` and shape `dims` holding `raw` as its
 // raw_data (already in the type's little-endian / packed layout).
