@@ -83,6 +83,10 @@ struct CalibratedRange {
   double clipped_fraction = 0;
 };
 
+// `range` as the report and ActivationStats record it: every field, in the
+// order declared above.
+nlohmann::ordered_json CalibratedRangeToJson(const CalibratedRange& range);
+
 // Watches the values of one tensor. Not thread-safe.
 class Calibrator {
  public:

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <utility>
 
+#include "calib/range_builder.h"
+
 namespace pq {
 namespace {
 
@@ -11,18 +13,6 @@ using Json = nlohmann::ordered_json;
 
 // The format tag of ActivationStatsToJson's documents.
 constexpr const char* kStatsFormat = "pq-activation-stats-1";
-
-Json GridToJson(const QuantGrid& grid) {
-  return {{"symmetric", grid.symmetric}, {"qmin", grid.qmin}, {"qmax", grid.qmax}};
-}
-
-Json RangeToJson(const CalibratedRange& r) {
-  return {{"method", r.method},         {"parameters", r.parameters},
-          {"values_seen", r.values_seen}, {"nan_count", r.nan_count},
-          {"inf_count", r.inf_count},     {"observed_min", r.observed_min},
-          {"observed_max", r.observed_max}, {"chosen_min", r.chosen_min},
-          {"chosen_max", r.chosen_max},   {"clipped_fraction", r.clipped_fraction}};
-}
 
 // Reads `json[key]` as T. Errors (kInvalidInput) name `where` and the key.
 template <typename T>
@@ -94,13 +84,13 @@ nlohmann::ordered_json ActivationStatsToJson(const ActivationStats& stats) {
   Json files = Json::array();
   for (const DatasetFile& f : stats.files) files.push_back({{"path", f.path}, {"samples", f.samples}});
   Json ranges = Json::object();
-  for (const auto& [name, range] : stats.ranges) ranges[name] = RangeToJson(range);
+  for (const auto& [name, range] : stats.ranges) ranges[name] = CalibratedRangeToJson(range);
   return {{"format", kStatsFormat},
           {"calibration",
            {{"method", stats.calibration.method},
             {"percentile", stats.calibration.percentile},
             {"bins", stats.calibration.bins},
-            {"grid", GridToJson(stats.calibration.grid)}}},
+            {"grid", calib::GridJson(stats.calibration.grid)}}},
           {"files", files},
           {"samples", stats.samples},
           {"batch", stats.batch},

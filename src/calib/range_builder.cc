@@ -81,3 +81,20 @@ double ClippedFraction(const LineHistogram& line, bool magnitude, const ValueSta
 }
 
 }  // namespace pq::calib
+
+namespace pq {
+
+nlohmann::ordered_json CalibratedRangeToJson(const CalibratedRange& r) {
+  return {{"method", r.method},
+          {"parameters", r.parameters},
+          {"values_seen", r.values_seen},
+          {"nan_count", r.nan_count},
+          {"inf_count", r.inf_count},
+          {"observed_min", r.observed_min},
+          {"observed_max", r.observed_max},
+          {"chosen_min", r.chosen_min},
+          {"chosen_max", r.chosen_max},
+          {"clipped_fraction", r.clipped_fraction}};
+}
+
+}  // namespace pq

@@ -75,19 +75,6 @@ Result<Json> ModelFacts(const Model& model, const std::string& path,
   return j;
 }
 
-Json RangeJson(const CalibratedRange& r) {
-  return {{"method", r.method},
-          {"parameters", r.parameters},
-          {"values_seen", r.values_seen},
-          {"nan_count", r.nan_count},
-          {"inf_count", r.inf_count},
-          {"observed_min", r.observed_min},
-          {"observed_max", r.observed_max},
-          {"chosen_min", r.chosen_min},
-          {"chosen_max", r.chosen_max},
-          {"clipped_fraction", r.clipped_fraction}};
-}
-
 // The facts of a blockwise 4-bit weight: how it is read back, the bytes it
 // takes, and for double-quantized absmax what is written and how `scale`
 // (the reconstructed absmax) is computed from it.
@@ -139,7 +126,7 @@ Json TensorJson(const QuantizedTensorRecord& r, size_t limit) {
   j["block_size"] = r.params.block_size > 0 ? Json(r.params.block_size) : Json(nullptr);
   j["scale"] = ValuesJson<float, float>(r.params.scale, limit);
   j["zero_point"] = ValuesJson<int64_t, int64_t>(r.params.zero_point, limit);
-  j["range"] = r.range ? RangeJson(*r.range) : Json(nullptr);
+  j["range"] = r.range ? CalibratedRangeToJson(*r.range) : Json(nullptr);
   j["shares_params_with"] = r.shares_params_with.empty() ? Json(nullptr) : Json(r.shares_params_with);
   if (r.error) {
     j["error"] = {{"mse", r.error->mse},
