@@ -42,12 +42,10 @@ class FloatValues {
 
 using WeightParams = std::map<std::pair<std::string, int64_t>, QuantParams>;
 
-bool IsBlockwise(const Scheme& scheme) { return IsBlockwiseEncoding(scheme.Encoding()); }
-
-// The numbers of one planned constant.
+// The numbers of one planned constant, read by `consumers`.
 Result<QuantizedWeight> QuantizeConstant(const PlannedConstant& c, const ConstantTensor& source,
                                          const Scheme& scheme, const WeightRounding& rounding,
-                                         const Model& prepared,
+                                         const std::vector<ConsumerRef>& consumers,
                                          const std::map<std::string, QuantParams>& activation_params,
                                          WeightParams* weight_params) {
   const bool blockwise = IsBlockwise(scheme);
@@ -62,10 +60,7 @@ Result<QuantizedWeight> QuantizeConstant(const PlannedConstant& c, const Constan
   if (blockwise && c.transposed) std::swap(dims[0], dims[1]);
   const WeightView view{c.tensor, values.data(), dims, c.axis};
   RoundingInputs inputs;
-  if (!c.uses.empty()) {
-    const ConsumerRef consumer = ConsumersOf(prepared, {c.uses.front()}).front();
-    inputs = {consumer.node, consumer.op_type};
-  }
+  if (!consumers.empty()) inputs = {consumers.front().node, consumers.front().op_type};
   Result<QuantizedWeight> q = rounding.Round(scheme, view, inputs);
   if (q.ok()) (*weight_params)[{c.tensor, c.axis}] = q->params;
   return q;
@@ -73,13 +68,14 @@ Result<QuantizedWeight> QuantizeConstant(const PlannedConstant& c, const Constan
 
 // The record and rewrite of one quantized constant.
 ConstantDecision MakeDecision(const PlannedConstant& c, const ConstantTensor& source, const Scheme& scheme,
-                              const Model& prepared, const std::string& scheme_name, QuantizedWeight q) {
+                              std::vector<ConsumerRef> consumers, const std::string& scheme_name,
+                              QuantizedWeight q) {
   const bool blockwise = IsBlockwise(scheme);
   ConstantDecision d;
   QuantizedTensorRecord& r = d.record;
   r.name = c.tensor;
   r.role = c.role;
-  r.consumers = ConsumersOf(prepared, c.uses);
+  r.consumers = std::move(consumers);
   r.shape = source.dims;
   r.scheme = c.role == TensorRole::kWeight ? scheme.Name() : scheme_name;
   r.granularity = blockwise ? scheme.Granularity() : c.axis >= 0 ? "per-channel" : "per-tensor";
@@ -123,15 +119,16 @@ Result<Decisions> Decide(const Model& prepared, const QuantPlan& plan, const Act
     const ConstantTensor* source = prepared.FindConstant(c.tensor);
     if (source == nullptr) return Status::Internal("planned constant '" + c.tensor + "' vanished");
     const Scheme& scheme = c.scheme != nullptr ? *c.scheme : *schemes.main;
+    std::vector<ConsumerRef> consumers = ConsumersOf(prepared, c.uses);
     Result<QuantizedWeight> q =
-        QuantizeConstant(c, *source, scheme, rounding, prepared, activation_params, &weight_params);
+        QuantizeConstant(c, *source, scheme, rounding, consumers, activation_params, &weight_params);
     if (!q.ok()) return q.status().WithPrefix(origin);
     // The FP32 bytes of an external weight are read: let the kernel drop
     // their pages (they come back from the file if read again), so peak
     // memory stays near the output's size rather than the input's.
     ReleaseConstantPages(*source);
     decisions.constants.push_back(
-        MakeDecision(c, *source, scheme, prepared, options.scheme, std::move(q).value()));
+        MakeDecision(c, *source, scheme, std::move(consumers), options.scheme, std::move(q).value()));
   }
   return decisions;
 }

@@ -127,6 +127,9 @@ class Scheme {
   virtual bool SymmetricWeights() const { return false; }
 };
 
+// Whether `scheme` sees weights as [N, K] blocks (IsBlockwiseEncoding).
+inline bool IsBlockwise(const Scheme& scheme) { return IsBlockwiseEncoding(scheme.Encoding()); }
+
 // Choices a scheme may offer beyond its defaults.
 struct SchemeOptions {
   // int8-asym: int8 weights with a zero point per channel instead of the

@@ -23,7 +23,6 @@ Status CheckFormats(const QuantizeOptions& options) {
   return Status::OK();
 }
 
-bool IsBlockwise(const Scheme& scheme) { return IsBlockwiseEncoding(scheme.Encoding()); }
 
 bool Reads(const SchemeEntry* entry, const char* option) {
   if (entry == nullptr) return false;
