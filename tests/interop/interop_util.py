@@ -4,6 +4,7 @@ import os
 import subprocess
 
 import numpy as np
+import onnx
 
 kHere = os.path.dirname(os.path.abspath(__file__))
 
@@ -45,6 +46,15 @@ class Checks:
         print(("ok   " if ok else "FAIL ") + text)
         self.passed += bool(ok)
         self.failed += not ok
+
+    def check_model(self, path, tag):
+        """One check: onnx.checker.check_model(full_check=True) passes on the
+        model at `path` (any checker failure fails it, with the reason)."""
+        try:
+            onnx.checker.check_model(onnx.load(path), full_check=True)
+            self.check(True, f"{tag}: onnx.checker")
+        except Exception as e:  # noqa: BLE001 - any checker failure fails the check
+            self.check(False, f"{tag}: onnx.checker: {e}")
 
     def close(self):
         """Prints the closing line; returns the exit code."""
