@@ -59,6 +59,10 @@ struct ConstantTensor {
   int64_t byte_size = 0;
 };
 
+// The opset `proto` imports for `domain` ("" or "ai.onnx": the default
+// domain), or 0 when it imports none. Model::OpsetVersion reads it.
+int64_t OpsetVersionOf(const onnx::ModelProto& proto, const std::string& domain);
+
 // Lets the kernel drop the resident pages of an external-data constant's
 // bytes (they are read back from the file if used again), so a caller that
 // streams through a large model's weights keeps peak memory near one tensor.

@@ -183,9 +183,11 @@ Status Model::IndexConstants() {
   return Status::OK();
 }
 
-int64_t Model::OpsetVersion(const std::string& domain) const {
+int64_t Model::OpsetVersion(const std::string& domain) const { return OpsetVersionOf(*proto_, domain); }
+
+int64_t OpsetVersionOf(const onnx::ModelProto& proto, const std::string& domain) {
   const bool want_default = IsDefaultDomain(domain);
-  for (const auto& opset : proto_->opset_import()) {
+  for (const auto& opset : proto.opset_import()) {
     const bool is_default = IsDefaultDomain(opset.domain());
     if ((want_default && is_default) || (!want_default && opset.domain() == domain)) {
       return opset.version();

@@ -8,8 +8,8 @@
 // the form ONNX Runtime's quantize_dynamic writes and its graph optimizer
 // fuses into DynamicQuantizeMatMul.
 
-#include "base/onnx_domain.h"
 #include "pq/data_type.h"
+#include "pq/model.h"
 #include "quant/constant_writers.h"
 #include "quant/matmul_replace.h"
 #include "quant/proto_build.h"
@@ -19,13 +19,6 @@ namespace {
 
 // DynamicQuantizeLinear exists from this default-domain opset.
 constexpr int64_t kDynamicQuantizeOpset = 11;
-
-int64_t DefaultOpset(const onnx::ModelProto& model) {
-  for (const auto& o : model.opset_import()) {
-    if (IsDefaultDomain(o.domain())) return o.version();
-  }
-  return 0;
-}
 
 // The int8 bytes of `c` as MatMulInteger's B, [K, N]: the constant as is
 // (axis 1 or per tensor), or transposed from [N, K] (Gemm transB = 1, axis 0).
@@ -66,7 +59,7 @@ void ReplaceConsumer(const onnx::NodeProto& node, const WrittenNames& w, const s
 
 Status WriteDynamicMatMul(ConstantRewrite& c, const WriteTarget& target, WrittenNames* w) {
   onnx::GraphProto* graph = target.model->mutable_graph();
-  const int64_t opset = DefaultOpset(*target.model);
+  const int64_t opset = OpsetVersionOf(*target.model, "");
   if (opset < kDynamicQuantizeOpset) {
     return Status::NotSupported("int8-dynamic needs default-domain opset " + std::to_string(kDynamicQuantizeOpset) +
                                 " (DynamicQuantizeLinear); the model has " + std::to_string(opset));
