@@ -4,6 +4,11 @@
 // name), and ONNX's test-data layout (test_data_set_*/input_*.pb, one sample
 // per set). Shapes and dtypes are checked against the model's inputs when the
 // dataset is opened, before anything runs.
+//
+// For decoder language models (pq/language_model.h) the samples may be token
+// ids instead: an int32/int64 .npy of shape [N, T] (or an .npz holding only
+// `input_ids`), or a UTF-8 .txt file with a SentencePiece tokenizer. Each row
+// is one sample; pq builds the attention mask, positions and empty past.
 #ifndef PQ_DATASET_H_
 #define PQ_DATASET_H_
 
@@ -24,6 +29,22 @@ struct DatasetFile {
   int64_t samples = 0;
 };
 
+// How token-id data becomes samples.
+struct TokenDataOptions {
+  // Rows longer than this are cut into windows of `context` tokens (a tail
+  // that fills no window is dropped); 0 = rows as stored, and 128 for text.
+  int64_t context = 0;
+  // SentencePiece model for .txt data ("" = text data is refused).
+  std::string tokenizer;
+};
+
+struct DatasetOptions {
+  // The model's graph outputs: a decoder's logits give the vocabulary size
+  // token ids are checked against.
+  std::vector<TensorInfo> outputs;
+  TokenDataOptions tokens;
+};
+
 class Dataset {
  public:
   ~Dataset();
@@ -31,9 +52,12 @@ class Dataset {
   // Opens `paths` in order for a model whose inputs are `inputs`.
   // Errors (kInvalidInput): unreadable or hostile files, a missing input, a
   // dtype or shape that does not fit the input (naming file, array, expected
-  // and actual), arrays of one .npz with different sample counts, no samples.
+  // and actual), arrays of one .npz with different sample counts, no samples;
+  // for token data also an id outside [0, vocabulary) (naming file, row and
+  // position), rows shorter than 2 tokens, inputs pq cannot build from tokens.
   static Result<std::unique_ptr<Dataset>> Open(const std::vector<std::string>& paths,
-                                               const std::vector<TensorInfo>& inputs);
+                                               const std::vector<TensorInfo>& inputs,
+                                               const DatasetOptions& options = {});
 
   int64_t num_samples() const { return total_; }
   const std::vector<DatasetFile>& files() const { return files_; }

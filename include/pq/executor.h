@@ -52,6 +52,8 @@ class Executor {
   // them), without preparing the model: what Create's inputs() will be.
   // Lets a caller check its data before the (costly) Create.
   static std::vector<TensorInfo> GraphInputs(const Model& model);
+  // The graph outputs, as Create's outputs() will be.
+  static std::vector<TensorInfo> GraphOutputs(const Model& model);
 
   // The graph inputs a run needs (initializers are not among them) and the
   // graph outputs it returns.

@@ -42,6 +42,8 @@ struct QuantizeOptions {
   CalibrationOptions calibration;  // its grid is set from the scheme
   int64_t calib_batch = 1;
   int64_t calib_samples = 0;  // 0 = all
+  // Token data for decoder models (windows, tokenizer for .txt).
+  TokenDataOptions calib_tokens;
   // Fold BatchNormalization into the Conv before it (as runtimes do).
   bool fold_batchnorm = true;
   int threads = 0;

@@ -34,9 +34,13 @@ enum class TaskKind {
   kAuto,            // float outputs of rank 2 whose last axis has >= 2 entries
   kClassification,  // every float output of rank >= 2 (argmax over the last axis)
   kOther,           // none
+  // Language-model metrics on the logits of a decoder fed token ids
+  // (pq/language_model.h): perplexity, KL divergence, top-1 agreement.
+  // kAuto picks it for a model with token inputs and a logits output.
+  kLm,
 };
 
-// Parses "auto", "classification" or "other". Errors: kInvalidArgument.
+// Parses "auto", "classification", "other" or "lm". Errors: kInvalidArgument.
 Result<TaskKind> ParseTaskKind(const std::string& name);
 
 // Reports progress: what is being done, units done, units in total.
@@ -51,6 +55,26 @@ struct ValidationData {
   int64_t batch = 1;         // samples per run, >= 1
   int threads = 0;           // executor threads; 0 = all cores
   TaskKind task = TaskKind::kAuto;
+  TokenDataOptions tokens;   // for decoders fed token ids or text
+};
+
+// Next-token metrics of a candidate language model against a reference, over
+// every predicted position (position t's logits predict token t + 1 of its
+// row). Natural logarithms throughout.
+struct LmMetrics {
+  std::string output;    // the logits output
+  int64_t positions = 0;
+  double perplexity_ref = 0;   // exp(mean negative log-likelihood)
+  double perplexity_cand = 0;
+  double perplexity_ratio = 1;  // cand / ref
+  // KL(P_ref || P_cand) of the next-token distributions, per position.
+  double kld_mean = 0;
+  double kld_median = 0;
+  double kld_p99 = 0;  // nearest rank
+  double kld_max = 0;
+  double top1_agreement = 1;  // positions with the same argmax token
+  // (perplexity_cand / perplexity_ref - 1) x 100.
+  double PerplexityIncreasePercent() const { return (perplexity_ratio - 1) * 100; }
 };
 
 // Flip and accuracy counts of one class.
@@ -107,6 +131,7 @@ struct Comparison {
   int64_t reference_bytes = 0;
   int64_t candidate_bytes = 0;
   double size_ratio = 1;
+  std::optional<LmMetrics> lm;  // with task kLm
 };
 
 // The smallest SQNR over the outputs (+inf when there are none).
@@ -155,6 +180,10 @@ struct Gates {
   std::optional<double> max_flip_rate;             // fraction in [0, 1]
   std::optional<double> max_accuracy_drop_points;  // percentage points
   std::optional<double> max_class_flip_rate;       // fraction in [0, 1]
+  // Language-model gates (task lm).
+  std::optional<double> max_ppl_increase_percent;
+  std::optional<double> max_kld;             // on the mean KL divergence
+  std::optional<double> min_top1_agreement;  // fraction in [0, 1]
   bool empty() const;
 };
 
@@ -169,9 +198,10 @@ struct GateResult {
 };
 
 // Checks every set gate on every output it applies to (SQNR and cosine: all
-// outputs; the others: classification outputs). Errors (kInvalidArgument): a
-// classification gate with no classification output, an accuracy gate
-// without labels.
+// outputs; flip and accuracy gates: classification outputs; language-model
+// gates: the logits). Errors (kInvalidArgument): a classification gate with
+// no classification output, an accuracy gate without labels, a
+// language-model gate without language-model metrics.
 Result<std::vector<GateResult>> EvaluateGates(const Comparison& comparison, const Gates& gates);
 
 bool AllGatesPassed(const std::vector<GateResult>& results);

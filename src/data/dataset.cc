@@ -5,21 +5,17 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
+#include "data/source.h"
+#include "data/token_source.h"
 #include "pq/data_type.h"
+#include "pq/language_model.h"
 #include "pq/npy.h"
 #include "pq/npz.h"
 #include "pq/tensor_proto_io.h"
 
 namespace pq {
-
-// A source of samples: Sample(k, i) returns input k of sample i, shaped as
-// one model feed (first axis included).
-struct Dataset::Source {
-  virtual ~Source() = default;
-  virtual int64_t samples() const = 0;
-  virtual Result<Tensor> Sample(size_t input, int64_t index) const = 0;
-};
 
 namespace {
 
@@ -228,14 +224,69 @@ class TestDataSource : public Dataset::Source {
   std::vector<Tensor> tensors_;
 };
 
-Status AddPath(const std::string& path, const std::vector<TensorInfo>& inputs,
+// What AddPath needs besides the path.
+struct OpenContext {
+  const std::vector<TensorInfo>& inputs;
+  const std::optional<DecoderLayout>& decoder;
+  const TokenDataOptions& tokens;
+};
+
+bool NpzHoldsEveryInput(const std::string& path, const std::vector<TensorInfo>& inputs) {
+  Result<std::unique_ptr<NpzFile>> file = NpzFile::Open(path);
+  if (!file.ok()) return true;  // NpzSource reports the error
+  const std::vector<std::string>& names = file.value()->names();
+  return std::all_of(inputs.begin(), inputs.end(), [&](const TensorInfo& in) {
+    return std::find(names.begin(), names.end(), in.name) != names.end();
+  });
+}
+
+// Token data for a decoder: .npy ids, an .npz without every input, .txt.
+// Returns nullopt for data that is not token data.
+std::optional<Result<data::TokenRows>> ReadTokens(const std::string& path, const OpenContext& ctx) {
+  const int64_t vocab = ctx.decoder ? ctx.decoder->vocab_size : 0;
+  const int64_t context = ctx.tokens.context;
+  if (EndsWith(path, ".txt")) {
+    if (!ctx.decoder) {
+      return Result<data::TokenRows>(Status::InvalidInput(
+          path + ": text data feeds a decoder model with an input 'input_ids'; this model has none"));
+    }
+    return data::ReadTokenText(path, ctx.tokens.tokenizer, context, vocab);
+  }
+  if (!ctx.decoder) return std::nullopt;
+  if (EndsWith(path, ".npy")) return data::ReadTokenArray(path, "", context, vocab);
+  if (EndsWith(path, ".npz") && !NpzHoldsEveryInput(path, ctx.inputs)) {
+    return data::ReadTokenArray(path, ctx.decoder->token_input, context, vocab);
+  }
+  return std::nullopt;
+}
+
+Status AddPath(const std::string& path, const OpenContext& ctx,
                std::vector<std::unique_ptr<Dataset::Source>>* sources,
                std::vector<DatasetFile>* files) {
+  const std::vector<TensorInfo>& inputs = ctx.inputs;
   auto add = [&](Result<std::unique_ptr<Dataset::Source>> source, const std::string& p) -> Status {
     if (!source.ok()) return source.status();
     files->push_back({p, source.value()->samples()});
     sources->push_back(std::move(source).value());
     return Status::OK();
+  };
+  auto add_file = [&](const std::string& p) -> Status {
+    if (std::optional<Result<data::TokenRows>> tokens = ReadTokens(p, ctx)) {
+      if (!tokens->ok()) return tokens->status();
+      if (!ctx.decoder->CanFeedFromTokens()) {
+        std::string list;
+        for (const std::string& n : ctx.decoder->unknown_inputs) list += (list.empty() ? "'" : ", '") + n + "'";
+        return Status::InvalidInput(p + ": token ids cannot feed input " + list +
+                                    " (pq builds attention_mask, position_ids and past_*); give "
+                                    "an .npz with an array for every input");
+      }
+      return add(data::MakeTokenSource(*ctx.decoder, std::move(tokens->value())), p);
+    }
+    if (EndsWith(p, ".npz")) return add(NpzSource::Open(p, inputs), p);
+    return add(NpySource::Open(p, inputs), p);
+  };
+  auto is_data_file = [](const std::string& name) {
+    return EndsWith(name, ".npy") || EndsWith(name, ".npz") || EndsWith(name, ".txt");
   };
   if (IsDirectory(path)) {
     std::vector<std::string> entries = SortedEntries(path);
@@ -247,10 +298,8 @@ Status AddPath(const std::string& path, const std::vector<TensorInfo>& inputs,
       if (test_layout) {
         if (e.rfind("test_data_set_", 0) != 0 || !IsDirectory(child)) continue;
         PQ_RETURN_IF_ERROR(add(TestDataSource::Open(child, inputs), child));
-      } else if (EndsWith(e, ".npy")) {
-        PQ_RETURN_IF_ERROR(add(NpySource::Open(child, inputs), child));
-      } else if (EndsWith(e, ".npz")) {
-        PQ_RETURN_IF_ERROR(add(NpzSource::Open(child, inputs), child));
+      } else if (is_data_file(e) && (ctx.decoder || !EndsWith(e, ".txt"))) {
+        PQ_RETURN_IF_ERROR(add_file(child));
       } else {
         continue;
       }
@@ -261,14 +310,13 @@ Status AddPath(const std::string& path, const std::vector<TensorInfo>& inputs,
     }
     return Status::OK();
   }
-  if (EndsWith(path, ".npz")) return add(NpzSource::Open(path, inputs), path);
-  if (EndsWith(path, ".npy")) return add(NpySource::Open(path, inputs), path);
+  if (is_data_file(path)) return add_file(path);
   if (EndsWith(path, ".pb")) {
     return Status::InvalidInput(path + ": give the test_data_set_* folder, not a single .pb file");
   }
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return Status::InvalidInput(path + ": does not exist");
-  return Status::InvalidInput(path + ": not .npy, .npz or a folder of them");
+  return Status::InvalidInput(path + ": not .npy, .npz, .txt or a folder of them");
 }
 
 }  // namespace
@@ -276,12 +324,15 @@ Status AddPath(const std::string& path, const std::vector<TensorInfo>& inputs,
 Dataset::~Dataset() = default;
 
 Result<std::unique_ptr<Dataset>> Dataset::Open(const std::vector<std::string>& paths,
-                                               const std::vector<TensorInfo>& inputs) {
+                                               const std::vector<TensorInfo>& inputs,
+                                               const DatasetOptions& options) {
   if (paths.empty()) return Status::InvalidArgument("no data given");
   auto dataset = std::unique_ptr<Dataset>(new Dataset());
   dataset->inputs_ = inputs;
+  const std::optional<DecoderLayout> decoder = RecognizeDecoder(inputs, options.outputs);
+  const OpenContext ctx{inputs, decoder, options.tokens};
   for (const std::string& path : paths) {
-    PQ_RETURN_IF_ERROR(AddPath(path, inputs, &dataset->sources_, &dataset->files_));
+    PQ_RETURN_IF_ERROR(AddPath(path, ctx, &dataset->sources_, &dataset->files_));
   }
   for (const auto& source : dataset->sources_) {
     dataset->starts_.push_back(dataset->total_);
@@ -340,6 +391,7 @@ Result<Tensor> ConcatenateRows(const std::vector<Tensor>& parts, const std::stri
   if (!out.ok()) return out.status().WithPrefix(what);
   uint8_t* dst = static_cast<uint8_t*>(out->raw());
   for (const Tensor& p : parts) {
+    if (p.byte_size() == 0) continue;  // e.g. an empty past [1, heads, 0, head_dim]
     std::memcpy(dst, p.raw(), static_cast<size_t>(p.byte_size()));
     dst += p.byte_size();
   }

@@ -222,6 +222,12 @@ std::vector<TensorInfo> Executor::GraphInputs(const Model& model) {
   return inputs;
 }
 
+std::vector<TensorInfo> Executor::GraphOutputs(const Model& model) {
+  std::vector<TensorInfo> outputs;
+  for (const auto& out : model.proto().graph().output()) outputs.push_back(InfoOf(out));
+  return outputs;
+}
+
 Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
                                                    const ExecutorOptions& options) {
   auto impl = std::make_unique<Impl>();
@@ -234,12 +240,9 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
   PQ_RETURN_IF_ERROR(CheckTensorValues(graph, origin));
   PQ_RETURN_IF_ERROR(LoadConstants(model, &impl->values));
 
-  std::vector<TensorInfo> inputs = GraphInputs(model), outputs;
+  std::vector<TensorInfo> inputs = GraphInputs(model), outputs = GraphOutputs(model);
   for (const TensorInfo& in : inputs) impl->input_ids.push_back(impl->values.Id(in.name));
-  for (const auto& out : graph.output()) {
-    outputs.push_back(InfoOf(out));
-    impl->output_ids.push_back(impl->values.Id(out.name()));
-  }
+  for (const TensorInfo& out : outputs) impl->output_ids.push_back(impl->values.Id(out.name));
 
   Result<std::vector<int>> order = TopologicalOrder(graph, origin);
   if (!order.ok()) return order.status();

@@ -22,8 +22,11 @@ Result<ActivationStats> CalibrateActivations(const Model& prepared, const std::s
   }
   // The data first: a calibration set that does not fit fails before the
   // executor copies the weights.
+  DatasetOptions data_options;
+  data_options.outputs = Executor::GraphOutputs(prepared);
+  data_options.tokens = options.calib_tokens;
   Result<std::unique_ptr<Dataset>> data =
-      Dataset::Open(options.calib_paths, Executor::GraphInputs(prepared));
+      Dataset::Open(options.calib_paths, Executor::GraphInputs(prepared), data_options);
   if (!data.ok()) return data.status();
   ExecutorOptions exec_options;
   exec_options.threads = options.threads;

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <optional>
 
 #include "onnx/onnx_pb.h"
+#include "pq/language_model.h"
 #include "pq/validate.h"
 #include "validate/labels.h"
+#include "validate/lm_metrics.h"
 #include "validate/output_accumulator.h"
 
 namespace pq {
@@ -19,6 +22,9 @@ struct ReferenceRun::State {
   bool has_labels = false;
   std::vector<int64_t> labels;
   int64_t reference_bytes = 0;
+  // Task lm: the logits output's index and the input holding the token ids.
+  std::optional<size_t> lm_output;
+  std::string token_input;
   // ReferenceRun only: the reference outputs of each batch.
   std::vector<std::vector<Tensor>> outputs;
 };
@@ -44,6 +50,27 @@ int64_t ModelBytes(const Model& model) {
   return bytes;
 }
 
+// Task lm (asked for, or picked by auto for a decoder with a logits output):
+// finds the logits and the token input. Errors (kInvalidInput): task lm on a
+// model without them, saying what is missing.
+Status ChooseLmOutput(const Model& reference, State* state) {
+  const Executor& executor = *state->executor;
+  const TaskKind task = state->data.task;
+  if (task != TaskKind::kLm && task != TaskKind::kAuto) return Status::OK();
+  const std::optional<DecoderLayout> layout = RecognizeDecoder(executor.inputs(), executor.outputs());
+  if (!layout || layout->logits_output.empty()) {
+    if (task == TaskKind::kAuto) return Status::OK();
+    return Status::InvalidInput(reference.origin() + ": task lm needs a decoder language model; it has " +
+                                MissingForLanguageModel(executor.inputs(), executor.outputs()));
+  }
+  for (size_t o = 0; o < executor.outputs().size(); ++o) {
+    if (executor.outputs()[o].name == layout->logits_output) state->lm_output = o;
+  }
+  state->token_input = layout->token_input;
+  state->data.task = TaskKind::kLm;
+  return Status::OK();
+}
+
 Result<std::unique_ptr<State>> OpenState(const Model& reference, const ValidationData& data) {
   if (data.batch < 1) return Status::InvalidArgument("batch must be at least 1");
   auto state = std::make_unique<State>();
@@ -53,7 +80,11 @@ Result<std::unique_ptr<State>> OpenState(const Model& reference, const Validatio
   options.threads = data.threads;
   // The data first: data that does not fit fails before the executor copies
   // the weights.
-  Result<std::unique_ptr<Dataset>> dataset = Dataset::Open(data.paths, Executor::GraphInputs(reference));
+  DatasetOptions dataset_options;
+  dataset_options.outputs = Executor::GraphOutputs(reference);
+  dataset_options.tokens = data.tokens;
+  Result<std::unique_ptr<Dataset>> dataset =
+      Dataset::Open(data.paths, Executor::GraphInputs(reference), dataset_options);
   if (!dataset.ok()) return dataset.status();
   state->dataset = std::move(dataset).value();
   Result<std::unique_ptr<Executor>> executor = Executor::Create(reference, options);
@@ -67,6 +98,7 @@ Result<std::unique_ptr<State>> OpenState(const Model& reference, const Validatio
     state->has_labels = true;
   }
   state->reference_bytes = ModelBytes(reference);
+  PQ_RETURN_IF_ERROR(ChooseLmOutput(reference, state.get()));
   return state;
 }
 
@@ -128,6 +160,8 @@ Result<Comparison> CompareAgainst(const State& state, const Model& candidate,
     accumulators.emplace_back(info.name, state.data.task, state.has_labels ? &state.labels : nullptr,
                               state.data.labels_path);
   }
+  std::optional<validate::LmAccumulator> lm;
+  if (state.lm_output) lm.emplace(state.executor->outputs()[*state.lm_output].name);
   const int64_t total = state.dataset->num_samples();
   const int64_t batch = state.data.batch;
   size_t index = 0;
@@ -141,6 +175,10 @@ Result<Comparison> CompareAgainst(const State& state, const Model& candidate,
     if (!cand.ok()) return cand.status();
     for (size_t o = 0; o < accumulators.size(); ++o) {
       PQ_RETURN_IF_ERROR(accumulators[o].Add((*ref)[o], (*cand)[match.value()[o]], first, count));
+    }
+    if (lm) {
+      const size_t o = *state.lm_output;
+      PQ_RETURN_IF_ERROR(lm->Add((*ref)[o], (*cand)[match.value()[o]], feeds->at(state.token_input)));
     }
     if (first == 0 && state.has_labels &&
         std::none_of(accumulators.begin(), accumulators.end(),
@@ -158,6 +196,7 @@ Result<Comparison> CompareAgainst(const State& state, const Model& candidate,
   out.samples = total;
   out.batch = batch;
   for (const auto& a : accumulators) out.outputs.push_back(a.Finish());
+  if (lm) out.lm = lm->Finish();
   out.reference_bytes = state.reference_bytes;
   out.candidate_bytes = ModelBytes(candidate);
   out.size_ratio = out.reference_bytes > 0 ? static_cast<double>(out.candidate_bytes) /
@@ -172,7 +211,8 @@ Result<TaskKind> ParseTaskKind(const std::string& name) {
   if (name == "auto") return TaskKind::kAuto;
   if (name == "classification") return TaskKind::kClassification;
   if (name == "other") return TaskKind::kOther;
-  return Status::InvalidArgument("task '" + name + "' is not one of auto, classification, other");
+  if (name == "lm") return TaskKind::kLm;
+  return Status::InvalidArgument("task '" + name + "' is not one of auto, classification, other, lm");
 }
 
 double MinOutputSqnr(const Comparison& comparison) {

@@ -37,6 +37,9 @@ const GateKind& KindOf(const std::string& gate) {
       {"max-flip-rate", "", false},
       {"max-accuracy-drop", " points", false},
       {"max-class-flip-rate", "", false},
+      {"max-ppl-increase", " %", false},
+      {"max-kld", "", false},
+      {"min-top1-agreement", "", true},
   };
   for (const GateKind& k : kKinds) {
     if (gate == k.name) return k;
@@ -60,7 +63,7 @@ GateResult Check(const std::string& gate, const std::string& output, double meas
 
 bool Gates::empty() const {
   return !min_sqnr_db && !min_cosine && !max_flip_rate && !max_accuracy_drop_points &&
-         !max_class_flip_rate;
+         !max_class_flip_rate && !max_ppl_increase_percent && !max_kld && !min_top1_agreement;
 }
 
 Result<std::vector<GateResult>> EvaluateGates(const Comparison& comparison, const Gates& gates) {
@@ -78,6 +81,12 @@ Result<std::vector<GateResult>> EvaluateGates(const Comparison& comparison, cons
         return Status::InvalidArgument("gate max-accuracy-drop needs labels (--labels PATH)");
       }
     }
+  }
+  const bool lm_gate = gates.max_ppl_increase_percent || gates.max_kld || gates.min_top1_agreement;
+  if (lm_gate && !comparison.lm) {
+    return Status::InvalidArgument(
+        "perplexity, KL-divergence and top-1-agreement gates need language-model metrics (task lm: "
+        "a decoder with input 'input_ids' and a logits output, fed token ids)");
   }
   std::vector<GateResult> results;
   for (const OutputComparison& o : comparison.outputs) {
@@ -98,6 +107,17 @@ Result<std::vector<GateResult>> EvaluateGates(const Comparison& comparison, cons
                               m.max_class_flip_class >= 0
                                   ? "class " + std::to_string(m.max_class_flip_class)
                                   : ""));
+    }
+  }
+  if (comparison.lm) {
+    const LmMetrics& m = *comparison.lm;
+    if (gates.max_ppl_increase_percent) {
+      results.push_back(Check("max-ppl-increase", m.output, m.PerplexityIncreasePercent(),
+                              *gates.max_ppl_increase_percent));
+    }
+    if (gates.max_kld) results.push_back(Check("max-kld", m.output, m.kld_mean, *gates.max_kld, "mean"));
+    if (gates.min_top1_agreement) {
+      results.push_back(Check("min-top1-agreement", m.output, m.top1_agreement, *gates.min_top1_agreement));
     }
   }
   return results;

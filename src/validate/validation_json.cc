@@ -51,6 +51,21 @@ ordered_json ClassificationToJson(const ClassificationMetrics& m) {
   return j;
 }
 
+ordered_json LmToJson(const LmMetrics& m) {
+  ordered_json j;
+  j["output"] = m.output;
+  j["positions"] = m.positions;
+  j["perplexity_ref"] = JsonNumber(m.perplexity_ref);
+  j["perplexity_cand"] = JsonNumber(m.perplexity_cand);
+  j["perplexity_ratio"] = JsonNumber(m.perplexity_ratio);
+  j["kld_mean"] = JsonNumber(m.kld_mean);
+  j["kld_median"] = JsonNumber(m.kld_median);
+  j["kld_p99"] = JsonNumber(m.kld_p99);
+  j["kld_max"] = JsonNumber(m.kld_max);
+  j["top1_agreement"] = JsonNumber(m.top1_agreement);
+  return j;
+}
+
 }  // namespace
 
 ordered_json ComparisonToJson(const Comparison& c) {
@@ -77,6 +92,7 @@ ordered_json ComparisonToJson(const Comparison& c) {
     outputs.push_back(std::move(out));
   }
   j["outputs"] = std::move(outputs);
+  j["lm"] = c.lm ? LmToJson(*c.lm) : ordered_json(nullptr);
   return j;
 }
 
@@ -89,7 +105,10 @@ ordered_json GatesToJson(const Gates& gates, const std::vector<GateResult>& resu
                  {"min_cosine", bound(gates.min_cosine)},
                  {"max_flip_rate", bound(gates.max_flip_rate)},
                  {"max_accuracy_drop_points", bound(gates.max_accuracy_drop_points)},
-                 {"max_class_flip_rate", bound(gates.max_class_flip_rate)}};
+                 {"max_class_flip_rate", bound(gates.max_class_flip_rate)},
+                 {"max_ppl_increase_percent", bound(gates.max_ppl_increase_percent)},
+                 {"max_kld", bound(gates.max_kld)},
+                 {"min_top1_agreement", bound(gates.min_top1_agreement)}};
   ordered_json list = ordered_json::array();
   for (const GateResult& r : results) {
     ordered_json g;

@@ -83,6 +83,11 @@ void WriteLabelsNpy(const std::string& path, const std::vector<int64_t>& labels)
                                        labels.size() * sizeof(int64_t))));
 }
 
+void WriteInt64Npy(const std::string& path, const std::vector<int64_t>& shape,
+                   const std::vector<int64_t>& values) {
+  WriteFile(path, EncodeNpy(FromValues(kInt64, shape, values.data(), values.size() * sizeof(int64_t))));
+}
+
 void WriteValidationSubset(int64_t count, const std::string& images, const std::string& labels) {
   for (const auto& [from, to] : {std::make_pair(std::string("val_images.npy"), images),
                                  std::make_pair(std::string("val_labels.npy"), labels)}) {

@@ -30,6 +30,9 @@ void WriteFloatNpy(const std::string& path, const std::vector<int64_t>& shape,
                    const std::vector<float>& values);
 // Writes int64 [n] values as .npy.
 void WriteLabelsNpy(const std::string& path, const std::vector<int64_t>& labels);
+// Writes int64 values of any shape as .npy (e.g. token ids [rows, tokens]).
+void WriteInt64Npy(const std::string& path, const std::vector<int64_t>& shape,
+                   const std::vector<int64_t>& values);
 
 // Writes the first `count` images and labels of models/val_images.npy and
 // val_labels.npy to `images` and `labels`.

@@ -39,6 +39,29 @@ void AddGateOptions(CLI::App* sub, Gates* gates) {
   sub->add_option("--max-class-flip-rate", gates->max_class_flip_rate,
                   "Gate: maximum flip rate of any class (by the reference's prediction)")
       ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--max-ppl-increase", gates->max_ppl_increase_percent,
+                  "Gate (task lm): maximum perplexity increase in percent");
+  sub->add_option("--max-kld", gates->max_kld,
+                  "Gate (task lm): maximum mean KL divergence of the next-token distributions")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--min-top1-agreement", gates->min_top1_agreement,
+                  "Gate (task lm): minimum share of positions with the same top-1 token")
+      ->check(CLI::Range(0.0, 1.0));
+}
+
+void AddTextDataOptions(CLI::App* sub, std::vector<std::string>* text, TokenDataOptions* tokens) {
+  sub->add_option("--text", *text, "UTF-8 text for a decoder LLM, tokenized with --tokenizer (repeatable)")
+      ->check(CLI::ExistingFile);
+  AddTokenDataOptions(sub, tokens);
+}
+
+void AddTokenDataOptions(CLI::App* sub, TokenDataOptions* tokens) {
+  sub->add_option("--context", tokens->context,
+                  "Token data: cut rows into windows of N tokens (a tail that fills no window is "
+                  "dropped); text defaults to 128")
+      ->check(CLI::Range(int64_t{2}, int64_t{1} << 30));
+  sub->add_option("--tokenizer", tokens->tokenizer,
+                  "SentencePiece .model that tokenizes .txt data for a decoder model");
 }
 
 namespace {

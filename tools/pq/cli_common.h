@@ -35,9 +35,17 @@ int Fail(const Status& status);
 void SetupLogging(const std::string& level, bool quiet);
 
 // Adds the validation gate flags (--min-sqnr, --min-cosine, --max-flip-rate,
-// --max-accuracy-drop, --max-class-flip-rate) that write into `gates`; used
+// --max-accuracy-drop, --max-class-flip-rate, --max-ppl-increase, --max-kld,
+// --min-top1-agreement) that write into `gates`; used
 // by every subcommand that validates.
 void AddGateOptions(CLI::App* sub, Gates* gates);
+
+// Adds --context and --tokenizer (token data for decoder models).
+void AddTokenDataOptions(CLI::App* sub, TokenDataOptions* tokens);
+
+// Adds --text FILE (into `text`; the command adds them to its data paths)
+// and the token data options.
+void AddTextDataOptions(CLI::App* sub, std::vector<std::string>* text, TokenDataOptions* tokens);
 
 // A subcommand: Setup adds its options to `sub` and returns the function
 // that runs it after parsing (returning an exit code).

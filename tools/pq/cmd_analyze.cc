@@ -87,8 +87,8 @@ std::function<int()> SetupAnalyze(CLI::App* sub) {
   sub->add_option("--batch", options->data.batch, "Validation samples per run")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  sub->add_option("--task", options->task, "Which outputs get classification metrics")
-      ->check(CLI::IsMember({"auto", "classification", "other"}))
+  sub->add_option("--task", options->task, "Metrics: auto, classification, other, or lm (perplexity and KL divergence of a decoder's logits)")
+      ->check(CLI::IsMember({"auto", "classification", "other", "lm"}))
       ->capture_default_str();
   sub->add_option("--min-sqnr", options->target_sqnr_db,
                   "Suggest --exclude-nodes that reach this output SQNR (dB)");
@@ -100,6 +100,7 @@ std::function<int()> SetupAnalyze(CLI::App* sub) {
     data.task = task.value();
     SensitivityOptions sensitivity;
     sensitivity.quantize = QuantizeOptionsFrom(options->quantize);
+    data.tokens = sensitivity.quantize.calib_tokens;  // --context, --tokenizer serve both
     sensitivity.target_sqnr_db = options->target_sqnr_db;
     data.threads = sensitivity.quantize.threads;
     Result<std::unique_ptr<Model>> model = Model::Load(options->model);

@@ -64,6 +64,19 @@ void PrintClassification(const std::string& name, const ClassificationMetrics& m
   }
 }
 
+void PrintLm(const LmMetrics& m) {
+  std::printf("\nlanguage model '%s': %lld positions\n", m.output.c_str(),
+              static_cast<long long>(m.positions));
+  std::printf("perplexity: reference %s, candidate %s, ratio %s (%s%%)\n",
+              Figure(m.perplexity_ref, "%.6g").c_str(), Figure(m.perplexity_cand, "%.6g").c_str(),
+              Figure(m.perplexity_ratio, "%.5f").c_str(),
+              Figure(m.PerplexityIncreasePercent(), "%+.3f").c_str());
+  std::printf("KL divergence: mean %s, median %s, p99 %s, max %s\n", Figure(m.kld_mean, "%.5g").c_str(),
+              Figure(m.kld_median, "%.5g").c_str(), Figure(m.kld_p99, "%.5g").c_str(),
+              Figure(m.kld_max, "%.5g").c_str());
+  std::printf("top-1 agreement: %s\n", Figure(100 * m.top1_agreement, "%.2f%%").c_str());
+}
+
 void PrintTable(const Comparison& c, const std::vector<GateResult>& gates) {
   std::printf("reference: %s (%lld bytes)\n", c.reference.c_str(),
               static_cast<long long>(c.reference_bytes));
@@ -84,6 +97,7 @@ void PrintTable(const Comparison& c, const std::vector<GateResult>& gates) {
   for (const OutputComparison& o : c.outputs) {
     if (o.classification) PrintClassification(o.name, *o.classification);
   }
+  if (c.lm) PrintLm(*c.lm);
   if (gates.empty()) return;
   std::printf("\ngates:\n");
   for (const GateResult& g : gates) std::printf("  %s\n", DescribeGate(g).c_str());
@@ -96,6 +110,7 @@ std::function<int()> SetupCompare(CLI::App* sub) {
     std::string reference;
     std::string candidate;
     ValidationData data;
+    std::vector<std::string> text;
     std::string task = "auto";
     Gates gates;
     bool json = false;
@@ -104,15 +119,16 @@ std::function<int()> SetupCompare(CLI::App* sub) {
   sub->add_option("REF", options->reference, "Reference (FP32) ONNX model")->required();
   sub->add_option("CAND", options->candidate, "Candidate (quantized) ONNX model")->required();
   sub->add_option("--data", options->data.paths,
-                  ".npy, .npz, a folder of them, or test_data_set_* folders")
-      ->required();
+                  ".npy, .npz, a folder of them, or test_data_set_* folders; for a decoder LLM "
+                  "token ids [N, T] or .txt with --tokenizer");
   sub->add_option("--labels", options->data.labels_path, ".npy of integer class indices, one per sample");
   sub->add_option("--batch", options->data.batch, "Samples per run")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  sub->add_option("--task", options->task, "Which outputs get classification metrics")
-      ->check(CLI::IsMember({"auto", "classification", "other"}))
+  sub->add_option("--task", options->task, "Metrics: auto, classification, other, or lm (perplexity and KL divergence of a decoder's logits)")
+      ->check(CLI::IsMember({"auto", "classification", "other", "lm"}))
       ->capture_default_str();
+  AddTextDataOptions(sub, &options->text, &options->data.tokens);
   AddGateOptions(sub, &options->gates);
   sub->add_option("--threads", options->data.threads, "Intra-op threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber)
@@ -120,6 +136,8 @@ std::function<int()> SetupCompare(CLI::App* sub) {
   sub->add_flag("--json", options->json, "Print the comparison as JSON on stdout");
   return [options]() -> int {
     ValidationData data = options->data;
+    data.paths.insert(data.paths.end(), options->text.begin(), options->text.end());
+    if (data.paths.empty()) return Fail(Status::InvalidArgument("give --data PATH or --text FILE"));
     Result<TaskKind> task = ParseTaskKind(options->task);
     if (!task.ok()) return Fail(task.status());
     data.task = task.value();

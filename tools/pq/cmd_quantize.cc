@@ -20,6 +20,7 @@ namespace {
 struct Options {
   QuantizeJob job;
   QuantizeFlags quantize;
+  std::string task = "auto";
   std::string report_detail = "auto";
   bool json = false;
 };
@@ -55,6 +56,9 @@ void AddValidationFlags(CLI::App* sub, Options* o) {
                   "With --validate: .npy of integer class indices, one per sample");
   sub->add_option("--validate-batch", o->job.validation.batch, "With --validate: samples per run")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub->add_option("--task", o->task, "With --validate: which metrics (auto, classification, other, lm)")
+      ->check(CLI::IsMember({"auto", "classification", "other", "lm"}))
       ->capture_default_str();
   AddGateOptions(sub, &o->job.gates);
   sub->add_flag("--auto-fallback", o->job.auto_fallback,
@@ -99,6 +103,10 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
     const auto start = std::chrono::steady_clock::now();
     QuantizeJob job = options->job;
     job.quantize = QuantizeOptionsFrom(options->quantize);
+    Result<TaskKind> task = ParseTaskKind(options->task);
+    if (!task.ok()) return Fail(task.status());
+    job.validation.task = task.value();
+    job.validation.tokens = job.quantize.calib_tokens;  // --context, --tokenizer serve both
     job.report_array_limit = ArrayLimit(options->report_detail);
     job.argv = CommandLine();
     const ProgressFn progress = MakeProgressReporter();

@@ -38,6 +38,8 @@ std::function<int()> SetupRun(CLI::App* sub) {
   struct Options {
     std::string model;
     std::vector<std::string> data;
+    std::vector<std::string> text;
+    TokenDataOptions tokens;
     std::string output;
     int64_t batch = 1;
     int threads = 0;
@@ -46,8 +48,10 @@ std::function<int()> SetupRun(CLI::App* sub) {
   };
   auto options = std::make_shared<Options>();
   sub->add_option("MODEL", options->model, "ONNX model file")->required();
-  sub->add_option("--data", options->data, ".npy, .npz, a folder of them, or test_data_set_* folders")
-      ->required();
+  sub->add_option("--data", options->data,
+                  ".npy, .npz, a folder of them, or test_data_set_* folders; for a decoder LLM "
+                  "token ids [N, T] or .txt with --tokenizer");
+  AddTextDataOptions(sub, &options->text, &options->tokens);
   sub->add_option("-o,--output", options->output, "Write every output to this .npz");
   sub->add_option("--batch", options->batch, "Samples per run")->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -56,13 +60,19 @@ std::function<int()> SetupRun(CLI::App* sub) {
   sub->add_flag("--json", options->json, "Print a JSON summary on stdout");
   sub->add_flag("--force", options->force, "Overwrite an existing output");
   return [options]() -> int {
+    options->data.insert(options->data.end(), options->text.begin(), options->text.end());
+    if (options->data.empty()) return Fail(Status::InvalidArgument("give --data PATH or --text FILE"));
     Result<std::unique_ptr<Model>> model = Model::Load(options->model);
     if (!model.ok()) return Fail(model.status());
     ExecutorOptions exec_options;
     exec_options.threads = options->threads;
     Result<std::unique_ptr<Executor>> executor = Executor::Create(*model.value(), exec_options);
     if (!executor.ok()) return Fail(executor.status());
-    Result<std::unique_ptr<Dataset>> data = Dataset::Open(options->data, executor.value()->inputs());
+    DatasetOptions data_options;
+    data_options.outputs = executor.value()->outputs();
+    data_options.tokens = options->tokens;
+    Result<std::unique_ptr<Dataset>> data =
+        Dataset::Open(options->data, executor.value()->inputs(), data_options);
     if (!data.ok()) return Fail(data.status());
     if (!options->output.empty()) {
       // Refuse before the work, not after it.

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "cli_common.h"
 #include "pq/quantize_job.h"
 
 namespace pq::cli {
@@ -16,8 +17,8 @@ std::vector<std::string> Names(const Table& table) {
 
 void AddCalibrationFlags(CLI::App* sub, QuantizeOptions* q) {
   sub->add_option("--calib", q->calib_paths,
-                  "Calibration data: .npy, .npz, a folder of them, or test_data_set_* folders "
-                  "(repeatable)");
+                  "Calibration data: .npy, .npz, a folder of them, or test_data_set_* folders; "
+                  "for a decoder LLM also token ids or .txt with --tokenizer (repeatable)");
   std::vector<std::string> methods;
   for (const CalibrationMethod& m : CalibrationMethods()) methods.push_back(m.name);
   sub->add_option("--calib-method", q->calibration.method, "Calibration method")
@@ -32,6 +33,7 @@ void AddCalibrationFlags(CLI::App* sub, QuantizeOptions* q) {
   sub->add_option("--calib-samples", q->calib_samples, "Use the first N calibration samples (0 = all)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  AddTokenDataOptions(sub, &q->calib_tokens);
 }
 
 void AddWeightFlags(CLI::App* sub, QuantizeOptions* q, const std::vector<std::string>& schemes) {
