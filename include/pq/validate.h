@@ -238,6 +238,9 @@ struct NodeSensitivity {
   // Flip rate of the first classification output in that variant (0 without
   // one).
   double flip_rate = 0;
+  // Mean KL divergence of the next-token distributions in that variant
+  // (task lm only); it ranks the nodes when present.
+  std::optional<double> kld_mean;
   // SQNR of this node's output when every node is quantized, against the
   // same tensor of the FP32 model (BatchNormalization folded as Quantize
   // does); it includes the error of the nodes before it. Empty when the
@@ -258,7 +261,8 @@ struct SensitivityReport {
   // Every node quantized: model output SQNR and flip rate.
   double all_quantized_sqnr_db = 0;
   double all_quantized_flip_rate = 0;
-  // Most sensitive (lowest output_sqnr_db) first.
+  std::optional<double> all_quantized_kld_mean;  // task lm only
+  // Most sensitive (highest kld_mean with task lm, else lowest output_sqnr_db) first.
   std::vector<NodeSensitivity> nodes;
   // Quantized nodes that cannot be isolated (no name for exclude_nodes).
   std::vector<std::string> unnamed_nodes;

@@ -54,11 +54,13 @@ Result<std::vector<NodeSensitivity>> RankSingleNodes(const Model& fp32,
     s.op_type = named[i].op_type;
     s.output_sqnr_db = MinOutputSqnr(c.value());
     s.flip_rate = FirstFlipRate(c.value());
+    if (c->lm) s.kld_mean = c->lm->kld_mean;
     out.push_back(std::move(s));
     if (progress) progress("nodes", static_cast<int64_t>(i + 1), static_cast<int64_t>(named.size()));
   }
   // Stable: graph order breaks remaining ties.
   std::stable_sort(out.begin(), out.end(), [](const NodeSensitivity& a, const NodeSensitivity& b) {
+    if (a.kld_mean && b.kld_mean && *a.kld_mean != *b.kld_mean) return *a.kld_mean > *b.kld_mean;
     if (a.output_sqnr_db != b.output_sqnr_db) return a.output_sqnr_db < b.output_sqnr_db;
     return a.flip_rate > b.flip_rate;
   });

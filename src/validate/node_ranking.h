@@ -31,8 +31,8 @@ double FirstFlipRate(const Comparison& comparison);
 
 // For each named node of `nodes`, quantizes the model with every other node
 // of `nodes` excluded and compares it with `reference`. Returns the nodes
-// most sensitive first (lowest output SQNR, then highest flip rate, then
-// graph order); activation_sqnr_db is left empty. `progress` gets stage "nodes".
+// most sensitive first (with language-model metrics highest mean KL
+// divergence first; then lowest output SQNR, highest flip rate, graph order); activation_sqnr_db is left empty. `progress` gets stage "nodes".
 Result<std::vector<NodeSensitivity>> RankSingleNodes(const Model& fp32,
                                                      const QuantizeOptions& options,
                                                      const std::vector<QuantizedNode>& nodes,

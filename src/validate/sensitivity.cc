@@ -71,6 +71,7 @@ Result<SensitivityReport> AnalyzeSensitivity(const Model& fp32, const Validation
   if (!all_cmp.ok()) return all_cmp.status();
   report.all_quantized_sqnr_db = MinOutputSqnr(all_cmp.value());
   report.all_quantized_flip_rate = validate::FirstFlipRate(all_cmp.value());
+  if (all_cmp->lm) report.all_quantized_kld_mean = all_cmp->lm->kld_mean;
 
   const std::vector<QuantizedNode> nodes = validate::QuantizedNodes(all.value());
   for (const QuantizedNode& n : nodes) {
@@ -107,8 +108,10 @@ nlohmann::ordered_json SensitivityToJson(const SensitivityReport& report) {
   ordered_json j;
   j["scheme"] = report.scheme;
   j["samples"] = report.samples;
+  auto optional = [](const std::optional<double>& v) { return v ? JsonNumber(*v) : ordered_json(nullptr); };
   j["all_quantized"] = {{"sqnr_db", JsonNumber(report.all_quantized_sqnr_db)},
-                        {"flip_rate", JsonNumber(report.all_quantized_flip_rate)}};
+                        {"flip_rate", JsonNumber(report.all_quantized_flip_rate)},
+                        {"kld_mean", optional(report.all_quantized_kld_mean)}};
   ordered_json nodes = ordered_json::array();
   for (size_t i = 0; i < report.nodes.size(); ++i) {
     const NodeSensitivity& n = report.nodes[i];
@@ -117,8 +120,8 @@ nlohmann::ordered_json SensitivityToJson(const SensitivityReport& report) {
                      {"op_type", n.op_type},
                      {"output_sqnr_db", JsonNumber(n.output_sqnr_db)},
                      {"flip_rate", JsonNumber(n.flip_rate)},
-                     {"activation_sqnr_db", n.activation_sqnr_db ? JsonNumber(*n.activation_sqnr_db)
-                                                                 : ordered_json(nullptr)}});
+                     {"kld_mean", optional(n.kld_mean)},
+                     {"activation_sqnr_db", optional(n.activation_sqnr_db)}});
   }
   j["nodes"] = std::move(nodes);
   j["unnamed_nodes"] = report.unnamed_nodes;

@@ -42,13 +42,22 @@ onnx::ModelProto BigramDecoder(const std::vector<float>& table) {
   *g->add_output() = Info("logits", kFloat, {"batch", "sequence", ""}, {0, 0, kLmVocab});
   *g->add_output() = Info("present.0.key", kFloat, {"batch", "", "past", ""},
                           {0, kLmKvHeads, 0, kLmHeadDim});
-  *g->add_initializer() = FloatTensor("embed", {kLmVocab, kLmVocab}, table);
+  std::vector<float> one_hot(static_cast<size_t>(kLmVocab * kLmVocab), 0.0f);
+  for (int64_t v = 0; v < kLmVocab; ++v) one_hot[static_cast<size_t>(v * kLmVocab + v)] = 1.0f;
+  *g->add_initializer() = FloatTensor("embed.weight", {kLmVocab, kLmVocab}, one_hot);
+  *g->add_initializer() = FloatTensor("lm_head.weight", {kLmVocab, kLmVocab}, table);
   onnx::NodeProto* gather = g->add_node();
   gather->set_op_type("Gather");
-  gather->set_name("lm_head");
-  gather->add_input("embed");
+  gather->set_name("embed");
+  gather->add_input("embed.weight");
   gather->add_input("input_ids");
-  gather->add_output("logits");
+  gather->add_output("hidden");
+  onnx::NodeProto* head = g->add_node();
+  head->set_op_type("MatMul");
+  head->set_name("lm_head");
+  head->add_input("hidden");
+  head->add_input("lm_head.weight");
+  head->add_output("logits");
   onnx::NodeProto* present = g->add_node();
   present->set_op_type("Identity");
   present->set_name("present");

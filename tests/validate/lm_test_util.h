@@ -1,5 +1,6 @@
 // A tiny decoder "language model" for the token-data and --task lm tests:
-// logits = E[input_ids] (a bigram table E [vocab, vocab]), with the inputs
+// logits = MatMul(one_hot(input_ids), table), i.e. row input_ids of a bigram
+// table [vocab, vocab] (a MatMul weight pq can quantize), with the inputs
 // an optimum export has (attention_mask, position_ids, one past input) so
 // that pq must build them; present.0.key passes the past through.
 #ifndef PQ_TESTS_VALIDATE_LM_TEST_UTIL_H_

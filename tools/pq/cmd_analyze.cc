@@ -38,15 +38,19 @@ std::string Join(const std::vector<std::string>& items) {
 void PrintReport(const std::string& model, const SensitivityReport& r) {
   std::printf("model: %s, scheme %s, %lld samples\n", model.c_str(), r.scheme.c_str(),
               static_cast<long long>(r.samples));
-  std::printf("every node quantized: output SQNR %s dB, flip rate %s\n\n",
-              Figure(r.all_quantized_sqnr_db, "%.2f").c_str(),
-              Figure(100 * r.all_quantized_flip_rate, "%.2f%%").c_str());
+  const bool lm = r.all_quantized_kld_mean.has_value();
+  std::printf("every node quantized: output SQNR %s dB, %s %s\n\n",
+              Figure(r.all_quantized_sqnr_db, "%.2f").c_str(), lm ? "mean KLD" : "flip rate",
+              lm ? Figure(*r.all_quantized_kld_mean, "%.5g").c_str()
+                 : Figure(100 * r.all_quantized_flip_rate, "%.2f%%").c_str());
   std::printf("%-4s %-32s %-10s %16s %10s %22s\n", "rank", "node (quantized alone)", "op",
-              "output SQNR dB", "flip rate", "act. SQNR dB (all q.)");
+              "output SQNR dB", lm ? "mean KLD" : "flip rate", "act. SQNR dB (all q.)");
   for (size_t i = 0; i < r.nodes.size(); ++i) {
     const NodeSensitivity& n = r.nodes[i];
+    const std::string second =
+        n.kld_mean ? Figure(*n.kld_mean, "%.5g") : Figure(100 * n.flip_rate, "%.2f%%");
     std::printf("%-4zu %-32s %-10s %16s %10s %22s\n", i + 1, n.node.c_str(), n.op_type.c_str(),
-                Figure(n.output_sqnr_db, "%.2f").c_str(), Figure(100 * n.flip_rate, "%.2f%%").c_str(),
+                Figure(n.output_sqnr_db, "%.2f").c_str(), second.c_str(),
                 n.activation_sqnr_db ? Figure(*n.activation_sqnr_db, "%.2f").c_str() : "-");
   }
   for (const std::string& u : r.unnamed_nodes) {
