@@ -14,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,10 +24,18 @@
 
 namespace pq {
 
+// How a file of token ids (or text) became samples.
+struct TokenFileInfo {
+  int64_t window = 0;          // tokens per sample
+  int64_t dropped_tokens = 0;  // tails that filled no window
+  std::string tokenizer;       // the SentencePiece model of a .txt file
+};
+
 // One file (or test-data set) the samples come from.
 struct DatasetFile {
   std::string path;
   int64_t samples = 0;
+  std::optional<TokenFileInfo> tokens;  // token data for a decoder
 };
 
 // How token-id data becomes samples.

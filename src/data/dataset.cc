@@ -266,7 +266,7 @@ Status AddPath(const std::string& path, const OpenContext& ctx,
   const std::vector<TensorInfo>& inputs = ctx.inputs;
   auto add = [&](Result<std::unique_ptr<Dataset::Source>> source, const std::string& p) -> Status {
     if (!source.ok()) return source.status();
-    files->push_back({p, source.value()->samples()});
+    files->push_back({p, source.value()->samples(), std::nullopt});
     sources->push_back(std::move(source).value());
     return Status::OK();
   };
@@ -280,7 +280,13 @@ Status AddPath(const std::string& path, const OpenContext& ctx,
                                     " (pq builds attention_mask, position_ids and past_*); give "
                                     "an .npz with an array for every input");
       }
-      return add(data::MakeTokenSource(*ctx.decoder, std::move(tokens->value())), p);
+      TokenFileInfo info;
+      info.window = tokens->value().length;
+      info.dropped_tokens = tokens->value().dropped;
+      if (EndsWith(p, ".txt")) info.tokenizer = ctx.tokens.tokenizer;
+      PQ_RETURN_IF_ERROR(add(data::MakeTokenSource(*ctx.decoder, std::move(tokens->value())), p));
+      files->back().tokens = std::move(info);
+      return Status::OK();
     }
     if (EndsWith(p, ".npz")) return add(NpzSource::Open(p, inputs), p);
     return add(NpySource::Open(p, inputs), p);

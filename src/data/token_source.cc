@@ -57,6 +57,7 @@ Result<TokenRows> WindowTokens(const std::string& origin, const std::vector<int6
   TokenRows out;
   out.rows = rows * per_row;
   out.length = window;
+  out.dropped = rows * (length - per_row * window);
   out.ids.reserve(static_cast<size_t>(out.rows * window));
   for (int64_t r = 0; r < rows; ++r) {
     const auto begin = ids.begin() + r * length;

@@ -18,6 +18,7 @@ struct TokenRows {
   std::vector<int64_t> ids;
   int64_t rows = 0;
   int64_t length = 0;
+  int64_t dropped = 0;  // ids in tails that filled no window
 };
 
 // Cuts each of `rows` stored rows of `length` ids into windows of `context`

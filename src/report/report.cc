@@ -190,6 +190,17 @@ Result<Json> CalibrationJson(const ActivationStats& stats) {
     } else {
       entry["sha256"] = nullptr;  // a test_data_set_* folder
     }
+    if (f.tokens) {
+      Json tokens = {{"window", f.tokens->window}, {"dropped_tokens", f.tokens->dropped_tokens},
+                     {"tokenizer", nullptr}, {"tokenizer_sha256", nullptr}};
+      if (!f.tokens->tokenizer.empty()) {
+        Result<std::string> sha = Sha256File(f.tokens->tokenizer);
+        if (!sha.ok()) return sha.status();
+        tokens["tokenizer"] = f.tokens->tokenizer;
+        tokens["tokenizer_sha256"] = sha.value();
+      }
+      entry["tokens"] = tokens;
+    }
     files.push_back(entry);
   }
   return Json{{"files", files}, {"samples_used", stats.samples}, {"batch", stats.batch}};

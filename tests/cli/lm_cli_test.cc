@@ -106,6 +106,10 @@ TEST(LmCliTest, QuantizeCalibratesAndValidatesOnTokenIds) {
   EXPECT_GE(lm["kld_mean"].get<double>(), 0.0);
   EXPECT_LE(lm["kld_mean"].get<double>(), 0.05);
   EXPECT_EQ(report["calibration"]["samples_used"], 6) << report["calibration"].dump();
+  const auto& tokens = report["calibration"]["files"][0]["tokens"];
+  EXPECT_EQ(tokens["window"], 16) << report["calibration"].dump();
+  EXPECT_EQ(tokens["dropped_tokens"], 0);
+  EXPECT_TRUE(tokens["tokenizer"].is_null());
 }
 
 }  // namespace
