@@ -1,8 +1,10 @@
 // pq_bench_executor: times pq's executor on one model.
 //
-// Usage: pq_bench_executor MODEL [--threads N] [--iters K] [--warmup W]
-// Feeds every input a fixed-seed uniform [-1, 1) tensor (symbolic dims = 1)
-// and prints one JSON line: {"model", "threads", "iters", "ms_median", "ms_min"}.
+// Usage: pq_bench_executor MODEL [--threads N] [--iters K] [--warmup W] [--data FILE]
+// Feeds every input a fixed-seed uniform [-1, 1) tensor (symbolic dims = 1),
+// or with --data the first sample of FILE as pq's commands read it (token ids
+// for a decoder: its mask, positions and empty past built by pq), and prints
+// one JSON line: {"model", "threads", "iters", "ms_median", "ms_min"}.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "pq/dataset.h"
 #include "pq/executor.h"
 #include "pq/model.h"
 #include "openmp_wait.h"
@@ -25,10 +28,12 @@ int main(int argc, char** argv) {
   }
   const std::string path = argv[1];
   int threads = 1, iters = 20, warmup = 3;
+  std::string data;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const int value = std::atoi(argv[i + 1]);
-    if (flag == "--threads") threads = value;
+    if (flag == "--data") data = argv[i + 1];
+    else if (flag == "--threads") threads = value;
     else if (flag == "--iters") iters = value;
     else if (flag == "--warmup") warmup = value;
     else {
@@ -51,7 +56,20 @@ int main(int argc, char** argv) {
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   std::map<std::string, pq::Tensor> feeds;
+  if (!data.empty()) {
+    pq::DatasetOptions data_options;
+    data_options.outputs = executor.value()->outputs();
+    auto dataset = pq::Dataset::Open({data}, executor.value()->inputs(), data_options);
+    auto batch = dataset.ok() ? dataset.value()->Batch(0, 1)
+                              : pq::Result<std::map<std::string, pq::Tensor>>(dataset.status());
+    if (!batch.ok()) {
+      std::fprintf(stderr, "%s\n", batch.status().ToString().c_str());
+      return 3;
+    }
+    feeds = std::move(batch).value();
+  }
   for (const pq::TensorInfo& info : executor.value()->inputs()) {
+    if (!data.empty()) break;
     std::vector<int64_t> dims = info.dims;
     for (int64_t& d : dims) d = d < 0 ? 1 : d;
     pq::Tensor t = pq::Tensor::Allocate(pq::kFloat, dims).value();
