@@ -34,6 +34,8 @@ struct QuantizeJob {
   ValidationData validation;
   Gates gates;
   bool auto_fallback = false;  // REQUIRES validation and a gate
+  // JUnit XML of the gates (GatesToJunit); "" = none. REQUIRES validation.
+  std::string junit_path;
   // Write the model even when the scheme quantizes nothing (else that is an
   // error: a nightly job must not mistake an unchanged model for success).
   bool allow_unchanged = false;
@@ -70,7 +72,7 @@ std::vector<std::string> SplitNameList(const std::string& list);
 // line per reason.
 // Errors: kInvalidInput when the scheme quantizes nothing and
 // !allow_unchanged, naming why (the skipped nodes' reasons, or that the model
-// has no weight of the requested op types); kInvalidArgument (gates, labels or auto-fallback without
+// has no weight of the requested op types); kInvalidArgument (gates, labels, JUnit or auto-fallback without
 // validation data; auto-fallback without a gate; an accuracy gate without
 // labels), kOutputError (an output that is the input model, or exists without
 // `force`; a model or report that cannot be written), and Quantize's, Compare's

@@ -210,6 +210,11 @@ bool AllGatesPassed(const std::vector<GateResult>& results);
 // 'logits': measured 3.2 dB, bound >= 20 dB".
 std::string DescribeGate(const GateResult& result);
 
+// JUnit XML (one <testsuite> named `suite`, one <testcase> per gate; a failed
+// gate's <failure> message is DescribeGate's line) for CI systems. With no
+// gate set, one passing testcase says the comparison ran.
+std::string GatesToJunit(const std::string& suite, const std::vector<GateResult>& results);
+
 // JSON renderings. Non-finite numbers are written as the strings "+inf" and
 // "-inf" (JSON has no infinity), never as NaN.
 nlohmann::ordered_json ComparisonToJson(const Comparison& comparison);

@@ -24,8 +24,9 @@ struct Quantized {
 
 Status CheckValidationArguments(const QuantizeJob& job) {
   const bool validate = !job.validation.paths.empty();
-  if (!validate && (!job.gates.empty() || job.auto_fallback || !job.validation.labels_path.empty())) {
-    return Status::InvalidArgument("gates, --labels and --auto-fallback need --validate PATH");
+  if (!validate && (!job.gates.empty() || job.auto_fallback || !job.validation.labels_path.empty() ||
+                    !job.junit_path.empty())) {
+    return Status::InvalidArgument("gates, --labels, --junit and --auto-fallback need --validate PATH");
   }
   if (job.auto_fallback && job.gates.empty()) {
     return Status::InvalidArgument("--auto-fallback needs at least one gate (e.g. --min-sqnr)");
@@ -179,7 +180,9 @@ std::vector<std::string> SplitNameList(const std::string& list) {
 Result<QuantizeJobResult> RunQuantizeJob(const QuantizeJob& job, const QuantizeJobEvents& events) {
   const std::string report_path = job.report_path.empty() ? DefaultReportPath(job.output_path) : job.report_path;
   PQ_RETURN_IF_ERROR(CheckValidationArguments(job));
-  PQ_RETURN_IF_ERROR(CheckOutputPaths({job.output_path, report_path}, {job.model_path}, job.force));
+  std::vector<std::string> outputs = {job.output_path, report_path};
+  if (!job.junit_path.empty()) outputs.push_back(job.junit_path);
+  PQ_RETURN_IF_ERROR(CheckOutputPaths(outputs, {job.model_path}, job.force));
   Result<std::unique_ptr<Model>> model = Model::Load(job.model_path);
   if (!model.ok()) return model.status();
   for (const std::string& w : model.value()->warnings()) Tell(events.warn, job.model_path + ": " + w);
@@ -200,6 +203,18 @@ Result<QuantizeJobResult> RunQuantizeJob(const QuantizeJob& job, const QuantizeJ
   Result<nlohmann::ordered_json> report =
       WriteReportOrRollBack(job, *model.value(), q.value(), saved.value(), report_path, &input_digests);
   if (!report.ok()) return report.status();
+  if (!job.junit_path.empty()) {
+    const Status junit = WriteTextFile(GatesToJunit("pq quantize " + job.model_path, q->gates),
+                                       job.junit_path, job.force);
+    if (!junit.ok()) {
+      // Never leave a model and report whose promised JUnit file is missing.
+      std::error_code ec;
+      std::filesystem::remove(saved->model_path, ec);
+      if (!saved->data_path.empty()) std::filesystem::remove(saved->data_path, ec);
+      std::filesystem::remove(report_path, ec);
+      return junit;
+    }
+  }
   QuantizeJobResult result;
   result.saved = std::move(saved).value();
   result.report_path = report_path;

@@ -15,6 +15,7 @@
 #include "cli_common.h"
 #include "progress_reporter.h"
 #include "pq/model.h"
+#include "pq/report.h"
 #include "pq/validate.h"
 
 namespace pq::cli {
@@ -114,6 +115,8 @@ std::function<int()> SetupCompare(CLI::App* sub) {
     std::string task = "auto";
     Gates gates;
     bool json = false;
+    std::string junit;
+    bool force = false;
   };
   auto options = std::make_shared<Options>();
   sub->add_option("REF", options->reference, "Reference (FP32) ONNX model")->required();
@@ -134,6 +137,8 @@ std::function<int()> SetupCompare(CLI::App* sub) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   sub->add_flag("--json", options->json, "Print the comparison as JSON on stdout");
+  sub->add_option("--junit", options->junit, "Write the gates as JUnit XML (one testcase per gate) for CI");
+  sub->add_flag("--force", options->force, "Overwrite an existing --junit file");
   return [options]() -> int {
     ValidationData data = options->data;
     data.paths.insert(data.paths.end(), options->text.begin(), options->text.end());
@@ -143,6 +148,12 @@ std::function<int()> SetupCompare(CLI::App* sub) {
     data.task = task.value();
     if (options->gates.max_accuracy_drop_points && data.labels_path.empty()) {
       return Fail(Status::InvalidArgument("--max-accuracy-drop needs --labels PATH"));
+    }
+    if (!options->junit.empty()) {
+      std::vector<std::string> inputs = {options->reference, options->candidate};
+      inputs.insert(inputs.end(), data.paths.begin(), data.paths.end());
+      const Status paths = CheckOutputPaths({options->junit}, inputs, options->force);
+      if (!paths.ok()) return Fail(paths);
     }
     Result<std::unique_ptr<Model>> reference = Model::Load(options->reference);
     if (!reference.ok()) return Fail(reference.status());
@@ -154,6 +165,12 @@ std::function<int()> SetupCompare(CLI::App* sub) {
     if (!comparison.ok()) return Fail(comparison.status());
     Result<std::vector<GateResult>> gates = EvaluateGates(comparison.value(), options->gates);
     if (!gates.ok()) return Fail(gates.status());
+    if (!options->junit.empty()) {
+      const Status written = WriteTextFile(
+          GatesToJunit("pq compare " + options->reference + " " + options->candidate, gates.value()),
+          options->junit, options->force);
+      if (!written.ok()) return Fail(written);
+    }
     if (options->json) {
       std::cout << ValidationToJson(comparison.value(), options->gates, gates.value()).dump(2) << "\n";
     } else {

@@ -61,6 +61,8 @@ void AddValidationFlags(CLI::App* sub, Options* o) {
       ->check(CLI::IsMember({"auto", "classification", "other", "lm"}))
       ->capture_default_str();
   AddGateOptions(sub, &o->job.gates);
+  sub->add_option("--junit", o->job.junit_path,
+                  "With --validate: write the gates as JUnit XML (one testcase per gate) for CI");
   sub->add_flag("--auto-fallback", o->job.auto_fallback,
                 "When a gate fails, return the most sensitive nodes to FP32 a few at a time "
                 "until the gates pass (needs --validate and a gate)");
