@@ -52,6 +52,10 @@ struct ValidationData {
   std::vector<std::string> paths;
   // Optional .npy of integer class indices, one per sample ("" = none).
   std::string labels_path;
+  // Optional .npy of integer group ids, one per sample, and a text file
+  // naming them (line i names group i); "" = none.
+  std::string groups_path;
+  std::string group_names_path;
   int64_t batch = 1;         // samples per run, >= 1
   int threads = 0;           // executor threads; 0 = all cores
   TaskKind task = TaskKind::kAuto;
@@ -88,6 +92,19 @@ struct ClassStats {
   std::optional<double> FlipRate() const;
 };
 
+// Flip and accuracy counts of one group of samples (ValidationData::groups_path):
+// the evidence that quantization does not hurt one group more than others.
+struct GroupStats {
+  int64_t id = 0;
+  std::string name;               // from the group names file, else the id
+  int64_t rows = 0;               // predictions of the group's samples
+  int64_t flipped = 0;            // rows whose top-1 class changed
+  int64_t reference_correct = 0;  // with labels
+  int64_t candidate_correct = 0;
+  double FlipRate() const;    // flipped / rows (0 without rows)
+  double DropPoints() const;  // (reference - candidate) accuracy x 100 (with labels)
+};
+
 struct ClassificationMetrics {
   int64_t classes = 0;
   int64_t rows = 0;        // predictions compared (samples, for rank-2 outputs)
@@ -102,6 +119,11 @@ struct ClassificationMetrics {
   double reference_accuracy = 0;  // fractions in [0, 1]
   double candidate_accuracy = 0;
   double accuracy_drop_points = 0;  // (reference - candidate) accuracy x 100
+  // With groups: every group that has samples, by id, and the index in
+  // per_group of the worst one (largest accuracy drop with labels, else
+  // largest flip rate; -1 without groups).
+  std::vector<GroupStats> per_group;
+  int64_t worst_group = -1;
 };
 
 // How far the candidate's output is from the reference's, over all samples.
@@ -180,6 +202,7 @@ struct Gates {
   std::optional<double> max_flip_rate;             // fraction in [0, 1]
   std::optional<double> max_accuracy_drop_points;  // percentage points
   std::optional<double> max_class_flip_rate;       // fraction in [0, 1]
+  std::optional<double> max_group_drop_points;     // percentage points; needs labels and groups
   // Language-model gates (task lm).
   std::optional<double> max_ppl_increase_percent;
   std::optional<double> max_kld;             // on the mean KL divergence

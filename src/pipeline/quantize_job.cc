@@ -25,8 +25,12 @@ struct Quantized {
 Status CheckValidationArguments(const QuantizeJob& job) {
   const bool validate = !job.validation.paths.empty();
   if (!validate && (!job.gates.empty() || job.auto_fallback || !job.validation.labels_path.empty() ||
-                    !job.junit_path.empty())) {
-    return Status::InvalidArgument("gates, --labels, --junit and --auto-fallback need --validate PATH");
+                    !job.validation.groups_path.empty() || !job.junit_path.empty())) {
+    return Status::InvalidArgument("gates, --labels, --groups, --junit and --auto-fallback need --validate PATH");
+  }
+  if (job.gates.max_group_drop_points &&
+      (job.validation.labels_path.empty() || job.validation.groups_path.empty())) {
+    return Status::InvalidArgument("--max-group-drop needs --labels PATH and --groups PATH");
   }
   if (job.auto_fallback && job.gates.empty()) {
     return Status::InvalidArgument("--auto-fallback needs at least one gate (e.g. --min-sqnr)");

@@ -21,6 +21,9 @@ struct ReferenceRun::State {
   std::unique_ptr<Dataset> dataset;
   bool has_labels = false;
   std::vector<int64_t> labels;
+  bool has_groups = false;
+  std::vector<int64_t> groups;
+  std::vector<std::string> group_names;
   int64_t reference_bytes = 0;
   // Task lm: the logits output's index and the input holding the token ids.
   std::optional<size_t> lm_output;
@@ -97,6 +100,18 @@ Result<std::unique_ptr<State>> OpenState(const Model& reference, const Validatio
     state->labels = std::move(labels).value();
     state->has_labels = true;
   }
+  if (!data.groups_path.empty()) {
+    Result<std::vector<int64_t>> groups =
+        validate::LoadLabels(data.groups_path, state->dataset->num_samples(), "group ids");
+    if (!groups.ok()) return groups.status();
+    state->groups = std::move(groups).value();
+    state->has_groups = true;
+  }
+  if (!data.group_names_path.empty()) {
+    Result<std::vector<std::string>> names = validate::LoadGroupNames(data.group_names_path);
+    if (!names.ok()) return names.status();
+    state->group_names = std::move(names).value();
+  }
   state->reference_bytes = ModelBytes(reference);
   PQ_RETURN_IF_ERROR(ChooseLmOutput(reference, state.get()));
   return state;
@@ -159,6 +174,9 @@ Result<Comparison> CompareAgainst(const State& state, const Model& candidate,
   for (const TensorInfo& info : state.executor->outputs()) {
     accumulators.emplace_back(info.name, state.data.task, state.has_labels ? &state.labels : nullptr,
                               state.data.labels_path);
+    if (state.has_groups) {
+      accumulators.back().SetGroups(&state.groups, &state.group_names, state.data.groups_path);
+    }
   }
   std::optional<validate::LmAccumulator> lm;
   if (state.lm_output) lm.emplace(state.executor->outputs()[*state.lm_output].name);
@@ -180,11 +198,11 @@ Result<Comparison> CompareAgainst(const State& state, const Model& candidate,
       const size_t o = *state.lm_output;
       PQ_RETURN_IF_ERROR(lm->Add((*ref)[o], (*cand)[match.value()[o]], feeds->at(state.token_input)));
     }
-    if (first == 0 && state.has_labels &&
+    if (first == 0 && (state.has_labels || state.has_groups) &&
         std::none_of(accumulators.begin(), accumulators.end(),
                      [](const validate::OutputAccumulator& a) { return a.classification(); })) {
-      return Status::InvalidInput(state.data.labels_path +
-                                  ": labels given, but no output of " + state.reference->origin() +
+      return Status::InvalidInput((state.has_labels ? state.data.labels_path : state.data.groups_path) +
+                                  ": labels or groups given, but no output of " + state.reference->origin() +
                                   " is classifier-like (rank 2, last axis = classes; or pass "
                                   "task classification)");
     }

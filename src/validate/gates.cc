@@ -37,6 +37,7 @@ const GateKind& KindOf(const std::string& gate) {
       {"max-flip-rate", "", false},
       {"max-accuracy-drop", " points", false},
       {"max-class-flip-rate", "", false},
+      {"max-group-drop", " points", false},
       {"max-ppl-increase", " %", false},
       {"max-kld", "", false},
       {"min-top1-agreement", "", true},
@@ -63,23 +64,27 @@ GateResult Check(const std::string& gate, const std::string& output, double meas
 
 bool Gates::empty() const {
   return !min_sqnr_db && !min_cosine && !max_flip_rate && !max_accuracy_drop_points &&
-         !max_class_flip_rate && !max_ppl_increase_percent && !max_kld && !min_top1_agreement;
+         !max_class_flip_rate && !max_group_drop_points && !max_ppl_increase_percent && !max_kld && !min_top1_agreement;
 }
 
 Result<std::vector<GateResult>> EvaluateGates(const Comparison& comparison, const Gates& gates) {
-  const bool classification_gate =
-      gates.max_flip_rate || gates.max_accuracy_drop_points || gates.max_class_flip_rate;
+  const bool classification_gate = gates.max_flip_rate || gates.max_accuracy_drop_points ||
+                                   gates.max_class_flip_rate || gates.max_group_drop_points;
   if (classification_gate && !HasClassification(comparison)) {
     return Status::InvalidArgument(
         "flip-rate and accuracy gates need a classification output, and no output of " +
         comparison.reference + " is classifier-like (rank 2, last axis = classes; or pass task "
         "classification)");
   }
-  if (gates.max_accuracy_drop_points) {
-    for (const OutputComparison& o : comparison.outputs) {
-      if (o.classification && !o.classification->has_labels) {
-        return Status::InvalidArgument("gate max-accuracy-drop needs labels (--labels PATH)");
-      }
+  for (const OutputComparison& o : comparison.outputs) {
+    if (!o.classification) continue;
+    if ((gates.max_accuracy_drop_points || gates.max_group_drop_points) && !o.classification->has_labels) {
+      return Status::InvalidArgument(std::string("gate ") +
+                                     (gates.max_accuracy_drop_points ? "max-accuracy-drop" : "max-group-drop") +
+                                     " needs labels (--labels PATH)");
+    }
+    if (gates.max_group_drop_points && o.classification->worst_group < 0) {
+      return Status::InvalidArgument("gate max-group-drop needs group ids (--groups PATH)");
     }
   }
   const bool lm_gate = gates.max_ppl_increase_percent || gates.max_kld || gates.min_top1_agreement;
@@ -107,6 +112,11 @@ Result<std::vector<GateResult>> EvaluateGates(const Comparison& comparison, cons
                               m.max_class_flip_class >= 0
                                   ? "class " + std::to_string(m.max_class_flip_class)
                                   : ""));
+    }
+    if (gates.max_group_drop_points && m.worst_group >= 0) {
+      const GroupStats& g = m.per_group[static_cast<size_t>(m.worst_group)];
+      results.push_back(Check("max-group-drop", o.name, g.DropPoints(), *gates.max_group_drop_points,
+                              "group " + g.name));
     }
   }
   if (comparison.lm) {

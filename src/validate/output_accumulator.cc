@@ -87,6 +87,13 @@ OutputAccumulator::OutputAccumulator(std::string name, TaskKind task,
                                      const std::vector<int64_t>* labels, std::string labels_origin)
     : name_(std::move(name)), task_(task), labels_(labels), labels_origin_(std::move(labels_origin)) {}
 
+void OutputAccumulator::SetGroups(const std::vector<int64_t>* groups, const std::vector<std::string>* names,
+                                  std::string origin) {
+  groups_ = groups;
+  group_names_ = names;
+  groups_origin_ = std::move(origin);
+}
+
 Status OutputAccumulator::StartClassification(const Tensor& reference) {
   const int64_t last = reference.rank() > 0 ? reference.dim(reference.rank() - 1) : 0;
   const bool is_float = reference.dtype() == kFloat;
@@ -145,6 +152,11 @@ Status OutputAccumulator::AddPredictions(const std::vector<double>& reference,
                                 "output '" + name_ + "' gives " + std::to_string(rows) +
                                 " rows for " + std::to_string(samples) + " samples");
   }
+  if (groups_ != nullptr && rows != samples) {
+    return Status::InvalidInput(groups_origin_ + ": groups need one prediction per sample, but " +
+                                "output '" + name_ + "' gives " + std::to_string(rows) +
+                                " rows for " + std::to_string(samples) + " samples");
+  }
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t p_ref = ArgMax(&reference[static_cast<size_t>(r * classes_)], classes_);
     const int64_t p_cand = ArgMax(&candidate[static_cast<size_t>(r * classes_)], classes_);
@@ -156,8 +168,20 @@ Status OutputAccumulator::AddPredictions(const std::vector<double>& reference,
     } else {
       ++by_prediction.flipped;
     }
+    GroupStats* group = nullptr;
+    if (groups_ != nullptr) {
+      const int64_t id = (*groups_)[static_cast<size_t>(first_sample + r)];
+      group = &per_group_[id];
+      group->id = id;
+      ++group->rows;
+      if (p_ref != p_cand) ++group->flipped;
+    }
     if (!labelled) continue;
     const int64_t label = (*labels_)[static_cast<size_t>(first_sample + r)];
+    if (group != nullptr) {
+      if (p_ref == label) ++group->reference_correct;
+      if (p_cand == label) ++group->candidate_correct;
+    }
     ClassStats& by_label = per_class_[static_cast<size_t>(label)];
     ++by_label.labelled;
     if (p_ref == label) {
@@ -197,6 +221,19 @@ OutputComparison OutputAccumulator::Finish() const {
     m.candidate_accuracy = static_cast<double>(candidate_correct_) / static_cast<double>(rows_);
     m.accuracy_drop_points = (m.reference_accuracy - m.candidate_accuracy) * 100.0;
   }
+  for (const auto& [id, stats] : per_group_) {
+    GroupStats g = stats;
+    const bool named = group_names_ != nullptr && id < static_cast<int64_t>(group_names_->size()) &&
+                       !(*group_names_)[static_cast<size_t>(id)].empty();
+    g.name = named ? (*group_names_)[static_cast<size_t>(id)] : std::to_string(id);
+    const double badness = m.has_labels ? g.DropPoints() : g.FlipRate();
+    if (m.worst_group < 0 ||
+        badness > (m.has_labels ? m.per_group[static_cast<size_t>(m.worst_group)].DropPoints()
+                                : m.per_group[static_cast<size_t>(m.worst_group)].FlipRate())) {
+      m.worst_group = static_cast<int64_t>(m.per_group.size());
+    }
+    m.per_group.push_back(std::move(g));
+  }
   out.classification = std::move(m);
   return out;
 }
@@ -204,6 +241,15 @@ OutputComparison OutputAccumulator::Finish() const {
 }  // namespace pq::validate
 
 namespace pq {
+
+double GroupStats::FlipRate() const {
+  return rows > 0 ? static_cast<double>(flipped) / static_cast<double>(rows) : 0.0;
+}
+
+double GroupStats::DropPoints() const {
+  return rows > 0 ? 100.0 * static_cast<double>(reference_correct - candidate_correct) / static_cast<double>(rows)
+                  : 0.0;
+}
 
 std::optional<double> ClassStats::FlipRate() const {
   if (reference_predicted == 0) return std::nullopt;

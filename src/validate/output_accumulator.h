@@ -5,6 +5,7 @@
 #define PQ_SRC_VALIDATE_OUTPUT_ACCUMULATOR_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,12 @@ class OutputAccumulator {
   Status Add(const Tensor& reference, const Tensor& candidate, int64_t first_sample,
              int64_t samples);
 
+  // Also counts flips and accuracy per group: `groups` has one id per sample,
+  // `names` (may be empty) names them; both outlive this. `origin` names the
+  // groups file in messages.
+  void SetGroups(const std::vector<int64_t>* groups, const std::vector<std::string>* names,
+                 std::string origin);
+
   bool classification() const { return classes_ > 0; }
   OutputComparison Finish() const;
 
@@ -65,6 +72,10 @@ class OutputAccumulator {
   int64_t rows_ = 0, agreements_ = 0;
   int64_t reference_correct_ = 0, candidate_correct_ = 0;
   std::vector<ClassStats> per_class_;
+  const std::vector<int64_t>* groups_ = nullptr;
+  const std::vector<std::string>* group_names_ = nullptr;
+  std::string groups_origin_;
+  std::map<int64_t, GroupStats> per_group_;
 };
 
 // Converts the elements of a tensor of any numeric executor type to double.

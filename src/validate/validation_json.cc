@@ -48,6 +48,24 @@ ordered_json ClassificationToJson(const ClassificationMetrics& m) {
     per_class.push_back(std::move(row));
   }
   j["per_class"] = std::move(per_class);
+  if (m.worst_group < 0) return j;  // no groups: the keys are absent, as before groups existed
+  ordered_json per_group = ordered_json::array();
+  for (const GroupStats& g : m.per_group) {
+    ordered_json row;
+    row["group"] = g.id;
+    row["name"] = g.name;
+    row["rows"] = g.rows;
+    row["flipped"] = g.flipped;
+    row["flip_rate"] = JsonNumber(g.FlipRate());
+    if (m.has_labels) {
+      row["reference_accuracy"] = Fraction(g.reference_correct, g.rows);
+      row["candidate_accuracy"] = Fraction(g.candidate_correct, g.rows);
+      row["drop_points"] = JsonNumber(g.DropPoints());
+    }
+    per_group.push_back(std::move(row));
+  }
+  j["per_group"] = std::move(per_group);
+  j["worst_group"] = m.per_group[static_cast<size_t>(m.worst_group)].name;
   return j;
 }
 
@@ -106,6 +124,7 @@ ordered_json GatesToJson(const Gates& gates, const std::vector<GateResult>& resu
                  {"max_flip_rate", bound(gates.max_flip_rate)},
                  {"max_accuracy_drop_points", bound(gates.max_accuracy_drop_points)},
                  {"max_class_flip_rate", bound(gates.max_class_flip_rate)},
+                 {"max_group_drop_points", bound(gates.max_group_drop_points)},
                  {"max_ppl_increase_percent", bound(gates.max_ppl_increase_percent)},
                  {"max_kld", bound(gates.max_kld)},
                  {"min_top1_agreement", bound(gates.min_top1_agreement)}};

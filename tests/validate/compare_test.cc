@@ -192,3 +192,81 @@ TEST(ValidateCompareTest, GatesThatDoNotApplyAreUsageErrors) {
 
 }  // namespace
 }  // namespace pq
+
+namespace pq {
+namespace {
+
+// Group 0 = the samples of class 0 (which kMovesClassZero flips), group 1 =
+// the others.
+void WriteGroups(const testing::TempDir& dir) {
+  std::vector<int64_t> groups;
+  for (int64_t c = 0; c < kClasses; ++c) {
+    for (int64_t i = 0; i < kPerClass; ++i) groups.push_back(c == 0 ? 0 : 1);
+  }
+  testing::WriteLabelsNpy(dir.File("groups.npy"), groups);
+  testing::WriteFile(dir.File("names.txt"), "north\nsouth\n");
+}
+
+TEST(ValidateGroupsTest, AccuracyAndFlipsPerGroupNameTheWorstGroup) {
+  testing::TempDir dir;
+  WriteThreeClassData(dir);
+  WriteGroups(dir);
+  auto ref = FromProto(testing::ThreeClassModel(kIdentity), dir, "ref.onnx");
+  auto cand = FromProto(testing::ThreeClassModel(kMovesClassZero), dir, "cand.onnx");
+  ValidationData data;
+  data.paths = {dir.File("x.npy")};
+  data.labels_path = dir.File("labels.npy");
+  data.groups_path = dir.File("groups.npy");
+  data.group_names_path = dir.File("names.txt");
+  auto c = Compare(*ref, *cand, data);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const ClassificationMetrics& m = *c->outputs[0].classification;
+  ASSERT_EQ(m.per_group.size(), 2u);
+  EXPECT_EQ(m.per_group[0].name, "north");
+  EXPECT_EQ(m.per_group[0].rows, kPerClass);
+  EXPECT_EQ(m.per_group[0].flipped, kPerClass);
+  EXPECT_DOUBLE_EQ(m.per_group[0].DropPoints(), 100.0);
+  EXPECT_EQ(m.per_group[1].name, "south");
+  EXPECT_EQ(m.per_group[1].rows, 2 * kPerClass);
+  EXPECT_EQ(m.per_group[1].flipped, 0);
+  EXPECT_DOUBLE_EQ(m.per_group[1].DropPoints(), 0.0);
+  EXPECT_EQ(m.worst_group, 0);
+  Gates gates;
+  gates.max_group_drop_points = 5;
+  auto results = EvaluateGates(c.value(), gates);
+  ASSERT_TRUE(results.ok()) << results.status().ToString();
+  ASSERT_EQ(results->size(), 1u);
+  EXPECT_FALSE(results->at(0).passed);
+  EXPECT_EQ(results->at(0).detail, "group north");
+  EXPECT_DOUBLE_EQ(results->at(0).measured, 100.0);
+  const auto json = ComparisonToJson(c.value());
+  EXPECT_EQ(json["outputs"][0]["classification"]["worst_group"], "north");
+  EXPECT_EQ(json["outputs"][0]["classification"]["per_group"][1]["drop_points"], 0.0);
+}
+
+TEST(ValidateGroupsTest, GroupsOfTheWrongLengthNameBothCounts) {
+  testing::TempDir dir;
+  WriteThreeClassData(dir);
+  testing::WriteLabelsNpy(dir.File("groups.npy"), {0, 1, 0, 1, 0});
+  auto model = FromProto(testing::ThreeClassModel(kIdentity), dir, "m.onnx");
+  ValidationData data;
+  data.paths = {dir.File("x.npy")};
+  data.groups_path = dir.File("groups.npy");
+  auto c = Compare(*model, *model, data);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Status::Code::kInvalidInput);
+  EXPECT_NE(c.status().ToString().find("groups.npy: 5 group ids for 30 samples"), std::string::npos)
+      << c.status().ToString();
+  // Without labels the group-drop gate cannot be measured.
+  testing::WriteLabelsNpy(dir.File("groups30.npy"), std::vector<int64_t>(30, 2));
+  data.groups_path = dir.File("groups30.npy");
+  auto unlabelled = Compare(*model, *model, data);
+  ASSERT_TRUE(unlabelled.ok()) << unlabelled.status().ToString();
+  EXPECT_EQ(unlabelled->outputs[0].classification->per_group.at(0).name, "2");
+  Gates gates;
+  gates.max_group_drop_points = 1;
+  EXPECT_EQ(EvaluateGates(unlabelled.value(), gates).status().code(), Status::Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace pq

@@ -39,6 +39,9 @@ void AddGateOptions(CLI::App* sub, Gates* gates) {
   sub->add_option("--max-class-flip-rate", gates->max_class_flip_rate,
                   "Gate: maximum flip rate of any class (by the reference's prediction)")
       ->check(CLI::Range(0.0, 1.0));
+  sub->add_option("--max-group-drop", gates->max_group_drop_points,
+                  "Gate: maximum accuracy drop of any group in percentage points (needs --labels "
+                  "and --groups)");
   sub->add_option("--max-ppl-increase", gates->max_ppl_increase_percent,
                   "Gate (task lm): maximum perplexity increase in percent");
   sub->add_option("--max-kld", gates->max_kld,

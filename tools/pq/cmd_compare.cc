@@ -63,6 +63,20 @@ void PrintClassification(const std::string& name, const ClassificationMetrics& m
     }
     std::printf("\n");
   }
+  if (m.worst_group < 0) return;
+  std::printf("\n%-16s %9s %8s %10s", "group", "rows", "flipped", "flip-rate");
+  if (m.has_labels) std::printf(" %9s %9s %8s", "ref-acc", "cand-acc", "drop");
+  std::printf("\n");
+  for (const GroupStats& g : m.per_group) {
+    std::printf("%-16s %9lld %8lld %10s", g.name.c_str(), static_cast<long long>(g.rows),
+                static_cast<long long>(g.flipped), Percent(g.flipped, g.rows).c_str());
+    if (m.has_labels) {
+      std::printf(" %9s %9s %8s", Percent(g.reference_correct, g.rows).c_str(),
+                  Percent(g.candidate_correct, g.rows).c_str(), Figure(g.DropPoints(), "%.2f").c_str());
+    }
+    std::printf("\n");
+  }
+  std::printf("worst group: %s\n", m.per_group[static_cast<size_t>(m.worst_group)].name.c_str());
 }
 
 void PrintLm(const LmMetrics& m) {
@@ -125,6 +139,10 @@ std::function<int()> SetupCompare(CLI::App* sub) {
                   ".npy, .npz, a folder of them, or test_data_set_* folders; for a decoder LLM "
                   "token ids [N, T] or .txt with --tokenizer");
   sub->add_option("--labels", options->data.labels_path, ".npy of integer class indices, one per sample");
+  sub->add_option("--groups", options->data.groups_path,
+                  ".npy of integer group ids, one per sample: accuracy and flips per group");
+  sub->add_option("--group-names", options->data.group_names_path,
+                  "Text file naming the groups, line i for group id i");
   sub->add_option("--batch", options->data.batch, "Samples per run")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -148,6 +166,9 @@ std::function<int()> SetupCompare(CLI::App* sub) {
     data.task = task.value();
     if (options->gates.max_accuracy_drop_points && data.labels_path.empty()) {
       return Fail(Status::InvalidArgument("--max-accuracy-drop needs --labels PATH"));
+    }
+    if (options->gates.max_group_drop_points && (data.labels_path.empty() || data.groups_path.empty())) {
+      return Fail(Status::InvalidArgument("--max-group-drop needs --labels PATH and --groups PATH"));
     }
     if (!options->junit.empty()) {
       std::vector<std::string> inputs = {options->reference, options->candidate};

@@ -54,6 +54,10 @@ void AddValidationFlags(CLI::App* sub, Options* o) {
                   "the result goes into the report");
   sub->add_option("--labels", o->job.validation.labels_path,
                   "With --validate: .npy of integer class indices, one per sample");
+  sub->add_option("--groups", o->job.validation.groups_path,
+                  "With --validate: .npy of integer group ids, one per sample (accuracy and flips per group)");
+  sub->add_option("--group-names", o->job.validation.group_names_path,
+                  "With --validate: text file naming the groups, line i for group id i");
   sub->add_option("--validate-batch", o->job.validation.batch, "With --validate: samples per run")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

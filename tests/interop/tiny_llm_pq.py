@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""pq on the sample decoder LLM (models/tiny_llm), against ONNX Runtime and torch.
+
+Usage: tiny_llm_pq.py PQ WORK
+
+For each layout (optimum, genai) and float type (float32; float16 copies made with
+tools/make_fp16_model.py into WORK), with the held-out token ids:
+  - `pq run` on the token ids (pq builds the mask, positions and empty past): logits and
+    presents against ONNX Runtime's on the same feeds, relative L2 <= 1e-4 (float32;
+    float16 models run in float32 inside pq, so against ORT's float16 the bound is 2e-3);
+  - `pq compare M M --task lm --max-kld 0`: exit 0, KLD 0, perplexity equal to torch's
+    (config.json) and to ORT's within 1e-4 relative (float32; float16 5e-4);
+  - a planted bad weight (one MLP weight scaled by 8): large KLD, exit 4 on --max-kld;
+  - optimum vs genai (the same weights in both layouts): mean KLD below 1e-6.
+Prints one line per check and `N passed, M failed`; exits 1 if any check failed.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True
+kRepo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(kRepo, "tools"))
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+from onnx import numpy_helper  # noqa: E402
+
+import check_tiny_llm as ort_check  # noqa: E402
+import make_fp16_model  # noqa: E402
+
+kDir = os.path.join(kRepo, "models", "tiny_llm")
+kPlanted = "model.layers.1.mlp.down_proj.weight"
+
+
+def pq(binary, *args):
+    proc = subprocess.run([binary] + list(args), capture_output=True, text=True, timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def lm_metrics(binary, ref, cand, tokens, *gates):
+    code, out, err = pq(binary, "compare", ref, cand, "--data", tokens, "--task", "lm", "--threads", "1",
+                        "--json", *gates)
+    metrics = json.loads(out)["metrics"]["lm"] if out.strip() else None
+    return code, metrics, err
+
+
+def plant_bad_weight(src, dst):
+    model = onnx.load(src)
+    for t in model.graph.initializer:
+        if t.name == kPlanted:
+            w = numpy_helper.to_array(t)
+            t.CopyFrom(numpy_helper.from_array((w * 8).astype(w.dtype), t.name))
+            break
+    else:
+        raise RuntimeError("%s has no %s" % (src, kPlanted))
+    onnx.save(model, dst)
+
+
+def main():
+    binary, work = sys.argv[1], sys.argv[2]
+    os.makedirs(work, exist_ok=True)
+    with open(os.path.join(kDir, "config.json")) as f:
+        cfg = json.load(f)
+    files = cfg["pq"]["files"]
+    tokens_path = os.path.join(kDir, files["heldout_tokens"])
+    tokens = np.load(tokens_path)
+    ppl_torch = cfg["pq"]["heldout"]["perplexity_torch"]
+    checks = ort_check.Checks()
+
+    models = [("optimum", os.path.join(kDir, files["optimum"])), ("genai", os.path.join(kDir, files["genai"]))]
+    for name, src in list(models):
+        dst = os.path.join(work, os.path.basename(src).replace(".onnx", "_fp16.onnx"))
+        onnx.save(make_fp16_model.convert(onnx.load(src)), dst)
+        models.append((name + "_fp16", dst))
+
+    for name, path in models:
+        fp16 = name.endswith("fp16")
+        float_type = np.float16 if fp16 else np.float32
+        limit_l2 = 2e-3 if fp16 else 1e-4
+        limit_ppl = 5e-4 if fp16 else 1e-4
+        with_pos = any(i.name == "position_ids" for i in onnx.load(path, load_external_data=False).graph.input)
+        ort = ort_check.run_ort(path, ort_check.feeds_for(cfg, tokens, None, float_type, with_pos), work,
+                                name + ".ort")
+        out = os.path.join(work, name + ".pq.npz")
+        code, _, err = pq(binary, "run", path, "--data", tokens_path, "-o", out, "--threads", "1", "--force")
+        checks.report(code == 0, "%s: pq run on token ids exits 0 %s" % (name, err.strip()[-300:]))
+        if code != 0:
+            continue
+        ours = np.load(out)
+        worst = max(ort_check.relative_l2(ours[k], ort[k]) for k in ort)
+        checks.report(worst <= limit_l2, "%s: pq run vs ORT, logits and %d presents: worst rel L2 %.3e (limit %.0e)"
+                      % (name, len(ort) - 1, worst, limit_l2))
+        ppl_ort = float(np.exp(ort_check.mean_nll(ort["logits"], tokens)))
+        code, lm, err = lm_metrics(binary, path, path, tokens_path, "--max-kld", "0")
+        checks.report(code == 0 and lm is not None and lm["kld_max"] == 0 and lm["top1_agreement"] == 1,
+                      "%s: pq compare M M --task lm --max-kld 0: exit %d, kld_max %s %s"
+                      % (name, code, lm and lm["kld_max"], err.strip()[-300:]))
+        if lm is None:
+            continue
+        ppl = lm["perplexity_ref"]
+        for ref_name, ref in (("torch", ppl_torch), ("ORT", ppl_ort)):
+            rel = abs(ppl - ref) / ref
+            checks.report(rel <= limit_ppl, "%s: pq perplexity %.9f vs %s %.9f: rel %.3e (limit %.0e)"
+                          % (name, ppl, ref_name, ref, rel, limit_ppl))
+        bad = os.path.join(work, name + ".planted.onnx")
+        plant_bad_weight(path, bad)
+        code, lm, err = lm_metrics(binary, path, bad, tokens_path, "--max-kld", "0.01")
+        checks.report(code == 4 and lm is not None and lm["kld_mean"] > 0.1 and "gate max-kld failed" in err,
+                      "%s: planted bad weight: exit %d, mean KLD %s" % (name, code, lm and lm["kld_mean"]))
+
+    for suffix in ("", "_fp16"):
+        ref, cand = dict(models)["optimum" + suffix], dict(models)["genai" + suffix]
+        code, lm, err = lm_metrics(binary, ref, cand, tokens_path)
+        ok = code == 0 and lm is not None and lm["kld_mean"] < 1e-6 and lm["top1_agreement"] == 1
+        checks.report(ok, "optimum%s vs genai%s (same weights): exit %d, mean KLD %s, top-1 %s %s"
+                      % (suffix, suffix, code, lm and lm["kld_mean"], lm and lm["top1_agreement"],
+                         err.strip()[-200:]))
+    print("%d passed, %d failed" % (checks.passed, checks.failed))
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
