@@ -155,11 +155,6 @@ inline float RoundToFloat16(float x) {
 }
 
 // Activations and float math; each takes and returns float.
-inline float Sigmoid(float x) {
-  if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
-  const float e = std::exp(x);
-  return e / (1.0f + e);
-}
 inline float Softplus(float x) {
   return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
 }

@@ -78,9 +78,10 @@ Status MatMul(KernelContext& ctx) {
   std::vector<int64_t> out_shape = batch;
   if (!a_vector) out_shape.push_back(m);
   if (!b_vector) out_shape.push_back(n);
-  Result<Tensor> y = ctx.Allocate(a.dtype(), out_shape);
+  // Every element is written by the GEMM unless k == 0 (then the product is 0).
+  Result<Tensor> y = k == 0 ? ctx.Allocate(a.dtype(), out_shape) : ctx.AllocateUninitialized(a.dtype(), out_shape);
   if (!y.ok()) return y.status();
-  if (y->size() == 0) {
+  if (y->size() == 0 || k == 0) {
     ctx.set_output(0, std::move(y).value());
     return Status::OK();
   }

@@ -23,6 +23,11 @@ enum class Mode { kSoftmax, kLogSoftmax, kHardmax };
 // Normalises the `n` elements x[0], x[stride], ... into y (same layout).
 // Softmax subtracts the maximum before exp, so large inputs do not overflow;
 // NaN anywhere in the slice makes the whole slice NaN.
+// exp(x) is 0 in float for x below this (the smallest denormal is 2^-149,
+// exp(-103.98) = 2^-150).
+constexpr float kExpUnderflow = -104.0f;
+static_assert(kExpUnderflow < -103.98f, "exp of anything below kExpUnderflow rounds to 0 in float");
+
 template <Mode kMode>
 void NormalizeSlice(const float* x, float* y, int64_t n, int64_t stride) {
   if constexpr (kMode == Mode::kHardmax) {
@@ -36,7 +41,10 @@ void NormalizeSlice(const float* x, float* y, int64_t n, int64_t stride) {
     for (int64_t i = 0; i < n; ++i) max = MaxPropagateNan(max, x[i * stride]);
     double sum = 0;
     for (int64_t i = 0; i < n; ++i) {
-      const float e = std::exp(x[i * stride] - max);
+      // Below -104, exp underflows to 0 (libm takes a slow path to say so;
+      // masked attention scores hit it for every masked entry).
+      const float d = x[i * stride] - max;
+      const float e = d < kExpUnderflow ? 0.0f : std::exp(d);
       if constexpr (kMode == Mode::kSoftmax) y[i * stride] = e;
       sum += e;
     }
@@ -75,7 +83,7 @@ Status Normalize(KernelContext& ctx) {
     else if (d == axis || coerce_2d) n *= x.dim(d);
     else inner *= x.dim(d);
   }
-  Result<Tensor> out = ctx.Allocate(kFloat, x.shape());
+  Result<Tensor> out = ctx.AllocateUninitialized(kFloat, x.shape());  // every slice writes its own
   if (!out.ok()) return out.status();
   const float* px = x.data<float>();
   float* py = out->data<float>();

@@ -244,7 +244,7 @@ const std::vector<KernelDef>& UnaryKernels() {
       {"IsNaN", "", 9, 0, IsNaN},
       {"IsInf", "", 10, 0, IsInf},
       // Activations.
-      {"Sigmoid", "", 1, 0, FloatUnary<Sigmoid>},
+      {"Sigmoid", "", 1, 0, SigmoidVectorized},
       {"Relu", "", 1, 0, NumericUnary<ReluOp>},
       {"LeakyRelu", "", 1, 0, LeakyRelu},
       {"Elu", "", 1, 0, Elu},

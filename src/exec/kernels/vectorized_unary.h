@@ -1,7 +1,7 @@
 // Unary float kernels evaluated with Eigen's vectorized array functions
 // (a few ulp from libm, several times faster than a scalar libm call per
 // element). Only functions whose Eigen form saturates correctly at +-inf are
-// routed here (erf, tanh); NaN inputs are restored afterwards because
+// routed here (erf, tanh, logistic); NaN inputs are restored afterwards because
 // Eigen's range clamping would turn them into numbers.
 #ifndef PQ_EXEC_KERNELS_VECTORIZED_UNARY_H_
 #define PQ_EXEC_KERNELS_VECTORIZED_UNARY_H_
@@ -50,6 +50,11 @@ inline Status ErfVectorized(KernelContext& ctx) {
 
 inline Status TanhVectorized(KernelContext& ctx) {
   return MapFloatVectorized(ctx, [](const auto& a) { return a.tanh(); });
+}
+
+// Eigen's logistic saturates to 1 at +inf and 0 at -inf.
+inline Status SigmoidVectorized(KernelContext& ctx) {
+  return MapFloatVectorized(ctx, [](const auto& a) { return a.logistic(); });
 }
 
 }  // namespace pq::exec
