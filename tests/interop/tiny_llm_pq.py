@@ -11,7 +11,10 @@ tools/make_fp16_model.py into WORK), with the held-out token ids:
   - `pq compare M M --task lm --max-kld 0`: exit 0, KLD 0, perplexity equal to torch's
     (config.json) and to ORT's within 1e-4 relative (float32; float16 5e-4);
   - a planted bad weight (one MLP weight scaled by 8): large KLD, exit 4 on --max-kld;
-  - optimum vs genai (the same weights in both layouts): mean KLD below 1e-6.
+  - optimum vs genai (the same weights in both layouts): mean KLD below 1e-6;
+  - every scheme calibrates and validates on token ids (`pq quantize --calib TOKENS
+    --validate TOKENS --task lm`), and the quantized model's perplexity in ONNX Runtime is
+    within 1e-3 relative of what pq's validation measured for it.
 Prints one line per check and `N passed, M failed`; exits 1 if any check failed.
 """
 
@@ -45,6 +48,19 @@ def lm_metrics(binary, ref, cand, tokens, *gates):
                         "--json", *gates)
     metrics = json.loads(out)["metrics"]["lm"] if out.strip() else None
     return code, metrics, err
+
+
+def run_ort_per_row(model, feeds, work, tag):
+    """ONNX Runtime one row at a time, as pq's validation batches (--validate-batch 1): a
+    dynamically quantized model's activation scales depend on the batch."""
+    data = os.path.join(work, tag + ".npz")
+    out_dir = os.path.join(work, tag + ".out")
+    np.savez(data, **feeds)
+    proc = subprocess.run(["node", ort_check.kOrtRun, model, data, out_dir, "--batch", "1", "--threads", "1"],
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError("ort_run.js failed on %s: %s" % (model, (proc.stderr + proc.stdout)[-800:]))
+    return np.load(os.path.join(out_dir, "logits.npy"))
 
 
 def plant_bad_weight(src, dst):
@@ -118,6 +134,24 @@ def main():
         checks.report(ok, "optimum%s vs genai%s (same weights): exit %d, mean KLD %s, top-1 %s %s"
                       % (suffix, suffix, code, lm and lm["kld_mean"], lm and lm["top1_agreement"],
                          err.strip()[-200:]))
+    optimum = dict(models)["optimum"]
+    calib = os.path.join(kDir, files["calib_tokens"])
+    for scheme in ("int8-sym", "int8-asym", "int8-dynamic", "nf4", "int4-sym", "int4-asym"):
+        out = os.path.join(work, "q_%s.onnx" % scheme)
+        code, _, err = pq(binary, "-q", "quantize", optimum, "-o", out, "--scheme", scheme, "--calib", calib,
+                          "--validate", tokens_path, "--task", "lm", "--threads", "1", "--force")
+        if code != 0:
+            checks.report(False, "%s: pq quantize on token ids: exit %d %s" % (scheme, code, err.strip()[-300:]))
+            continue
+        with open(out.replace(".onnx", ".report.json")) as f:
+            lm = json.load(f)["validation"]["metrics"]["lm"]
+        logits = run_ort_per_row(out, ort_check.feeds_for(cfg, tokens, None, np.float32, True), work, scheme)
+        ppl_ort = float(np.exp(ort_check.mean_nll(logits, tokens)))
+        rel = abs(ppl_ort - lm["perplexity_cand"]) / ppl_ort
+        checks.report(rel <= 1e-3, "%s: perplexity %.4f (FP32 %.4f), mean KLD %.5f, top-1 %.4f in pq; ORT's "
+                      "perplexity of the quantized model %.4f: rel %.2e (limit 1e-3)"
+                      % (scheme, lm["perplexity_cand"], lm["perplexity_ref"], lm["kld_mean"],
+                         lm["top1_agreement"], ppl_ort, rel))
     print("%d passed, %d failed" % (checks.passed, checks.failed))
     return 1 if checks.failed else 0
 
