@@ -36,6 +36,7 @@ constexpr Family kFamilies[] = {
     QuantizedMatMulKernels,     // quantized_matmul.cc
     QuantizedConvKernels,       // quantized_conv.cc
     QuantizedBlockwiseKernels,  // quantized_blockwise.cc
+    RmsNormKernels,               // rms_norm.cc
 };
 
 bool SameDomain(const std::string& a, const char* b) {
