@@ -37,6 +37,7 @@ constexpr Family kFamilies[] = {
     QuantizedConvKernels,       // quantized_conv.cc
     QuantizedBlockwiseKernels,  // quantized_blockwise.cc
     RmsNormKernels,               // rms_norm.cc
+    RotaryEmbeddingKernels,       // rotary_embedding.cc
 };
 
 bool SameDomain(const std::string& a, const char* b) {
