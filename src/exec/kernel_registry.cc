@@ -38,6 +38,7 @@ constexpr Family kFamilies[] = {
     QuantizedBlockwiseKernels,  // quantized_blockwise.cc
     RmsNormKernels,               // rms_norm.cc
     RotaryEmbeddingKernels,       // rotary_embedding.cc
+    GroupQueryAttentionKernels,   // group_query_attention.cc
 };
 
 bool SameDomain(const std::string& a, const char* b) {
