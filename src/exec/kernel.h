@@ -129,6 +129,7 @@ const std::vector<KernelDef>& QuantizedBlockwiseKernels();
 const std::vector<KernelDef>& RmsNormKernels();
 const std::vector<KernelDef>& RotaryEmbeddingKernels();
 const std::vector<KernelDef>& GroupQueryAttentionKernels();
+const std::vector<KernelDef>& GatherBlockQuantizedKernels();
 
 // Returns the kernel for a node of `domain`/`op_type` at `opset`, or nullptr.
 const KernelDef* FindKernel(const std::string& domain, const std::string& op_type, int64_t opset);

@@ -39,6 +39,7 @@ constexpr Family kFamilies[] = {
     RmsNormKernels,               // rms_norm.cc
     RotaryEmbeddingKernels,       // rotary_embedding.cc
     GroupQueryAttentionKernels,   // group_query_attention.cc
+    GatherBlockQuantizedKernels,  // gather_block_quantized.cc
 };
 
 bool SameDomain(const std::string& a, const char* b) {
