@@ -129,7 +129,9 @@ Status LoadConstants(const Model& model, exec::PlanValues* values) {
       if (t.status().code() == Status::Code::kNotSupported) continue;  // unused types stay unread
       return t.status();
     }
-    values->constants[static_cast<size_t>(values->Id(c.name))] = std::move(t).value();
+    const int id = values->Id(c.name);
+    values->constants[static_cast<size_t>(id)] = std::move(t).value();
+    values->declared_dtypes[static_cast<size_t>(id)] = c.data_type;
   }
   return Status::OK();
 }
@@ -241,7 +243,10 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
   PQ_RETURN_IF_ERROR(LoadConstants(model, &impl->values));
 
   std::vector<TensorInfo> inputs = GraphInputs(model), outputs = GraphOutputs(model);
-  for (const TensorInfo& in : inputs) impl->input_ids.push_back(impl->values.Id(in.name));
+  for (const TensorInfo& in : inputs) {
+    impl->input_ids.push_back(impl->values.Id(in.name));
+    impl->values.declared_dtypes[static_cast<size_t>(impl->input_ids.back())] = in.dtype;
+  }
   for (const TensorInfo& out : outputs) impl->output_ids.push_back(impl->values.Id(out.name));
 
   Result<std::vector<int>> order = TopologicalOrder(graph, origin);
@@ -319,8 +324,11 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
   const std::vector<exec::PlanStep>& steps = observer != nullptr ? impl.steps : impl.fused_steps;
   for (const exec::PlanStep& step : steps) {
     std::vector<const Tensor*> inputs;
+    std::vector<int32_t> declared(step.inputs.size(), 0);
     inputs.reserve(step.inputs.size());
-    for (int id : step.inputs) {
+    for (size_t i = 0; i < step.inputs.size(); ++i) {
+      const int id = step.inputs[i];
+      if (id >= 0) declared[i] = impl.values.declared_dtypes[static_cast<size_t>(id)];
       if (id < 0) {
         inputs.push_back(nullptr);
       } else if (values[static_cast<size_t>(id)].defined()) {
@@ -332,6 +340,7 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
     std::vector<Tensor> outputs(step.outputs.size());
     exec::KernelContext ctx(*step.node, step.opset, std::move(inputs), &outputs, impl.threads,
                             step.fused_relu);
+    ctx.set_declared_dtypes(std::move(declared));
     Status status = step.kernel->fn(ctx);
     if (!status.ok()) return status.WithPrefix(origin);
     for (size_t o = 0; o < step.outputs.size(); ++o) {

@@ -64,6 +64,17 @@ class KernelContext {
   // Reads a constant int64 (or int32) tensor input as a vector.
   Result<std::vector<int64_t>> InputAsInts(int i) const;
 
+  // The element type the model declares for input `i` when the executor
+  // knows it (initializers, Constant nodes, graph inputs), else 0. It tells
+  // apart types held alike: uint4 and uint8 are both held as uint8.
+  int32_t declared_dtype(int i) const {
+    return i >= 0 && i < static_cast<int>(declared_dtypes_.size())
+               ? declared_dtypes_[static_cast<size_t>(i)]
+               : 0;
+  }
+  // Sets declared_dtype() for each input, in input order.
+  void set_declared_dtypes(std::vector<int32_t> dtypes) { declared_dtypes_ = std::move(dtypes); }
+
  private:
   const onnx::AttributeProto* Find(const char* name) const;
 
@@ -73,6 +84,7 @@ class KernelContext {
   std::vector<Tensor>* outputs_;
   int threads_;
   bool fused_relu_;
+  std::vector<int32_t> declared_dtypes_;
 };
 
 using KernelFn = Status (*)(KernelContext& ctx);
@@ -114,6 +126,10 @@ const std::vector<KernelDef>& QuantizedLinearKernels();
 const std::vector<KernelDef>& QuantizedMatMulKernels();
 const std::vector<KernelDef>& QuantizedConvKernels();
 const std::vector<KernelDef>& QuantizedBlockwiseKernels();
+const std::vector<KernelDef>& RmsNormKernels();
+const std::vector<KernelDef>& RotaryEmbeddingKernels();
+const std::vector<KernelDef>& GroupQueryAttentionKernels();
+const std::vector<KernelDef>& GatherBlockQuantizedKernels();
 
 // Returns the kernel for a node of `domain`/`op_type` at `opset`, or nullptr.
 const KernelDef* FindKernel(const std::string& domain, const std::string& op_type, int64_t opset);

@@ -36,6 +36,10 @@ constexpr Family kFamilies[] = {
     QuantizedMatMulKernels,     // quantized_matmul.cc
     QuantizedConvKernels,       // quantized_conv.cc
     QuantizedBlockwiseKernels,  // quantized_blockwise.cc
+    RmsNormKernels,               // rms_norm.cc
+    RotaryEmbeddingKernels,       // rotary_embedding.cc
+    GroupQueryAttentionKernels,   // group_query_attention.cc
+    GatherBlockQuantizedKernels,  // gather_block_quantized.cc
 };
 
 bool SameDomain(const std::string& a, const char* b) {

@@ -11,6 +11,7 @@ int PlanValues::Id(const std::string& name) {
   names.push_back(name);
   ids.emplace(name, id);
   constants.emplace_back();
+  declared_dtypes.push_back(0);
   return id;
 }
 

@@ -19,6 +19,9 @@ struct PlanValues {
   std::vector<std::string> names;
   std::unordered_map<std::string, int> ids;
   std::vector<Tensor> constants;  // by value id; undefined if not constant
+  // By value id: the element type the model declares for constants and
+  // graph inputs (before the executor widens or unpacks it); 0 otherwise.
+  std::vector<int32_t> declared_dtypes;
 
   // The id of `name`, numbering it on first sight.
   int Id(const std::string& name);

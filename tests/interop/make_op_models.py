@@ -9,7 +9,9 @@ arrays have the rank of the model inputs, whose first dim is the dynamic
 "batch"). Every model is built with onnx.helper from a fixed numpy seed, so
 the files are the same on every run. Default-domain opsets stay <= 17 (what
 Debian's python3-onnx 1.12 knows) and onnx.checker passes on every model but
-those holding com.microsoft ops, which the checker cannot know.
+those holding com.microsoft ops, which the checker cannot know. The decoder
+LLM ops live in llm_op_models.py and llama_block_model.py, built by the same
+build_all.
 
 Ops are chained or concatenated into few outputs so that every op's result
 reaches an output; inputs of Log/Sqrt/Div/... are kept in their domains.
@@ -27,6 +29,7 @@ from onnx import TensorProto, helper, mapping, numpy_helper
 
 kSamples = 4
 kMicrosoft = "com.microsoft"
+kCheckedOpset = 17  # the newest default-domain opset Debian's python3-onnx checks
 kInt64Max = np.iinfo(np.int64).max
 
 
@@ -76,15 +79,16 @@ class GraphBuilder:
     def normal(self, *shape, scale=1.0, loc=0.0):
         return (self.rng.standard_normal(shape) * scale + loc).astype(np.float32)
 
-    def build(self, opset, batch=1, microsoft=False):
-        """Returns (model, samples, batch); checks the model unless it uses com.microsoft."""
+    def build(self, opset, batch=1, microsoft=False, ir_version=8):
+        """Returns (model, samples, batch); checks the model unless it uses com.microsoft
+        or an opset newer than kCheckedOpset."""
         graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs, self.inits)
         opsets = [helper.make_opsetid("", opset)]
         if microsoft:
             opsets.append(helper.make_opsetid(kMicrosoft, 1))
         model = helper.make_model(graph, opset_imports=opsets, producer_name="pq-interop")
-        model.ir_version = 8
-        if not microsoft:
+        model.ir_version = ir_version
+        if not microsoft and opset <= kCheckedOpset:
             # Outputs get their inferred shapes (the checker wants one on every
             # output); a declared dtype that inference contradicts is a bug here.
             inferred = {v.name: v for v in
@@ -507,11 +511,12 @@ kFamilies = [elementwise, linear_matmul, linear_gemm, linear_conv, linear_convtr
              softmax_opset11, softmax_opset13, quantized, quantized_blockwise]
 
 
-def build_all(out_dir):
-    """Writes every model and its samples; returns [(name, model_path, data_path, batch)]."""
+def build_all(out_dir, families=None):
+    """Writes every model of `families` (default kFamilies) and its samples;
+    returns [(name, model_path, data_path, batch)]."""
     os.makedirs(out_dir, exist_ok=True)
     built = []
-    for family in kFamilies:
+    for family in kFamilies if families is None else families:
         model, samples, batch = family()
         name = model.graph.name
         model_path = os.path.join(out_dir, f"{name}.onnx")

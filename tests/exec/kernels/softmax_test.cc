@@ -83,6 +83,19 @@ TEST(SoftmaxTest, NanStaysInsideItsSlice) {
   EXPECT_NEAR(y[2], 0.5f, kTolerance);
 }
 
+// Attention masks add -inf: masked entries get 0, and a row that is -inf
+// everywhere (a left-padding query) is NaN, as onnxruntime 1.30 gives it.
+TEST(SoftmaxTest, MinusInfinityIsMaskedAndAnAllMaskedRowIsNan) {
+  const float inf = std::numeric_limits<float>::infinity();
+  auto out = RunOneNode(Case("Softmax", Floats({2, 3}, {-inf, 0, -inf, -inf, -inf, -inf}), 13));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const float* y = out.value()[0].data<float>();
+  EXPECT_EQ(y[0], 0.0f);
+  EXPECT_EQ(y[1], 1.0f);
+  EXPECT_EQ(y[2], 0.0f);
+  for (int i = 3; i < 6; ++i) EXPECT_TRUE(std::isnan(y[i])) << i;
+}
+
 TEST(SoftmaxTest, OutOfRangeAxisIsAnError) {
   OneNodeCase c = Case("LogSoftmax", Floats({2, 2}, {}), 13);
   SetAttr(&c.node, "axis", int64_t{2});

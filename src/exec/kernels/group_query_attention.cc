@@ -1,0 +1,176 @@
+// com.microsoft GroupQueryAttention: causal self-attention with grouped
+// key/value heads and a key/value cache, as onnxruntime-genai exports use it.
+// gqa_inputs.h states the semantics; this file computes:
+//
+//   1. present_key / present_value [B, Nkv, T, H], zero-filled: per batch
+//      row b, past rows [0, past[b]) copied from past_key / past_value, then
+//      the S new keys (rotated when do_rotary) and values.
+//   2. the rotated queries, [B, N, S, H].
+//   3. per (b, n), with g = n / (N / Nkv): scores = scale * Q K^T over the
+//      valid[b] keys of head g (Eigen GEMM), each query row s limited to its
+//      causal window [start, end), softcapped, biased, and normalized by a
+//      softmax (optionally with a sink logit); output[b, s, n] = P V.
+//
+// Each (b, n) is one task with its own scratch, so results do not depend
+// on the thread count.
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "exec/kernel.h"
+#include "exec/kernels/gqa_inputs.h"
+#include "exec/kernels/rotary.h"
+
+namespace pq::exec {
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ConstMap = Eigen::Map<const RowMatrix>;
+using StridedMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
+
+// Calls with fewer multiply-adds than this run on the calling thread.
+constexpr int64_t kMinParallelWork = int64_t{1} << 17;
+
+// Copies (rotating when p.rotary_dim > 0) head vector `src` of token (b, s)
+// to `dst`.
+void PlaceHead(const GqaProblem& p, const float* src, int64_t b, int64_t s, float* dst) {
+  if (p.rotary_dim == 0) {
+    std::memcpy(dst, src, static_cast<size_t>(p.head_size) * sizeof(float));
+    return;
+  }
+  const int64_t row = p.positions[static_cast<size_t>(b * p.seq + s)] * (p.rotary_dim / 2);
+  RotateHead(src, p.cos + row, p.sin + row, p.rotary_dim, p.head_size, p.rotary_interleaved, dst);
+}
+
+// Fills the present buffers (zeroed by the caller) for kv head (b, g).
+void FillPresent(const GqaProblem& p, int64_t b, int64_t g, float* present_k, float* present_v) {
+  const int64_t h = p.head_size;
+  const int64_t head = b * p.kv_heads + g;
+  float* pk = present_k + head * p.present_len * h;
+  float* pv = present_v + head * p.present_len * h;
+  const int64_t past = p.past[static_cast<size_t>(b)];
+  if (past > 0) {
+    const size_t bytes = static_cast<size_t>(past * h) * sizeof(float);
+    std::memcpy(pk, p.past_key + head * p.past_len * h, bytes);
+    std::memcpy(pv, p.past_value + head * p.past_len * h, bytes);
+  }
+  for (int64_t s = 0; s < p.seq; ++s) {
+    const int64_t token = b * p.seq + s;
+    PlaceHead(p, p.k + token * p.kv_row + g * h, b, s, pk + (past + s) * h);
+    std::memcpy(pv + (past + s) * h, p.v + token * p.kv_row + g * h,
+                static_cast<size_t>(h) * sizeof(float));
+  }
+}
+
+// Turns row[start, end) of raw scores into probabilities in place (softcap,
+// bias, softmax with an optional sink logit) and zeroes the rest of
+// row[0, width).
+void Normalize(const GqaProblem& p, const float* bias_row, float sink, float* row, int64_t start,
+               int64_t end, int64_t width) {
+  float max = p.sink_softmax ? sink : -std::numeric_limits<float>::infinity();
+  for (int64_t j = start; j < end; ++j) {
+    float x = row[j];
+    if (p.softcap > 0.0f) x = p.softcap * std::tanh(x / p.softcap);
+    if (bias_row != nullptr) x += bias_row[j];
+    row[j] = x;
+    max = std::max(max, x);
+  }
+  float sum = p.sink_softmax ? std::exp(sink - max) : 0.0f;
+  for (int64_t j = start; j < end; ++j) {
+    row[j] = std::exp(row[j] - max);
+    sum += row[j];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t j = 0; j < width; ++j) row[j] = (j >= start && j < end) ? row[j] * inv : 0.0f;
+}
+
+// Attention of query head n of batch row b; writes output[b, :, n, :].
+void AttendHead(const GqaProblem& p, const float* queries, const float* present_k,
+                const float* present_v, int64_t b, int64_t n, std::vector<float>* scratch,
+                float* output) {
+  const int64_t h = p.head_size, s_len = p.seq;
+  const int64_t g = n / (p.heads / p.kv_heads);
+  const int64_t valid = p.valid[static_cast<size_t>(b)], past = p.past[static_cast<size_t>(b)];
+  const int64_t kv_offset = (b * p.kv_heads + g) * p.present_len * h;
+  scratch->resize(static_cast<size_t>(s_len * valid));
+  Eigen::Map<RowMatrix> scores(scratch->data(), s_len, valid);
+  const ConstMap q(queries + (b * p.heads + n) * s_len * h, s_len, h);
+  const ConstMap k(present_k + kv_offset, valid, h);
+  const ConstMap v(present_v + kv_offset, valid, h);
+  scores.noalias() = (q * k.transpose()) * p.scale;
+  const float sink = p.head_sink != nullptr ? p.head_sink[n] : 0.0f;
+  for (int64_t s = 0; s < s_len; ++s) {
+    const int64_t end = std::min(past + s + 1, valid);
+    const int64_t start = p.window > 0 && end > p.window ? end - p.window : 0;
+    const float* bias_row =
+        p.bias != nullptr ? p.bias + b * p.bias_batch + n * p.bias_head + s * p.total : nullptr;
+    Normalize(p, bias_row, sink, scratch->data() + s * valid, start, end, valid);
+  }
+  StridedMap out(output + b * s_len * p.heads * h + n * h, s_len, h,
+                 Eigen::OuterStride<>(p.heads * h));
+  out.noalias() = scores * v;
+}
+
+// Inputs query, key, value, past_key, past_value, seqlens_k,
+// total_sequence_length, cos_cache, sin_cache, position_ids,
+// attention_bias, head_sink; outputs output [B, S, N H], present_key,
+// present_value.
+Status GroupQueryAttention(KernelContext& ctx) {
+  Result<GqaProblem> resolved = ResolveGqa(ctx);
+  if (!resolved.ok()) return resolved.status();
+  const GqaProblem& p = resolved.value();
+  const int64_t h = p.head_size;
+  const std::vector<int64_t> present_shape = {p.batch, p.kv_heads, p.present_len, h};
+  Result<Tensor> present_k = ctx.Allocate(kFloat, present_shape);
+  Result<Tensor> present_v = ctx.Allocate(kFloat, present_shape);
+  Result<Tensor> queries = ctx.AllocateUninitialized(kFloat, {p.batch, p.heads, p.seq, h});
+  Result<Tensor> output = ctx.AllocateUninitialized(kFloat, {p.batch, p.seq, p.heads * h});
+  for (const Result<Tensor>* t : {&present_k, &present_v, &queries, &output}) {
+    if (!t->ok()) return t->status();
+  }
+  float* pk = present_k->data<float>();
+  float* pv = present_v->data<float>();
+  float* pq = queries->data<float>();
+  float* out = output->data<float>();
+  const int threads = ctx.threads();
+  const int64_t kv_tasks = p.batch * p.kv_heads, q_tasks = p.batch * p.heads;
+  // Multiply-adds of the two products; small calls stay on one thread.
+  const int64_t work = 2 * q_tasks * p.seq * p.present_len * h;
+  const bool parallel = threads > 1 && q_tasks > 1 && work >= kMinParallelWork;
+  // One parallel region; each loop ends in a barrier, so the attention loop
+  // sees every present row and rotated query.
+#pragma omp parallel num_threads(threads) if (parallel)
+  {
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < kv_tasks; ++i) FillPresent(p, i / p.kv_heads, i % p.kv_heads, pk, pv);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < q_tasks * p.seq; ++i) {
+      const int64_t s = i % p.seq, n = (i / p.seq) % p.heads, b = i / (p.seq * p.heads);
+      PlaceHead(p, p.q + (b * p.seq + s) * p.q_row + n * h, b, s, pq + i * h);
+    }
+    std::vector<float> scratch;
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < q_tasks; ++i) {
+      AttendHead(p, pq, pk, pv, i / p.heads, i % p.heads, &scratch, out);
+    }
+  }
+  ctx.set_output(0, std::move(output).value());
+  if (ctx.num_outputs() > 1) ctx.set_output(1, std::move(present_k).value());
+  if (ctx.num_outputs() > 2) ctx.set_output(2, std::move(present_v).value());
+  return Status::OK();
+}
+
+}  // namespace
+
+const std::vector<KernelDef>& GroupQueryAttentionKernels() {
+  static const std::vector<KernelDef> kKernels = {
+      {"GroupQueryAttention", "com.microsoft", 1, 0, GroupQueryAttention},
+  };
+  return kKernels;
+}
+
+}  // namespace pq::exec
