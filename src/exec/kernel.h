@@ -40,6 +40,9 @@ class KernelContext {
   const Tensor& input(int i) const { return *inputs_[static_cast<size_t>(i)]; }
 
   int num_outputs() const { return static_cast<int>(outputs_->size()); }
+  // Errors unless the node lists at most `max` outputs: a kernel sets only
+  // the outputs its op has.
+  Status CheckMaxOutputs(int max) const;
   void set_output(int i, Tensor t) { (*outputs_)[static_cast<size_t>(i)] = std::move(t); }
 
   // Attributes, with defaults for absent ones.

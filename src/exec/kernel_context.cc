@@ -51,6 +51,12 @@ Status KernelContext::Unsupported(const std::string& what) const {
   return Status::NotSupported("node '" + node_.name() + "' (" + node_.op_type() + "): " + what);
 }
 
+Status KernelContext::CheckMaxOutputs(int max) const {
+  if (num_outputs() <= max) return Status::OK();
+  return Error("lists " + std::to_string(num_outputs()) + " outputs, the op has at most " +
+               std::to_string(max));
+}
+
 Result<Tensor> KernelContext::Allocate(int32_t dtype, std::vector<int64_t> shape) const {
   Result<Tensor> t = Tensor::Allocate(dtype, std::move(shape));
   if (!t.ok()) return Error(t.status().message());

@@ -144,6 +144,7 @@ Status CheckParams(const KernelContext& ctx, const Layout& c) {
 // gather_axis (default 0), quantize_axis (default 1), block_size (default
 // 128, a power of two >= 16), bits (default 4).
 Status GatherBlockQuantized(KernelContext& ctx) {
+  PQ_RETURN_IF_ERROR(ctx.CheckMaxOutputs(1));
   for (int i = 0; i < 3; ++i) {
     if (!ctx.has_input(i)) {
       return ctx.Error("required input " + Str(i) + " is missing or unreadable");

@@ -53,6 +53,7 @@ Status CheckLength(const KernelContext& ctx, int i, const char* what, int64_t n,
 // stash_type (ignored: double accumulation). Outputs Y and, optionally,
 // inv_std_var with X's shape but 1 from `axis` on.
 Status SimplifiedLayerNormalization(KernelContext& ctx) {
+  PQ_RETURN_IF_ERROR(ctx.CheckMaxOutputs(2));
   PQ_RETURN_IF_ERROR(CheckFloat(ctx, 0, "X"));
   PQ_RETURN_IF_ERROR(CheckFloat(ctx, 1, "scale"));
   if (ctx.num_inputs() > 2 && ctx.has_input(2)) {
@@ -115,6 +116,7 @@ Status CheckSkipShape(const KernelContext& ctx, const Tensor& input, const Tenso
 // onnxruntime's). Outputs output; mean (all zeros: RMS normalization
 // subtracts none); inv_std_var [.., 1]; input_skip_bias_sum (input's shape).
 Status SkipSimplifiedLayerNormalization(KernelContext& ctx) {
+  PQ_RETURN_IF_ERROR(ctx.CheckMaxOutputs(4));
   PQ_RETURN_IF_ERROR(CheckFloat(ctx, 0, "input"));
   PQ_RETURN_IF_ERROR(CheckFloat(ctx, 1, "skip"));
   PQ_RETURN_IF_ERROR(CheckFloat(ctx, 2, "gamma"));

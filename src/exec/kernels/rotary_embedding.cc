@@ -168,6 +168,7 @@ Status TokenPositions(const KernelContext& ctx, const Tensor& positions, RotaryJ
 }
 
 Status ContribRotaryEmbedding(KernelContext& ctx) {
+  PQ_RETURN_IF_ERROR(ctx.CheckMaxOutputs(1));
   PQ_RETURN_IF_ERROR(CheckFloatInput(ctx, 0, "input"));
   if (!ctx.has_input(1)) return ctx.Error("required input 'position_ids' is missing");
   PQ_RETURN_IF_ERROR(CheckCaches(ctx, 2, 3, 2));
@@ -199,6 +200,7 @@ Status ContribRotaryEmbedding(KernelContext& ctx) {
 }
 
 Status OnnxRotaryEmbedding(KernelContext& ctx) {
+  PQ_RETURN_IF_ERROR(ctx.CheckMaxOutputs(1));
   PQ_RETURN_IF_ERROR(CheckFloatInput(ctx, 0, "X"));
   const bool has_positions = ctx.has_input(3);
   PQ_RETURN_IF_ERROR(CheckCaches(ctx, 1, 2, has_positions ? 2 : 3));

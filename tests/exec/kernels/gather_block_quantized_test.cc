@@ -204,6 +204,9 @@ TEST(GatherBlockQuantizedTest, RefusesBadIndicesAttributesAndShapes) {
   ExpectError(with(Int64s({1}, {0}), Floats({3, 2}, {}), 16, 4, 0), "scales have shape [3, 2]");
   ExpectError(with(Int64s({1}, {0}), scales, 16, 4, 1), "gather_axis 0");
   ExpectError(with(Floats({1}, {0}), scales, 16, 4, 0), "indices must be int32 or int64");
+  OneNodeCase two_outputs = with(Int64s({1}, {0}), scales, 16, 4, 0);
+  two_outputs.node.add_output("y2");
+  ExpectError(two_outputs, "lists 2 outputs, the op has at most 1");
 }
 
 }  // namespace

@@ -113,6 +113,9 @@ TEST(RmsNormTest, SimplifiedRefusesBadAxisScaleAndMissingInput) {
   OneNodeCase missing = Simplified(Wave({2, 4}, 0.3f, 0.0f), Floats({4}, {1, 1, 1, 1}), "");
   missing.node = MakeNode("SimplifiedLayerNormalization", {"x"}, {"y"});
   ExpectError(missing, "required input 'scale' is missing");
+  OneNodeCase extra = Simplified(Wave({2, 4}, 0.3f, 0.0f), Floats({4}, {1, 1, 1, 1}), "");
+  extra.node.add_output("third");
+  ExpectError(extra, "lists 3 outputs, the op has at most 2");
 }
 
 OneNodeCase Skip(Tensor input, Tensor skip, Tensor gamma, const Tensor* bias) {

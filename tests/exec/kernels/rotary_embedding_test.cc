@@ -200,6 +200,9 @@ TEST(RotaryEmbeddingTest, RefusesBadInputsNamingTheNode) {
   OneNodeCase wide = Contrib(x, Int64s({1}, {0}), 6, 3);
   SetAttr(&wide.node, "num_heads", int64_t{2});
   ExpectError(wide, "rows hold 3 values");
+  OneNodeCase two_outputs = Contrib(x, Int64s({1}, {0}), 6, 4);
+  two_outputs.node.add_output("y2");
+  ExpectError(two_outputs, "lists 2 outputs, the op has at most 1");
   OneNodeCase packed = Contrib(x, Int64s({1}, {0}), 6, 4);
   SetAttr(&packed.node, "is_packed_batching", int64_t{1});
   auto out = RunOneNode(packed);
