@@ -23,7 +23,33 @@ Result<QuantizedWeight> BlockwiseWeightScheme::QuantizeWeight(const WeightView& 
   }
   const int64_t n = weight.shape[0], k = weight.shape[1];
   PQ_RETURN_IF_ERROR(CheckFinite(weight.name, weight.data, n * k));
-  return QuantizeBlocks(weight.data, n, k);
+  return QuantizeBlocks(weight.data, n, k, {});
+}
+
+Result<QuantizedWeight> BlockwiseWeightScheme::QuantizeWithParams(const WeightView& weight,
+                                                                  const float* values,
+                                                                  const std::vector<BlockParams>& params,
+                                                                  std::vector<float>* dequantized) const {
+  if (weight.shape.size() != 2) {
+    return Status::Internal("blockwise scheme: weight '" + weight.name + "' is not seen as [N, K]");
+  }
+  const int64_t n = weight.shape[0], k = weight.shape[1];
+  const int64_t blocks = n * ((k + block_size_ - 1) / block_size_);
+  if (!BlocksFollowRows(k) || static_cast<int64_t>(params.size()) != blocks) {
+    return Status::Internal(std::string(Name()) + ": weight '" + weight.name + "' [" + std::to_string(n) +
+                            ", " + std::to_string(k) + "] given " + std::to_string(params.size()) +
+                            " block parameters for blocks that follow its rows");
+  }
+  PQ_RETURN_IF_ERROR(CheckFinite(weight.name, weight.data, n * k));
+  PQ_RETURN_IF_ERROR(CheckFinite(weight.name, values, n * k));
+  BlockEncoding encoding;
+  encoding.params = params.data();
+  encoding.reference = weight.data;
+  if (dequantized != nullptr) {
+    dequantized->resize(static_cast<size_t>(n * k));
+    encoding.dequantized = dequantized->data();
+  }
+  return QuantizeBlocks(values, n, k, encoding);
 }
 
 QuantizedWeight BlockwiseWeightScheme::NewBlockwiseWeight(int64_t n, int64_t k,
