@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pq/quant_params.h"
+#include "pq/quantize.h"
 #include "pq/status.h"
 
 namespace pq::quant {
@@ -110,6 +111,8 @@ struct QuantizedWeight {
   ErrorMetrics error;
   std::optional<BlockwisePacked> blockwise;
   std::string storage_type;        // "nf4", "int4", "uint4"; "" = ONNX type params.dtype
+  // How a weight-rounding algorithm other than rtn rounded it.
+  std::optional<WeightRoundingRecord> rounding;
 };
 
 class BlockwiseWeightScheme;
