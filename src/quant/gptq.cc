@@ -10,6 +10,7 @@
 
 #include "quant/finite_check.h"
 #include "quant/gptq_solver.h"
+#include "quant/hessian_collector.h"
 #include "quant/weight_rounding.h"
 
 namespace pq::quant {

@@ -13,10 +13,11 @@
 #include <vector>
 
 #include "pq/status.h"
-#include "quant/hessian_collector.h"
 #include "quant/scheme.h"
 
 namespace pq::quant {
+
+struct InputHessian;  // quant/hessian_collector.h
 
 // What a rounding algorithm is handed besides the weight: the node that
 // reads it and, for algorithms that use calibration data, X^T X of the

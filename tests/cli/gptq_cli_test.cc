@@ -67,6 +67,11 @@ TEST(GptqCliTest, ReportRecordsTheRoundingOfEveryFourBitWeight) {
     }
     EXPECT_EQ(weights, 13);  // q, k, v, proj, fc1, fc2 of two blocks and the head's Gemm
     EXPECT_GT(by_gptq, weights / 2);
+    // pq report renders the rounding of every weight.
+    CliRun rendered = RunPq({"report", dir.File("q.report.json")});
+    ASSERT_EQ(rendered.exit_code, 0) << rendered.err;
+    EXPECT_NE(rendered.out.find("Weight rounding"), std::string::npos);
+    EXPECT_NE(rendered.out.find("error gptq"), std::string::npos);
   }
 }
 

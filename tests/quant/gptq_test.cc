@@ -13,6 +13,7 @@
 
 #include "quant/fourbit_decode.h"
 #include "quant/gptq_solver.h"
+#include "quant/hessian_collector.h"
 #include "quant/weight_rounding.h"
 
 namespace pq::quant {
