@@ -100,10 +100,15 @@ struct WeightRoundingRecord {
   // too), or it ran and rounding to nearest gave the lower output error.
   std::string fallback;
   // GPTQ: --gptq-damp, the lambda it added to X^T X's diagonal, act-order,
-  // the columns per lazy batch, X^T X's inputs and rows that were never 0.
+  // the columns per lazy batch, X^T X's inputs, rows, and the input features
+  // that were 0 on every row.
   double damp = 0;
   double lambda = 0;
   bool act_order = false;
+  // Block parameters fitted from the original weights up front (with
+  // act-order, and for nf4 blocks that cross rows) rather than from the
+  // updated weights as each block is reached.
+  bool static_groups = false;
   int64_t lazy_batch = 0;
   std::vector<std::string> inputs;  // activations whose X^T X was used
   int64_t rows = 0;                 // rows of X summed

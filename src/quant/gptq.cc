@@ -2,9 +2,8 @@
 // int4-sym, int4-asym), from X^T X of the weight's input over --calib data
 // (the arithmetic is in gptq_solver.h). A weight GPTQ cannot round falls
 // back to round-to-nearest and its record says why: a scheme that is not
-// blockwise (e.g. an int8 --fallback), nf4 blocks that do not follow the
-// rows, an input that is a constant or 0 on every row, X^T X still singular
-// after dampening. And since both are measured on the same data, when
+// blockwise (e.g. an int8 --fallback), an input that is a constant or 0 on
+// every row, X^T X still singular after dampening. And since both are measured on the same data, when
 // round-to-nearest gives the layer the lower output error it is kept.
 #include <cstdio>
 
@@ -20,19 +19,6 @@ std::string Text(double v) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.6g", v);
   return buffer;
-}
-
-// Each block's own parameters, as round-to-nearest fits them.
-std::vector<BlockParams> FittedParams(const BlockwiseWeightScheme& grid, const float* w, int64_t n, int64_t k) {
-  const int64_t bs = grid.block_size();
-  std::vector<BlockParams> params;
-  params.reserve(static_cast<size_t>(n * ((k + bs - 1) / bs)));
-  for (int64_t r = 0; r < n; ++r) {
-    for (int64_t begin = 0; begin < k; begin += bs) {
-      params.push_back(grid.FitBlock(w + r * k + begin, std::min(bs, k - begin)));
-    }
-  }
-  return params;
 }
 
 class Gptq : public WeightRounding {
@@ -63,13 +49,6 @@ class Gptq : public WeightRounding {
       return RoundToNearest(scheme, weight, std::string(scheme.Name()) + " is not a blockwise scheme", record);
     }
     const int64_t n = weight.shape[0], k = weight.shape[1];
-    if (!grid->BlocksFollowRows(k)) {
-      return RoundToNearest(scheme, weight,
-                            std::string(scheme.Name()) + " blocks the flattened weight and K = " +
-                                std::to_string(k) + " is not a multiple of its block size " +
-                                std::to_string(grid->block_size()) + ", so its blocks do not follow the rows",
-                            record);
-    }
     if (inputs.hessian == nullptr) return RoundToNearest(scheme, weight, inputs.no_hessian, record);
     const InputHessian& h = *inputs.hessian;
     record.rows = h.rows;
@@ -89,11 +68,12 @@ class Gptq : public WeightRounding {
     record.lazy_batch = LazyBatchFor(settings_.lazy_batch, grid->block_size());
 
     const GptqRounded rounded = GptqRound(*grid, weight.data, n, k, factor.value(), order, settings_);
+    record.static_groups = rounded.static_groups;
     std::vector<float> gptq_values, rtn_values;
     Result<QuantizedWeight> gptq = grid->QuantizeWithParams(weight, rounded.values.data(), rounded.params,
                                                             &gptq_values);
     if (!gptq.ok()) return gptq.status();
-    const std::vector<BlockParams> rtn_params = FittedParams(*grid, weight.data, n, k);
+    const std::vector<BlockParams> rtn_params = grid->FitBlocks(weight.data, n, k);
     Result<QuantizedWeight> rtn = grid->QuantizeWithParams(weight, weight.data, rtn_params, &rtn_values);
     if (!rtn.ok()) return rtn.status();
     const std::optional<std::vector<double>> errors =

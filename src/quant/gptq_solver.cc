@@ -83,7 +83,6 @@ Eigen::MatrixXd Permuted(const Eigen::MatrixXd& h, const std::vector<int64_t>& o
 GptqRounded GptqRound(const BlockwiseWeightScheme& grid, const float* w, int64_t n, int64_t k,
                       const GptqFactor& factor, const std::vector<int64_t>& order, const GptqSettings& settings) {
   const int64_t bs = grid.block_size();
-  const int64_t k_blocks = (k + bs - 1) / bs;
   const int64_t lazy = LazyBatchFor(settings.lazy_batch, bs);
   std::vector<int64_t> perm = order;
   if (perm.empty()) {
@@ -93,15 +92,10 @@ GptqRounded GptqRound(const BlockwiseWeightScheme& grid, const float* w, int64_t
   const RowMajorMatrixXd& u = factor.u;
   GptqRounded out;
   out.values.resize(static_cast<size_t>(n * k));
-  out.params.resize(static_cast<size_t>(n * k_blocks));
-  if (settings.act_order) {
-    // Static groups: every block's parameters from the original weights.
-    for (int64_t r = 0; r < n; ++r) {
-      for (int64_t b = 0; b < k_blocks; ++b) {
-        out.params[static_cast<size_t>(r * k_blocks + b)] = grid.FitBlock(w + r * k + b * bs, std::min(bs, k - b * bs));
-      }
-    }
-  }
+  // Static groups: every block's parameters from the original weights.
+  out.static_groups = settings.act_order || !grid.BlocksFollowRows(k);
+  out.params = out.static_groups ? grid.FitBlocks(w, n, k)
+                                 : std::vector<BlockParams>(static_cast<size_t>(grid.BlockCount(n, k)));
   Eigen::setNbThreads(1);
   const int64_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
 #pragma omp parallel for num_threads(Threads(settings.threads)) schedule(dynamic) if (tasks > 1)
@@ -116,19 +110,19 @@ GptqRounded GptqRound(const BlockwiseWeightScheme& grid, const float* w, int64_t
     for (int64_t i1 = 0; i1 < k; i1 += lazy) {
       const int64_t i2 = std::min(k, i1 + lazy), width = i2 - i1;
       for (int64_t j = i1; j < i2; ++j) {
-        if (!settings.act_order && j % bs == 0) {
+        if (!out.static_groups && j % bs == 0) {
           // The block's parameters from its weights as updated so far (the
           // whole block lies in this lazy batch, so they hold every update).
           const int64_t len = std::min(bs, k - j);
           for (int64_t i = 0; i < rows; ++i) {
             for (int64_t t = 0; t < len; ++t) block[static_cast<size_t>(t)] = static_cast<float>(work(i, j + t));
-            out.params[static_cast<size_t>((r0 + i) * k_blocks + j / bs)] = grid.FitBlock(block.data(), len);
+            out.params[static_cast<size_t>(grid.BlockOf(r0 + i, j, k))] = grid.FitBlock(block.data(), len);
           }
         }
         const int64_t column = perm[static_cast<size_t>(j)];
         const double d = u(j, j);
         for (int64_t i = 0; i < rows; ++i) {
-          const BlockParams& p = out.params[static_cast<size_t>((r0 + i) * k_blocks + column / bs)];
+          const BlockParams& p = out.params[static_cast<size_t>(grid.BlockOf(r0 + i, column, k))];
           const double value = work(i, j);
           const float q = grid.RoundToGrid(static_cast<float>(value), p);
           out.values[static_cast<size_t>((r0 + i) * k + column)] = q;

@@ -35,7 +35,8 @@ struct GptqSettings {
   // Columns in order of decreasing H_jj (the inputs with the most energy
   // first); block parameters are then fitted from the original weights
   // before any update ("static groups"), as a column's block may be reached
-  // at any time.
+  // at any time. Static groups are also used when the blocks do not follow
+  // the rows (nf4 with K not a multiple of its block).
   bool act_order = false;
   // Columns per lazy batch (raised to a multiple of the block size, so that
   // a block is fitted from weights that already hold every earlier update).
@@ -70,13 +71,13 @@ Eigen::MatrixXd Permuted(const Eigen::MatrixXd& h, const std::vector<int64_t>& o
 
 struct GptqRounded {
   std::vector<float> values;         // [n, k] on the grid, original column order
-  std::vector<BlockParams> params;   // [n, ceil(k / block_size)]
+  std::vector<BlockParams> params;   // grid.BlockCount(n, k), in block order
+  bool static_groups = false;        // params fitted from the original weights
 };
 
 // GPTQ of the [n, k] weight `w` (row-major, finite) on `grid`, walking the
 // columns in `order` (empty = 0, 1, ..., k - 1), with `factor` made from H
-// permuted the same way. REQUIRES: grid.BlocksFollowRows(k); factor.u is
-// k x k.
+// permuted the same way. REQUIRES: factor.u is k x k.
 GptqRounded GptqRound(const BlockwiseWeightScheme& grid, const float* w, int64_t n, int64_t k,
                       const GptqFactor& factor, const std::vector<int64_t>& order, const GptqSettings& settings);
 

@@ -109,6 +109,7 @@ Json RoundingJson(const WeightRoundingRecord& r) {
   j["damp"] = r.damp;
   j["lambda"] = r.lambda;
   j["act_order"] = r.act_order;
+  j["static_groups"] = r.static_groups;
   j["lazy_batch"] = r.lazy_batch > 0 ? Json(r.lazy_batch) : Json(nullptr);
   j["hessian"] = r.inputs.empty() ? Json(nullptr)
                                   : Json{{"inputs", r.inputs}, {"rows", r.rows}, {"dead_inputs", r.dead_inputs}};

@@ -248,22 +248,30 @@ TEST(GptqTest, DegenerateHessiansFallBackToRoundToNearestSayingWhy) {
   EXPECT_EQ(g->rounding->fallback, none.no_hessian);
 }
 
-TEST(GptqTest, Nf4BlocksAcrossRowsAndNonBlockwiseSchemesAreRoundedToNearest) {
-  constexpr int64_t kOddK = 96;  // not a multiple of nf4's 64
+TEST(GptqTest, Nf4BlocksAcrossRowsTakeStaticGroups) {
+  constexpr int64_t kOddK = 96;  // not a multiple of nf4's 64: blocks cross rows
   const InputHessian h = CorrelatedHessian(12, kOddK);
   const std::vector<float> w = GaussianWeight(kN, kOddK, 13);
-  Result<QuantizedWeight> g =
-      MakeGptq()->Round(*Make("nf4"), {"Wodd", w.data(), {kN, kOddK}, -1}, WithHessian(h));
-  ASSERT_TRUE(g.ok());
-  EXPECT_EQ(g->rounding->applied, "rtn");
-  EXPECT_NE(g->rounding->fallback.find("not a multiple of its block size 64"), std::string::npos)
-      << g->rounding->fallback;
+  const std::unique_ptr<Scheme> nf4 = Make("nf4");
+  Result<QuantizedWeight> g = MakeGptq()->Round(*nf4, {"Wodd", w.data(), {kN, kOddK}, -1}, WithHessian(h));
+  Result<QuantizedWeight> rtn = nf4->QuantizeWeight({"Wodd", w.data(), {kN, kOddK}, -1});
+  ASSERT_TRUE(g.ok() && rtn.ok());
+  EXPECT_EQ(g->rounding->applied, "gptq") << g->rounding->fallback;
+  EXPECT_TRUE(g->rounding->static_groups);
+  // Static groups: the absmax values are RTN's.
+  EXPECT_EQ(g->blockwise->scales, rtn->blockwise->scales);
+  const double gptq_error = OutputError(w, Decode(g.value(), kN, kOddK), kN, kOddK, h.xtx);
+  const double rtn_error = OutputError(w, Decode(rtn.value(), kN, kOddK), kN, kOddK, h.xtx);
+  EXPECT_LE(gptq_error, kMaxGptqToRtnRatio * rtn_error) << gptq_error << " vs rtn " << rtn_error;
   // int4 blocks follow the rows whatever K is (a partial block ends each row).
   Result<QuantizedWeight> int4 =
       MakeGptq()->Round(*Make("int4-asym"), {"Wodd", w.data(), {kN, kOddK}, -1}, WithHessian(h));
   ASSERT_TRUE(int4.ok());
   EXPECT_EQ(int4->rounding->applied, "gptq") << int4->rounding->fallback;
+  EXPECT_FALSE(int4->rounding->static_groups);
+}
 
+TEST(GptqTest, TakesOnlyBlockwiseSchemes) {
   const std::unique_ptr<WeightRounding> gptq = MakeGptq();
   std::string reason;
   EXPECT_FALSE(gptq->TakesScheme(*Make("int8-sym"), &reason));

@@ -108,19 +108,35 @@ TEST(BlockwiseGridTest, GridValuesCodeToTheSameBytesWithErrorAgainstTheReference
   }
 }
 
-TEST(BlockwiseGridTest, Nf4BlocksFollowRowsOnlyWhenKIsAMultipleOfTheBlock) {
+TEST(BlockwiseGridTest, Nf4BlocksCrossRowsWhenKIsNotAMultipleOfTheBlock) {
   const std::unique_ptr<Scheme> nf4 = Make({"nf4", "ort"}, 64);
-  EXPECT_TRUE(nf4->AsBlockwise()->BlocksFollowRows(128));
-  EXPECT_FALSE(nf4->AsBlockwise()->BlocksFollowRows(96));
+  const BlockwiseWeightScheme& grid = *nf4->AsBlockwise();
+  EXPECT_TRUE(grid.BlocksFollowRows(128));
+  EXPECT_FALSE(grid.BlocksFollowRows(96));
+  // [4, 96] flattened: 384 values, 6 blocks; element (1, 40) is flat 136.
+  EXPECT_EQ(grid.BlockCount(4, 96), 6);
+  EXPECT_EQ(grid.BlockOf(1, 40, 96), 2);
+  EXPECT_EQ(grid.BlockCount(4, 128), 8);
+  EXPECT_EQ(grid.BlockOf(1, 70, 128), 3);
   const std::vector<float> w = Gaussian(4 * 96, 3);
-  const std::vector<BlockParams> params(6);
-  Result<QuantizedWeight> q = nf4->AsBlockwise()->QuantizeWithParams({"Wodd", w.data(), {4, 96}, -1},
-                                                                      w.data(), params, nullptr);
-  ASSERT_FALSE(q.ok());
-  EXPECT_EQ(q.status().code(), Status::Code::kInternal);
-  EXPECT_NE(q.status().message().find("Wodd"), std::string::npos) << q.status().message();
+  const WeightView view{"Wodd", w.data(), {4, 96}, -1};
+  const std::vector<BlockParams> params = grid.FitBlocks(w.data(), 4, 96);
+  ASSERT_EQ(params.size(), 6u);
+  Result<QuantizedWeight> with = grid.QuantizeWithParams(view, w.data(), params, nullptr);
+  Result<QuantizedWeight> own = nf4->QuantizeWeight(view);
+  ASSERT_TRUE(with.ok() && own.ok()) << with.status().ToString();
+  ExpectSameBytes(with.value(), own.value());
+  // A wrong number of parameters is a bug, named.
+  Result<QuantizedWeight> short_params =
+      grid.QuantizeWithParams(view, w.data(), std::vector<BlockParams>(5), nullptr);
+  ASSERT_FALSE(short_params.ok());
+  EXPECT_EQ(short_params.status().code(), Status::Code::kInternal);
+  EXPECT_NE(short_params.status().message().find("Wodd"), std::string::npos) << short_params.status().message();
   // int4 blocks always follow the rows (a partial block ends each row).
-  EXPECT_TRUE(Make({"int4-sym", "ort"}, 32)->AsBlockwise()->BlocksFollowRows(40));
+  const std::unique_ptr<Scheme> int4 = Make({"int4-sym", "ort"}, 32);
+  EXPECT_TRUE(int4->AsBlockwise()->BlocksFollowRows(40));
+  EXPECT_EQ(int4->AsBlockwise()->BlockCount(3, 40), 6);
+  EXPECT_EQ(int4->AsBlockwise()->BlockOf(2, 35, 40), 5);
   EXPECT_EQ(MakeScheme("int8-sym").value()->AsBlockwise(), nullptr);
 }
 
