@@ -22,6 +22,8 @@
 
 namespace pq {
 
+inline constexpr double kDefaultGptqDamp = 0.01;
+
 struct QuantizeOptions {
   // A name from Schemes().
   std::string scheme = "int8-sym";
@@ -66,6 +68,12 @@ struct QuantizeOptions {
   // How weights are rounded onto the scheme's grid: a name from
   // WeightRoundingAlgorithms() ("rtn" = round to nearest).
   std::string weight_algo = "rtn";
+  // --weight-algo gptq: dampening added to X^T X's diagonal, as a fraction
+  // of its mean (--gptq-damp), and columns taken by decreasing X^T X
+  // diagonal (--gptq-act-order). X^T X comes from calib_paths, run as
+  // calibration runs them (calib_batch, calib_samples, calib_tokens).
+  double gptq_damp = kDefaultGptqDamp;
+  bool gptq_act_order = false;
   // Statistics from an earlier calibration of the same model (e.g. a
   // previous outcome's activation_stats). When they cover every activation
   // this run quantizes and were made with the same calibration options and
@@ -80,6 +88,36 @@ const char* TensorRoleName(TensorRole role);
 struct ConsumerRef {
   std::string node;
   std::string op_type;
+};
+
+// How a weight was put on its grid when --weight-algo is not rtn.
+struct WeightRoundingRecord {
+  std::string requested;  // --weight-algo, e.g. "gptq"
+  std::string applied;    // what rounded it: `requested` or "rtn"
+  // Why rtn was applied instead ("" when requested == applied): either
+  // the algorithm could not run on this weight (a scheme or layout it does
+  // not take, no data, X^T X singular after dampening; said as a warning
+  // too), or it ran and rounding to nearest gave the lower output error.
+  std::string fallback;
+  // GPTQ: --gptq-damp, the lambda it added to X^T X's diagonal, act-order,
+  // the columns per lazy batch, X^T X's inputs, rows, and the input features
+  // that were 0 on every row.
+  double damp = 0;
+  double lambda = 0;
+  bool act_order = false;
+  // Block parameters fitted from the original weights up front (with
+  // act-order, and for nf4 blocks that cross rows) rather than from the
+  // updated weights as each block is reached.
+  bool static_groups = false;
+  int64_t lazy_batch = 0;
+  std::vector<std::string> inputs;  // activations whose X^T X was used
+  int64_t rows = 0;                 // rows of X summed
+  int64_t dead_inputs = 0;          // input features 0 on every row
+  // The layer's relative output error on the calibration data,
+  // ||X (W - Q)^T||^2 / ||X W^T||^2, with round-to-nearest and with the
+  // algorithm's values; unset when not measured.
+  std::optional<double> output_error_rtn;
+  std::optional<double> output_error;
 };
 
 // One tensor pq quantized, as written into the model.
@@ -115,6 +153,8 @@ struct QuantizedTensorRecord {
     std::string scales_name, offset_name;
   };
   std::optional<DoubleQuant> double_quant;
+  // Weights, when --weight-algo is not rtn.
+  std::optional<WeightRoundingRecord> rounding;
 };
 
 // A node or tensor a scheme could have taken and did not.
@@ -140,6 +180,14 @@ struct QuantizeOutcome {
   // was calibrated): pass them back in QuantizeOptions::activation_stats to
   // quantize the same model again without calibrating.
   ActivationStats activation_stats;
+  // The calibration data the weight-rounding algorithm read (GPTQ's X^T X);
+  // empty for rtn.
+  struct RoundingData {
+    std::vector<DatasetFile> files;
+    int64_t samples = 0;
+    int64_t batch = 0;
+  };
+  RoundingData rounding_data;
   int64_t nodes_quantized = 0;
   bool per_channel = true;  // false when per-axis was not possible
   bool double_quant_applied = false;  // nf4 absmax written double-quantized
@@ -149,8 +197,9 @@ struct QuantizeOutcome {
 
 // Quantizes `model` as `options` say. `progress` (may be empty) reports
 // calibration progress (samples done, total).
-// Errors: kInvalidArgument (unknown scheme, a scheme that needs calibration
-// without --calib), kInvalidInput (bad data, NaN/Inf weights naming the
+// Errors: kInvalidArgument (unknown scheme or weight-rounding algorithm, a
+// scheme or algorithm that needs calibration without --calib, gptq with a
+// scheme that is not blockwise), kInvalidInput (bad data, NaN/Inf weights naming the
 // tensor), kNotSupported (an op the executor cannot run, opset < 10, a model
 // --int4-format onnx cannot upgrade to opset 21).
 Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& options,

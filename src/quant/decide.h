@@ -15,6 +15,7 @@
 #include "pq/model.h"
 #include "pq/quantize.h"
 #include "pq/status.h"
+#include "quant/hessian_stage.h"
 #include "quant/plan.h"
 #include "quant/qdq_writer.h"
 #include "quant/scheme_set.h"
@@ -35,13 +36,19 @@ struct ActivationDecision {
 struct Decisions {
   std::vector<ConstantDecision> constants;      // plan order
   std::vector<ActivationDecision> activations;  // plan order, those with uses
+  // A weight the rounding algorithm could not round, and why (it was
+  // rounded to nearest instead).
+  std::vector<std::string> warnings;
 };
 
-// REQUIRES: `stats` covers plan.calibrate. `origin` prefixes errors.
+// REQUIRES: `stats` covers plan.calibrate; `hessians` holds what
+// HessianInputsOf(prepared, plan) lists when the rounding needs calibration
+// data (else may be empty). `origin` prefixes errors.
 // Errors (kInvalidInput): NaN or Inf in a weight or bias, naming it.
 Result<Decisions> Decide(const Model& prepared, const QuantPlan& plan, const ActivationStats& stats,
-                         const SchemeSet& schemes, const WeightRounding& rounding,
-                         const QuantizeOptions& options, const std::string& origin);
+                         const LayerHessians& hessians, const SchemeSet& schemes,
+                         const WeightRounding& rounding, const QuantizeOptions& options,
+                         const std::string& origin);
 
 // The nodes behind `uses`, for the report (unnamed nodes as "#index").
 std::vector<ConsumerRef> ConsumersOf(const Model& model, const std::vector<Use>& uses);

@@ -45,6 +45,7 @@ using WeightParams = std::map<std::pair<std::string, int64_t>, QuantParams>;
 // The numbers of one planned constant, read by `consumers`.
 Result<QuantizedWeight> QuantizeConstant(const PlannedConstant& c, const ConstantTensor& source,
                                          const Scheme& scheme, const WeightRounding& rounding,
+                                         const Model& prepared, const LayerHessians& hessians,
                                          const std::vector<ConsumerRef>& consumers,
                                          const std::map<std::string, QuantParams>& activation_params,
                                          WeightParams* weight_params) {
@@ -60,7 +61,14 @@ Result<QuantizedWeight> QuantizeConstant(const PlannedConstant& c, const Constan
   if (blockwise && c.transposed) std::swap(dims[0], dims[1]);
   const WeightView view{c.tensor, values.data(), dims, c.axis};
   RoundingInputs inputs;
-  if (!consumers.empty()) inputs = {consumers.front().node, consumers.front().op_type};
+  if (!consumers.empty()) {
+    inputs.node = consumers.front().node;
+    inputs.op_type = consumers.front().op_type;
+  }
+  InputHessian summed;
+  if (rounding.NeedsCalibrationData() && blockwise) {
+    inputs.hessian = HessianOf(prepared, c, hessians, &summed, &inputs.hessian_inputs, &inputs.no_hessian);
+  }
   Result<QuantizedWeight> q = rounding.Round(scheme, view, inputs);
   if (q.ok()) (*weight_params)[{c.tensor, c.axis}] = q->params;
   return q;
@@ -81,6 +89,7 @@ ConstantDecision MakeDecision(const PlannedConstant& c, const ConstantTensor& so
   r.granularity = blockwise ? scheme.Granularity() : c.axis >= 0 ? "per-channel" : "per-tensor";
   r.params = q.params;
   r.error = q.error;
+  r.rounding = std::move(q.rounding);
   ConstantRewrite& w = d.rewrite;
   w.tensor = c.tensor;
   w.shape = source.dims;
@@ -106,8 +115,9 @@ ConstantDecision MakeDecision(const PlannedConstant& c, const ConstantTensor& so
 }  // namespace
 
 Result<Decisions> Decide(const Model& prepared, const QuantPlan& plan, const ActivationStats& stats,
-                         const SchemeSet& schemes, const WeightRounding& rounding,
-                         const QuantizeOptions& options, const std::string& origin) {
+                         const LayerHessians& hessians, const SchemeSet& schemes,
+                         const WeightRounding& rounding, const QuantizeOptions& options,
+                         const std::string& origin) {
   Decisions decisions;
   std::map<std::string, QuantParams> activation_params;
   Result<std::vector<ActivationDecision>> activations =
@@ -120,9 +130,15 @@ Result<Decisions> Decide(const Model& prepared, const QuantPlan& plan, const Act
     if (source == nullptr) return Status::Internal("planned constant '" + c.tensor + "' vanished");
     const Scheme& scheme = c.scheme != nullptr ? *c.scheme : *schemes.main;
     std::vector<ConsumerRef> consumers = ConsumersOf(prepared, c.uses);
-    Result<QuantizedWeight> q =
-        QuantizeConstant(c, *source, scheme, rounding, consumers, activation_params, &weight_params);
+    Result<QuantizedWeight> q = QuantizeConstant(c, *source, scheme, rounding, prepared, hessians, consumers,
+                                                 activation_params, &weight_params);
     if (!q.ok()) return q.status().WithPrefix(origin);
+    // Warn when the algorithm could not run (not when it ran and lost).
+    if (q->rounding && q->rounding->applied != q->rounding->requested && !q->rounding->output_error &&
+        IsBlockwise(scheme)) {
+      decisions.warnings.push_back(q->rounding->requested + " could not round weight '" + c.tensor +
+                                   "', rounded to nearest instead: " + q->rounding->fallback);
+    }
     // The FP32 bytes of an external weight are read: let the kernel drop
     // their pages (they come back from the file if read again), so peak
     // memory stays near the output's size rather than the input's.

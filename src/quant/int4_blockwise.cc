@@ -7,11 +7,33 @@
 
 namespace pq::quant {
 
+BlockParams FitInt4Block(const float* w, int64_t count, bool symmetric) {
+  BlockParams p;
+  p.zero_point = 8;
+  if (symmetric) {
+    float absmax = 0;
+    for (int64_t j = 0; j < count; ++j) absmax = std::max(absmax, std::fabs(w[j]));
+    if (absmax > 0) p.scale = absmax / 7.0f;
+  } else {
+    float lo = 0, hi = 0;
+    for (int64_t j = 0; j < count; ++j) {
+      lo = std::min(lo, w[j]);
+      hi = std::max(hi, w[j]);
+    }
+    if (hi - lo > 0) {
+      p.scale = (hi - lo) / 15.0f;
+      p.zero_point = std::clamp<int64_t>(static_cast<int64_t>(std::nearbyint(-lo / p.scale)), 0, 15);
+    }
+  }
+  return p;
+}
+
 Int4Weight QuantizeInt4Blocks(const float* values, int64_t n, int64_t k, int64_t block_size,
-                              bool symmetric) {
+                              bool symmetric, const BlockEncoding& encoding) {
   const int64_t k_blocks = (k + block_size - 1) / block_size;
   const int64_t blob = block_size / 2;
   const int64_t zp_row = (k_blocks + 1) / 2;
+  const float* reference = encoding.reference != nullptr ? encoding.reference : values;
   Int4Weight out;
   out.packed.assign(static_cast<size_t>(n * k_blocks * blob), 0);
   out.scales.resize(static_cast<size_t>(n * k_blocks));
@@ -29,35 +51,22 @@ Int4Weight QuantizeInt4Blocks(const float* values, int64_t n, int64_t k, int64_t
     for (int64_t b = 0; b < k_blocks; ++b) {
       const int64_t begin = b * block_size, len = std::min(block_size, k - begin);
       const float* w = values + r * k + begin;
-      float scale = 1.0f;
-      int64_t zp = 8;
-      if (symmetric) {
-        float absmax = 0;
-        for (int64_t j = 0; j < len; ++j) absmax = std::max(absmax, std::fabs(w[j]));
-        if (absmax > 0) scale = absmax / 7.0f;
-      } else {
-        float lo = 0, hi = 0;
-        for (int64_t j = 0; j < len; ++j) {
-          lo = std::min(lo, w[j]);
-          hi = std::max(hi, w[j]);
-        }
-        if (hi - lo > 0) {
-          scale = (hi - lo) / 15.0f;
-          zp = std::clamp<int64_t>(static_cast<int64_t>(std::nearbyint(-lo / scale)), 0, 15);
-        }
-      }
       const size_t at = static_cast<size_t>(r * k_blocks + b);
+      const BlockParams p = encoding.params != nullptr ? encoding.params[at] : FitInt4Block(w, len, symmetric);
+      const float scale = p.scale;
+      const int64_t zp = p.zero_point;
       out.scales[at] = scale;
       out.zero_points[at] = zp;
-      const float lo_q = symmetric ? -7.0f : static_cast<float>(-zp);
-      const float hi_q = symmetric ? 7.0f : static_cast<float>(15 - zp);
       std::fill(codes.begin(), codes.end(), static_cast<uint8_t>(zp));
       for (int64_t j = 0; j < len; ++j) {
-        const float q = std::clamp(std::nearbyint(w[j] / scale), lo_q, hi_q);
+        const float q = Int4Level(w[j], p, symmetric);
         codes[static_cast<size_t>(j)] = static_cast<uint8_t>(static_cast<int64_t>(q) + zp);
         deq[static_cast<size_t>(j)] = q * scale;
       }
-      sums[static_cast<size_t>(r)].Add(w, deq.data(), len);
+      sums[static_cast<size_t>(r)].Add(reference + r * k + begin, deq.data(), len);
+      if (encoding.dequantized != nullptr) {
+        std::copy(deq.begin(), deq.begin() + len, encoding.dequantized + r * k + begin);
+      }
       uint8_t* dst = packed + at * static_cast<size_t>(blob);
       for (int64_t j = 0; j < blob; ++j) {
         dst[j] = PackLowFirst(codes[static_cast<size_t>(2 * j)], codes[static_cast<size_t>(2 * j + 1)]);

@@ -4,11 +4,14 @@
 #ifndef PQ_QUANT_INT4_BLOCKWISE_H_
 #define PQ_QUANT_INT4_BLOCKWISE_H_
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "pq/quant_params.h"
+#include "quant/scheme.h"
 
 namespace pq::quant {
 
@@ -34,6 +37,24 @@ constexpr uint8_t kLowFirstProbe[] = {PackLowFirst(0x5, 0xA)};
 static_assert(LowFirstNibble(kLowFirstProbe, 0) == 0x5 && LowFirstNibble(kLowFirstProbe, 1) == 0xA,
               "LowFirstNibble reads what PackLowFirst writes");
 
+// The parameters of one block of `count` values, as QuantizeInt4Blocks
+// fits them (see there).
+BlockParams FitInt4Block(const float* w, int64_t count, bool symmetric);
+
+// The integer q (code - zero point) of `w` on a block's grid:
+// clamp(nearbyint(w / scale), lo, hi) with [lo, hi] = [-7, 7] symmetric,
+// [-zero_point, 15 - zero_point] asymmetric.
+inline float Int4Level(float w, const BlockParams& p, bool symmetric) {
+  const float lo = symmetric ? -7.0f : static_cast<float>(-p.zero_point);
+  const float hi = symmetric ? 7.0f : static_cast<float>(15 - p.zero_point);
+  return std::clamp(std::nearbyint(w / p.scale), lo, hi);
+}
+
+// What the model reads back for `w` on a block's grid: q * scale.
+inline float Int4RoundToGrid(float w, const BlockParams& p, bool symmetric) {
+  return Int4Level(w, p, symmetric) * p.scale;
+}
+
 struct Int4Weight {
   std::string packed;               // N * k_blocks * block_size / 2 bytes
   std::vector<float> scales;        // [N, k_blocks]
@@ -52,9 +73,13 @@ struct Int4Weight {
 // over [min(lo, 0), max(hi, 0)], scale = (max - min) / 15, zero point =
 // clamp(nearbyint(-min / scale), 0, 15), code = clamp(nearbyint(w / scale) +
 // zero point, 0, 15). Padding codes are the block's zero point (value 0).
-// REQUIRES: values finite, block_size even and > 0.
+// `encoding`: the parameters of each block given ([n, k_blocks] row-major)
+// rather than fitted, the error measured against a reference, the
+// dequantized values.
+// REQUIRES: values finite, block_size even and > 0; given scales finite and
+// > 0, zero points 8 (symmetric) or in [0, 15].
 Int4Weight QuantizeInt4Blocks(const float* values, int64_t n, int64_t k, int64_t block_size,
-                              bool symmetric);
+                              bool symmetric, const BlockEncoding& encoding = {});
 
 }  // namespace pq::quant
 

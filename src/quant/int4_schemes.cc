@@ -29,8 +29,16 @@ class Int4Blockwise : public BlockwiseWeightScheme {
     return standard_ops() ? WeightEncoding::kBlockedDequantizeLinear : WeightEncoding::kMatMulNBits;
   }
 
-  QuantizedWeight QuantizeBlocks(const float* values, int64_t n, int64_t k) const override {
-    Int4Weight q = QuantizeInt4Blocks(values, n, k, block_size(), symmetric_);
+  BlockParams FitBlock(const float* w, int64_t count) const override {
+    return FitInt4Block(w, count, symmetric_);
+  }
+  float RoundToGrid(float w, const BlockParams& params) const override {
+    return Int4RoundToGrid(w, params, symmetric_);
+  }
+
+  QuantizedWeight QuantizeBlocks(const float* values, int64_t n, int64_t k,
+                                 const BlockEncoding& encoding) const override {
+    Int4Weight q = QuantizeInt4Blocks(values, n, k, block_size(), symmetric_, encoding);
     // MatMulNBits: codes 0..15 (sym: zero point 8, its default). onnx: the
     // writer stores sym codes as int4 q = code - 8 (blocked_dq_writer.h).
     QuantizedWeight out = NewBlockwiseWeight(n, k, standard_ops() && symmetric_ ? "int4" : "uint4");

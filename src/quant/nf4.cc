@@ -13,12 +13,13 @@ namespace {
 // number of threads.
 constexpr int64_t kChunkValues = 1 << 14;
 
-// Calls block(b, begin, len, deq) for every block of `values` (in parallel
-// over fixed chunks of blocks); it fills deq[0, len) with what the model reads
-// back for values[begin, begin + len). Returns the error of those values.
+// Calls block(b, begin, len, deq) for every block of `count` values (in
+// parallel over fixed chunks of blocks); it fills deq[0, len) with what the
+// model reads back for elements [begin, begin + len). Returns the error of
+// those values against `reference`; copies them to `dequantized` when set.
 template <typename BlockFn>
-ErrorMetrics ForEachBlockSummingError(const float* values, int64_t count, int64_t block_size,
-                                      BlockFn block) {
+ErrorMetrics ForEachBlockSummingError(const float* reference, int64_t count, int64_t block_size,
+                                      float* dequantized, BlockFn block) {
   const int64_t blocks = (count + block_size - 1) / block_size;
   const int64_t per_chunk = std::max<int64_t>(1, kChunkValues / block_size);
   const int64_t chunks = (blocks + per_chunk - 1) / per_chunk;
@@ -31,7 +32,8 @@ ErrorMetrics ForEachBlockSummingError(const float* values, int64_t count, int64_
       const int64_t begin = b * block_size;
       const int64_t len = std::min(block_size, count - begin);
       block(b, begin, len, deq);
-      sums[static_cast<size_t>(chunk)].Add(values + begin, deq, len);
+      sums[static_cast<size_t>(chunk)].Add(reference + begin, deq, len);
+      if (dequantized != nullptr) std::copy(deq, deq + len, dequantized + begin);
     }
   }
   return MergeInOrder(sums);
@@ -39,7 +41,8 @@ ErrorMetrics ForEachBlockSummingError(const float* values, int64_t count, int64_
 
 }  // namespace
 
-Nf4Weight QuantizeNf4(const float* values, int64_t count, int64_t block_size, bool pad_to_blocks) {
+Nf4Weight QuantizeNf4(const float* values, int64_t count, int64_t block_size, bool pad_to_blocks,
+                      const BlockEncoding& encoding) {
   const int64_t blocks = (count + block_size - 1) / block_size;
   const int64_t coded = pad_to_blocks ? blocks * block_size : count;
   Nf4Weight out;
@@ -47,14 +50,15 @@ Nf4Weight QuantizeNf4(const float* values, int64_t count, int64_t block_size, bo
   out.packed.assign(static_cast<size_t>((coded + 1) / 2),
                     static_cast<char>(PackNf4Pair(kNf4ZeroCode, kNf4ZeroCode)));
   uint8_t* packed = reinterpret_cast<uint8_t*>(out.packed.data());
+  const float* reference = encoding.reference != nullptr ? encoding.reference : values;
   out.error = ForEachBlockSummingError(
-      values, count, block_size, [&](int64_t b, int64_t begin, int64_t len, float* deq) {
+      reference, count, block_size, encoding.dequantized,
+      [&](int64_t b, int64_t begin, int64_t len, float* deq) {
         uint8_t codes[kNf4MaxBlockSize];
         const float* w = values + begin;
-        float absmax = 0;
-        for (int64_t j = 0; j < len; ++j) absmax = std::max(absmax, std::fabs(w[j]));
+        const float absmax = encoding.params != nullptr ? encoding.params[b].scale : Nf4Absmax(w, len);
         out.absmax[static_cast<size_t>(b)] = absmax;
-        const float reciprocal = absmax > 0 ? 1.0f / absmax : 0.0f;
+        const float reciprocal = Nf4Reciprocal(absmax);
         for (int64_t j = 0; j < len; ++j) codes[j] = Nf4Code(w[j] * reciprocal);
         for (int64_t j = 0; j < len; ++j) deq[j] = kNf4Levels[codes[j]] * absmax;
         // block_size is even, so every block starts on a byte.
@@ -68,10 +72,10 @@ Nf4Weight QuantizeNf4(const float* values, int64_t count, int64_t block_size, bo
 }
 
 ErrorMetrics Nf4Error(const float* values, int64_t count, int64_t block_size,
-                      const std::string& packed, const std::vector<float>& absmax) {
+                      const std::string& packed, const std::vector<float>& absmax, float* dequantized) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(packed.data());
   return ForEachBlockSummingError(
-      values, count, block_size, [&](int64_t b, int64_t begin, int64_t len, float* deq) {
+      values, count, block_size, dequantized, [&](int64_t b, int64_t begin, int64_t len, float* deq) {
         const float scale = absmax[static_cast<size_t>(b)];
         for (int64_t j = 0; j < len; ++j) deq[j] = kNf4Levels[Nf4CodeAt(bytes, begin + j)] * scale;
       });

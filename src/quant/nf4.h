@@ -6,7 +6,9 @@
 #ifndef PQ_QUANT_NF4_H_
 #define PQ_QUANT_NF4_H_
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -70,6 +72,23 @@ inline uint8_t Nf4Code(float x) {
   return static_cast<uint8_t>(code);
 }
 
+// The absmax of `count` values: max |w| (0 when all are 0), an NF4 block's
+// parameter.
+inline float Nf4Absmax(const float* w, int64_t count) {
+  float absmax = 0;
+  for (int64_t j = 0; j < count; ++j) absmax = std::max(absmax, std::fabs(w[j]));
+  return absmax;
+}
+
+// 1 / absmax as NF4 coding multiplies by it (0 for an all-zero block).
+inline float Nf4Reciprocal(float absmax) { return absmax > 0 ? 1.0f / absmax : 0.0f; }
+
+// What the model reads back for `w` in a block of absmax `absmax`, coded
+// exactly as QuantizeNf4 codes it: level[Nf4Code(w * (1 / absmax))] * absmax.
+inline float Nf4RoundToGrid(float w, float absmax) {
+  return kNf4Levels[Nf4Code(w * Nf4Reciprocal(absmax))] * absmax;
+}
+
 // A weight quantized to NF4 in blocks of `block_size` consecutive elements
 // of its flattened [N, K] layout.
 struct Nf4Weight {
@@ -85,10 +104,14 @@ struct Nf4Weight {
 // bitsandbytes and ONNX Runtime compute it) and coded by Nf4Code.
 // `pad_to_blocks`: the packed codes are padded with code 7 to a whole number
 // of blocks (the standard-ops form reshapes them to [blocks, block_size]).
+// `encoding`: the absmax of each block given (params[b].scale) rather than
+// fitted, the error measured against a reference, the dequantized values.
 // Blocks run in parallel (OpenMP); the result does not depend on threads.
-// REQUIRES: values finite, block_size even, 0 < block_size <= kNf4MaxBlockSize.
+// REQUIRES: values finite, block_size even, 0 < block_size <= kNf4MaxBlockSize;
+// given absmax values >= 0 and finite.
 constexpr int64_t kNf4MaxBlockSize = 4096;
-Nf4Weight QuantizeNf4(const float* values, int64_t count, int64_t block_size, bool pad_to_blocks);
+Nf4Weight QuantizeNf4(const float* values, int64_t count, int64_t block_size, bool pad_to_blocks,
+                      const BlockEncoding& encoding = {});
 
 // QLoRA's double quantization of absmax values, written as int8:
 // offset = mean(absmax); per block of `block_size` values,
@@ -108,9 +131,11 @@ struct DoubleQuant {
 DoubleQuant DoubleQuantize(const std::vector<float>& absmax, int64_t block_size);
 
 // The error of NF4 codes `packed` (unpadded or padded layout) read back with
-// `absmax` (e.g. double-quantized) against the `count` original values.
+// `absmax` (e.g. double-quantized) against the `count` original values;
+// `dequantized`, when set, receives the values read back.
 ErrorMetrics Nf4Error(const float* values, int64_t count, int64_t block_size,
-                      const std::string& packed, const std::vector<float>& absmax);
+                      const std::string& packed, const std::vector<float>& absmax,
+                      float* dequantized = nullptr);
 
 }  // namespace pq::quant
 

@@ -29,15 +29,29 @@ class Nf4Scheme : public BlockwiseWeightScheme {
     return standard_ops() ? WeightEncoding::kCodebookDecode : WeightEncoding::kMatMulBnb4;
   }
 
-  QuantizedWeight QuantizeBlocks(const float* values, int64_t n, int64_t k) const override {
-    Nf4Weight nf4 = QuantizeNf4(values, n * k, block_size(), standard_ops());
+  // NF4 blocks the flattened [N, K] weight.
+  bool BlocksFollowRows(int64_t k) const override { return k % block_size() == 0; }
+  BlockParams FitBlock(const float* w, int64_t count) const override {
+    BlockParams p;
+    p.scale = Nf4Absmax(w, count);
+    p.zero_point = 0;
+    return p;
+  }
+  float RoundToGrid(float w, const BlockParams& params) const override {
+    return Nf4RoundToGrid(w, params.scale);
+  }
+
+  QuantizedWeight QuantizeBlocks(const float* values, int64_t n, int64_t k,
+                                 const BlockEncoding& encoding) const override {
+    Nf4Weight nf4 = QuantizeNf4(values, n * k, block_size(), standard_ops(), encoding);
     QuantizedWeight out = NewBlockwiseWeight(n, k, "nf4");
     BlockwisePacked& packed = *out.blockwise;
     if (standard_ops()) packed.codebook.assign(kNf4Levels.begin(), kNf4Levels.end());
     if (double_quant_block_) {
       DoubleQuant dq = DoubleQuantize(nf4.absmax, *double_quant_block_);
       // The model's weight is level[code] * reconstructed absmax.
-      nf4.error = Nf4Error(values, n * k, block_size(), nf4.packed, dq.reconstructed);
+      nf4.error = Nf4Error(encoding.reference != nullptr ? encoding.reference : values, n * k, block_size(),
+                           nf4.packed, dq.reconstructed, encoding.dequantized);
       out.params.scale = dq.reconstructed;
       packed.double_quant = ScaleDoubleQuant{dq.block_size, dq.offset, std::move(dq.codes),
                                              std::move(dq.scales)};

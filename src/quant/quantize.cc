@@ -1,10 +1,15 @@
 // Quantize: the stages in order, each handing a value to the next.
 //   Prepare (prepare_stage.h) -> Plan (plan.h) -> Calibrate
-//   (calibrate_stage.h) -> Decide (decide.h) -> Write (write_stage.h)
+//   (calibrate_stage.h) -> [Hessians (hessian_stage.h), when the weight
+//   rounding uses calibration data] -> Decide (decide.h) -> Write
+//   (write_stage.h)
 #include "pq/quantize.h"
+
+#include <cmath>
 
 #include "quant/calibrate_stage.h"
 #include "quant/decide.h"
+#include "quant/hessian_stage.h"
 #include "quant/plan.h"
 #include "quant/prepare_stage.h"
 #include "quant/scheme_set.h"
@@ -25,6 +30,25 @@ bool DoubleQuantApplies(const quant::SchemeSet& schemes, const QuantizeOptions& 
                           : "--double-quant applies to nf4 (--nf4-format onnx) only; ignored for " +
                                 options.scheme);
   return false;
+}
+
+// Errors (kInvalidArgument): a rounding algorithm that needs calibration
+// data without --calib, or that does not take the main scheme; a negative
+// or non-finite --gptq-damp.
+Status CheckRoundingOptions(const quant::WeightRounding& rounding, const quant::Scheme& scheme,
+                            const QuantizeOptions& options) {
+  if (!(options.gptq_damp >= 0) || !std::isfinite(options.gptq_damp)) {
+    return Status::InvalidArgument("--gptq-damp must be a finite number >= 0, got " +
+                                   std::to_string(options.gptq_damp));
+  }
+  std::string reason;
+  if (!rounding.TakesScheme(scheme, &reason)) return Status::InvalidArgument(reason);
+  if (rounding.NeedsCalibrationData() && options.calib_paths.empty()) {
+    return Status::InvalidArgument(std::string("--weight-algo ") + rounding.Name() +
+                                   " needs calibration data to weigh each layer's error: pass --calib PATH "
+                                   "(inputs of the model, or token ids for a decoder LLM)");
+  }
+  return Status::OK();
 }
 
 }  // namespace
@@ -68,8 +92,14 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
                                  const std::function<void(int64_t, int64_t)>& progress) {
   Result<quant::SchemeSet> schemes = quant::MakeSchemeSet(options);
   if (!schemes.ok()) return schemes.status();
-  Result<std::unique_ptr<quant::WeightRounding>> rounding = quant::MakeWeightRounding(options.weight_algo);
+  quant::WeightRoundingOptions rounding_options;
+  rounding_options.gptq_damp = options.gptq_damp;
+  rounding_options.gptq_act_order = options.gptq_act_order;
+  rounding_options.threads = options.threads;
+  Result<std::unique_ptr<quant::WeightRounding>> rounding =
+      quant::MakeWeightRounding(options.weight_algo, rounding_options);
   if (!rounding.ok()) return rounding.status();
+  PQ_RETURN_IF_ERROR(CheckRoundingOptions(*rounding.value(), *schemes->main, options));
   const bool static_mode = !options.weights_only && schemes->main->QuantizesActivations();
   if (static_mode && options.calib_paths.empty() && !options.activation_stats) {
     return Status::InvalidArgument("scheme " + options.scheme +
@@ -77,6 +107,11 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
                                    "--calib PATH (or --weights-only to quantize weights alone)");
   }
   QuantizeOutcome outcome;
+  if (!rounding.value()->NeedsCalibrationData() &&
+      (options.gptq_act_order || options.gptq_damp != kDefaultGptqDamp)) {
+    outcome.warnings.push_back("--gptq-damp and --gptq-act-order apply to --weight-algo gptq; ignored for " +
+                               options.weight_algo);
+  }
   outcome.double_quant_applied = DoubleQuantApplies(schemes.value(), options, &outcome.warnings);
   outcome.warnings.insert(outcome.warnings.end(), schemes->ignored_options.begin(),
                           schemes->ignored_options.end());
@@ -100,9 +135,19 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     outcome.activation_stats = std::move(stats).value();
   }
 
-  Result<quant::Decisions> decisions = quant::Decide(ready, plan, outcome.activation_stats, schemes.value(),
-                                                     *rounding.value(), options, model.origin());
+  quant::LayerHessians hessians;
+  if (rounding.value()->NeedsCalibrationData()) {
+    Result<quant::LayerHessians> collected = quant::CollectHessians(ready, plan, options, progress);
+    if (!collected.ok()) return collected.status();
+    hessians = std::move(collected).value();
+    outcome.rounding_data = {hessians.files, hessians.samples, hessians.batch};
+  }
+
+  Result<quant::Decisions> decisions = quant::Decide(ready, plan, outcome.activation_stats, hessians,
+                                                     schemes.value(), *rounding.value(), options, model.origin());
   if (!decisions.ok()) return decisions.status();
+  hessians = {};  // K x K per input: not kept while writing
+  outcome.warnings.insert(outcome.warnings.end(), decisions->warnings.begin(), decisions->warnings.end());
   Result<std::unique_ptr<Model>> written =
       quant::WriteDecisions(ready, std::move(decisions).value(), model.origin(), &outcome.tensors);
   if (!written.ok()) return written.status();

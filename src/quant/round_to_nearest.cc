@@ -16,6 +16,8 @@ class RoundToNearest : public WeightRounding {
 
 }  // namespace
 
-std::unique_ptr<WeightRounding> MakeRoundToNearest() { return std::make_unique<RoundToNearest>(); }
+std::unique_ptr<WeightRounding> MakeRoundToNearest(const WeightRoundingOptions& /*options*/) {
+  return std::make_unique<RoundToNearest>();
+}
 
 }  // namespace pq::quant

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pq/quant_params.h"
+#include "pq/quantize.h"
 #include "pq/status.h"
 
 namespace pq::quant {
@@ -66,6 +67,27 @@ struct ScaleDoubleQuant {
   std::vector<float> scales;   // one per block of codes
 };
 
+// The parameters of one block of a blockwise weight: its scale (NF4: the
+// block's absmax) and zero point (int4: the code of 0; 8 when symmetric;
+// NF4: unused, 0).
+struct BlockParams {
+  float scale = 1.0f;
+  int64_t zero_point = 0;
+};
+
+// How a blockwise encoder takes its block parameters and measures its error
+// (the defaults: round to nearest).
+struct BlockEncoding {
+  // One per block, in the scheme's block order; null = each block's own,
+  // fitted from the values being encoded.
+  const BlockParams* params = nullptr;
+  // What the error is measured against (same layout as the values); null =
+  // the values themselves.
+  const float* reference = nullptr;
+  // When set, receives what the written model reads back for every value.
+  float* dequantized = nullptr;
+};
+
 // A blockwise 4-bit weight as the writer stores it. The weight is seen as
 // its [n, k] matrix (output features x input features).
 struct BlockwisePacked {
@@ -89,7 +111,11 @@ struct QuantizedWeight {
   ErrorMetrics error;
   std::optional<BlockwisePacked> blockwise;
   std::string storage_type;        // "nf4", "int4", "uint4"; "" = ONNX type params.dtype
+  // How a weight-rounding algorithm other than rtn rounded it.
+  std::optional<WeightRoundingRecord> rounding;
 };
+
+class BlockwiseWeightScheme;
 
 class Scheme {
  public:
@@ -125,6 +151,8 @@ class Scheme {
   // Whether its weights always have zero point 0 (the report's
   // config.symmetric_weights).
   virtual bool SymmetricWeights() const { return false; }
+  // The scheme as a blockwise one (its grid), or null.
+  virtual const BlockwiseWeightScheme* AsBlockwise() const { return nullptr; }
 };
 
 // Whether `scheme` sees weights as [N, K] blocks (IsBlockwiseEncoding).

@@ -8,6 +8,7 @@
 #define PQ_QUANT_SCHEME_BASES_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "quant/scheme.h"
 
@@ -50,18 +51,54 @@ class BlockwiseWeightScheme : public Scheme {
   bool TakesWeight(const WeightSite& site, std::string* reason) const override {
     return IsBlockwiseMatMulWeight(site, !standard_ops_, Name(), reason);
   }
+  const BlockwiseWeightScheme* AsBlockwise() const override { return this; }
   // Checks the [N, K] weight (shape and finite values, naming the tensor)
-  // and hands it to QuantizeBlocks.
+  // and hands it to QuantizeBlocks with each block's own parameters.
   Result<QuantizedWeight> QuantizeWeight(const WeightView& weight) const final;
 
+  // The grid, for rounding algorithms that choose grid values themselves
+  // (GPTQ). A weight seen as [n, k] is cut into blocks of block_size().
+  // When BlocksFollowRows(k), block b of row r holds elements
+  // [b * block_size, min(k, (b + 1) * block_size)) of row r and is numbered
+  // r * ceil(k / block_size) + b; otherwise the scheme blocks the flattened
+  // weight, block b holding flat elements [b * block_size, (b + 1) *
+  // block_size) (the last one partial).
+  int64_t block_size() const { return block_size_; }
+  // Whether the blocks of an [n, k] weight follow its rows; true unless a
+  // scheme blocks the flattened weight (nf4) and k is not a multiple of
+  // block_size().
+  virtual bool BlocksFollowRows(int64_t /*k*/) const { return true; }
+  // The number of blocks of an [n, k] weight, and the block that element
+  // (r, c) lies in.
+  int64_t BlockCount(int64_t n, int64_t k) const;
+  int64_t BlockOf(int64_t r, int64_t c, int64_t k) const;
+  // FitBlock of every block of the finite [n, k] weight `w`, in block order:
+  // the parameters QuantizeWeight uses.
+  std::vector<BlockParams> FitBlocks(const float* w, int64_t n, int64_t k) const;
+  virtual BlockParams FitBlock(const float* w, int64_t count) const = 0;
+  // What the written model reads back for `w` in a block of `params`: the
+  // grid value QuantizeWeight would code it as.
+  virtual float RoundToGrid(float w, const BlockParams& params) const = 0;
+  // Quantizes `weight` ([N, K], as QuantizeWeight) with the given parameters
+  // (BlockCount of them, numbered as above): each of `values` (the [N, K]
+  // values to code, e.g. already on the grid) is coded as RoundToGrid codes
+  // it, and the error is measured against weight.data. `dequantized` (may be
+  // null) receives the N * K values the written model reads back.
+  // Errors: Internal when the number of parameters is not BlockCount; those
+  // of QuantizeWeight.
+  Result<QuantizedWeight> QuantizeWithParams(const WeightView& weight, const float* values,
+                                             const std::vector<BlockParams>& params,
+                                             std::vector<float>* dequantized) const;
+
  protected:
-  // Quantizes the finite [n, k] weight `values` (row-major).
-  virtual QuantizedWeight QuantizeBlocks(const float* values, int64_t n, int64_t k) const = 0;
+  // Quantizes the finite [n, k] weight `values` (row-major) as `encoding`
+  // says (its parameters, when given, follow the rows).
+  virtual QuantizedWeight QuantizeBlocks(const float* values, int64_t n, int64_t k,
+                                         const BlockEncoding& encoding) const = 0;
   // A quantized [n, k] weight stored as `storage_type` in blocks of
   // block_size(): params.dtype uint8 (packed bytes), params.block_size and
   // blockwise's dims set; the scheme fills in codes, scales and the error.
   QuantizedWeight NewBlockwiseWeight(int64_t n, int64_t k, const char* storage_type) const;
-  int64_t block_size() const { return block_size_; }
   bool standard_ops() const { return standard_ops_; }
 
  private:

@@ -6,14 +6,19 @@ namespace pq::quant {
 const std::vector<WeightRoundingEntry>& WeightRoundingTable() {
   static const std::vector<WeightRoundingEntry> kAlgorithms = {
       {"rtn", "round to nearest on the scheme's grid (no calibration data)", MakeRoundToNearest},
+      {"gptq",
+       "GPTQ: columns rounded in turn, each one's error spread over the rest by X^T X of the layer "
+       "input from --calib (nf4, int4-sym, int4-asym; --gptq-damp, --gptq-act-order)",
+       MakeGptq},
   };
   return kAlgorithms;
 }
 
-Result<std::unique_ptr<WeightRounding>> MakeWeightRounding(const std::string& name) {
+Result<std::unique_ptr<WeightRounding>> MakeWeightRounding(const std::string& name,
+                                                           const WeightRoundingOptions& options) {
   std::string names;
   for (const WeightRoundingEntry& entry : WeightRoundingTable()) {
-    if (name == entry.name) return entry.create();
+    if (name == entry.name) return entry.create(options);
     names += (names.empty() ? "" : ", ") + std::string(entry.name);
   }
   return Status::InvalidArgument("unknown weight rounding '" + name + "' (known: " + names + ")");

@@ -17,19 +17,38 @@
 
 namespace pq::quant {
 
+struct InputHessian;  // quant/hessian_collector.h
+
 // What a rounding algorithm is handed besides the weight: the node that
-// reads it. Data-aware algorithms add their statistics here.
+// reads it and, for algorithms that use calibration data, X^T X of the
+// weight's input (the sum over its uses).
 struct RoundingInputs {
   std::string node;
   std::string op_type;
+  // Null when there is none; `no_hessian` then says why.
+  const InputHessian* hessian = nullptr;
+  std::string no_hessian;
+  std::vector<std::string> hessian_inputs;  // the activations it sums
+};
+
+// The algorithms' settings (QuantizeOptions' --gptq-* flags and threads).
+struct WeightRoundingOptions {
+  double gptq_damp = 0.01;
+  bool gptq_act_order = false;
+  int threads = 0;
 };
 
 class WeightRounding {
  public:
   virtual ~WeightRounding() = default;
   virtual const char* Name() const = 0;
+  // Whether Round needs RoundingInputs::hessian (calibration data).
+  virtual bool NeedsCalibrationData() const { return false; }
+  // Whether the algorithm rounds weights of `scheme` as its main scheme;
+  // when not, `reason` says why.
+  virtual bool TakesScheme(const Scheme& /*scheme*/, std::string* /*reason*/) const { return true; }
   // Quantizes `weight` onto `scheme`'s grid. Same contract and errors as
-  // Scheme::QuantizeWeight.
+  // Scheme::QuantizeWeight. Algorithms other than rtn fill in `rounding`.
   virtual Result<QuantizedWeight> Round(const Scheme& scheme, const WeightView& weight,
                                         const RoundingInputs& inputs) const = 0;
 };
@@ -37,16 +56,18 @@ class WeightRounding {
 struct WeightRoundingEntry {
   const char* name;
   const char* summary;  // one line for --help
-  std::unique_ptr<WeightRounding> (*create)();
+  std::unique_ptr<WeightRounding> (*create)(const WeightRoundingOptions& options);
 };
 
 // Every registered algorithm, in --help order ("rtn" first, the default).
 const std::vector<WeightRoundingEntry>& WeightRoundingTable();
 
 // Errors (kInvalidArgument): an unknown name, listing the known ones.
-Result<std::unique_ptr<WeightRounding>> MakeWeightRounding(const std::string& name);
+Result<std::unique_ptr<WeightRounding>> MakeWeightRounding(const std::string& name,
+                                                           const WeightRoundingOptions& options = {});
 
-std::unique_ptr<WeightRounding> MakeRoundToNearest();
+std::unique_ptr<WeightRounding> MakeRoundToNearest(const WeightRoundingOptions& options = {});
+std::unique_ptr<WeightRounding> MakeGptq(const WeightRoundingOptions& options = {});
 
 }  // namespace pq::quant
 

@@ -302,6 +302,29 @@ void RenderTensors(const Json& r, ReportFormat format, Writer* w) {
           rows);
 }
 
+// How weights were rounded, when --weight-algo was not rtn: per weight the
+// algorithm applied, the layer's relative output error on the calibration
+// data with round-to-nearest and with the algorithm, and why rtn was kept.
+void RenderRounding(const Json& r, Writer* w) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& t : r["tensors"]) {
+    if (!t.contains("rounding")) continue;
+    const Json& g = t["rounding"];
+    const Json& e = g["output_error"];
+    const std::string requested = Text(g["requested"]);
+    rows.push_back({Text(t["name"]), Text(g["applied"]), e["rtn"].is_null() ? "-" : Text(e["rtn"]),
+                    !e.contains(requested) || e[requested].is_null() ? "-" : Text(e[requested]),
+                    g["fallback"].is_null() ? "" : Text(g["fallback"])});
+  }
+  if (rows.empty()) return;
+  w->Heading(2, "Weight rounding");
+  w->Paragraph("Relative output error on the calibration data, ||X (W - Q)^T||^2 / ||X W^T||^2, "
+               "with round-to-nearest and with " + Text(r["config"]["weight_rounding"]["algorithm"]) + ".");
+  w->Table({"weight", "applied", "error rtn", "error " + Text(r["config"]["weight_rounding"]["algorithm"]),
+            "why rtn"},
+           rows);
+}
+
 // What was left unquantized, the warnings and the validation result.
 void RenderOutcome(const Json& r, Writer* w) {
   w->Heading(2, "Left unquantized");
@@ -334,6 +357,7 @@ Result<std::string> RenderReport(const Json& r, ReportFormat format) {
     RenderCalibration(r, &w);
     RenderSummary(r, &w);
     RenderTensors(r, format, &w);
+    RenderRounding(r, &w);
     RenderOutcome(r, &w);
   } catch (const nlohmann::json::exception& e) {
     return Status::InvalidInput(std::string("malformed pq report: ") + e.what());

@@ -99,6 +99,24 @@ void BlockwiseJson(const QuantizedTensorRecord& r, Json* j) {
   }
 }
 
+// How a weight was rounded onto its grid (weights of a --weight-algo other
+// than rtn).
+Json RoundingJson(const WeightRoundingRecord& r) {
+  auto optional = [](const std::optional<double>& v) { return v ? JsonNumber(*v) : Json(nullptr); };
+  Json j = {{"requested", r.requested},
+            {"applied", r.applied},
+            {"fallback", r.fallback.empty() ? Json(nullptr) : Json(r.fallback)}};
+  j["damp"] = r.damp;
+  j["lambda"] = r.lambda;
+  j["act_order"] = r.act_order;
+  j["static_groups"] = r.static_groups;
+  j["lazy_batch"] = r.lazy_batch > 0 ? Json(r.lazy_batch) : Json(nullptr);
+  j["hessian"] = r.inputs.empty() ? Json(nullptr)
+                                  : Json{{"inputs", r.inputs}, {"rows", r.rows}, {"dead_inputs", r.dead_inputs}};
+  j["output_error"] = {{"rtn", optional(r.output_error_rtn)}, {r.requested, optional(r.output_error)}};
+  return j;
+}
+
 // A scale or zero-point array, or (summary detail, long arrays) its digest.
 template <typename T, typename Packed>
 Json ValuesJson(const std::vector<T>& values, size_t limit) {
@@ -141,6 +159,7 @@ Json TensorJson(const QuantizedTensorRecord& r, size_t limit) {
                      {"zero_point", r.zero_point_name},
                      {"dequantized", r.dequantized_name}};
   if (!r.written_form.empty()) BlockwiseJson(r, &j);
+  if (r.rounding) j["rounding"] = RoundingJson(*r.rounding);
   return j;
 }
 
@@ -172,15 +191,28 @@ Json ConfigJson(const QuantizeOptions& o, const QuantizeOutcome& outcome, const 
   for (const auto& [key, value] : schemes.items()) {
     if (!config.contains(key)) config[key] = value;
   }
+  // Reports of the default rtn stay as they were.
+  if (o.weight_algo != "rtn") {
+    config["weight_rounding"] = {{"algorithm", o.weight_algo}};
+    if (o.weight_algo == "gptq") {
+      config["weight_rounding"]["damp"] = o.gptq_damp;
+      config["weight_rounding"]["act_order"] = o.gptq_act_order;
+    }
+  }
   return config;
 }
 
-// The calibration data and how much of it was used; null when nothing was
-// calibrated. Errors: a data file that cannot be hashed.
-Result<Json> CalibrationJson(const ActivationStats& stats) {
-  if (stats.files.empty()) return Json(nullptr);
+// The calibration data and how much of it was used (by calibration, else
+// by the weight rounding); null when no data was read. Errors: a data file
+// that cannot be hashed.
+Result<Json> CalibrationJson(const QuantizeOutcome& outcome) {
+  const ActivationStats& stats = outcome.activation_stats;
+  const QuantizeOutcome::RoundingData& rounding = outcome.rounding_data;
+  const bool calibrated = !stats.files.empty();
+  const std::vector<DatasetFile>& used = calibrated ? stats.files : rounding.files;
+  if (used.empty()) return Json(nullptr);
   Json files = Json::array();
-  for (const DatasetFile& f : stats.files) {
+  for (const DatasetFile& f : used) {
     Json entry = {{"path", f.path}, {"samples", f.samples}};
     struct stat st;
     if (stat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
@@ -203,7 +235,9 @@ Result<Json> CalibrationJson(const ActivationStats& stats) {
     }
     files.push_back(entry);
   }
-  return Json{{"files", files}, {"samples_used", stats.samples}, {"batch", stats.batch}};
+  return Json{{"files", files},
+              {"samples_used", calibrated ? stats.samples : rounding.samples},
+              {"batch", calibrated ? stats.batch : rounding.batch}};
 }
 
 }  // namespace
@@ -273,7 +307,7 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
   report["output_model"] = output.value();
 
   report["config"] = ConfigJson(o, outcome, in);
-  Result<Json> calibration = CalibrationJson(outcome.activation_stats);
+  Result<Json> calibration = CalibrationJson(outcome);
   if (!calibration.ok()) return calibration.status();
   report["calibration"] = calibration.value();
   report["transformations"] = outcome.transformations;

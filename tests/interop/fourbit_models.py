@@ -8,7 +8,8 @@ For models/fashion_vit.onnx quantized with `pq quantize --scheme nf4` (forms
 ort = com.microsoft MatMulBnb4, onnx = standard ops, onnx with
 --double-quant, ort with --fallback int8-sym) and int4-sym / int4-asym
 (ort = com.microsoft MatMulNBits; onnx = INT4 / UINT4 read by an opset-21
-DequantizeLinear with block_size):
+DequantizeLinear with block_size), each also with --weight-algo gptq
+(calibrated on models/calib_images.npy):
 - `pq quantize` exits 0 and writes the model and its report;
 - onnx.checker.check_model(full_check=True) passes on models holding standard
   ops only; models with com.microsoft nodes, and opset-21 models (Debian's
@@ -56,6 +57,14 @@ kCases = [
     ("int4-asym", ["--scheme", "int4-asym"], False, False),
     ("int4-sym onnx", ["--scheme", "int4-sym", "--int4-format", "onnx"], True, False),
     ("int4-asym onnx", ["--scheme", "int4-asym", "--int4-format", "onnx"], True, False),
+    # GPTQ rounding ({models} is MODELS_DIR): same formats, other codes.
+    ("nf4 ort gptq", ["--scheme", "nf4", "--weight-algo", "gptq", "--calib",
+                      "{models}/calib_images.npy"], False, True),
+    ("int4-sym gptq", ["--scheme", "int4-sym", "--weight-algo", "gptq", "--calib",
+                       "{models}/calib_images.npy"], False, False),
+    ("int4-asym onnx gptq act-order", ["--scheme", "int4-asym", "--int4-format", "onnx",
+                                       "--weight-algo", "gptq", "--gptq-act-order", "--calib",
+                                       "{models}/calib_images.npy"], True, False),
 ]
 # The checker of Debian's python3-onnx 1.12 knows default-domain opsets up to:
 kCheckerMaxOpset = 17
@@ -154,6 +163,7 @@ def main(argv):
     checks = Checks()
     stored_bytes = {}  # tag -> bytes the 4-bit weights take
     for tag, flags, standard, check_bytes in kCases:
+        flags = [f.replace("{models}", models_dir) for f in flags]
         out = os.path.join(work_dir, tag.replace(" ", "_") + ".onnx")
         proc = run([pq, "--quiet", "quantize", fp32, "-o", out, "--force"] + flags, kTimeoutSeconds)
         checks.check(proc.returncode == 0,

@@ -121,7 +121,7 @@ TEST(DecideActivationsTest, OwnerWithoutRangeIsAnInternalError) {
 TEST(DecideTest, ConstantDecisionsPairRecordAndRewriteWithEqualParams) {
   Staged s = StageFor("int8-sym");
   const ActivationStats stats = HandStats();
-  Result<Decisions> d = Decide(*s.model, s.plan, stats, s.schemes, *MakeRoundToNearest(), s.options, "my_model.onnx");
+  Result<Decisions> d = Decide(*s.model, s.plan, stats, {}, s.schemes, *MakeRoundToNearest(), s.options, "my_model.onnx");
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   ASSERT_EQ(d->constants.size(), s.plan.constants.size());
   std::map<std::string, QuantParams> weights;
@@ -153,7 +153,7 @@ TEST(DecideTest, ConstantDecisionsPairRecordAndRewriteWithEqualParams) {
 TEST(DecideTest, NanWeightIsRefusedWithTheOriginFirst) {
   Staged s = StageFor("int8-sym", std::nanf(""));
   Result<Decisions> d =
-      Decide(*s.model, s.plan, HandStats(), s.schemes, *MakeRoundToNearest(), s.options, "my_model.onnx");
+      Decide(*s.model, s.plan, HandStats(), {}, s.schemes, *MakeRoundToNearest(), s.options, "my_model.onnx");
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), Status::Code::kInvalidInput);
   EXPECT_EQ(d.status().message().rfind("my_model.onnx", 0), 0u) << d.status().message();

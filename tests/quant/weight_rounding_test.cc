@@ -35,7 +35,7 @@ TEST(WeightRoundingTest, TableStartsWithRtnAndEveryRowMakesItself) {
     EXPECT_TRUE(names.insert(e.name).second) << "duplicate name";
     EXPECT_GT(std::string(e.summary).size(), 0u);
     ASSERT_NE(e.create, nullptr);
-    EXPECT_EQ(std::string(e.create()->Name()), e.name);
+    EXPECT_EQ(std::string(e.create({})->Name()), e.name);
     Result<std::unique_ptr<WeightRounding>> made = MakeWeightRounding(e.name);
     ASSERT_TRUE(made.ok());
     EXPECT_EQ(std::string(made.value()->Name()), e.name);
@@ -84,7 +84,10 @@ TEST(RoundToNearestTest, EqualsTheSchemesOwnQuantizeWeight) {
     const std::vector<float> w = FixedSeedWeight(static_cast<size_t>(c.shape[0] * c.shape[1]), 42);
     const WeightView view{"W", w.data(), c.shape, c.axis};
     Result<QuantizedWeight> direct = scheme->QuantizeWeight(view);
-    Result<QuantizedWeight> rounded = rtn->Round(*scheme, view, {"mm", "MatMul"});
+    RoundingInputs inputs;
+    inputs.node = "mm";
+    inputs.op_type = "MatMul";
+    Result<QuantizedWeight> rounded = rtn->Round(*scheme, view, inputs);
     ASSERT_TRUE(direct.ok() && rounded.ok()) << rounded.status().ToString();
     EXPECT_FALSE(rounded->data.empty() && !rounded->blockwise);
     ExpectSameQuantizedWeight(rounded.value(), direct.value());

@@ -28,7 +28,7 @@ ActivationStats HandStats() {
 Decisions DecisionsFor(const Model& model, const QuantizeOptions& options, bool static_mode) {
   SchemeSet schemes = std::move(MakeSchemeSet(options)).value();
   const QuantPlan plan = BuildPlan(model, options, static_mode, true, *schemes.main, schemes.fallback.get());
-  Result<Decisions> d = Decide(model, plan, HandStats(), schemes, *MakeRoundToNearest(), options, "m.onnx");
+  Result<Decisions> d = Decide(model, plan, HandStats(), {}, schemes, *MakeRoundToNearest(), options, "m.onnx");
   EXPECT_TRUE(d.ok()) << d.status().ToString();
   return std::move(d).value();
 }

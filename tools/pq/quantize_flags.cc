@@ -65,9 +65,18 @@ void AddWeightFlags(CLI::App* sub, QuantizeOptions* q, const std::vector<std::st
                   "Scheme for weights the main scheme does not take (e.g. int8-sym for Conv next "
                   "to nf4); default: leave them FP32")
       ->check(CLI::IsMember(schemes));
-  sub->add_option("--weight-algo", q->weight_algo, "How weights are rounded onto the scheme's grid")
+  std::string algorithms;
+  for (const auto& [name, summary] : WeightRoundingAlgorithms()) algorithms += "\n  " + name + ": " + summary;
+  sub->add_option("--weight-algo", q->weight_algo, "How weights are rounded onto the scheme's grid:" + algorithms)
       ->check(CLI::IsMember(Names(WeightRoundingAlgorithms())))
       ->capture_default_str();
+  sub->add_option("--gptq-damp", q->gptq_damp,
+                  "gptq: dampening added to the diagonal of X^T X, as a fraction of its mean")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  sub->add_flag("--gptq-act-order", q->gptq_act_order,
+                "gptq: round the input columns by decreasing X^T X diagonal (block parameters then "
+                "come from the original weights)");
 }
 
 }  // namespace

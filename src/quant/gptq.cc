@@ -1,0 +1,117 @@
+// gptq: GPTQ weight rounding on the grid of a blockwise 4-bit scheme (nf4,
+// int4-sym, int4-asym), from X^T X of the weight's input over --calib data
+// (the arithmetic is in gptq_solver.h). A weight GPTQ cannot round falls
+// back to round-to-nearest and its record says why: a scheme that is not
+// blockwise (e.g. an int8 --fallback), an input that is a constant or 0 on
+// every row, X^T X still singular after dampening. And since both are measured on the same data, when
+// round-to-nearest gives the layer the lower output error it is kept.
+#include <cstdio>
+
+#include "quant/finite_check.h"
+#include "quant/gptq_solver.h"
+#include "quant/hessian_collector.h"
+#include "quant/weight_rounding.h"
+
+namespace pq::quant {
+namespace {
+
+std::string Text(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.6g", v);
+  return buffer;
+}
+
+class Gptq : public WeightRounding {
+ public:
+  explicit Gptq(const WeightRoundingOptions& options) {
+    settings_.damp = options.gptq_damp;
+    settings_.act_order = options.gptq_act_order;
+    settings_.threads = options.threads;
+  }
+  const char* Name() const override { return "gptq"; }
+  bool NeedsCalibrationData() const override { return true; }
+  bool TakesScheme(const Scheme& scheme, std::string* reason) const override {
+    if (scheme.AsBlockwise() != nullptr) return true;
+    *reason = std::string("--weight-algo gptq rounds the weights of the blockwise 4-bit schemes (nf4, "
+                          "int4-sym, int4-asym), not ") + scheme.Name() + " (use --weight-algo rtn)";
+    return false;
+  }
+
+  Result<QuantizedWeight> Round(const Scheme& scheme, const WeightView& weight,
+                                const RoundingInputs& inputs) const override {
+    WeightRoundingRecord record;
+    record.requested = Name();
+    record.damp = settings_.damp;
+    record.act_order = settings_.act_order;
+    record.inputs = inputs.hessian_inputs;
+    const BlockwiseWeightScheme* grid = scheme.AsBlockwise();
+    if (grid == nullptr) {
+      return RoundToNearest(scheme, weight, std::string(scheme.Name()) + " is not a blockwise scheme", record);
+    }
+    const int64_t n = weight.shape[0], k = weight.shape[1];
+    if (inputs.hessian == nullptr) return RoundToNearest(scheme, weight, inputs.no_hessian, record);
+    const InputHessian& h = *inputs.hessian;
+    record.rows = h.rows;
+    if (h.xtx.rows() != k) {
+      return Status::Internal("gptq: X^T X of '" + weight.name + "' is " + std::to_string(h.xtx.rows()) +
+                              " x " + std::to_string(h.xtx.rows()) + " for K = " + std::to_string(k));
+    }
+    PQ_RETURN_IF_ERROR(CheckFinite(weight.name, weight.data, n * k));
+    if ((h.xtx.diagonal().array() == 0).all()) {
+      return RoundToNearest(scheme, weight, "its input was 0 on every calibration row", record);
+    }
+    const std::vector<int64_t> order = settings_.act_order ? ActOrder(h.xtx) : std::vector<int64_t>{};
+    Result<GptqFactor> factor = FactorHessian(order.empty() ? h.xtx : Permuted(h.xtx, order), settings_.damp);
+    if (!factor.ok()) return RoundToNearest(scheme, weight, factor.status().message(), record);
+    record.lambda = factor->lambda;
+    record.dead_inputs = factor->dead_inputs;
+    record.lazy_batch = LazyBatchFor(settings_.lazy_batch, grid->block_size());
+
+    const GptqRounded rounded = GptqRound(*grid, weight.data, n, k, factor.value(), order, settings_);
+    record.static_groups = rounded.static_groups;
+    std::vector<float> gptq_values, rtn_values;
+    Result<QuantizedWeight> gptq = grid->QuantizeWithParams(weight, rounded.values.data(), rounded.params,
+                                                            &gptq_values);
+    if (!gptq.ok()) return gptq.status();
+    const std::vector<BlockParams> rtn_params = grid->FitBlocks(weight.data, n, k);
+    Result<QuantizedWeight> rtn = grid->QuantizeWithParams(weight, weight.data, rtn_params, &rtn_values);
+    if (!rtn.ok()) return rtn.status();
+    const std::optional<std::vector<double>> errors =
+        RelativeOutputErrors(weight.data, {rtn_values.data(), gptq_values.data()}, n, k, h.xtx, settings_.threads);
+    if (errors) {
+      record.output_error_rtn = (*errors)[0];
+      record.output_error = (*errors)[1];
+    }
+    if (errors && (*errors)[1] > (*errors)[0]) {
+      record.applied = "rtn";
+      record.fallback = "round-to-nearest gave the lower output error on the calibration data (" +
+                        Text((*errors)[0]) + " against gptq's " + Text((*errors)[1]) + ")";
+      rtn->rounding = record;
+      return rtn;
+    }
+    record.applied = Name();
+    gptq->rounding = record;
+    return gptq;
+  }
+
+ private:
+  Result<QuantizedWeight> RoundToNearest(const Scheme& scheme, const WeightView& weight, const std::string& why,
+                                         WeightRoundingRecord record) const {
+    Result<QuantizedWeight> q = scheme.QuantizeWeight(weight);
+    if (!q.ok()) return q;
+    record.applied = "rtn";
+    record.fallback = why;
+    q->rounding = std::move(record);
+    return q;
+  }
+
+  GptqSettings settings_;
+};
+
+}  // namespace
+
+std::unique_ptr<WeightRounding> MakeGptq(const WeightRoundingOptions& options) {
+  return std::make_unique<Gptq>(options);
+}
+
+}  // namespace pq::quant

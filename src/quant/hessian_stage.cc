@@ -1,0 +1,126 @@
+#include "quant/hessian_stage.h"
+
+#include <algorithm>
+
+#include "pq/executor.h"
+#include "quant/matmul_replace.h"
+#include "quant/scheme_bases.h"
+
+namespace pq::quant {
+namespace {
+
+// Whether `c` is a weight that a rounding algorithm puts on a blockwise grid.
+bool RoundedOnBlocks(const PlannedConstant& c) {
+  return c.role == TensorRole::kWeight && c.scheme != nullptr && c.scheme->AsBlockwise() != nullptr;
+}
+
+// The input whose X^T X the use `use` of weight `c` needs; false with
+// `reason` when its data input is a constant.
+bool InputOfUse(const Model& prepared, const PlannedConstant& c, const Use& use, HessianInput* in,
+                std::string* reason) {
+  const onnx::NodeProto& node = prepared.proto().graph().node(use.first);
+  const std::string& activation = node.input(0);
+  if (prepared.FindConstant(activation) != nullptr) {
+    const std::string name = node.name().empty() ? "#" + std::to_string(use.first) : node.name();
+    *reason = "the data input '" + activation + "' of " + node.op_type() + " '" + name +
+              "' is a constant, so there are no calibration rows to weigh the error by";
+    return false;
+  }
+  const ConstantTensor* w = prepared.FindConstant(c.tensor);
+  // Blockwise weights are [K, N] (handed over transposed) or, for Gemm
+  // transB=1, [N, K].
+  in->tensor = activation;
+  in->transposed = node.op_type() == "Gemm" && AttrInt(node, "transA", 0) != 0;
+  in->k = w == nullptr || w->dims.size() != 2 ? 0 : c.transposed ? w->dims[0] : w->dims[1];
+  return true;
+}
+
+}  // namespace
+
+std::vector<HessianInput> HessianInputsOf(const Model& prepared, const QuantPlan& plan) {
+  std::vector<HessianInput> inputs;
+  for (const PlannedConstant& c : plan.constants) {
+    if (!RoundedOnBlocks(c)) continue;
+    for (const Use& use : c.uses) {
+      HessianInput in;
+      std::string reason;
+      if (InputOfUse(prepared, c, use, &in, &reason) &&
+          std::find_if(inputs.begin(), inputs.end(), [&](const HessianInput& i) {
+            return !(i < in) && !(in < i);
+          }) == inputs.end()) {
+        inputs.push_back(in);
+      }
+    }
+  }
+  return inputs;
+}
+
+Result<LayerHessians> CollectHessians(const Model& prepared, const QuantPlan& plan,
+                                      const QuantizeOptions& options,
+                                      const std::function<void(int64_t, int64_t)>& progress) {
+  LayerHessians out;
+  const std::vector<HessianInput> inputs = HessianInputsOf(prepared, plan);
+  if (inputs.empty()) return out;
+  // The data first: a calibration set that does not fit fails before the
+  // executor copies the weights.
+  DatasetOptions data_options;
+  data_options.outputs = Executor::GraphOutputs(prepared);
+  data_options.tokens = options.calib_tokens;
+  Result<std::unique_ptr<Dataset>> data =
+      Dataset::Open(options.calib_paths, Executor::GraphInputs(prepared), data_options);
+  if (!data.ok()) return data.status();
+  ExecutorOptions exec_options;
+  exec_options.threads = options.threads;
+  Result<std::unique_ptr<Executor>> executor = Executor::Create(prepared, exec_options);
+  if (!executor.ok()) return executor.status();
+  if (options.calib_batch < 1) {
+    return Status::InvalidArgument("calibration batch must be at least 1, got " +
+                                   std::to_string(options.calib_batch));
+  }
+  HessianCollector collector(inputs, options.threads);
+  const int64_t total = options.calib_samples > 0 ? std::min(options.calib_samples, data.value()->num_samples())
+                                                  : data.value()->num_samples();
+  for (int64_t first = 0; first < total; first += options.calib_batch) {
+    const int64_t count = std::min(options.calib_batch, total - first);
+    Result<std::map<std::string, Tensor>> feeds = data.value()->Batch(first, count);
+    if (!feeds.ok()) return feeds.status();
+    Result<std::vector<Tensor>> outputs = executor.value()->Run(feeds.value(), &collector);
+    if (!outputs.ok()) return outputs.status();
+    // Every run produces every tensor: what the first did not is not there.
+    if (first == 0 && !collector.Missing().empty()) return collector.Results().status();
+    if (progress) progress(first + count, total);
+  }
+  Result<std::map<HessianInput, InputHessian>> sums = collector.Results();
+  if (!sums.ok()) return sums.status();
+  out.by_input = std::move(sums).value();
+  out.files = data.value()->files();
+  out.samples = total;
+  out.batch = options.calib_batch;
+  return out;
+}
+
+const InputHessian* HessianOf(const Model& prepared, const PlannedConstant& c, const LayerHessians& hessians,
+                              InputHessian* storage, std::vector<std::string>* inputs, std::string* reason) {
+  std::vector<const InputHessian*> found;
+  for (const Use& use : c.uses) {
+    HessianInput in;
+    if (!InputOfUse(prepared, c, use, &in, reason)) return nullptr;
+    auto it = hessians.by_input.find(in);
+    if (it == hessians.by_input.end()) {
+      *reason = "no X^T X was gathered for its input '" + in.tensor + "'";
+      return nullptr;
+    }
+    found.push_back(&it->second);
+    inputs->push_back(in.tensor);
+  }
+  if (found.empty()) {
+    *reason = "it has no uses";
+    return nullptr;
+  }
+  if (found.size() == 1) return found.front();
+  *storage = InputHessian{};
+  for (const InputHessian* h : found) storage->Merge(*h);
+  return storage;
+}
+
+}  // namespace pq::quant
