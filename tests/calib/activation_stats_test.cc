@@ -49,7 +49,7 @@ ActivationStats AwkwardStats() {
   b.chosen_max = 16777217.0f;
   b.clipped_fraction = 1.0 / 3.0;
   s.ranges["b/with \"quotes\""] = b;
-  s.files = {{"dir/calib one.npy", 7}, {"x.npz", 1}};
+  s.files = {{"dir/calib one.npy", 7, std::nullopt}, {"x.npz", 1, std::nullopt}};
   s.samples = 8;
   s.batch = 3;
   s.calibration.method = "percentile";
