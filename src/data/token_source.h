@@ -39,9 +39,10 @@ std::unique_ptr<Dataset::Source> MakeTokenSource(const DecoderLayout& layout, To
 Result<TokenRows> ReadTokenArray(const std::string& path, const std::string& npz_name,
                                  int64_t context, int64_t vocab_size);
 
-// Tokenizes a UTF-8 text file with a SentencePiece model as one stream and
-// windows it (context 0 = kDefaultTextContext). Errors: unreadable files, a
-// tokenizer that does not load, naming the file.
+// Tokenizes a UTF-8 text file with a SentencePiece model (Debian's
+// spm_encode) as one stream and windows it (context 0 = kDefaultTextContext).
+// Errors: unreadable files, spm_encode missing or failing (e.g. a file that
+// is not a SentencePiece model), naming the text and the tokenizer.
 constexpr int64_t kDefaultTextContext = 128;
 Result<TokenRows> ReadTokenText(const std::string& path, const std::string& tokenizer,
                                 int64_t context, int64_t vocab_size);

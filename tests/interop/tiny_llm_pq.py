@@ -13,6 +13,8 @@ tools/make_fp16_model.py into WORK), with the held-out token ids:
   - a planted bad weight (one MLP weight scaled by 8): large KLD, exit 4 on --max-kld;
   - optimum vs genai (the same weights in both layouts), from pq run's logits: mean KLD
     below 1e-6 and the same top-1 tokens;
+  - text through the SentencePiece tokenizer (`--text FILE --tokenizer tokenizer.model
+    --context 16`): as many scored positions as Debian's spm_encode gives tokens;
   - every scheme calibrates and validates on token ids (`pq quantize --calib TOKENS
     --validate TOKENS --task lm`), and the quantized model's perplexity in ONNX Runtime is
     within 1e-3 relative of what pq's validation measured for it.
@@ -148,6 +150,22 @@ def main():
                       "top-1 agreement %.4f" % (suffix, suffix, kld, top1))
 
     optimum = dict(models)["optimum"]
+    text = os.path.join(work, "fortune.txt")
+    with open(text, "w") as f:
+        f.write("The quick brown fox jumps over the lazy dog.\nYou will be successful in your work.\n"
+                "A journey of a thousand miles begins with a single step.\n")
+    tokenizer = os.path.join(kDir, cfg["pq"]["tokenizer"])
+    encoded = subprocess.run(["spm_encode", "--model", tokenizer, "--output_format=id", "--input", text],
+                             capture_output=True, text=True)
+    count = len(encoded.stdout.split())
+    code, out, err = pq(binary, "compare", optimum, optimum, "--text", text, "--tokenizer", tokenizer,
+                        "--context", "16", "--threads", "1", "--json")
+    lm = json.loads(out)["metrics"]["lm"] if code == 0 else None
+    expected = (count // 16) * 15
+    checks.report(code == 0 and encoded.returncode == 0 and count > 16 and lm["positions"] == expected,
+                  "text with the SentencePiece tokenizer: spm_encode gives %d tokens, pq scores %s positions "
+                  "(expected %d: windows of 16, tail dropped) %s" % (count, lm and lm["positions"], expected,
+                                                                     err.strip()[-200:]))
     calib = os.path.join(kDir, files["calib_tokens"])
     for scheme in ("int8-sym", "int8-asym", "int8-dynamic", "nf4", "int4-sym", "int4-asym"):
         out = os.path.join(work, "q_%s.onnx" % scheme)

@@ -9,13 +9,13 @@ PQ_JOBS="${PQ_JOBS:-2}"
 PQ_PACKAGES=(
   cmake make g++ pkg-config
   libonnx-dev libprotobuf-dev protobuf-compiler
-  libeigen3-dev libcli11-dev libspdlog-dev libgtest-dev nlohmann-json3-dev libzip-dev libssl-dev libsentencepiece-dev
+  libeigen3-dev libcli11-dev libspdlog-dev libgtest-dev nlohmann-json3-dev libzip-dev libssl-dev
   python3 python3-onnx python3-numpy libonnx-testdata
 )
 
 # What the test suite needs beyond the build: JSON Schema validation and a
 # real browser for the HTML report.
-PQ_TEST_PACKAGES=(python3-jsonschema chromium)
+PQ_TEST_PACKAGES=(python3-jsonschema chromium sentencepiece)
 
 # What the hardening steps need beyond the build: clang 14 with libFuzzer and
 # the sanitizer runtimes (tools/fuzz.sh), and clang's OpenMP runtime.
