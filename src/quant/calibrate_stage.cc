@@ -12,16 +12,7 @@ CalibrationOptions CalibrationFor(const QuantizeOptions& options, const Scheme& 
   return calibration;
 }
 
-Result<ActivationStats> CalibrateActivations(const Model& prepared, const std::set<std::string>& tensors,
-                                             const QuantizeOptions& options, const Scheme& scheme,
-                                             const std::function<void(int64_t, int64_t)>& progress) {
-  const CalibrationOptions calibration = CalibrationFor(options, scheme);
-  if (options.activation_stats && options.activation_stats->Covers(tensors) &&
-      options.activation_stats->MadeWith(calibration)) {
-    return *options.activation_stats;
-  }
-  // The data first: a calibration set that does not fit fails before the
-  // executor copies the weights.
+Result<CalibrationRun> OpenCalibrationRun(const Model& prepared, const QuantizeOptions& options) {
   DatasetOptions data_options;
   data_options.outputs = Executor::GraphOutputs(prepared);
   data_options.tokens = options.calib_tokens;
@@ -32,12 +23,26 @@ Result<ActivationStats> CalibrateActivations(const Model& prepared, const std::s
   exec_options.threads = options.threads;
   Result<std::unique_ptr<Executor>> executor = Executor::Create(prepared, exec_options);
   if (!executor.ok()) return executor.status();
-  Result<CalibrationResult> result = Calibrate(*executor.value(), *data.value(), tensors, calibration,
+  return CalibrationRun{std::move(data).value(), std::move(executor).value()};
+}
+
+Result<ActivationStats> CalibrateActivations(const Model& prepared, const std::set<std::string>& tensors,
+                                             const QuantizeOptions& options, const Scheme& scheme,
+                                             const std::function<void(int64_t, int64_t)>& progress) {
+  const CalibrationOptions calibration = CalibrationFor(options, scheme);
+  if (options.activation_stats && options.activation_stats->Covers(tensors) &&
+      options.activation_stats->MadeWith(calibration)) {
+    return *options.activation_stats;
+  }
+  Result<CalibrationRun> run = OpenCalibrationRun(prepared, options);
+  if (!run.ok()) return run.status();
+  const Dataset& data = *run->data;
+  Result<CalibrationResult> result = Calibrate(*run->executor, data, tensors, calibration,
                                                options.calib_batch, options.calib_samples, progress);
   if (!result.ok()) return result.status();
   ActivationStats stats;
   stats.ranges = std::move(result->ranges);
-  stats.files = data.value()->files();
+  stats.files = data.files();
   stats.samples = result->samples_used;
   stats.batch = result->batch;
   stats.calibration = calibration;

@@ -8,10 +8,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 
 #include "pq/activation_stats.h"
+#include "pq/dataset.h"
+#include "pq/executor.h"
 #include "pq/model.h"
 #include "pq/quantize.h"
 #include "pq/status.h"
@@ -22,6 +25,15 @@ namespace pq::quant {
 // The calibration options for `scheme`: options.calibration with the grid
 // of the scheme's activations.
 CalibrationOptions CalibrationFor(const QuantizeOptions& options, const Scheme& scheme);
+
+// The calibration data and an executor of `prepared`, opened in that order so
+// that data which does not fit the model's inputs fails before the executor
+// copies the weights. Shared by the stages that run the model over --calib.
+struct CalibrationRun {
+  std::unique_ptr<Dataset> data;
+  std::unique_ptr<Executor> executor;
+};
+Result<CalibrationRun> OpenCalibrationRun(const Model& prepared, const QuantizeOptions& options);
 
 // REQUIRES: `tensors` not empty. Errors: the dataset's (data that does not
 // fit the model's inputs, checked before the executor copies the weights),

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "pq/executor.h"
+#include "quant/calibrate_stage.h"
 #include "quant/matmul_replace.h"
 #include "quant/scheme_bases.h"
 
@@ -61,30 +62,22 @@ Result<LayerHessians> CollectHessians(const Model& prepared, const QuantPlan& pl
   LayerHessians out;
   const std::vector<HessianInput> inputs = HessianInputsOf(prepared, plan);
   if (inputs.empty()) return out;
-  // The data first: a calibration set that does not fit fails before the
-  // executor copies the weights.
-  DatasetOptions data_options;
-  data_options.outputs = Executor::GraphOutputs(prepared);
-  data_options.tokens = options.calib_tokens;
-  Result<std::unique_ptr<Dataset>> data =
-      Dataset::Open(options.calib_paths, Executor::GraphInputs(prepared), data_options);
-  if (!data.ok()) return data.status();
-  ExecutorOptions exec_options;
-  exec_options.threads = options.threads;
-  Result<std::unique_ptr<Executor>> executor = Executor::Create(prepared, exec_options);
-  if (!executor.ok()) return executor.status();
+  Result<CalibrationRun> run = OpenCalibrationRun(prepared, options);
+  if (!run.ok()) return run.status();
+  const Dataset* data = run->data.get();
+  const Executor* executor = run->executor.get();
   if (options.calib_batch < 1) {
     return Status::InvalidArgument("calibration batch must be at least 1, got " +
                                    std::to_string(options.calib_batch));
   }
   HessianCollector collector(inputs, options.threads);
-  const int64_t total = options.calib_samples > 0 ? std::min(options.calib_samples, data.value()->num_samples())
-                                                  : data.value()->num_samples();
+  const int64_t total = options.calib_samples > 0 ? std::min(options.calib_samples, data->num_samples())
+                                                  : data->num_samples();
   for (int64_t first = 0; first < total; first += options.calib_batch) {
     const int64_t count = std::min(options.calib_batch, total - first);
-    Result<std::map<std::string, Tensor>> feeds = data.value()->Batch(first, count);
+    Result<std::map<std::string, Tensor>> feeds = data->Batch(first, count);
     if (!feeds.ok()) return feeds.status();
-    Result<std::vector<Tensor>> outputs = executor.value()->Run(feeds.value(), &collector);
+    Result<std::vector<Tensor>> outputs = executor->Run(feeds.value(), &collector);
     if (!outputs.ok()) return outputs.status();
     // Every run produces every tensor: what the first did not is not there.
     if (first == 0 && !collector.Missing().empty()) return collector.Results().status();
@@ -93,7 +86,7 @@ Result<LayerHessians> CollectHessians(const Model& prepared, const QuantPlan& pl
   Result<std::map<HessianInput, InputHessian>> sums = collector.Results();
   if (!sums.ok()) return sums.status();
   out.by_input = std::move(sums).value();
-  out.files = data.value()->files();
+  out.files = data->files();
   out.samples = total;
   out.batch = options.calib_batch;
   return out;

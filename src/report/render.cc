@@ -325,6 +325,47 @@ void RenderRounding(const Json& r, Writer* w) {
            rows);
 }
 
+// The language-model metrics and the per-group results of a validation (of
+// the best step with auto-fallback), as tables before its full JSON.
+void RenderValidationTables(const Json& v, Writer* w) {
+  const Json* metrics = nullptr;
+  if (v.contains("metrics")) {
+    metrics = &v["metrics"];
+  } else if (v.contains("steps") && v.contains("best_step") && v["best_step"].is_number_unsigned() &&
+             v["best_step"].get<size_t>() < v["steps"].size()) {
+    metrics = &v["steps"][v["best_step"].get<size_t>()]["metrics"];
+  }
+  if (metrics == nullptr || !metrics->is_object()) return;
+  if (metrics->contains("lm") && (*metrics)["lm"].is_object()) {
+    const Json& lm = (*metrics)["lm"];
+    std::vector<std::vector<std::string>> rows;
+    for (const char* key : {"positions", "perplexity_ref", "perplexity_cand", "perplexity_ratio", "kld_mean",
+                            "kld_median", "kld_p99", "kld_max", "top1_agreement"}) {
+      if (lm.contains(key)) rows.push_back({key, Text(lm[key])});
+    }
+    w->Paragraph("Language model (output " + Text(lm["output"]) + "): perplexity of both models and the KL "
+                 "divergence of the candidate's next-token distributions from the reference's.");
+    w->Table({"metric", "value"}, rows);
+  }
+  if (!metrics->contains("outputs")) return;
+  for (const auto& o : (*metrics)["outputs"]) {
+    if (!o.contains("classification") || !o["classification"].is_object() ||
+        !o["classification"].contains("per_group")) {
+      continue;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& g : o["classification"]["per_group"]) {
+      rows.push_back({Text(g["name"]), Text(g["rows"]), Text(g["flip_rate"]),
+                      g.contains("reference_accuracy") ? Text(g["reference_accuracy"]) : "-",
+                      g.contains("candidate_accuracy") ? Text(g["candidate_accuracy"]) : "-",
+                      g.contains("drop_points") ? Text(g["drop_points"]) : "-"});
+    }
+    w->Paragraph("Groups of output " + Text(o["name"]) + " (worst: " + Text(o["classification"]["worst_group"]) +
+                 ").");
+    w->Table({"group", "rows", "flip rate", "reference accuracy", "candidate accuracy", "drop (points)"}, rows);
+  }
+}
+
 // What was left unquantized, the warnings and the validation result.
 void RenderOutcome(const Json& r, Writer* w) {
   w->Heading(2, "Left unquantized");
@@ -340,6 +381,7 @@ void RenderOutcome(const Json& r, Writer* w) {
   w->Table({"warning"}, warnings);
 
   w->Heading(2, "Validation");
+  if (r.contains("validation") && !r["validation"].is_null()) RenderValidationTables(r["validation"], w);
   w->Paragraph(r.contains("validation") && !r["validation"].is_null() ? r["validation"].dump(2)
                                                                        : "Not validated.");
 }

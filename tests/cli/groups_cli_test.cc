@@ -39,6 +39,22 @@ TEST(GroupsCliTest, TheGroupDropGateNamesTheWorstGroupAndExits4) {
   EXPECT_NE(run.out.find("worst group: minors"), std::string::npos) << run.out;
 }
 
+TEST(GroupsCliTest, QuantizeValidateRecordsGroupsInTheReportAndItsRendering) {
+  TempDir dir;
+  Prepare(dir);
+  CliRun run = RunPq({"-q", "quantize", dir.File("ref.onnx"), "-o", dir.File("q.onnx"), "--scheme", "int8-sym",
+                      "--weights-only", "--allow-unchanged", "--validate", dir.File("x.npy"), "--labels",
+                      dir.File("y.npy"), "--groups", dir.File("g.npy"), "--group-names", dir.File("names.txt")});
+  ASSERT_EQ(run.exit_code, testing::kExitOk) << run.err;
+  const std::string report = testing::ReadFile(dir.File("q.report.json"));
+  EXPECT_NE(report.find("\"per_group\""), std::string::npos);
+  EXPECT_NE(report.find("\"worst_group\""), std::string::npos);
+  CliRun md = RunPq({"report", dir.File("q.report.json"), "--format", "md"});
+  ASSERT_EQ(md.exit_code, testing::kExitOk) << md.err;
+  EXPECT_NE(md.out.find("Groups of output Y"), std::string::npos) << md.out;
+  EXPECT_NE(md.out.find("| adults |"), std::string::npos) << md.out;
+}
+
 TEST(GroupsCliTest, GroupsThatDoNotFitTheDataAreRefused) {
   TempDir dir;
   Prepare(dir);

@@ -110,6 +110,10 @@ TEST(LmCliTest, QuantizeCalibratesAndValidatesOnTokenIds) {
   EXPECT_EQ(tokens["window"], 16) << report["calibration"].dump();
   EXPECT_EQ(tokens["dropped_tokens"], 0);
   EXPECT_TRUE(tokens["tokenizer"].is_null());
+  CliRun md = RunPq({"report", dir.File("q.report.json"), "--format", "md"});
+  ASSERT_EQ(md.exit_code, kExitOk) << md.err;
+  EXPECT_NE(md.out.find("Language model (output logits)"), std::string::npos) << md.out;
+  EXPECT_NE(md.out.find("| kld_mean |"), std::string::npos) << md.out;
 }
 
 }  // namespace
