@@ -10,8 +10,9 @@
 //   logits           float [batch, sequence, vocab]          output
 // A past input is any input whose name starts with "past" (optimum's
 // "past_key_values.N.key", older "past.N" or "past_key_N"); its heads and
-// head_dim must be fixed. When no output is named "logits", the only float
-// output of rank 3 is taken.
+// head_dim must be fixed. The logits must have rank 3 (a classifier's
+// "logits" [batch, classes] are not next-token logits); when no output is
+// named "logits", the only float output of rank 3 is taken.
 #ifndef PQ_LANGUAGE_MODEL_H_
 #define PQ_LANGUAGE_MODEL_H_
 

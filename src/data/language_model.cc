@@ -16,14 +16,18 @@ bool IsFloat(int32_t dtype) {
 
 bool IsPastName(const std::string& name) { return name.rfind("past", 0) == 0; }
 
-// The logits output: named "logits", else the only float output of rank 3.
+bool IsRank3Float(const TensorInfo& o) { return IsFloat(o.dtype) && o.has_shape && o.dims.size() == 3; }
+
+// The next-token logits [batch, sequence, vocab]: the output named "logits"
+// if it has rank 3, else the only float output of rank 3. (A classifier's
+// "logits" [batch, classes] are not next-token logits.)
 const TensorInfo* FindLogits(const std::vector<TensorInfo>& outputs) {
   for (const TensorInfo& o : outputs) {
-    if (o.name == "logits") return &o;
+    if (o.name == "logits") return IsRank3Float(o) ? &o : nullptr;
   }
   const TensorInfo* found = nullptr;
   for (const TensorInfo& o : outputs) {
-    if (IsFloat(o.dtype) && o.has_shape && o.dims.size() == 3) {
+    if (IsRank3Float(o)) {
       if (found != nullptr) return nullptr;
       found = &o;
     }

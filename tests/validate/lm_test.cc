@@ -9,6 +9,7 @@
 
 #include "pq/dataset.h"
 #include "pq/executor.h"
+#include "pq/language_model.h"
 #include "pq/validate.h"
 #include "testutil/model_builder.h"
 #include "testutil/temp_dir.h"
@@ -248,6 +249,28 @@ TEST(LmCompareTest, TaskLmOnAModelWithoutTokensSaysWhatIsMissing) {
   Gates gates;
   gates.max_kld = 1;
   EXPECT_FALSE(EvaluateGates(plain.value(), gates).ok());
+}
+
+}  // namespace
+}  // namespace pq
+
+namespace pq {
+namespace {
+
+// A text classifier (input_ids, attention_mask -> logits [batch, classes])
+// is not a language model: its class logits give no vocabulary to check ids
+// against, and task auto keeps classification metrics.
+TEST(TokenDataTest, AClassifiersLogitsAreNotNextTokenLogits) {
+  TensorInfo ids{"input_ids", kInt64, true, {-1, -1}, {"batch", "sequence"}};
+  TensorInfo mask{"attention_mask", kInt64, true, {-1, -1}, {"batch", "sequence"}};
+  TensorInfo classes{"logits", kFloat, true, {-1, 2}, {"batch", ""}};
+  const std::optional<DecoderLayout> layout = RecognizeDecoder({ids, mask}, {classes});
+  ASSERT_TRUE(layout.has_value());
+  EXPECT_TRUE(layout->logits_output.empty());
+  EXPECT_EQ(layout->vocab_size, 0);
+  EXPECT_NE(MissingForLanguageModel({ids, mask}, {classes}).find("no output 'logits'"), std::string::npos);
+  TensorInfo next_token{"logits", kFloat, true, {-1, -1, 50}, {"batch", "sequence", ""}};
+  EXPECT_EQ(RecognizeDecoder({ids, mask}, {next_token})->vocab_size, 50);
 }
 
 }  // namespace
