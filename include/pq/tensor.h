@@ -19,6 +19,10 @@ namespace pq {
 // double data is converted to float on the way in.
 int ExecutorElementSize(int32_t dtype);
 
+// The element type the executor holds (and is fed) for values declared as
+// `dtype`: float16 and double as float, every other type as itself.
+int32_t ExecutorFeedType(int32_t dtype);
+
 // Returns "[2, 3, 4]".
 std::string ShapeToString(const std::vector<int64_t>& shape);
 

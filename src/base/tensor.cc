@@ -108,14 +108,17 @@ Tensor Tensor::Reshaped(std::vector<int64_t> shape) const {
   return t;
 }
 
+int32_t ExecutorFeedType(int32_t dtype) {
+  return (dtype == kFloat16 || dtype == kDouble) ? kFloat : dtype;
+}
+
 Result<Tensor> TensorFromBytes(int32_t dtype, const std::vector<int64_t>& shape,
                                const uint8_t* bytes, int64_t byte_size, const std::string& what) {
   std::optional<int64_t> count = CheckedElementCount(shape);
   if (!count) return Status::InvalidInput(what + ": invalid shape " + ShapeToString(shape));
-  const int32_t target = (dtype == kFloat16 || dtype == kDouble) ? kFloat
-                         : dtype == kUint4                       ? kUint8
-                         : dtype == kInt4                        ? kInt8
-                                                                    : dtype;
+  const int32_t target = dtype == kUint4  ? kUint8
+                         : dtype == kInt4 ? kInt8
+                                          : ExecutorFeedType(dtype);
   if (ExecutorElementSize(target) == 0) {
     return Status::NotSupported(what + ": the executor does not compute with " +
                                 DataTypeName(dtype));

@@ -45,10 +45,6 @@ std::vector<std::string> SortedEntries(const std::string& dir) {
   return names;
 }
 
-int32_t FeedType(int32_t dtype) {
-  return (dtype == kFloat16 || dtype == kDouble) ? kFloat : dtype;
-}
-
 std::string DimsText(const TensorInfo& info) {
   std::string out = "[";
   for (size_t d = 0; d < info.dims.size(); ++d) {
@@ -67,8 +63,8 @@ struct ArrayLayout {
 // Checks an array's dtype and per-feed shape against the model input.
 Status CheckArray(const std::string& what, int32_t stored_dtype, const std::vector<int64_t>& shape,
                   const TensorInfo& info, ArrayLayout* layout) {
-  const int32_t dtype = FeedType(stored_dtype);
-  if (info.dtype != 0 && dtype != FeedType(info.dtype)) {
+  const int32_t dtype = ExecutorFeedType(stored_dtype);
+  if (info.dtype != 0 && dtype != ExecutorFeedType(info.dtype)) {
     return Status::InvalidInput(what + " is " + DataTypeName(stored_dtype) + ", input '" +
                                 info.name + "' needs " + DataTypeName(info.dtype));
   }

@@ -46,7 +46,7 @@ const TensorInfo* FindTokens(const std::vector<TensorInfo>& inputs) {
 // inputs are fed as float, as the executor holds them).
 template <typename Fn>
 Result<Tensor> Filled(int32_t dtype, std::vector<int64_t> shape, const std::string& name, Fn value) {
-  const int32_t feed = (dtype == kFloat16 || dtype == kDouble) ? kFloat : dtype;
+  const int32_t feed = ExecutorFeedType(dtype);
   Result<Tensor> t = Tensor::Allocate(feed, std::move(shape));
   if (!t.ok()) return t.status().WithPrefix("input '" + name + "'");
   const int64_t n = t->size();

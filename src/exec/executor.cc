@@ -281,7 +281,7 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
       return Status::InvalidInput(origin + ": the model has no input '" + name +
                                   "' (its inputs: " + names + ")");
     }
-    const int32_t want = (it->dtype == kFloat16 || it->dtype == kDouble) ? kFloat : it->dtype;
+    const int32_t want = ExecutorFeedType(it->dtype);
     if (it->dtype != 0 && tensor.dtype() != want) {
       return Status::InvalidInput(origin + ": input '" + name + "' must be " +
                                   DataTypeName(it->dtype) + ", got " +
