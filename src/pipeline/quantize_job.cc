@@ -131,6 +131,13 @@ Result<Quantized> QuantizeAndValidate(const Model& model, const QuantizeJob& job
   return q;
 }
 
+// Removes what SaveModel wrote (the model and its external data).
+void RemoveSaved(const SaveResult& saved) {
+  std::error_code ec;
+  std::filesystem::remove(saved.model_path, ec);
+  if (!saved.data_path.empty()) std::filesystem::remove(saved.data_path, ec);
+}
+
 // Builds and writes the report; on failure removes the saved model again.
 Result<nlohmann::ordered_json> WriteReportOrRollBack(const QuantizeJob& job, const Model& model,
                                                      const Quantized& q, const SaveResult& saved,
@@ -149,10 +156,7 @@ Result<nlohmann::ordered_json> WriteReportOrRollBack(const QuantizeJob& job, con
   if (report.ok()) report.value()["validation"] = q.validation;
   Status written = report.ok() ? WriteReport(report.value(), report_path, job.force) : report.status();
   if (written.ok()) return report;
-  // Never leave a model without its report.
-  std::error_code ec;
-  std::filesystem::remove(saved.model_path, ec);
-  if (!saved.data_path.empty()) std::filesystem::remove(saved.data_path, ec);
+  RemoveSaved(saved);  // never leave a model without its report
   return written;
 }
 
@@ -212,9 +216,8 @@ Result<QuantizeJobResult> RunQuantizeJob(const QuantizeJob& job, const QuantizeJ
                                        job.junit_path, job.force);
     if (!junit.ok()) {
       // Never leave a model and report whose promised JUnit file is missing.
+      RemoveSaved(saved.value());
       std::error_code ec;
-      std::filesystem::remove(saved->model_path, ec);
-      if (!saved->data_path.empty()) std::filesystem::remove(saved->data_path, ec);
       std::filesystem::remove(report_path, ec);
       return junit;
     }
