@@ -221,15 +221,14 @@ OutputComparison OutputAccumulator::Finish() const {
     m.candidate_accuracy = static_cast<double>(candidate_correct_) / static_cast<double>(rows_);
     m.accuracy_drop_points = (m.reference_accuracy - m.candidate_accuracy) * 100.0;
   }
+  // The worst group: the largest accuracy drop with labels, else the largest flip rate.
+  auto badness = [&m](const GroupStats& g) { return m.has_labels ? g.DropPoints() : g.FlipRate(); };
   for (const auto& [id, stats] : per_group_) {
     GroupStats g = stats;
     const bool named = group_names_ != nullptr && id < static_cast<int64_t>(group_names_->size()) &&
                        !(*group_names_)[static_cast<size_t>(id)].empty();
     g.name = named ? (*group_names_)[static_cast<size_t>(id)] : std::to_string(id);
-    const double badness = m.has_labels ? g.DropPoints() : g.FlipRate();
-    if (m.worst_group < 0 ||
-        badness > (m.has_labels ? m.per_group[static_cast<size_t>(m.worst_group)].DropPoints()
-                                : m.per_group[static_cast<size_t>(m.worst_group)].FlipRate())) {
+    if (m.worst_group < 0 || badness(g) > badness(m.per_group[static_cast<size_t>(m.worst_group)])) {
       m.worst_group = static_cast<int64_t>(m.per_group.size());
     }
     m.per_group.push_back(std::move(g));
