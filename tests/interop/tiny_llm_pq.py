@@ -54,19 +54,6 @@ def lm_metrics(binary, ref, cand, tokens, *gates):
     return code, metrics, err
 
 
-def run_ort_per_row(model, feeds, work, tag):
-    """ONNX Runtime one row at a time, as pq's validation batches (--validate-batch 1): a
-    dynamically quantized model's activation scales depend on the batch."""
-    data = os.path.join(work, tag + ".npz")
-    out_dir = os.path.join(work, tag + ".out")
-    np.savez(data, **feeds)
-    proc = subprocess.run(["node", ort_check.kOrtRun, model, data, out_dir, "--batch", "1", "--threads", "1"],
-                          capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        raise RuntimeError("ort_run.js failed on %s: %s" % (model, (proc.stderr + proc.stdout)[-800:]))
-    return np.load(os.path.join(out_dir, "logits.npy"))
-
-
 def plant_bad_weight(src, dst):
     model = onnx.load(src)
     for t in model.graph.initializer:
@@ -176,7 +163,10 @@ def main():
             continue
         with open(out.replace(".onnx", ".report.json")) as f:
             lm = json.load(f)["validation"]["metrics"]["lm"]
-        logits = run_ort_per_row(out, ort_check.feeds_for(cfg, tokens, None, np.float32, True), work, scheme)
+        # One row per run, as pq's validation batches (--validate-batch 1): a dynamically
+        # quantized model's activation scales depend on the batch.
+        logits = ort_check.run_ort(out, ort_check.feeds_for(cfg, tokens, None, np.float32, True), work, scheme,
+                                   batch=1)["logits"]
         ppl_ort = float(np.exp(ort_check.mean_nll(logits, tokens)))
         rel = abs(ppl_ort - lm["perplexity_cand"]) / ppl_ort
         checks.report(rel <= 1e-3, "%s: perplexity %.4f (FP32 %.4f), mean KLD %.5f, top-1 %.4f in pq; ORT's "
