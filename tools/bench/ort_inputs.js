@@ -25,4 +25,18 @@ function makeFeeds(session, batch) {
   return feeds;
 }
 
-module.exports = {ort, makeFeeds};
+// Runs `session` on `feeds` warmup + iters times; returns the median and
+// minimum milliseconds of the timed runs.
+async function timeRuns(session, feeds, iters, warmup) {
+  const times = [];
+  for (let i = 0; i < warmup + iters; i++) {
+    const start = process.hrtime.bigint();
+    await session.run(feeds);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (i >= warmup) times.push(ms);
+  }
+  times.sort((a, b) => a - b);
+  return {ms_median: times[Math.floor(times.length / 2)], ms_min: times[0]};
+}
+
+module.exports = {ort, makeFeeds, timeRuns};

@@ -5,7 +5,7 @@
 // {"model", "threads", "tokens", "ms_median", "ms_min"}.
 'use strict';
 const fs = require('fs');
-const {ort} = require('./ort_inputs');
+const {ort, timeRuns} = require('./ort_inputs');
 
 function readInt64Npy(file) {
   const bytes = fs.readFileSync(file);
@@ -39,16 +39,8 @@ async function main() {
                                             : new ort.Tensor('float32', new Float32Array(0), dims);
     } else throw new Error(`${model}: input ${name} cannot be built from token ids`);
   }
-  const times = [];
-  for (let i = 0; i < Number(warmup) + Number(iters); i++) {
-    const start = process.hrtime.bigint();
-    await session.run(feeds);
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    if (i >= Number(warmup)) times.push(ms);
-  }
-  times.sort((a, b) => a - b);
-  console.log(JSON.stringify({model, threads: Number(threads), tokens: length,
-                              ms_median: times[Math.floor(times.length / 2)], ms_min: times[0]}));
+  const timing = await timeRuns(session, feeds, Number(iters), Number(warmup));
+  console.log(JSON.stringify({model, threads: Number(threads), tokens: length, ...timing}));
 }
 
 main().catch((e) => { console.error(String(e)); process.exit(3); });
