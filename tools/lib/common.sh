@@ -57,12 +57,14 @@ build_pq() {
   with_build_lock cmake --build "$PQ_BUILD_DIR" -j "$PQ_JOBS"
 }
 
-# Installs the npm packages of the interop tests (onnxruntime-node, whose Linux
-# x64 library ships inside the package) into tests/interop/node_modules.
+# Installs the npm packages of the interop tests into tests/interop/node_modules:
+# onnxruntime-node and node-llama-cpp with @node-llama-cpp/linux-x64, whose
+# Linux x64 libraries ship inside the packages (no install scripts run).
 ensure_npm_packages() {
   command -v npm >/dev/null || ensure_packages nodejs npm
   local dir="$PQ_ROOT/tests/interop"
-  if [ -d "$dir/node_modules/onnxruntime-node" ]; then
+  if [ -d "$dir/node_modules/onnxruntime-node" ] && [ -d "$dir/node_modules/node-llama-cpp" ] \
+     && [ -d "$dir/node_modules/@node-llama-cpp/linux-x64" ]; then
     say "npm packages are installed"
     return 0
   fi

@@ -1,0 +1,3 @@
+# Unit tests of src/gguf, added to pq_tests.
+target_sources(pq_tests PRIVATE
+)
