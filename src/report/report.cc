@@ -1,4 +1,5 @@
 #include "pq/report.h"
+#include "report/report_parts.h"
 
 #include <sys/stat.h>
 
@@ -16,7 +17,6 @@
 #include "util/sha256.h"
 
 namespace pq {
-namespace {
 
 using Json = nlohmann::ordered_json;
 
@@ -74,6 +74,50 @@ Result<Json> ModelFacts(const Model& model, const std::string& path,
   j["external_data"] = external;
   return j;
 }
+
+std::vector<std::string> ReportCommand(const std::vector<std::string>& argv) {
+  std::vector<std::string> command;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i] == "--threads") {
+      ++i;
+      continue;
+    }
+    if (argv[i].rfind("--threads=", 0) == 0) continue;
+    command.push_back(argv[i]);
+  }
+  return command;
+}
+
+Result<Json> CalibrationFilesJson(const std::vector<DatasetFile>& used, int64_t samples, int64_t batch) {
+  if (used.empty()) return Json(nullptr);
+  Json files = Json::array();
+  for (const DatasetFile& f : used) {
+    Json entry = {{"path", f.path}, {"samples", f.samples}};
+    struct stat st;
+    if (stat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      Result<std::string> sha = Sha256File(f.path);
+      if (!sha.ok()) return sha.status();
+      entry["sha256"] = sha.value();
+    } else {
+      entry["sha256"] = nullptr;  // a test_data_set_* folder
+    }
+    if (f.tokens) {
+      Json tokens = {{"window", f.tokens->window}, {"dropped_tokens", f.tokens->dropped_tokens},
+                     {"tokenizer", nullptr}, {"tokenizer_sha256", nullptr}};
+      if (!f.tokens->tokenizer.empty()) {
+        Result<std::string> sha = Sha256File(f.tokens->tokenizer);
+        if (!sha.ok()) return sha.status();
+        tokens["tokenizer"] = f.tokens->tokenizer;
+        tokens["tokenizer_sha256"] = sha.value();
+      }
+      entry["tokens"] = tokens;
+    }
+    files.push_back(entry);
+  }
+  return Json{{"files", files}, {"samples_used", samples}, {"batch", batch}};
+}
+
+namespace {
 
 // The facts of a blockwise 4-bit weight: how it is read back, the bytes it
 // takes, and for double-quantized absmax what is written and how `scale`
@@ -203,41 +247,14 @@ Json ConfigJson(const QuantizeOptions& o, const QuantizeOutcome& outcome, const 
 }
 
 // The calibration data and how much of it was used (by calibration, else
-// by the weight rounding); null when no data was read. Errors: a data file
-// that cannot be hashed.
+// by the weight rounding); null when no data was read.
 Result<Json> CalibrationJson(const QuantizeOutcome& outcome) {
   const ActivationStats& stats = outcome.activation_stats;
   const QuantizeOutcome::RoundingData& rounding = outcome.rounding_data;
   const bool calibrated = !stats.files.empty();
-  const std::vector<DatasetFile>& used = calibrated ? stats.files : rounding.files;
-  if (used.empty()) return Json(nullptr);
-  Json files = Json::array();
-  for (const DatasetFile& f : used) {
-    Json entry = {{"path", f.path}, {"samples", f.samples}};
-    struct stat st;
-    if (stat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      Result<std::string> sha = Sha256File(f.path);
-      if (!sha.ok()) return sha.status();
-      entry["sha256"] = sha.value();
-    } else {
-      entry["sha256"] = nullptr;  // a test_data_set_* folder
-    }
-    if (f.tokens) {
-      Json tokens = {{"window", f.tokens->window}, {"dropped_tokens", f.tokens->dropped_tokens},
-                     {"tokenizer", nullptr}, {"tokenizer_sha256", nullptr}};
-      if (!f.tokens->tokenizer.empty()) {
-        Result<std::string> sha = Sha256File(f.tokens->tokenizer);
-        if (!sha.ok()) return sha.status();
-        tokens["tokenizer"] = f.tokens->tokenizer;
-        tokens["tokenizer_sha256"] = sha.value();
-      }
-      entry["tokens"] = tokens;
-    }
-    files.push_back(entry);
-  }
-  return Json{{"files", files},
-              {"samples_used", calibrated ? stats.samples : rounding.samples},
-              {"batch", calibrated ? stats.batch : rounding.batch}};
+  return CalibrationFilesJson(calibrated ? stats.files : rounding.files,
+                              calibrated ? stats.samples : rounding.samples,
+                              calibrated ? stats.batch : rounding.batch);
 }
 
 }  // namespace
@@ -279,18 +296,7 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
   report["schema_version"] = kReportSchemaVersion;
   report["tool"] = {{"name", "pq"}, {"version", kVersion}};
   report["created_at"] = UtcTimestamp();
-  // The command as given, less --threads N: the thread count never changes a
-  // result, and leaving it out keeps reports of the same work byte-identical.
-  std::vector<std::string> command;
-  for (size_t i = 0; i < in.argv.size(); ++i) {
-    if (in.argv[i] == "--threads") {
-      ++i;
-      continue;
-    }
-    if (in.argv[i].rfind("--threads=", 0) == 0) continue;
-    command.push_back(in.argv[i]);
-  }
-  report["command"] = command;
+  report["command"] = ReportCommand(in.argv);
 
   std::vector<std::string> input_data = InputFiles(*in.input_model);
   input_data.erase(input_data.begin());  // the model file itself
