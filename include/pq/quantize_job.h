@@ -60,8 +60,8 @@ struct QuantizeJobResult {
   bool gates_passed = true;
 };
 
-// The report's default path: OUT with ".onnx" replaced by ".report.json"
-// (else OUT + ".report.json").
+// The report's default path: OUT with ".onnx" or ".gguf" replaced by
+// ".report.json" (else OUT + ".report.json").
 std::string DefaultReportPath(const std::string& output);
 
 // Splits a comma-separated list, dropping spaces and empty items.

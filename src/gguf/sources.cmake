@@ -1,4 +1,9 @@
 # Sources of the GGUF subsystem (ggml block types, GGUF files, Llama graph
 # recognition, tokenizer metadata, the GGUF export), added to the pq library.
 target_sources(pq PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/gguf_schemes.cc
+  ${CMAKE_CURRENT_LIST_DIR}/importance_collector.cc
+  ${CMAKE_CURRENT_LIST_DIR}/weight_encoder.cc
+  ${CMAKE_CURRENT_LIST_DIR}/gguf_metadata.cc
+  ${CMAKE_CURRENT_LIST_DIR}/gguf_report.cc
 )

@@ -163,10 +163,11 @@ Result<nlohmann::ordered_json> WriteReportOrRollBack(const QuantizeJob& job, con
 }  // namespace
 
 std::string DefaultReportPath(const std::string& output) {
-  const std::string suffix = ".onnx";
-  if (output.size() > suffix.size() &&
-      output.compare(output.size() - suffix.size(), suffix.size(), suffix) == 0) {
-    return output.substr(0, output.size() - suffix.size()) + ".report.json";
+  for (const std::string suffix : {".onnx", ".gguf"}) {
+    if (output.size() > suffix.size() &&
+        output.compare(output.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      return output.substr(0, output.size() - suffix.size()) + ".report.json";
+    }
   }
   return output + ".report.json";
 }

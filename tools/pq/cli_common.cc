@@ -64,7 +64,8 @@ void AddTokenDataOptions(CLI::App* sub, TokenDataOptions* tokens) {
                   "dropped); text defaults to 128")
       ->check(CLI::Range(int64_t{2}, int64_t{1} << 30));
   sub->add_option("--tokenizer", tokens->tokenizer,
-                  "SentencePiece .model that tokenizes .txt data for a decoder model");
+                  "SentencePiece .model that tokenizes .txt data for a decoder model; with a .gguf "
+                  "output, the tokenizer written into the file (.model or tokenizer.json)");
 }
 
 namespace {

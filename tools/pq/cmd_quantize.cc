@@ -1,4 +1,5 @@
 // pq quantize MODEL -o OUT --scheme S [--calib PATH]… [options]
+// (OUT.gguf with a gguf-* scheme: a GGUF file for llama.cpp, see GgufJob)
 // Maps flags to a QuantizeJob, runs it (quantize, save, report, validate),
 // prints where the model and report went, and maps the outcome to an exit
 // code (4 when a validation gate failed; the model and report still exist).
@@ -11,6 +12,7 @@
 
 #include "cli_common.h"
 #include "progress_reporter.h"
+#include "pq/gguf_job.h"
 #include "pq/quantize_job.h"
 #include "quantize_flags.h"
 
@@ -20,6 +22,7 @@ namespace {
 struct Options {
   QuantizeJob job;
   QuantizeFlags quantize;
+  int64_t context_length = 0;  // GGUF outputs
   std::string task = "auto";
   std::string report_detail = "auto";
   bool json = false;
@@ -33,7 +36,13 @@ size_t ArrayLimit(const std::string& detail) {
 
 void AddOutputFlags(CLI::App* sub, Options* o) {
   sub->add_option("MODEL", o->job.model_path, "FP32 ONNX model")->required();
-  sub->add_option("-o,--output", o->job.output_path, "Where to write the quantized model")->required();
+  sub->add_option("-o,--output", o->job.output_path,
+                  "Where to write the quantized model (.onnx; .gguf with a gguf-* scheme)")
+      ->required();
+  sub->add_option("--context-length", o->context_length,
+                  "GGUF output: the context length written into the file, required when the model "
+                  "computes rotary angles at run time (no position table to read it from)")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--report", o->job.report_path,
                   "Report path (default: OUTPUT with .onnx replaced by .report.json)");
   sub->add_option("--report-detail", o->report_detail,
@@ -72,6 +81,59 @@ void AddValidationFlags(CLI::App* sub, Options* o) {
                 "until the gates pass (needs --validate and a gate)");
 }
 
+// Runs a GGUF export; flags that only mean something for ONNX outputs are
+// refused rather than silently ignored.
+int RunGguf(const Options& o, const QuantizeOptions& q) {
+  if (!o.job.validation.paths.empty() || o.job.auto_fallback || !o.job.junit_path.empty() ||
+      o.job.external_data) {
+    return Fail(Status::InvalidArgument(
+        "--validate, --auto-fallback, --junit and --external-data apply to ONNX outputs; a GGUF file is "
+        "validated by running it in llama.cpp"));
+  }
+  if (!IsGgufScheme(q.scheme)) {
+    return Fail(Status::InvalidArgument("output '" + o.job.output_path + "' is GGUF but --scheme " + q.scheme +
+                                        " writes ONNX: use a gguf-* scheme (see pq schemes)"));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  GgufJob job;
+  job.model_path = o.job.model_path;
+  job.output_path = o.job.output_path;
+  job.report_path = o.job.report_path;
+  job.tokenizer_path = q.calib_tokens.tokenizer;
+  job.quantize = q;
+  job.context_length = o.context_length;
+  job.force = o.job.force;
+  job.argv = CommandLine();
+  const ProgressFn progress = MakeProgressReporter();
+  GgufJobEvents events;
+  events.calibration_progress = [progress](int64_t done, int64_t total) { progress("calibration", done, total); };
+  events.info = [](const std::string& m) { spdlog::info("{}", m); };
+  events.warn = [](const std::string& m) { spdlog::warn("{}", m); };
+  Result<GgufJobResult> result = RunGgufJob(job, events);
+  if (!result.ok()) return Fail(result.status());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const GgufJobResult& r = result.value();
+  if (o.json) {
+    nlohmann::ordered_json doc;
+    doc["model"] = r.gguf_path;
+    doc["report"] = r.report_path;
+    doc["format"] = "gguf";
+    doc["scheme"] = q.scheme;
+    doc["tensors"] = r.tensors;
+    doc["fallbacks"] = r.fallbacks;
+    doc["bytes_before"] = r.bytes_before;
+    doc["bytes_after"] = r.gguf_bytes;
+    doc["seconds"] = seconds;
+    std::cout << doc.dump(2) << "\n";
+  } else {
+    std::cout << "model:  " << r.gguf_path << "\n";
+    std::cout << "report: " << r.report_path << "\n";
+    std::cout << "scheme " << q.scheme << ": " << r.tensors << " tensors (" << r.fallbacks << " in a fallback type); "
+              << r.bytes_before << " -> " << r.gguf_bytes << " bytes\n";
+  }
+  return kExitOk;
+}
+
 void PrintResult(const QuantizeJobResult& r, const QuantizeOptions& q, bool json, double seconds) {
   const auto& summary = r.report["summary"];
   if (json) {
@@ -103,12 +165,19 @@ void PrintResult(const QuantizeJobResult& r, const QuantizeOptions& q, bool json
 std::function<int()> SetupQuantize(CLI::App* sub) {
   auto options = std::make_shared<Options>();
   AddOutputFlags(sub, options.get());
-  AddQuantizeFlags(sub, &options->quantize);
+  AddQuantizeFlags(sub, &options->quantize, /*gguf_schemes=*/true);
   AddValidationFlags(sub, options.get());
   return [options]() -> int {
     const auto start = std::chrono::steady_clock::now();
     QuantizeJob job = options->job;
     job.quantize = QuantizeOptionsFrom(options->quantize);
+    if (IsGgufPath(job.output_path) || IsGgufScheme(job.quantize.scheme)) {
+      if (!IsGgufPath(job.output_path)) {
+        return Fail(Status::InvalidArgument("scheme " + job.quantize.scheme + " writes GGUF: the output '" +
+                                            job.output_path + "' must end in .gguf"));
+      }
+      return RunGguf(*options, job.quantize);
+    }
     Result<TaskKind> task = ParseTaskKind(options->task);
     if (!task.ok()) return Fail(task.status());
     job.validation.task = task.value();

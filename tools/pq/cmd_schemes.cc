@@ -1,10 +1,12 @@
-// pq schemes [--json]: the registered quantization schemes, one line each.
+// pq schemes [--json]: the registered quantization schemes (ONNX, then GGUF
+// outputs), one line each.
 #include <iostream>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
 #include "cli_common.h"
+#include "pq/gguf_job.h"
 #include "pq/quantize.h"
 
 namespace pq::cli {
@@ -16,8 +18,13 @@ std::function<int()> SetupSchemes(CLI::App* sub) {
     if (*json) {
       nlohmann::ordered_json doc = nlohmann::ordered_json::array();
       for (const SchemeDescription& s : DescribeSchemes()) {
-        doc.push_back({{"name", s.name}, {"summary", s.summary}, {"options", s.options},
+        doc.push_back({{"name", s.name}, {"format", "onnx"}, {"summary", s.summary}, {"options", s.options},
                        {"calibrates_activations", s.calibrates}});
+      }
+      for (const GgufSchemeDescription& s : GgufSchemes()) {
+        doc.push_back({{"name", s.name}, {"format", "gguf"}, {"summary", s.summary},
+                       {"options", {"--tokenizer", "--context-length"}}, {"calibrates_activations", false},
+                       {"ggml_type", s.ggml_type}, {"uses_calibration", s.uses_calibration}});
       }
       std::cout << doc.dump(2) << "\n";
     } else {
@@ -27,6 +34,10 @@ std::function<int()> SetupSchemes(CLI::App* sub) {
         std::string options;
         for (const std::string& o : s.options) options += (options.empty() ? "" : " ") + o;
         std::cout << "    options: " << options << "\n";
+      }
+      for (const GgufSchemeDescription& s : GgufSchemes()) {
+        std::cout << s.name << "  " << s.summary << "\n";
+        std::cout << "    options: --tokenizer --context-length" << (s.uses_calibration ? " --calib" : "") << "\n";
       }
     }
     return kExitOk;

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "cli_common.h"
+#include "pq/gguf_job.h"
 #include "pq/quantize_job.h"
 
 namespace pq::cli {
@@ -81,11 +82,15 @@ void AddWeightFlags(CLI::App* sub, QuantizeOptions* q, const std::vector<std::st
 
 }  // namespace
 
-void AddQuantizeFlags(CLI::App* sub, QuantizeFlags* flags) {
+void AddQuantizeFlags(CLI::App* sub, QuantizeFlags* flags, bool gguf_schemes) {
   QuantizeOptions* q = &flags->options;
   const std::vector<std::string> schemes = Names(Schemes());
+  std::vector<std::string> accepted = schemes;
+  if (gguf_schemes) {
+    for (const GgufSchemeDescription& s : GgufSchemes()) accepted.push_back(s.name);
+  }
   sub->add_option("--scheme", q->scheme, "Quantization scheme (see pq schemes)")
-      ->check(CLI::IsMember(schemes))
+      ->check(CLI::IsMember(accepted))
       ->capture_default_str();
   AddCalibrationFlags(sub, q);
   AddWeightFlags(sub, q, schemes);

@@ -21,7 +21,8 @@ struct QuantizeFlags {
 // --block-size, --nf4-format, --int4-format, --double-quant, --fallback,
 // --weight-algo, --granularity, --op-types, --exclude-nodes,
 // --exclude-op-types, --no-fold-batchnorm and --threads, writing into `flags`.
-void AddQuantizeFlags(CLI::App* sub, QuantizeFlags* flags);
+// `gguf_schemes`: --scheme also accepts the GGUF schemes (pq quantize).
+void AddQuantizeFlags(CLI::App* sub, QuantizeFlags* flags, bool gguf_schemes = false);
 
 // The options the parsed flags ask for.
 QuantizeOptions QuantizeOptionsFrom(const QuantizeFlags& flags);

@@ -1,0 +1,244 @@
+#include "pq/gguf_job.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <memory>
+#include <set>
+
+#include "gguf/gguf_file.h"
+#include "gguf/gguf_metadata.h"
+#include "gguf/gguf_report.h"
+#include "gguf/gguf_schemes.h"
+#include "gguf/importance_collector.h"
+#include "gguf/llama_graph.h"
+#include "gguf/tokenizer_meta.h"
+#include "gguf/weight_encoder.h"
+#include "pq/quantize_job.h"
+#include "pq/report.h"
+#include "quant/calibrate_stage.h"
+#include "util/sha256.h"
+
+namespace pq {
+namespace {
+
+using gguf::GgufSchemeEntry;
+
+void Tell(const std::function<void(const std::string&)>& f, const std::string& message) {
+  if (f) f(message);
+}
+
+// Per-column importance of every matrix input, from the calibration data.
+struct Importance {
+  std::map<std::string, gguf::ColumnEnergy> by_activation;
+  std::vector<DatasetFile> files;
+  int64_t samples = 0;
+  int64_t batch = 0;
+};
+
+Result<Importance> CollectImportance(const Model& model, const gguf::LlamaDecoder& decoder,
+                                     const QuantizeOptions& options,
+                                     const std::function<void(int64_t, int64_t)>& progress) {
+  std::map<std::string, int64_t> wanted;
+  for (const gguf::LlamaWeight& w : decoder.weights) {
+    if (!w.activation.empty() && w.shape.size() == 2) wanted[w.activation] = w.shape[1];
+  }
+  if (options.calib_batch < 1) {
+    return Status::InvalidArgument("calibration batch must be at least 1, got " + std::to_string(options.calib_batch));
+  }
+  Result<quant::CalibrationRun> run = quant::OpenCalibrationRun(model, options);
+  if (!run.ok()) return run.status();
+  gguf::ImportanceCollector collector(wanted);
+  const int64_t available = run->data->num_samples();
+  const int64_t total = options.calib_samples > 0 ? std::min(options.calib_samples, available) : available;
+  for (int64_t first = 0; first < total; first += options.calib_batch) {
+    const int64_t count = std::min(options.calib_batch, total - first);
+    Result<std::map<std::string, Tensor>> feeds = run->data->Batch(first, count);
+    if (!feeds.ok()) return feeds.status();
+    Result<std::vector<Tensor>> outputs = run->executor->Run(feeds.value(), &collector);
+    if (!outputs.ok()) return outputs.status();
+    if (progress) progress(first + count, total);
+  }
+  Result<std::map<std::string, gguf::ColumnEnergy>> sums = collector.Results();
+  if (!sums.ok()) return sums.status();
+  Importance out;
+  out.by_activation = std::move(sums).value();
+  out.files = run->data->files();
+  out.samples = total;
+  out.batch = options.calib_batch;
+  return out;
+}
+
+// The ONNX constants no GGUF tensor was read from, with why.
+std::vector<std::pair<std::string, std::string>> SkippedConstants(const Model& model,
+                                                                  const gguf::LlamaDecoder& decoder) {
+  std::set<std::string> used;
+  for (const gguf::LlamaWeight& w : decoder.weights) used.insert(w.sources.begin(), w.sources.end());
+  std::vector<std::pair<std::string, std::string>> skipped;
+  for (const ConstantTensor& c : model.constants()) {
+    if (used.count(c.name) != 0 || c.element_count <= 1) continue;
+    skipped.emplace_back(c.name,
+                         "not a weight of llama.cpp's llama architecture (graph plumbing such as shapes, "
+                         "masks or rotary tables, which llama.cpp recomputes from the llama.* keys)");
+  }
+  return skipped;
+}
+
+std::string StemOf(const std::string& path) { return std::filesystem::path(path).stem().string(); }
+
+}  // namespace
+
+std::vector<GgufSchemeDescription> GgufSchemes() {
+  size_t count = 0;
+  const GgufSchemeEntry* table = gguf::GgufSchemeTable(&count);
+  std::vector<GgufSchemeDescription> out;
+  for (size_t i = 0; i < count; ++i) {
+    out.push_back({table[i].name, gguf::TraitsOf(table[i].type)->name, table[i].summary, table[i].uses_importance});
+  }
+  return out;
+}
+
+bool IsGgufScheme(const std::string& name) { return gguf::FindGgufScheme(name) != nullptr; }
+
+bool IsGgufPath(const std::string& path) {
+  const std::string suffix = ".gguf";
+  if (path.size() <= suffix.size()) return false;
+  std::string tail = path.substr(path.size() - suffix.size());
+  std::transform(tail.begin(), tail.end(), tail.begin(), [](unsigned char c) { return std::tolower(c); });
+  return tail == suffix;
+}
+
+Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events) {
+  const GgufSchemeEntry* scheme = gguf::FindGgufScheme(job.quantize.scheme);
+  if (scheme == nullptr) {
+    return Status::InvalidArgument("scheme '" + job.quantize.scheme + "' does not write GGUF (see pq schemes)");
+  }
+  if (!IsGgufPath(job.output_path)) {
+    return Status::InvalidArgument("scheme " + job.quantize.scheme + " writes GGUF: the output '" + job.output_path +
+                                   "' must end in .gguf");
+  }
+  if (job.tokenizer_path.empty()) {
+    return Status::InvalidArgument("--tokenizer is required for a GGUF output: llama.cpp reads the vocabulary "
+                                   "from the file (a SentencePiece .model or a tokenizer.json)");
+  }
+  const std::string report_path = job.report_path.empty() ? DefaultReportPath(job.output_path) : job.report_path;
+  std::vector<std::string> inputs = {job.model_path, job.tokenizer_path};
+  inputs.insert(inputs.end(), job.quantize.calib_paths.begin(), job.quantize.calib_paths.end());
+  PQ_RETURN_IF_ERROR(CheckOutputPaths({job.output_path, report_path}, inputs, job.force));
+
+  Result<std::unique_ptr<Model>> loaded = Model::Load(job.model_path);
+  if (!loaded.ok()) return loaded.status();
+  const Model& model = *loaded.value();
+  for (const std::string& w : model.warnings()) Tell(events.warn, job.model_path + ": " + w);
+  BackgroundHasher input_digests(InputFiles(model));
+
+  Result<gguf::LlamaDecoder> decoder = gguf::RecognizeLlama(model);
+  if (!decoder.ok()) return decoder.status();
+  const gguf::LlamaHyperParams& h = decoder->hparams;
+  int64_t context_length = h.context_length;
+  std::string context_source = "position table";
+  if (job.context_length > 0) {
+    if (h.context_length > 0 && job.context_length > h.context_length) {
+      Tell(events.warn, "--context-length " + std::to_string(job.context_length) + " exceeds the " +
+                            std::to_string(h.context_length) + " rows of the model's rotary position table");
+    }
+    context_length = job.context_length;
+    context_source = "--context-length";
+  } else if (context_length == 0) {
+    return Status::InvalidArgument("model '" + job.model_path +
+                                   "' computes its rotary angles at run time and has no position table to "
+                                   "read the context length from: pass --context-length N");
+  }
+
+  Result<gguf::TokenizerMeta> tokenizer = gguf::LoadTokenizer(job.tokenizer_path);
+  if (!tokenizer.ok()) return tokenizer.status();
+  if (static_cast<int64_t>(tokenizer->tokens.size()) != h.vocab) {
+    return Status::InvalidInput("tokenizer '" + job.tokenizer_path + "' has " +
+                                std::to_string(tokenizer->tokens.size()) + " tokens but the model's embedding has " +
+                                std::to_string(h.vocab) + " rows");
+  }
+
+  Importance importance;
+  if (!job.quantize.calib_paths.empty()) {
+    if (!scheme->uses_importance) {
+      Tell(events.warn, std::string("--calib is not used by ") + scheme->name +
+                            ": its rounding takes no importance weights");
+    } else {
+      Result<Importance> collected = CollectImportance(model, decoder.value(), job.quantize, events.calibration_progress);
+      if (!collected.ok()) return collected.status();
+      importance = std::move(collected).value();
+    }
+  }
+
+  std::vector<gguf::TensorToWrite> tensors;
+  std::vector<gguf::EncodedTensorRecord> records;
+  for (const gguf::LlamaWeight& w : decoder->weights) {
+    std::vector<float> column_importance;
+    auto found = importance.by_activation.find(w.activation);
+    if (found != importance.by_activation.end()) column_importance = found->second.Importance();
+    gguf::EncodedTensorRecord record;
+    Result<gguf::TensorToWrite> encoded = gguf::EncodeWeight(
+        w, scheme->type, column_importance.empty() ? nullptr : &column_importance, job.quantize.threads, &record);
+    if (!encoded.ok()) return encoded.status();
+    if (!record.fallback_reason.empty()) Tell(events.info, w.name + ": " + record.fallback_reason);
+    tensors.push_back(std::move(encoded).value());
+    records.push_back(std::move(record));
+  }
+
+  Result<std::map<std::string, std::string>> digests = input_digests.Wait();
+  if (!digests.ok()) return digests.status();
+
+  gguf::GgufReportInputs report_in;
+  report_in.argv = job.argv;
+  report_in.model = &model;
+  report_in.known_sha256 = digests.value();
+  report_in.output_path = job.output_path;
+  report_in.scheme = scheme;
+  report_in.hparams = &h;
+  report_in.context_length = context_length;
+  report_in.context_length_source = context_source;
+  report_in.tokenizer = &tokenizer.value();
+  report_in.calibration_files = importance.files;
+  report_in.calibration_samples = importance.samples;
+  report_in.calibration_batch = importance.batch;
+  report_in.tensors = &records;
+  report_in.skipped = SkippedConstants(model, decoder.value());
+  Result<nlohmann::ordered_json> report = gguf::BuildGgufReport(report_in);
+  if (!report.ok()) return report.status();
+  PQ_RETURN_IF_ERROR(WriteReport(report.value(), report_path, job.force));
+
+  // From here on a failure removes the report again: never one without the other.
+  auto roll_back = [&report_path](Status s) -> Status {
+    std::error_code ec;
+    std::filesystem::remove(report_path, ec);
+    return s;
+  };
+  Result<std::string> report_sha = Sha256File(report_path);
+  if (!report_sha.ok()) return roll_back(report_sha.status());
+  gguf::Provenance provenance;
+  provenance.source_file = std::filesystem::path(job.model_path).filename().string();
+  provenance.source_sha256 = digests->at(model.path());
+  provenance.report_sha256 = report_sha.value();
+  provenance.scheme = scheme->name;
+  if (!importance.files.empty()) {
+    provenance.calibration = std::to_string(importance.samples) + " samples from " +
+                             std::to_string(importance.files.size()) + " file(s); see the report";
+  }
+  const std::vector<gguf::KeyValue> kvs = gguf::LlamaKeyValues(h, context_length, StemOf(job.model_path), *scheme,
+                                                               tokenizer.value(), provenance);
+  Status written = gguf::WriteGguf(job.output_path, kvs, tensors);
+  if (!written.ok()) return roll_back(written);
+
+  GgufJobResult result;
+  result.gguf_path = job.output_path;
+  std::error_code ec;
+  result.gguf_bytes = static_cast<int64_t>(std::filesystem::file_size(job.output_path, ec));
+  result.report_path = report_path;
+  result.report = std::move(report).value();
+  result.tensors = static_cast<int64_t>(records.size());
+  result.fallbacks = result.report["summary"]["fallbacks"].get<int64_t>();
+  result.bytes_before = result.report["summary"]["bytes_before"].get<int64_t>();
+  return result;
+}
+
+}  // namespace pq
