@@ -131,6 +131,7 @@ Result<nlohmann::ordered_json> BuildGgufReport(const GgufReportInputs& in) {
   Json skipped = Json::array();
   for (const auto& [name, reason] : in.skipped) skipped.push_back({{"tensor", name}, {"reason", reason}});
   report["skipped"] = skipped;
+  report["warnings"] = in.warnings;
   std::sort(sqnr.begin(), sqnr.end());
   Json worst = Json::array();
   for (size_t i = 0; i < sqnr.size() && i < 5; ++i) {

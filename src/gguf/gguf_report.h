@@ -43,6 +43,7 @@ struct GgufReportInputs {
   const std::vector<EncodedTensorRecord>* tensors = nullptr;
   // ONNX constants not written, each with why.
   std::vector<std::pair<std::string, std::string>> skipped;
+  std::vector<std::string> warnings;  // as the job told them
 };
 
 // Errors: files that cannot be hashed.

@@ -126,10 +126,15 @@ Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events
   inputs.insert(inputs.end(), job.quantize.calib_paths.begin(), job.quantize.calib_paths.end());
   PQ_RETURN_IF_ERROR(CheckOutputPaths({job.output_path, report_path}, inputs, job.force));
 
+  std::vector<std::string> warnings;  // told as they come, and kept for the report
+  auto warn = [&](const std::string& message) {
+    warnings.push_back(message);
+    Tell(events.warn, message);
+  };
   Result<std::unique_ptr<Model>> loaded = Model::Load(job.model_path);
   if (!loaded.ok()) return loaded.status();
   const Model& model = *loaded.value();
-  for (const std::string& w : model.warnings()) Tell(events.warn, job.model_path + ": " + w);
+  for (const std::string& w : model.warnings()) warn(job.model_path + ": " + w);
   BackgroundHasher input_digests(InputFiles(model));
 
   Result<gguf::LlamaDecoder> decoder = gguf::RecognizeLlama(model);
@@ -139,7 +144,7 @@ Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events
   std::string context_source = "position table";
   if (job.context_length > 0) {
     if (h.context_length > 0 && job.context_length > h.context_length) {
-      Tell(events.warn, "--context-length " + std::to_string(job.context_length) + " exceeds the " +
+      warn("--context-length " + std::to_string(job.context_length) + " exceeds the " +
                             std::to_string(h.context_length) + " rows of the model's rotary position table");
     }
     context_length = job.context_length;
@@ -161,7 +166,7 @@ Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events
   Importance importance;
   if (!job.quantize.calib_paths.empty()) {
     if (!scheme->uses_importance) {
-      Tell(events.warn, std::string("--calib is not used by ") + scheme->name +
+      warn(std::string("--calib is not used by ") + scheme->name +
                             ": its rounding takes no importance weights");
     } else {
       Result<Importance> collected = CollectImportance(model, decoder.value(), job.quantize, events.calibration_progress);
@@ -203,6 +208,7 @@ Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events
   report_in.calibration_batch = importance.batch;
   report_in.tensors = &records;
   report_in.skipped = SkippedConstants(model, decoder.value());
+  report_in.warnings = warnings;
   Result<nlohmann::ordered_json> report = gguf::BuildGgufReport(report_in);
   if (!report.ok()) return report.status();
   PQ_RETURN_IF_ERROR(WriteReport(report.value(), report_path, job.force));

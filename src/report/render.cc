@@ -6,93 +6,13 @@
 #include <vector>
 
 #include "pq/report.h"
+#include "report/render_writer.h"
 
 namespace pq {
-namespace {
 
 using Json = nlohmann::ordered_json;
 
-// One block of the document, rendered by format: headings, key/value lists
-// and tables are all the renderer needs.
-class Writer {
- public:
-  explicit Writer(ReportFormat format) : format_(format) {}
-
-  void Heading(int level, const std::string& text) {
-    if (format_ == ReportFormat::kMarkdown) {
-      out_ << std::string(static_cast<size_t>(level), '#') << " " << text << "\n\n";
-    } else {
-      out_ << "<h" << level << ">" << Escape(text) << "</h" << level << ">\n";
-    }
-  }
-  void Paragraph(const std::string& text) {
-    if (format_ == ReportFormat::kMarkdown) {
-      out_ << text << "\n\n";
-    } else {
-      out_ << "<p>" << Escape(text) << "</p>\n";
-    }
-  }
-  void Table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
-    if (rows.empty()) {
-      Paragraph("(none)");
-      return;
-    }
-    if (format_ == ReportFormat::kMarkdown) {
-      out_ << "|";
-      for (const auto& h : header) out_ << " " << Cell(h) << " |";
-      out_ << "\n|";
-      for (size_t i = 0; i < header.size(); ++i) out_ << "---|";
-      out_ << "\n";
-      for (const auto& row : rows) {
-        out_ << "|";
-        for (const auto& c : row) out_ << " " << Cell(c) << " |";
-        out_ << "\n";
-      }
-      out_ << "\n";
-      return;
-    }
-    out_ << "<table>\n<tr>";
-    for (const auto& h : header) out_ << "<th>" << Escape(h) << "</th>";
-    out_ << "</tr>\n";
-    for (const auto& row : rows) {
-      out_ << "<tr>";
-      for (const auto& c : row) out_ << "<td>" << Escape(c) << "</td>";
-      out_ << "</tr>\n";
-    }
-    out_ << "</table>\n";
-  }
-  void Raw(const std::string& html) { out_ << html; }
-  std::string str() const { return out_.str(); }
-
-  static std::string Escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-      switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        default: out.push_back(c);
-      }
-    }
-    return out;
-  }
-
- private:
-  static std::string Cell(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-      if (c == '|') out += "\\|";
-      else if (c == '\n') out += " ";
-      else out.push_back(c);
-    }
-    return out;
-  }
-  ReportFormat format_;
-  std::ostringstream out_;
-};
-
-std::string Text(const Json& v) {
+std::string Text(const nlohmann::ordered_json& v) {
   if (v.is_null()) return "-";
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number_float()) {
@@ -103,6 +23,15 @@ std::string Text(const Json& v) {
   }
   return v.dump();
 }
+
+const char* const kHtmlHead =
+    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<title>pq quantization report</title>\n<style>body{font-family:sans-serif;margin:2em;"
+    "max-width:72em}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid "
+    "#bbb;padding:3px 6px;font-size:13px;text-align:left}th{background:#eee}code{font-size:"
+    "12px}</style></head><body>\n";
+
+namespace {
 
 // SQNR as a sortable number: "+inf" sorts last.
 double Db(const Json& v) {
@@ -138,7 +67,7 @@ std::string SqnrChart(const std::vector<std::pair<double, std::string>>& rows) {
     const int w = static_cast<int>(kPlotWidth * shown / max_db);
     std::string label = name.size() > 38 ? "…" + name.substr(name.size() - 37) : name;
     svg << "<text x=\"" << kLabelWidth - 6 << "\" y=\"" << y + 13
-        << "\" text-anchor=\"end\" font-size=\"11\">" << Writer::Escape(label) << "</text>";
+        << "\" text-anchor=\"end\" font-size=\"11\">" << ReportWriter::Escape(label) << "</text>";
     svg << "<rect x=\"" << kLabelWidth << "\" y=\"" << y + 2 << "\" width=\"" << w
         << "\" height=\"" << kBarHeight - 5 << "\" fill=\"#4a7ab5\"/>";
     std::ostringstream value;
@@ -156,13 +85,6 @@ std::string SqnrChart(const std::vector<std::pair<double, std::string>>& rows) {
   return svg.str();
 }
 
-constexpr const char* kHtmlHead =
-    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-    "<title>pq quantization report</title>\n<style>body{font-family:sans-serif;margin:2em;"
-    "max-width:72em}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid "
-    "#bbb;padding:3px 6px;font-size:13px;text-align:left}th{background:#eee}code{font-size:"
-    "12px}</style></head><body>\n";
-
 // Returns OK if `r` has every top-level key of a pq report and the schema
 // version this pq renders; kInvalidInput naming what is wrong otherwise.
 Status CheckReport(const Json& r) {
@@ -178,7 +100,7 @@ Status CheckReport(const Json& r) {
 }
 
 // The title, who wrote the report and the command line.
-void RenderTitle(const Json& r, Writer* w) {
+void RenderTitle(const Json& r, ReportWriter* w) {
   w->Heading(1, "pq quantization report");
   w->Paragraph("Written by " + Text(r["tool"]["name"]) + " " + Text(r["tool"]["version"]) + " at " +
               Text(r["created_at"]) + " (report schema " + Text(r["schema_version"]) + ").");
@@ -188,7 +110,7 @@ void RenderTitle(const Json& r, Writer* w) {
 }
 
 // The input and output models, each followed by its external-data files.
-void RenderModels(const Json& r, Writer* w) {
+void RenderModels(const Json& r, ReportWriter* w) {
   w->Heading(2, "Models");
   std::vector<std::vector<std::string>> models;
   for (const char* which : {"input_model", "output_model"}) {
@@ -206,14 +128,14 @@ void RenderModels(const Json& r, Writer* w) {
   w->Table({"", "path", "sha256", "bytes", "ir_version", "opsets"}, models);
 }
 
-void RenderConfiguration(const Json& r, Writer* w) {
+void RenderConfiguration(const Json& r, ReportWriter* w) {
   w->Heading(2, "Configuration");
   std::vector<std::vector<std::string>> config;
   for (const auto& [key, value] : r["config"].items()) config.push_back({key, Text(value)});
   w->Table({"option", "value"}, config);
 }
 
-void RenderCalibration(const Json& r, Writer* w) {
+void RenderCalibration(const Json& r, ReportWriter* w) {
   w->Heading(2, "Calibration");
   if (r["calibration"].is_null()) {
     w->Paragraph("No calibration (weights only).");
@@ -229,7 +151,7 @@ void RenderCalibration(const Json& r, Writer* w) {
 }
 
 // The summary figures, then the transformations applied (when there are any).
-void RenderSummary(const Json& r, Writer* w) {
+void RenderSummary(const Json& r, ReportWriter* w) {
   w->Heading(2, "Summary");
   const Json& s = r["summary"];
   w->Table({"figure", "value"},
@@ -283,7 +205,7 @@ std::string RangeCell(const Json& t) {
 
 // The per-tensor table (sorted by error), preceded in HTML by the weight
 // SQNR chart.
-void RenderTensors(const Json& r, ReportFormat format, Writer* w) {
+void RenderTensors(const Json& r, ReportFormat format, ReportWriter* w) {
   w->Heading(2, "Quantized tensors (lowest SQNR first)");
   std::vector<std::vector<std::string>> rows;
   std::vector<std::pair<double, std::string>> chart;
@@ -305,7 +227,7 @@ void RenderTensors(const Json& r, ReportFormat format, Writer* w) {
 // How weights were rounded, when --weight-algo was not rtn: per weight the
 // algorithm applied, the layer's relative output error on the calibration
 // data with round-to-nearest and with the algorithm, and why rtn was kept.
-void RenderRounding(const Json& r, Writer* w) {
+void RenderRounding(const Json& r, ReportWriter* w) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& t : r["tensors"]) {
     if (!t.contains("rounding")) continue;
@@ -327,7 +249,7 @@ void RenderRounding(const Json& r, Writer* w) {
 
 // The language-model metrics and the per-group results of a validation (of
 // the best step with auto-fallback), as tables before its full JSON.
-void RenderValidationTables(const Json& v, Writer* w) {
+void RenderValidationTables(const Json& v, ReportWriter* w) {
   const Json* metrics = nullptr;
   if (v.contains("metrics")) {
     metrics = &v["metrics"];
@@ -367,7 +289,7 @@ void RenderValidationTables(const Json& v, Writer* w) {
 }
 
 // What was left unquantized, the warnings and the validation result.
-void RenderOutcome(const Json& r, Writer* w) {
+void RenderOutcome(const Json& r, ReportWriter* w) {
   w->Heading(2, "Left unquantized");
   std::vector<std::vector<std::string>> skipped;
   for (const auto& k : r["skipped"]) {
@@ -389,8 +311,9 @@ void RenderOutcome(const Json& r, Writer* w) {
 }  // namespace
 
 Result<std::string> RenderReport(const Json& r, ReportFormat format) {
+  if (r.is_object() && r.contains("format") && r["format"] == "gguf") return RenderGgufReport(r, format);
   PQ_RETURN_IF_ERROR(CheckReport(r));
-  Writer w(format);
+  ReportWriter w(format);
   if (format == ReportFormat::kHtml) w.Raw(kHtmlHead);
   try {
     RenderTitle(r, &w);

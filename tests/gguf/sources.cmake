@@ -1,3 +1,5 @@
 # Unit tests of src/gguf, added to pq_tests.
 target_sources(pq_tests PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/gguf_schemes_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/importance_collector_test.cc
 )
