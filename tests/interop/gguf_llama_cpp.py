@@ -18,9 +18,10 @@ quantizable tensor gets the type) is measured the same way. Checks:
   - gguf-q8_0: mean KLD <= kQ8MaxKld;
   - gguf-f16, gguf-q4_0, gguf-q4_k, gguf-iq4_nl (with and without --calib): mean KLD
     <= llama.cpp's for the same type x (1 + kLlamaCppTolerance);
-  - every weight matrix of pq's file has the scheme's type, or the type llama.cpp gave
-    the same tensor (its fallback for a row length the block does not divide), so no
-    comparison is won by spending more bits;
+  - no tensor of pq's file takes more bytes than the same tensor in llama.cpp's file of
+    the same type (where a block does not divide a row length, llama.cpp falls back,
+    e.g. q4_k -> q5_0; pq may fall back to that or to fewer bits), so no comparison is
+    won by spending more bits;
   - llama.cpp's tokenizer, from the metadata of pq's gguf-f32 file, encodes a sentence
     (spaces, digits, byte fallback) exactly as Debian's spm_encode does.
 Prints one line per check, a markdown table, `N passed, M failed`; writes the table as
@@ -133,10 +134,10 @@ class Tools:
         return None if proc.returncode == 0 else tail(proc.stderr)
 
     @staticmethod
-    def tensor_types(path):
-        """{tensor name: ggml type name} of a GGUF file (gguf-py's reader)."""
+    def tensors(path):
+        """{tensor name: (ggml type name, bytes)} of a GGUF file (gguf-py's reader)."""
         import gguf  # from the bundle, on sys.path after build()
-        return {t.name: t.tensor_type.name.lower() for t in gguf.GGUFReader(path).tensors}
+        return {t.name: (t.tensor_type.name.lower(), int(t.n_bytes)) for t in gguf.GGUFReader(path).tensors}
 
 
 def llama_cpp_probs(gguf, tokens, out, threads):
@@ -206,24 +207,25 @@ class Harness:
             self.checks.check(False, "%s: node-llama-cpp loads and evaluates %s: %s" % (label, gguf, e))
             return None
         self.checks.check(True, "%s: node-llama-cpp loads and evaluates %s" % (label, os.path.basename(gguf)))
-        types = self.tools.tensor_types(gguf)
+        tensors = self.tools.tensors(gguf)
         counts = {}
-        for t in types.values():
+        for t, _ in tensors.values():
             counts[t] = counts.get(t, 0) + 1
         row = {"model": model, "source": source, "scheme": scheme, "calib": calib,
-               "file": gguf, "bytes": os.path.getsize(gguf), "tensor_types": counts, "types": types}
+               "file": gguf, "bytes": os.path.getsize(gguf), "tensor_types": counts, "tensors": tensors}
         row.update(metrics(log_p, q, self.tokens))
         self.rows.append(row)
         return row
 
-    def same_types(self, model, pq_row, ref_row, scheme):
-        """Every 2-D tensor of pq's file has the scheme's type or llama.cpp's type for it."""
-        wrong = [(name, t, ref_row["types"].get(name)) for name, t in pq_row["types"].items()
-                 if name.endswith(".weight") and not name.endswith("norm.weight")
-                 and t not in (scheme, ref_row["types"].get(name))]
-        self.checks.check(not wrong, "%s gguf-%s%s: every weight matrix is %s or llama.cpp's type for it%s" % (
-            model, scheme, " --calib" if pq_row["calib"] else "", scheme,
-            "" if not wrong else ": %s" % ", ".join("%s is %s (llama.cpp: %s)" % w for w in wrong[:5])))
+    def no_more_bytes(self, model, pq_row, ref_row, scheme):
+        """pq's file has llama.cpp's tensors, none of them bigger than llama.cpp's."""
+        ours, theirs = pq_row["tensors"], ref_row["tensors"]
+        wrong = ["%s missing" % name for name in sorted(set(theirs) - set(ours))]
+        wrong += ["%s is %s, %d bytes (llama.cpp: %s, %d)" % ((name,) + ours[name] + theirs.get(name, ("none", 0)))
+                  for name in sorted(ours) if ours[name][1] > theirs.get(name, ("none", 0))[1]]
+        self.checks.check(not wrong, "%s gguf-%s%s: llama.cpp's %d tensors, none bigger than in llama.cpp's %s "
+                          "file%s" % (model, scheme, " --calib" if pq_row["calib"] else "", len(theirs), scheme,
+                                      "" if not wrong else ": " + "; ".join(wrong[:5])))
 
     def check_tokenizer(self, model, gguf):
         text = os.path.join(self.args.work, "sentence.txt")
@@ -288,7 +290,7 @@ class Harness:
                                       % (model, pq_row["kld_mean"], kQ8MaxKld))
                 if ref_row is None:
                     continue
-                self.same_types(model, pq_row, ref_row, scheme)
+                self.no_more_bytes(model, pq_row, ref_row, scheme)
                 if scheme in kCompared:
                     limit = ref_row["kld_mean"] * (1 + kLlamaCppTolerance)
                     self.checks.check(pq_row["kld_mean"] <= limit,
@@ -347,7 +349,7 @@ def main():
         json.dump({"tolerance_vs_llama_cpp": kLlamaCppTolerance, "f32_max_kld": kF32MaxKld,
                    "f32_min_top1": kF32MinTop1, "q8_0_max_kld": kQ8MaxKld,
                    "heldout_tokens": harness.tokens_path,
-                   "rows": [{k: v for k, v in r.items() if k != "types"} for r in harness.rows]}, f, indent=2)
+                   "rows": [{k: v for k, v in r.items() if k != "tensors"} for r in harness.rows]}, f, indent=2)
         f.write("\n")
     return checks.close()
 
