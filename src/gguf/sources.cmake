@@ -1,4 +1,8 @@
 # Sources of the GGUF subsystem (ggml block types, GGUF files, Llama graph
 # recognition, tokenizer metadata, the GGUF export), added to the pq library.
 target_sources(pq PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/protobuf_wire.cc
+  ${CMAKE_CURRENT_LIST_DIR}/sentencepiece_model.cc
+  ${CMAKE_CURRENT_LIST_DIR}/tokenizer_json.cc
+  ${CMAKE_CURRENT_LIST_DIR}/tokenizer_meta.cc
 )
