@@ -32,15 +32,17 @@ Status WireReader::ReadVarint(uint64_t* value) {
   for (int i = 0; i < kMaxVarintBytes; ++i) {
     if (pos_ >= bytes_.size()) return Error("varint cut off by the end of the data");
     const uint8_t byte = static_cast<uint8_t>(bytes_[pos_++]);
-    // The 10th byte may only carry bit 63.
-    if (i == kMaxVarintBytes - 1 && byte > 1) return Error("varint beyond 64 bits");
+    // The 10th byte may only carry bit 63, and must end the varint.
+    if (i == kMaxVarintBytes - 1 && byte > 1) {
+      return Error("varint longer than 10 bytes or beyond 64 bits");
+    }
     result |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
     if ((byte & 0x80) == 0) {
       *value = result;
       return Status::OK();
     }
   }
-  return Error("varint longer than 10 bytes");
+  return Status::Internal("unreachable: the 10th varint byte ends it or is refused");
 }
 
 Status WireReader::ReadTag(uint32_t* number, WireType* type) {

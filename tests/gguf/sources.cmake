@@ -1,3 +1,7 @@
 # Unit tests of src/gguf, added to pq_tests.
 target_sources(pq_tests PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/protobuf_wire_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/sentencepiece_model_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/tokenizer_json_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/tokenizer_meta_test.cc
 )
