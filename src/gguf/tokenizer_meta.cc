@@ -2,6 +2,7 @@
 // TokenizerKeyValues (TokenizerMeta -> tokenizer.ggml.* metadata).
 #include "gguf/tokenizer_meta.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -15,6 +16,10 @@ namespace {
 constexpr std::streamoff kMaxTokenizerBytes = std::streamoff{1} << 30;
 
 Result<std::string> ReadWholeFile(const std::string& path) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) {
+    return Status::InvalidInput(path + ": not a regular file (expected a tokenizer file)");
+  }
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return Status::InvalidInput(path + ": cannot open the tokenizer file");
   const std::streamoff size = in.tellg();

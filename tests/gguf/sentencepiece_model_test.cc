@@ -245,9 +245,11 @@ TEST(TokenizerSentencePiece, RefusesRandomBytes) {
   }
 }
 
-TEST(TokenizerSentencePiece, RefusesMissingFile) {
+TEST(TokenizerSentencePiece, RefusesMissingFileAndFolder) {
   ExpectInvalid(LoadTokenizer("/nonexistent/tokenizer.model"), "/nonexistent/tokenizer.model",
-                "cannot open");
+                "not a regular file");
+  testing::TempDir dir;
+  ExpectInvalid(LoadTokenizer(dir.path()), dir.path(), "not a regular file");
 }
 
 }  // namespace
