@@ -6,4 +6,8 @@ target_sources(pq PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/weight_encoder.cc
   ${CMAKE_CURRENT_LIST_DIR}/gguf_metadata.cc
   ${CMAKE_CURRENT_LIST_DIR}/gguf_report.cc
+  ${CMAKE_CURRENT_LIST_DIR}/protobuf_wire.cc
+  ${CMAKE_CURRENT_LIST_DIR}/sentencepiece_model.cc
+  ${CMAKE_CURRENT_LIST_DIR}/tokenizer_json.cc
+  ${CMAKE_CURRENT_LIST_DIR}/tokenizer_meta.cc
 )

@@ -42,10 +42,34 @@ struct TokenizerMeta {
 // as tokenizer.json, anything else as a SentencePiece model. Errors
 // (kInvalidInput, naming the file and what was wrong): unreadable,
 // malformed wire format or JSON, no vocabulary, a tokenizer.json model type
-// other than BPE, ids that are not 0..n-1 without gaps.
+// other than BPE, ids that are not 0..n-1 without gaps; kNotSupported for a
+// SentencePiece model of type WORD or CHAR (llama.cpp reads UNIGRAM and BPE).
 Result<TokenizerMeta> LoadTokenizer(const std::string& path);
 
-// The tokenizer.ggml.* key/values of `meta`, in a fixed order.
+// As LoadTokenizer, on the bytes of a SentencePiece `.model` already in
+// memory; `origin` names them in messages. source_path and source_sha256
+// are left empty. Sets model "llama", pre "default", add_bos true and
+// add_eos false (llama's convention); special ids from the trainer spec,
+// dropped (-1) when disabled. Every piece's type must be one of TokenType's.
+Result<TokenizerMeta> ParseSentencePieceModel(const std::string& bytes,
+                                              const std::string& origin);
+
+// As LoadTokenizer, on the text of a Hugging Face tokenizer.json. Tokens are
+// model.vocab plus added_tokens (special ones kControl, others
+// kUserDefined; "<0xXX>" pieces kByte when model.byte_fallback); merges are
+// "a b" whichever of the two JSON forms holds them (a space inside a part
+// of the pair form becomes U+0120, as gguf-py writes it). bos/eos/unk/pad
+// are found among added_tokens by their usual contents ("<s>", "</s>",
+// "<|endoftext|>" (eos, and bos when there is no other), "<unk>", "<pad>",
+// ...), unk also from model.unk_token; add_bos/add_eos from a
+// TemplateProcessing post_processor that starts/ends with that token.
+// Sets model "gpt2", pre "default".
+Result<TokenizerMeta> ParseTokenizerJson(const std::string& text, const std::string& origin);
+
+// The tokenizer.ggml.* key/values of `meta`, in a fixed order: model, pre,
+// tokens, scores (when any), token_type, merges (when any), the
+// bos/eos/unknown/padding token ids that are not -1 (uint32), add_bos_token,
+// add_eos_token.
 std::vector<KeyValue> TokenizerKeyValues(const TokenizerMeta& meta);
 
 }  // namespace pq::gguf

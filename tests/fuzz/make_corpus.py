@@ -8,6 +8,7 @@ are. Run: /usr/bin/python3 tests/fuzz/make_corpus.py
 """
 import hashlib
 import io
+import json
 import os
 import struct
 import sys
@@ -128,6 +129,75 @@ def npy_bytes(array, fortran=False, version=None):
     return buf.getvalue()
 
 
+def pb_varint(v):
+    v &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        out.append((v & 0x7F) | (0x80 if v >= 0x80 else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+
+
+def pb_field(number, wire_type, payload):
+    """A protobuf field: varint payloads are ints, the others bytes."""
+    tag = pb_varint(number << 3 | wire_type)
+    if wire_type == 0:
+        return tag + pb_varint(payload)
+    if wire_type == 2:
+        return tag + pb_varint(len(payload)) + payload
+    return tag + payload
+
+
+def spm_model(pieces, trainer):
+    """A SentencePiece ModelProto: pieces are (piece, score, type)."""
+    out = b""
+    for piece, score, kind in pieces:
+        out += pb_field(1, 2, pb_field(1, 2, piece.encode()) + pb_field(2, 5, struct.pack("<f", score))
+                        + pb_field(3, 0, kind))
+    return out + pb_field(2, 2, trainer) + pb_field(3, 2, pb_field(1, 2, b"identity"))
+
+
+def tokenizer_seeds():
+    """Seeds of the tokenizer target: SentencePiece models and tokenizer.json files."""
+    tok = reset("tokenizer")
+    sample = open(os.path.join(HERE, "..", "..", "models", "tiny_llm", "tokenizer.model"), "rb").read()
+    put(tok, "tiny_llm_head.model", sample[:2048])
+    put(tok, "tiny_llm_tail.model", sample[-1024:])
+    pieces = [("<unk>", 0.0, 2), ("<s>", 0.0, 3), ("</s>", 0.0, 3), ("<0x41>", 0.0, 6), ("a", -1.0, 1),
+              ("b", -2.0, 1), ("<user>", 0.0, 4), ("old", 0.0, 5)]
+    bpe = pb_field(3, 0, 2) + pb_field(40, 0, 0) + pb_field(41, 0, 1) + pb_field(42, 0, 2) + pb_field(43, 0, -1)
+    put(tok, "small_bpe.model", spm_model(pieces, bpe))
+    put(tok, "small_unigram.model", spm_model(pieces, pb_field(3, 0, 1)))
+    put(tok, "word.model", spm_model(pieces, pb_field(3, 0, 3)))
+    put(tok, "groups.model", pb_field(9, 3, pb_field(1, 0, 1) + pb_field(9, 4, b"")) + spm_model(pieces[:3], b""))
+    gpt2 = {
+        "version": "1.0",
+        "added_tokens": [{"id": 6, "content": "<|endoftext|>", "special": True},
+                         {"id": 7, "content": "<user>", "special": False}],
+        "post_processor": {"type": "ByteLevel"},
+        "model": {"type": "BPE", "unk_token": None,
+                  "vocab": {"a": 0, "b": 1, "\u0120": 2, "ab": 3, "\u0120a": 4, "\u0120ab": 5, "<|endoftext|>": 6},
+                  "merges": ["a b", "\u0120 a", "\u0120a b"]},
+    }
+    put(tok, "gpt2.json", json.dumps(gpt2).encode())
+    gpt2["model"]["merges"] = [["a", "b"], ["\u0120", "a"], ["\u0120a", "b"]]
+    put(tok, "gpt2_pairs.json", json.dumps(gpt2).encode())
+    llama = {
+        "added_tokens": [{"id": 0, "content": "<unk>", "special": True}, {"id": 1, "content": "<s>", "special": True},
+                         {"id": 2, "content": "</s>", "special": True}],
+        "post_processor": {"type": "Sequence", "processors": [
+            {"type": "ByteLevel"},
+            {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                                                      {"Sequence": {"id": "A", "type_id": 0}}]}]},
+        "model": {"type": "BPE", "byte_fallback": True, "unk_token": "<unk>",
+                  "vocab": {"<unk>": 0, "<s>": 1, "</s>": 2, "<0x0A>": 3, "x": 4}, "merges": []},
+    }
+    put(tok, "llama.json", json.dumps(llama).encode())
+    put(tok, "wordpiece.json", b'{"model": {"type": "WordPiece", "vocab": {"a": 0}}}')
+    put(tok, "gap.json", b'{"model": {"type": "BPE", "vocab": {"a": 0, "b": 2}}}')
+
+
 def main():
     rng = np.random.default_rng(0)
     models = hand_made_models()
@@ -243,6 +313,8 @@ def main():
     mismatch = helper.make_tensor("m", TensorProto.FLOAT, [2], [1.0, 2.0])
     mismatch.dims[:] = [3, 3]
     put(tp, "mismatch.pb", mismatch.SerializeToString())
+
+    tokenizer_seeds()
 
     size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(CORPUS) for f in fs)
     print(f"corpus: {size} bytes", file=sys.stderr)
