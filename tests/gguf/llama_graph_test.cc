@@ -273,23 +273,29 @@ TEST_F(LlamaGraphTest, PackedQkvIsSplitIntoTheSameRows) {
   EXPECT_EQ(v->sources, std::vector<std::string>{"model.layers.0.attn.qkv_proj.MatMul.weight"});
 }
 
-TEST_F(LlamaGraphTest, Float16CopyGivesTheRoundedValues) {
-  testing::TempDir dir;
-  const std::string fp16 = dir.File("fp16.onnx");
-  ASSERT_TRUE(RunTool("make_fp16_model.py " + TinyLlmDir() + "/tiny_llm_optimum.onnx " + fp16));
-  std::unique_ptr<Model> model = LoadOrDie(fp16);
-  ASSERT_NE(model, nullptr);
-  EXPECT_EQ(model->FindConstant("model.layers.0.mlp.down_proj.weight")->data_type, 10);
-  const LlamaDecoder decoder = RecognizeOrDie(*model);
-  ExpectTinyLlmHyperParams(decoder.hparams);
-  ASSERT_EQ(decoder.weights.size(), optimum_->weights.size());
-  for (size_t i = 0; i < decoder.weights.size(); ++i) {
-    const std::vector<float>& full = optimum_->weights[i].values;
-    const std::vector<float>& half = decoder.weights[i].values;
-    ASSERT_EQ(full.size(), half.size());
-    size_t mismatches = 0;
-    for (size_t j = 0; j < full.size(); ++j) mismatches += half[j] != exec::RoundToFloat16(full[j]);
-    EXPECT_EQ(mismatches, 0u) << decoder.weights[i].name;
+TEST_F(LlamaGraphTest, Float16CopiesGiveTheRoundedValues) {
+  for (const char* layout : {"optimum", "genai"}) {
+    SCOPED_TRACE(layout);
+    testing::TempDir dir;
+    const std::string fp16 = dir.File("fp16.onnx");
+    ASSERT_TRUE(RunTool("make_fp16_model.py " + TinyLlmDir() + "/tiny_llm_" + layout + ".onnx " +
+                        fp16));
+    std::unique_ptr<Model> model = LoadOrDie(fp16);
+    ASSERT_NE(model, nullptr);
+    EXPECT_EQ(model->FindConstant("model.embed_tokens.weight")->data_type, 10);
+    const LlamaDecoder decoder = RecognizeOrDie(*model);
+    ExpectTinyLlmHyperParams(decoder.hparams);
+    ASSERT_EQ(decoder.weights.size(), optimum_->weights.size());
+    for (size_t i = 0; i < decoder.weights.size(); ++i) {
+      const std::vector<float>& full = optimum_->weights[i].values;
+      const std::vector<float>& half = decoder.weights[i].values;
+      ASSERT_EQ(full.size(), half.size());
+      size_t mismatches = 0;
+      for (size_t j = 0; j < full.size(); ++j) {
+        mismatches += half[j] != exec::RoundToFloat16(full[j]);
+      }
+      EXPECT_EQ(mismatches, 0u) << decoder.weights[i].name;
+    }
   }
 }
 
@@ -420,6 +426,82 @@ TEST(LlamaGraphVariantTest, RunTimeAnglesGiveBaseAndNoContextLength) {
   EXPECT_EQ(decoder.hparams.rope_dims, kHeadDim);
   EXPECT_TRUE(decoder.hparams.rope_half_split);
   EXPECT_EQ(decoder.weights.size(), kUntiedTensors);
+}
+
+// The float32 values of an initializer held in raw_data.
+std::vector<float> RawFloats(const onnx::TensorProto& tensor) {
+  std::vector<float> out(tensor.raw_data().size() / sizeof(float));
+  std::memcpy(out.data(), tensor.raw_data().data(), tensor.raw_data().size());
+  return out;
+}
+
+// Torch-style attention fed by one packed qkv MatMul and a Split.
+TEST_F(LlamaGraphTest, PackedQkvWithSplitInWrittenOutAttention) {
+  const onnx::ModelProto proto = EditedOptimum([](onnx::GraphProto* graph) {
+    std::map<std::string, std::vector<float>> values;
+    for (const auto& init : graph->initializer()) values[init.name()] = RawFloats(init);
+    onnx::TensorProto* sizes = graph->add_initializer();
+    sizes->set_name("qkv_sizes");
+    sizes->set_data_type(onnx::TensorProto::INT64);
+    sizes->add_dims(3);
+    for (int64_t n : {kHeads * kHeadDim, kKvHeads * kHeadDim, kKvHeads * kHeadDim}) {
+      sizes->add_int64_data(n);
+    }
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+    for (const auto& node : graph->node()) {
+      const std::string& name = node.name();
+      if (name.find("/k_proj/MatMul") != std::string::npos ||
+          name.find("/v_proj/MatMul") != std::string::npos) {
+        continue;
+      }
+      if (name.find("/q_proj/MatMul") == std::string::npos) {
+        *nodes.Add() = node;
+        continue;
+      }
+      const std::string layer = name.substr(1, name.find('/', 1) - 1);  // "layers.N"
+      const std::string w = "model." + layer + ".self_attn.";
+      const int64_t width = (kHeads + 2 * kKvHeads) * kHeadDim;
+      std::vector<float> packed;
+      for (int64_t row = 0; row < kEmbd; ++row) {  // [in, out]: concatenate each row
+        for (const char* part : {"q", "k", "v"}) {
+          const std::vector<float>& src = values[w + part + "_proj.weight"];
+          const int64_t cols = static_cast<int64_t>(src.size()) / kEmbd;
+          packed.insert(packed.end(), src.begin() + row * cols, src.begin() + (row + 1) * cols);
+        }
+      }
+      onnx::TensorProto* init = graph->add_initializer();
+      init->set_name(w + "qkv_proj.weight");
+      init->set_data_type(onnx::TensorProto::FLOAT);
+      init->add_dims(kEmbd);
+      init->add_dims(width);
+      init->set_raw_data(packed.data(), packed.size() * sizeof(float));
+      onnx::NodeProto* matmul = nodes.Add();
+      *matmul = node;
+      matmul->set_input(1, init->name());
+      matmul->set_output(0, "/" + layer + "/qkv");
+      onnx::NodeProto* split = nodes.Add();
+      split->set_op_type("Split");
+      split->set_name("/" + layer + "/qkv_split");
+      split->add_input(matmul->output(0));
+      split->add_input("qkv_sizes");
+      for (const char* part : {"q", "k", "v"}) {
+        split->add_output("/" + layer + "/self_attn/" + part + "_proj/MatMul_output_0");
+      }
+      auto* axis = split->add_attribute();
+      axis->set_name("axis");
+      axis->set_type(onnx::AttributeProto::INT);
+      axis->set_i(-1);
+    }
+    graph->mutable_node()->Swap(&nodes);
+  });
+  std::unique_ptr<Model> model = FromProto(proto, "packed_split.onnx");
+  ASSERT_NE(model, nullptr);
+  const LlamaDecoder decoder = RecognizeOrDie(*model);
+  ExpectTinyLlmHyperParams(decoder.hparams);
+  ExpectSameWeights(*optimum_, decoder);
+  const LlamaWeight* k = Find(decoder, "blk.3.attn_k.weight");
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(k->sources, std::vector<std::string>{"model.layers.3.self_attn.qkv_proj.weight"});
 }
 
 TEST(LlamaGraphVariantTest, NormOfTheWrongSizeIsInvalidInput) {
