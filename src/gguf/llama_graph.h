@@ -32,7 +32,11 @@ struct LlamaHyperParams {
   int64_t head_dim = 0;
   int64_t feed_forward = 0;  // MLP intermediate size
   int64_t rope_dims = 0;     // rotated dims per head (head_dim unless partial)
+  // Fitted to the angles at position 1; snapped to the nearest integer when
+  // within a relative 1e-4 of it (float32/float16 tables of an integer base).
   double rope_base = 10000.0;
+  // The shortest decimal that rounds to the value the graph stores, in the
+  // type it stores it in (1e-5, not float32's 9.99999975e-06).
   double rms_epsilon = 1e-5;
   // Rows of the rotary position table, or 0 when the graph computes the
   // angles at run time (then the caller must be told the context length).

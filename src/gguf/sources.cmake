@@ -10,4 +10,9 @@ target_sources(pq PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/sentencepiece_model.cc
   ${CMAKE_CURRENT_LIST_DIR}/tokenizer_json.cc
   ${CMAKE_CURRENT_LIST_DIR}/tokenizer_meta.cc
+  ${CMAKE_CURRENT_LIST_DIR}/llama_blocks.cc
+  ${CMAKE_CURRENT_LIST_DIR}/llama_graph.cc
+  ${CMAKE_CURRENT_LIST_DIR}/llama_graph_view.cc
+  ${CMAKE_CURRENT_LIST_DIR}/llama_norms.cc
+  ${CMAKE_CURRENT_LIST_DIR}/llama_rope.cc
 )
