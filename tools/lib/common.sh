@@ -70,8 +70,11 @@ ensure_npm_packages() {
     say "npm packages are installed"
     return 0
   fi
-  say "installing npm packages in tests/interop (npm ci --ignore-scripts)"
-  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  say "installing npm packages in tests/interop (npm ci --ignore-scripts --omit=optional)"
+  # --omit=optional: node-llama-cpp lists every platform's and GPU backend's
+  # prebuilt binaries as optional (650 MB); the linux-x64 CPU one is a direct
+  # dependency of package.json.
+  (cd "$dir" && npm ci --ignore-scripts --omit=optional --no-audit --no-fund --loglevel=error)
 }
 
 # Runs "$@" holding $PQ_BUILD_LOCK (flock), or plainly when flock is missing.
