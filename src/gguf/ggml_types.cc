@@ -173,7 +173,9 @@ void DequantizeBlock(GgmlType type, const uint8_t* in, float* y) {
       uint32_t qh;
       std::memcpy(&qh, b.qh, 4);
       UnpackNibbles(b.qs, q);
-      for (int j = 0; j < kQk; ++j) y[j] = ((q[j] | (((qh >> j) & 1u) << 4)) - 16) * d;
+      for (int j = 0; j < kQk; ++j) {
+        y[j] = (static_cast<int>(q[j] | (((qh >> j) & 1u) << 4)) - 16) * d;
+      }
       return;
     }
     case GgmlType::kIq4Nl: {

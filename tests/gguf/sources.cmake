@@ -1,3 +1,4 @@
 # Unit tests of src/gguf, added to pq_tests.
 target_sources(pq_tests PRIVATE
+  gguf/ggml_types_test.cc
 )
