@@ -1,4 +1,5 @@
 # Unit tests of src/gguf, added to pq_tests.
 target_sources(pq_tests PRIVATE
   gguf/ggml_types_test.cc
+  gguf/gguf_file_test.cc
 )
