@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/block_cache.h"
+#include "base/float16.h"
 #include "pq/data_type.h"
 
 namespace pq {
@@ -19,29 +20,6 @@ int64_t PhysicalMemoryBytes() {
   const long page_size = sysconf(_SC_PAGE_SIZE);
   if (pages <= 0 || page_size <= 0) return INT64_MAX;
   return static_cast<int64_t>(pages) * page_size;
-}
-
-float HalfToFloat(uint16_t h) {
-  const uint32_t sign = (h & 0x8000u) << 16;
-  const uint32_t exponent = (h >> 10) & 0x1f;
-  const uint32_t mantissa = h & 0x3ff;
-  uint32_t bits;
-  if (exponent == 0) {
-    if (mantissa == 0) {
-      bits = sign;
-    } else {  // subnormal: value = mantissa * 2^-24
-      const float value = std::ldexp(static_cast<float>(mantissa), -24);
-      std::memcpy(&bits, &value, 4);
-      bits |= sign;
-    }
-  } else if (exponent == 31) {
-    bits = sign | 0x7f800000u | (mantissa << 13);
-  } else {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  }
-  float out;
-  std::memcpy(&out, &bits, 4);
-  return out;
 }
 
 }  // namespace
@@ -136,7 +114,7 @@ Result<Tensor> TensorFromBytes(int32_t dtype, const std::vector<int64_t>& shape,
     for (int64_t i = 0; i < *count; ++i) {
       uint16_t h;
       std::memcpy(&h, bytes + 2 * i, 2);
-      out[i] = HalfToFloat(h);
+      out[i] = HalfBitsToFloat(h);
     }
   } else if (dtype == kDouble) {
     float* out = t->data<float>();

@@ -49,11 +49,30 @@ struct GgmlTypeTraits {
   int64_t block_bytes;    // bytes per block
 };
 
+// The 16 levels of IQ4_NL (ggml's kvalues_iq4nl), ascending.
+inline constexpr int8_t kIq4nlLevels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                            1,    13,   25,  38,  53,  69,  89,  113};
+
+// How any tensor type that ggml stores in GGUF files is laid out, whether or
+// not pq encodes it: enough to size and name tensors of files written by
+// other tools (pq inspect reads them; only the types above are encoded).
+struct GgmlStorage {
+  uint32_t type;
+  const char* name;     // ggml's type name ("q6_K", "bf16", ...)
+  int64_t block_size;   // values per block
+  int64_t block_bytes;  // bytes per block
+};
+
+// The storage row of ggml type id `type`, or nullptr for an id ggml does not
+// store (unknown, or removed such as 4, 5, 31..33, 36..38).
+const GgmlStorage* StorageOf(uint32_t type);
+
 // The row of `type`, or nullptr for a type pq does not write.
 const GgmlTypeTraits* TraitsOf(GgmlType type);
 // The row named `name` (as in the table), or nullptr.
 const GgmlTypeTraits* TraitsNamed(const std::string& name);
-// The name of any ggml type id, known to pq or not ("type 23" when unknown).
+// The name of any ggml type id: pq's name for the types it writes, ggml's
+// for the others it stores, "type 99" for an unknown id.
 std::string GgmlTypeName(uint32_t type);
 
 // Bytes of a row of `n` values of `type`.

@@ -1,0 +1,21 @@
+// IEEE 754 binary16 ("half") conversions on raw bit patterns, shared by the
+// ONNX float16 tensor reader and the GGUF block formats.
+#ifndef PQ_BASE_FLOAT16_H_
+#define PQ_BASE_FLOAT16_H_
+
+#include <cstdint>
+
+namespace pq {
+
+// Returns the float value of the half with bits `h` (exact: every half is a
+// float). Subnormals, infinities and NaN (payload kept) are decoded.
+float HalfBitsToFloat(uint16_t h);
+
+// Returns the bits of the half nearest to `f`, ties to even. Values whose
+// magnitude rounds beyond 65504 become +-inf; NaN stays a (quiet) NaN; tiny
+// values become half subnormals or +-0.
+uint16_t FloatToHalfBits(float f);
+
+}  // namespace pq
+
+#endif  // PQ_BASE_FLOAT16_H_
