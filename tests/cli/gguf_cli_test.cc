@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gguf/gguf_file.h"
+#include "gguf/tiny_llm_variants.h"
 #include "testutil/cli_expect.h"
 #include "testutil/temp_dir.h"
 #include "util/sha256.h"
@@ -143,6 +144,42 @@ TEST(GgufCliTest, CalibrationTokensWeighTheRoundingOfEveryMatrixButTheEmbedding)
     }
   }
   EXPECT_EQ(weighted, kTinyLlmMatrices - 1);
+}
+
+void SaveProto(const onnx::ModelProto& proto, const std::string& path) {
+  std::ofstream out(path, std::ios::binary);
+  ASSERT_TRUE(proto.SerializeToOstream(&out));
+}
+
+TEST(GgufCliTest, ModelsWithoutAPositionTableNeedTheContextLength) {
+  TempDir dir;
+  SaveProto(testing::RunTimeRopeTinyLlm(), dir.File("rope.onnx"));
+  const std::vector<std::string> command = {"quantize", dir.File("rope.onnx"), "-o", dir.File("rope.gguf"), "--scheme",
+                                            "gguf-q8_0", "--tokenizer", Tiny("tokenizer.model")};
+  ExpectRefusal(RunPq(command), kExitUsage, "pass --context-length N");
+  EXPECT_FALSE(std::filesystem::exists(dir.File("rope.gguf")));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("rope.report.json")));
+  std::vector<std::string> with_length = command;
+  with_length.insert(with_length.end(), {"--context-length", "256"});
+  CliRun run = RunPq(with_length);
+  ASSERT_EQ(run.exit_code, kExitOk) << run.err;
+  Result<gguf::GgufContents> contents = gguf::ReadGguf(dir.File("rope.gguf"));
+  ASSERT_TRUE(contents.ok()) << contents.status().message();
+  EXPECT_EQ(gguf::FindValue(contents.value(), "llama.context_length")->integer, 256);
+  EXPECT_EQ(ReadJson(dir.File("rope.report.json"))["architecture"]["context_length_source"], "--context-length");
+}
+
+TEST(GgufCliTest, ATiedLmHeadWritesNoOutputTensor) {
+  TempDir dir;
+  SaveProto(testing::TiedTinyLlm(), dir.File("tied.onnx"));
+  CliRun run = RunPq({"quantize", dir.File("tied.onnx"), "-o", dir.File("tied.gguf"), "--scheme", "gguf-q4_0",
+                      "--tokenizer", Tiny("tokenizer.model")});
+  ASSERT_EQ(run.exit_code, kExitOk) << run.err;
+  Result<gguf::GgufContents> contents = gguf::ReadGguf(dir.File("tied.gguf"));
+  ASSERT_TRUE(contents.ok()) << contents.status().message();
+  EXPECT_EQ(contents->tensors.size(), static_cast<size_t>(kTinyLlmTensors - 1));
+  for (const gguf::TensorInfoRecord& t : contents->tensors) EXPECT_NE(t.name, "output.weight");
+  EXPECT_EQ(ReadJson(dir.File("tied.report.json"))["architecture"]["tied_embeddings"], true);
 }
 
 TEST(GgufCliTest, RefusalsNameTheProblemAndWriteNothing) {

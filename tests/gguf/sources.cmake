@@ -9,4 +9,5 @@ target_sources(pq_tests PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/tokenizer_json_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/tokenizer_meta_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/llama_graph_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/tiny_llm_variants.cc
 )
