@@ -15,4 +15,5 @@ set_source_files_properties(${PQ_GGUF_BLOCK_SOURCES} src/base/float16.cc
 target_sources(pq PRIVATE
   src/gguf/gguf_writer.cc
   src/gguf/gguf_reader.cc
+  src/gguf/gguf_inspect.cc
 )

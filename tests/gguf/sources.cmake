@@ -2,4 +2,5 @@
 target_sources(pq_tests PRIVATE
   gguf/ggml_types_test.cc
   gguf/gguf_file_test.cc
+  cli/gguf_inspect_cli_test.cc
 )
