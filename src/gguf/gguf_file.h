@@ -45,7 +45,7 @@ enum class ValueType : uint32_t {
 // not written by pq and are refused by the reader).
 struct Value {
   ValueType type = ValueType::kUint32;
-  int64_t integer = 0;   // also uint64 values below 2^63
+  int64_t integer = 0;   // uint64 values as their bit pattern (>= 2^63 read negative)
   double real = 0;
   std::string string;
   ValueType element_type = ValueType::kUint32;
@@ -82,7 +82,9 @@ struct TensorToWrite {
 // partial file on failure). `general.alignment` is written only when
 // `alignment` is not 32. Tensor data is laid out in the given order.
 // Errors: kInvalidArgument for a tensor whose byte count does not match its
-// dims and type, or a duplicate key or tensor name; kOutputError when the
+// dims and type, more than 4 dims, a name longer than 63 bytes (ggml's
+// limit), a duplicate key or tensor name, an alignment that is not a power
+// of two or disagrees with a general.alignment key; kOutputError when the
 // file cannot be written.
 Status WriteGguf(const std::string& path, const std::vector<KeyValue>& kvs,
                  const std::vector<TensorToWrite>& tensors, uint32_t alignment = 32);
@@ -110,7 +112,12 @@ struct GgufContents {
 // was wrong): not a GGUF file, a version other than 2 or 3, counts or string
 // lengths beyond the file, an unknown value or ggml type, a tensor whose
 // data lies beyond the file, overlaps another or is misaligned, dims that
-// are not positive or whose product overflows.
+// are not positive or whose product overflows, more than 4 dims, a first dim
+// that is not a multiple of the type's block size, duplicate keys or tensor
+// names, nested arrays, a bool other than 0/1, a general.alignment that is
+// not a uint32 power of two. Tensor types are those ggml stores (StorageOf),
+// not only those pq encodes. Counts are checked against the bytes left
+// before anything is allocated for them.
 Result<GgufContents> ReadGguf(const std::string& path);
 
 // As ReadGguf, on bytes in memory (`origin` names them in messages).

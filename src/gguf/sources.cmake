@@ -13,6 +13,7 @@ target_sources(pq PRIVATE
   ${PQ_GGUF_BLOCK_SOURCES}
   ${CMAKE_CURRENT_LIST_DIR}/gguf_writer.cc
   ${CMAKE_CURRENT_LIST_DIR}/gguf_reader.cc
+  ${CMAKE_CURRENT_LIST_DIR}/gguf_inspect.cc
   ${CMAKE_CURRENT_LIST_DIR}/gguf_schemes.cc
   ${CMAKE_CURRENT_LIST_DIR}/importance_collector.cc
   ${CMAKE_CURRENT_LIST_DIR}/weight_encoder.cc

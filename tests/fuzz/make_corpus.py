@@ -197,6 +197,52 @@ def tokenizer_seeds():
     put(tok, "wordpiece.json", b'{"model": {"type": "WordPiece", "vocab": {"a": 0}}}')
     put(tok, "gap.json", b'{"model": {"type": "BPE", "vocab": {"a": 0, "b": 2}}}')
 
+def gguf_string(s):
+    b = s.encode()
+    return struct.pack("<Q", len(b)) + b
+
+
+def gguf_file(kvs, tensors, alignment=32):
+    """GGUF v3 bytes: kvs are (key, type id, packed value); tensors are
+    (name, dims, ggml type, data bytes), laid out in order, aligned."""
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(kvs))
+    for key, vtype, packed in kvs:
+        out += gguf_string(key) + struct.pack("<I", vtype) + packed
+    offset, data = 0, b""
+    for name, dims, gtype, blob in tensors:
+        out += gguf_string(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        out += struct.pack("<IQ", gtype, offset)
+        padded = blob + b"\0" * (-len(blob) % alignment)
+        data += padded
+        offset += len(padded)
+    out += b"\0" * (-len(out) % alignment)
+    return out + data
+
+
+def gguf_seeds():
+    """Small GGUF files: every value type, arrays, a few tensor types."""
+    kvs = [("general.architecture", 8, gguf_string("llama")),
+           ("u8", 0, struct.pack("<B", 7)), ("i8", 1, struct.pack("<b", -7)),
+           ("u16", 2, struct.pack("<H", 700)), ("i16", 3, struct.pack("<h", -700)),
+           ("u32", 4, struct.pack("<I", 70000)), ("i32", 5, struct.pack("<i", -70000)),
+           ("f32", 6, struct.pack("<f", 0.5)), ("bool", 7, b"\x01"),
+           ("u64", 10, struct.pack("<Q", 1 << 40)), ("i64", 11, struct.pack("<q", -(1 << 40))),
+           ("f64", 12, struct.pack("<d", 0.25)),
+           ("tokens", 9, struct.pack("<IQ", 8, 3) + gguf_string("a") + gguf_string("bc") + gguf_string("")),
+           ("scores", 9, struct.pack("<IQ", 6, 2) + struct.pack("<ff", 0.5, -1.0))]
+    q8 = struct.pack("<e", 0.1) + bytes(range(32))
+    q4k = bytes(range(144))
+    seeds = {
+        "values_only.gguf": gguf_file(kvs, []),
+        "tensors.gguf": gguf_file(kvs[:3], [("f32", [4, 2], 0, struct.pack("<8f", *range(8))),
+                                            ("q8", [32], 8, q8), ("q4k", [256], 12, q4k),
+                                            ("f16", [3], 1, struct.pack("<3e", 1, 2, 3))]),
+        "aligned64.gguf": gguf_file([("general.alignment", 4, struct.pack("<I", 64))],
+                                    [("a", [32], 2, bytes(18)), ("b", [32], 20, bytes(18))], 64),
+        "empty.gguf": gguf_file([], []),
+    }
+    return seeds
+
 
 def main():
     rng = np.random.default_rng(0)
@@ -315,6 +361,10 @@ def main():
     put(tp, "mismatch.pb", mismatch.SerializeToString())
 
     tokenizer_seeds()
+
+    gg = reset("gguf_reader")
+    for name, data in gguf_seeds().items():
+        put(gg, name, data)
 
     size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(CORPUS) for f in fs)
     print(f"corpus: {size} bytes", file=sys.stderr)
