@@ -172,6 +172,20 @@ Result<Projection> ReadProjection(const GraphView& view, const onnx::NodeProto& 
     }
     if (IntAttr(node, "transB", 0) != 0) out_major = !out_major;
   }
+  // llama.cpp's llama tensors have no projection biases: refuse a model that
+  // adds one rather than write it without.
+  if (node.op_type() == "Gemm" && node.input_size() > 2 && !node.input(2).empty()) {
+    return Status::NotSupported("node '" + NodeLabel(node) + "': a Gemm with a bias (input C '" + node.input(2) +
+                                "') has no place in llama.cpp's llama architecture");
+  }
+  for (const onnx::NodeProto* consumer : view.Consumers(node.output(0))) {
+    if (consumer->op_type() != "Add" || consumer->input_size() != 2) continue;
+    const std::string& other = consumer->input(0) == node.output(0) ? consumer->input(1) : consumer->input(0);
+    if (ResolveConstant(view, other)) {
+      return Status::NotSupported("node '" + NodeLabel(node) + "' adds a bias ('" + other + "' in node '" +
+                                  NodeLabel(*consumer) + "'): llama.cpp's llama architecture has no projection biases");
+    }
+  }
   Result<std::vector<float>> stored = ConstantFloats(view, *ref->constant);
   if (!stored.ok()) return stored.status();
   const int64_t d0 = ref->constant->dims[0];

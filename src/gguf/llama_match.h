@@ -84,7 +84,8 @@ struct Projection {
 };
 // Reads the weight of a node IsWeightMatMul accepts as [out, in] (an ONNX
 // MatMul B [in, out] is transposed). Errors: kNotSupported for a Gemm with
-// transA, a non-float weight.
+// transA, a non-float weight, a bias (Gemm's C, or an Add of a constant to
+// the product), naming the node.
 Result<Projection> ReadProjection(const GraphView& view, const onnx::NodeProto& node);
 
 // Nodes found walking backward from `start` through every input, not

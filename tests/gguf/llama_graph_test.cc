@@ -447,5 +447,36 @@ TEST(LlamaGraphVariantTest, MissingNormIsNotSupportedNamingTheBlock) {
       << decoder.status().message();
 }
 
+// q = MatMul(x, Wq) + b: llama.cpp's llama tensors have no bias, so the
+// model is refused instead of written without it.
+TEST(LlamaGraphVariantTest, AProjectionBiasIsNotSupportedNamingTheNode) {
+  const onnx::ModelProto proto = testing::EditedTinyLlm([](onnx::GraphProto* graph) {
+    const std::string product = "/layers.0/self_attn/q_proj/MatMul_output_0";
+    onnx::TensorProto* bias = graph->add_initializer();
+    bias->set_name("q_bias");
+    bias->set_data_type(onnx::TensorProto::FLOAT);
+    bias->add_dims(kHeads * kHeadDim);
+    for (int64_t i = 0; i < kHeads * kHeadDim; ++i) bias->add_float_data(0.01f);
+    for (auto& node : *graph->mutable_node()) {
+      for (auto& input : *node.mutable_input()) {
+        if (input == product) input = "q_biased";
+      }
+    }
+    onnx::NodeProto* add = graph->add_node();
+    add->set_op_type("Add");
+    add->set_name("/q_bias/Add");
+    add->add_input(product);
+    add->add_input("q_bias");
+    add->add_output("q_biased");
+  });
+  std::unique_ptr<Model> model = FromProto(proto, "biased.onnx");
+  ASSERT_NE(model, nullptr);
+  Result<LlamaDecoder> decoder = RecognizeLlama(*model);
+  ASSERT_FALSE(decoder.ok());
+  EXPECT_EQ(decoder.status().code(), Status::Code::kNotSupported);
+  EXPECT_NE(decoder.status().message().find("adds a bias ('q_bias'"), std::string::npos)
+      << decoder.status().message();
+}
+
 }  // namespace
 }  // namespace pq::gguf
