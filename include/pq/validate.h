@@ -60,6 +60,29 @@ struct ValidationData {
   int threads = 0;           // executor threads; 0 = all cores
   TaskKind task = TaskKind::kAuto;
   TokenDataOptions tokens;   // for decoders fed token ids or text
+  // Speed on pq's executor: each model runs the first batch this many times
+  // after one warm-up run, and the median is kept (0 = not measured; timings
+  // vary from run to run, so a report that must be byte-identical leaves
+  // them out).
+  int timing_runs = 0;
+  // With a value: the cost of 1,000 requests (samples) at this price per
+  // hour of the machine, from the measured time per sample.
+  std::optional<double> cost_per_hour;
+};
+
+// How fast one model ran on pq's executor (ValidationData::timing_runs).
+struct Throughput {
+  double ms_per_sample = 0;       // median run time / samples per run
+  double samples_per_second = 0;
+  int runs = 0;
+  int threads = 0;                // the executor's threads
+  int64_t batch = 0;              // samples per timed run
+  // Accuracy (with labels) or top-1 agreement with the reference (1 for the
+  // reference itself) per millisecond per sample; absent when the
+  // comparison has neither.
+  std::optional<double> quality_per_ms;
+  std::string quality;            // "accuracy" or "top1_agreement"
+  std::optional<double> cost_per_1000;  // with ValidationData::cost_per_hour
 };
 
 // Next-token metrics of a candidate language model against a reference, over
@@ -154,6 +177,9 @@ struct Comparison {
   int64_t candidate_bytes = 0;
   double size_ratio = 1;
   std::optional<LmMetrics> lm;  // with task kLm
+  // Both models' speed on pq's executor, when ValidationData::timing_runs > 0.
+  std::optional<Throughput> reference_speed;
+  std::optional<Throughput> candidate_speed;
 };
 
 // The smallest SQNR over the outputs (+inf when there are none).

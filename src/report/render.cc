@@ -258,6 +258,20 @@ void RenderValidationTables(const Json& v, ReportWriter* w) {
     metrics = &v["steps"][v["best_step"].get<size_t>()]["metrics"];
   }
   if (metrics == nullptr || !metrics->is_object()) return;
+  if (metrics->contains("speed") && (*metrics)["speed"].is_object()) {
+    const Json& speed = (*metrics)["speed"];
+    std::vector<std::vector<std::string>> rows;
+    for (const char* which : {"reference", "candidate"}) {
+      const Json& t = speed[which];
+      rows.push_back({which, Text(t["ms_per_sample"]), Text(t["samples_per_second"]),
+                      Text(t["quality"]) + " " + Text(t["quality_per_ms"]), Text(t["cost_per_1000"])});
+    }
+    w->Paragraph("Speed on pq's executor, not on the deployment runtime (" + Text(speed["reference"]["threads"]) +
+                 " threads, batch " + Text(speed["reference"]["batch"]) + ", median of " +
+                 Text(speed["reference"]["runs"]) + " runs); candidate speed-up " + Text(speed["candidate_speedup"]) +
+                 ".");
+    w->Table({"model", "ms per sample", "samples per second", "quality per ms", "cost per 1000 requests"}, rows);
+  }
   if (metrics->contains("lm") && (*metrics)["lm"].is_object()) {
     const Json& lm = (*metrics)["lm"];
     std::vector<std::vector<std::string>> rows;

@@ -11,6 +11,7 @@
 #include "validate/labels.h"
 #include "validate/lm_metrics.h"
 #include "validate/output_accumulator.h"
+#include "validate/throughput.h"
 
 namespace pq {
 
@@ -220,6 +221,20 @@ Result<Comparison> CompareAgainst(const State& state, const Model& candidate,
   out.size_ratio = out.reference_bytes > 0 ? static_cast<double>(out.candidate_bytes) /
                                                  static_cast<double>(out.reference_bytes)
                                            : 1.0;
+  if (state.data.timing_runs > 0 && total > 0) {
+    const int64_t count = std::min(batch, total);
+    Result<std::map<std::string, Tensor>> feeds = state.dataset->Batch(0, count);
+    if (!feeds.ok()) return feeds.status();
+    Result<Throughput> reference_speed =
+        validate::MeasureThroughput(*state.executor, feeds.value(), count, state.data.timing_runs, state.data.threads);
+    if (!reference_speed.ok()) return reference_speed.status();
+    Result<Throughput> candidate_speed =
+        validate::MeasureThroughput(*executor.value(), feeds.value(), count, state.data.timing_runs, state.data.threads);
+    if (!candidate_speed.ok()) return candidate_speed.status();
+    out.reference_speed = reference_speed.value();
+    out.candidate_speed = candidate_speed.value();
+    validate::AddQualityAndCost(&out, state.data.cost_per_hour);
+  }
   return out;
 }
 

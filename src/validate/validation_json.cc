@@ -84,6 +84,19 @@ ordered_json LmToJson(const LmMetrics& m) {
   return j;
 }
 
+ordered_json ThroughputToJson(const Throughput& t) {
+  ordered_json j;
+  j["ms_per_sample"] = JsonNumber(t.ms_per_sample);
+  j["samples_per_second"] = JsonNumber(t.samples_per_second);
+  j["quality"] = t.quality.empty() ? ordered_json(nullptr) : ordered_json(t.quality);
+  j["quality_per_ms"] = t.quality_per_ms ? JsonNumber(*t.quality_per_ms) : ordered_json(nullptr);
+  j["cost_per_1000"] = t.cost_per_1000 ? JsonNumber(*t.cost_per_1000) : ordered_json(nullptr);
+  j["runs"] = t.runs;
+  j["threads"] = t.threads;
+  j["batch"] = t.batch;
+  return j;
+}
+
 }  // namespace
 
 ordered_json ComparisonToJson(const Comparison& c) {
@@ -111,6 +124,17 @@ ordered_json ComparisonToJson(const Comparison& c) {
   }
   j["outputs"] = std::move(outputs);
   j["lm"] = c.lm ? LmToJson(*c.lm) : ordered_json(nullptr);
+  if (c.reference_speed && c.candidate_speed) {
+    j["speed"] = {{"measured_on", "pq's executor (median of the runs of the first batch, after one warm-up)"},
+                  {"reference", ThroughputToJson(*c.reference_speed)},
+                  {"candidate", ThroughputToJson(*c.candidate_speed)},
+                  {"candidate_speedup", JsonNumber(c.candidate_speed->ms_per_sample > 0
+                                                       ? c.reference_speed->ms_per_sample /
+                                                             c.candidate_speed->ms_per_sample
+                                                       : 0.0)}};
+  } else {
+    j["speed"] = nullptr;
+  }
   return j;
 }
 

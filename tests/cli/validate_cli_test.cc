@@ -115,6 +115,59 @@ TEST(CompareCliTest, DamagedScalesFailSqnrAndAccuracyGatesWithExitFour) {
             doc["metrics"]["size"]["candidate_bytes"].get<int64_t>());
 }
 
+// The brief's KPIs on pq's executor: both models' time per sample and
+// samples per second (median of --timing-runs), accuracy per ms with labels,
+// the cost of 1,000 requests from --cost-per-hour; --timing-runs 0 measures
+// nothing, and quantize --validate times only when asked (its report must
+// stay byte-identical).
+TEST(CompareCliTest, SpeedFiguresAccuracyPerMsAndCostPerThousandRequests) {
+  TempDir dir;
+  PrepareQuantizedCnn(dir);
+  std::vector<std::string> args = CompareArgs(dir, dir.File("q.onnx"));
+  args.insert(args.end(), {"--json", "--timing-runs", "3", "--cost-per-hour", "3.6"});
+  CliRun run = RunPq(args);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const nlohmann::json doc = nlohmann::json::parse(run.out);
+  const nlohmann::json& speed = doc["metrics"]["speed"];
+  ASSERT_TRUE(speed.is_object()) << run.out;
+  for (const char* which : {"reference", "candidate"}) {
+    const nlohmann::json& t = speed[which];
+    const double ms = t["ms_per_sample"].get<double>();
+    EXPECT_GT(ms, 0.0) << which;
+    EXPECT_NEAR(t["samples_per_second"].get<double>(), 1000.0 / ms, 1e-6 * 1000.0 / ms) << which;
+    EXPECT_EQ(t["runs"], 3);
+    EXPECT_EQ(t["threads"], 1);
+    EXPECT_EQ(t["batch"], 50);
+    EXPECT_EQ(t["quality"], "accuracy");
+    const std::string side = which == std::string("reference") ? "reference" : "candidate";
+    const double accuracy = doc["metrics"]["outputs"][0]["classification"]["accuracy"][side].get<double>();
+    EXPECT_NEAR(t["quality_per_ms"].get<double>(), accuracy / ms, 1e-9 * accuracy / ms) << which;
+    // 3.6 per hour is 0.001 per second: 1,000 requests of `ms` cost `ms` / 1000.
+    EXPECT_NEAR(t["cost_per_1000"].get<double>(), ms / 1000.0, 1e-12) << which;
+  }
+  args = CompareArgs(dir, dir.File("q.onnx"));
+  args.insert(args.end(), {"--json", "--timing-runs", "0"});
+  run = RunPq(args);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(nlohmann::json::parse(run.out)["metrics"]["speed"].is_null());
+
+  CliRun q = RunPq({"-q", "quantize", testing::ModelsDir() + "/fashion_cnn.onnx", "-o", dir.File("v.onnx"),
+                    "--scheme", "int8-sym", "--calib", testing::ModelsDir() + "/calib_images.npy", "--calib-samples",
+                    "16", "--validate", dir.File("x.npy"), "--threads", "1"});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  const nlohmann::json report = nlohmann::json::parse(testing::ReadFile(dir.File("v.report.json")));
+  EXPECT_TRUE(report["validation"]["metrics"]["speed"].is_null());
+  q = RunPq({"-q", "quantize", testing::ModelsDir() + "/fashion_cnn.onnx", "-o", dir.File("t.onnx"), "--scheme",
+             "int8-sym", "--calib", testing::ModelsDir() + "/calib_images.npy", "--calib-samples", "16", "--validate",
+             dir.File("x.npy"), "--labels", dir.File("y.npy"), "--timing-runs", "2", "--threads", "1"});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  const nlohmann::json timed = nlohmann::json::parse(testing::ReadFile(dir.File("t.report.json")));
+  EXPECT_EQ(timed["validation"]["metrics"]["speed"]["candidate"]["runs"], 2);
+  const CliRun md = RunPq({"report", dir.File("t.report.json")});
+  ASSERT_EQ(md.exit_code, 0) << md.err;
+  EXPECT_NE(md.out.find("Speed on pq's executor"), std::string::npos);
+}
+
 TEST(CompareCliTest, BadInputsExitThreeAndBadFlagsExitTwo) {
   TempDir dir;
   testing::SaveProto(testing::ThreeClassModel({1, 0, 0, 0, 1, 0, 0, 0, 1}), dir.File("m.onnx"));

@@ -58,6 +58,19 @@ void AddTextDataOptions(CLI::App* sub, std::vector<std::string>* text, TokenData
   AddTokenDataOptions(sub, tokens);
 }
 
+void AddSpeedOptions(CLI::App* sub, ValidationData* data, int default_runs) {
+  data->timing_runs = default_runs;
+  sub->add_option("--timing-runs", data->timing_runs,
+                  "Time both models on pq's executor: runs of the first batch after a warm-up, median "
+                  "kept (0 = do not time)")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  sub->add_option_function<double>(
+         "--cost-per-hour", [data](double cost) { data->cost_per_hour = cost; },
+         "With timing: the machine's price per hour, for the cost of 1,000 requests")
+      ->check(CLI::NonNegativeNumber);
+}
+
 void AddTokenDataOptions(CLI::App* sub, TokenDataOptions* tokens) {
   sub->add_option("--context", tokens->context,
                   "Token data: cut rows into windows of N tokens (a tail that fills no window is "

@@ -40,6 +40,11 @@ void SetupLogging(const std::string& level, bool quiet);
 // by every subcommand that validates.
 void AddGateOptions(CLI::App* sub, Gates* gates);
 
+// Adds --timing-runs (default `default_runs`) and --cost-per-hour: the speed
+// of both models on pq's executor, the accuracy-to-latency ratio and the
+// cost of 1,000 requests.
+void AddSpeedOptions(CLI::App* sub, ValidationData* data, int default_runs);
+
 // Adds --context and --tokenizer (token data for decoder models).
 void AddTokenDataOptions(CLI::App* sub, TokenDataOptions* tokens);
 

@@ -21,6 +21,10 @@
 namespace pq::cli {
 namespace {
 
+// pq compare times both models by default: it prints to stdout, where
+// timings that vary from run to run make no file irreproducible.
+constexpr int kDefaultCompareTimingRuns = 5;
+
 std::string Figure(double v, const char* format = "%.4g") {
   if (std::isinf(v)) return v > 0 ? "+inf" : "-inf";
   char buffer[32];
@@ -92,6 +96,19 @@ void PrintLm(const LmMetrics& m) {
   std::printf("top-1 agreement: %s\n", Figure(100 * m.top1_agreement, "%.2f%%").c_str());
 }
 
+// Both models' speed on pq's executor, and what it buys.
+void PrintSpeed(const Throughput& reference, const Throughput& candidate) {
+  std::printf("\nspeed on pq's executor (%d threads, batch %lld, median of %d runs):\n", reference.threads,
+              static_cast<long long>(reference.batch), reference.runs);
+  for (const auto& [name, t] : {std::pair<const char*, const Throughput*>{"reference", &reference},
+                                {"candidate", &candidate}}) {
+    std::printf("  %-10s %10.4f ms/sample %10.1f samples/s", name, t->ms_per_sample, t->samples_per_second);
+    if (t->quality_per_ms) std::printf("   %s per ms %.4g", t->quality.c_str(), *t->quality_per_ms);
+    if (t->cost_per_1000) std::printf("   cost per 1000 requests %.6g", *t->cost_per_1000);
+    std::printf("\n");
+  }
+}
+
 void PrintTable(const Comparison& c, const std::vector<GateResult>& gates) {
   std::printf("reference: %s (%lld bytes)\n", c.reference.c_str(),
               static_cast<long long>(c.reference_bytes));
@@ -113,6 +130,7 @@ void PrintTable(const Comparison& c, const std::vector<GateResult>& gates) {
     if (o.classification) PrintClassification(o.name, *o.classification);
   }
   if (c.lm) PrintLm(*c.lm);
+  if (c.reference_speed && c.candidate_speed) PrintSpeed(*c.reference_speed, *c.candidate_speed);
   if (gates.empty()) return;
   std::printf("\ngates:\n");
   for (const GateResult& g : gates) std::printf("  %s\n", DescribeGate(g).c_str());
@@ -151,6 +169,7 @@ std::function<int()> SetupCompare(CLI::App* sub) {
       ->capture_default_str();
   AddTextDataOptions(sub, &options->text, &options->data.tokens);
   AddGateOptions(sub, &options->gates);
+  AddSpeedOptions(sub, &options->data, kDefaultCompareTimingRuns);
   sub->add_option("--threads", options->data.threads, "Intra-op threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

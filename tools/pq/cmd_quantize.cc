@@ -74,6 +74,9 @@ void AddValidationFlags(CLI::App* sub, Options* o) {
       ->check(CLI::IsMember({"auto", "classification", "other", "lm"}))
       ->capture_default_str();
   AddGateOptions(sub, &o->job.gates);
+  // Off by default: timings differ from run to run, and the report of the
+  // same work must stay byte-identical.
+  AddSpeedOptions(sub, &o->job.validation, 0);
   sub->add_option("--junit", o->job.junit_path,
                   "With --validate: write the gates as JUnit XML (one testcase per gate) for CI");
   sub->add_flag("--auto-fallback", o->job.auto_fallback,
