@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "exec/kernels/elementwise_math.h"
+#include "base/float16.h"
 #include "gguf/llama_blocks.h"
 #include "gguf/llama_match.h"
 #include "pq/data_type.h"
@@ -51,7 +51,7 @@ double ShortestDecimal(double value, int32_t dtype) {
     const double candidate = std::strtod(text, nullptr);
     double stored = candidate;
     if (dtype == kFloat) stored = static_cast<float>(candidate);
-    if (dtype == kFloat16) stored = exec::RoundToFloat16(static_cast<float>(candidate));
+    if (dtype == kFloat16) stored = HalfBitsToFloat(FloatToHalfBits(static_cast<float>(candidate)));
     if (stored == value) return candidate;
   }
   return value;
