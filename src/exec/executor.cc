@@ -1,7 +1,9 @@
 #include "pq/executor.h"
 
 #include <algorithm>
+#include <new>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -19,7 +21,8 @@ namespace pq {
 namespace {
 
 // Kernels read their required inputs and write their first output without
-// checking that the node lists them; refuse nodes that do not, using the op's
+// checking that the node lists them; refuse nodes that do not (or that list
+// more outputs than the op has), using the op's
 // schema (for opsets newer than the onnx library knows, its newest version of
 // the op: no later version made a required input optional). Ops it does not
 // know at all are left to their kernels.
@@ -41,12 +44,36 @@ Status CheckArity(const onnx::NodeProto& node, int64_t opset, const std::string&
                                 " inputs, at least " + std::to_string(schema->min_input()) +
                                 " needed");
   }
+  // Kernels set only the outputs their op has: a node listing more would
+  // leave the extra ones undefined.
+  if (node.output_size() > schema->max_output()) {
+    return Status::InvalidInput(where + ": has " + std::to_string(node.output_size()) +
+                                " outputs, the op has at most " +
+                                std::to_string(schema->max_output()));
+  }
   if (node.output_size() < std::max(schema->min_output(), 1)) {
     return Status::InvalidInput(where + ": has " + std::to_string(node.output_size()) +
                                 " outputs, at least " +
                                 std::to_string(std::max(schema->min_output(), 1)) + " needed");
   }
   return Status::OK();
+}
+
+// Runs one kernel. Kernels check the shapes and attributes they index before
+// allocating, so a std::length_error or std::bad_alloc escaping one means a
+// size the input asked for and the machine cannot hold: it is refused
+// (kInvalidInput) naming the node, as Tensor::Allocate's own limit is, rather
+// than reaching the CLI as an internal error.
+Status RunKernel(const exec::KernelDef& kernel, exec::KernelContext& ctx) {
+  try {
+    return kernel.fn(ctx);
+  } catch (const std::length_error& e) {
+    return Status::InvalidInput(exec::DescribeNode(ctx.node()) +
+                                ": a size derived from the inputs is too large (" + e.what() + ")");
+  } catch (const std::bad_alloc&) {
+    return Status::InvalidInput(exec::DescribeNode(ctx.node()) +
+                                ": needs more memory than this machine has");
+  }
 }
 
 TensorInfo InfoOf(const onnx::ValueInfoProto& v) {
@@ -64,9 +91,7 @@ TensorInfo InfoOf(const onnx::ValueInfoProto& v) {
   return info;
 }
 
-std::string NodeLabel(const onnx::NodeProto& node) {
-  return "node '" + node.name() + "' (" + node.op_type() + ")";
-}
+std::string NodeLabel(const onnx::NodeProto& node) { return exec::DescribeNode(node); }
 
 // True for a Constant node the model already holds as a constant tensor
 // (Model::FindConstant); the executor reads it from there, not by a kernel.
@@ -341,14 +366,19 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
     exec::KernelContext ctx(*step.node, step.opset, std::move(inputs), &outputs, impl.threads,
                             step.fused_relu);
     ctx.set_declared_dtypes(std::move(declared));
-    Status status = step.kernel->fn(ctx);
+    Status status = RunKernel(*step.kernel, ctx);
     if (!status.ok()) return status.WithPrefix(origin);
     for (size_t o = 0; o < step.outputs.size(); ++o) {
       const int id = step.outputs[o];
       if (id < 0) continue;
       if (!outputs[o].defined()) {
-        return Status::Internal(origin + ": " + NodeLabel(*step.node) + " produced no output " +
-                                std::to_string(o));
+        // CheckArity bounds the outputs of ops onnx knows; this is a node
+        // listing an output its op does not produce in this configuration
+        // (BatchNormalization's running stats outside training, or ops onnx
+        // does not know, e.g. Gelu before the onnx library had it).
+        return Status::InvalidInput(origin + ": " + NodeLabel(*step.node) + " lists output " +
+                                    std::to_string(o) + " ('" + step.node->output(static_cast<int>(o)) +
+                                    "'), which the op does not produce here");
       }
       if (observer != nullptr) observer->OnTensor(impl.values.names[static_cast<size_t>(id)], outputs[o]);
       live_bytes += outputs[o].byte_size();

@@ -14,6 +14,10 @@
 
 namespace pq::exec {
 
+// "node 'NAME' (OP)", or for a node without a name "unnamed node (OP)
+// producing 'OUTPUT'": how every executor error names its node.
+std::string DescribeNode(const onnx::NodeProto& node);
+
 class KernelContext {
  public:
   KernelContext(const onnx::NodeProto& node, int64_t opset, std::vector<const Tensor*> inputs,
@@ -55,9 +59,9 @@ class KernelContext {
   // The tensor attribute `name`, or nullptr.
   const onnx::TensorProto* TensorAttr(const char* name) const;
 
-  // Returns kInvalidInput "node 'NAME' (OP): <what>".
+  // Returns kInvalidInput "<DescribeNode>: <what>".
   Status Error(const std::string& what) const;
-  // Returns kNotSupported "node 'NAME' (OP): <what>".
+  // Returns kNotSupported "<DescribeNode>: <what>".
   Status Unsupported(const std::string& what) const;
   // Allocates an output tensor; errors name the node.
   Result<Tensor> Allocate(int32_t dtype, std::vector<int64_t> shape) const;

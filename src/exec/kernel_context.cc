@@ -43,12 +43,19 @@ const onnx::TensorProto* KernelContext::TensorAttr(const char* name) const {
   return (a == nullptr || !a->has_t()) ? nullptr : &a->t();
 }
 
+std::string DescribeNode(const onnx::NodeProto& node) {
+  if (!node.name().empty() || node.output_size() == 0 || node.output(0).empty()) {
+    return "node '" + node.name() + "' (" + node.op_type() + ")";
+  }
+  return "unnamed node (" + node.op_type() + ") producing '" + node.output(0) + "'";
+}
+
 Status KernelContext::Error(const std::string& what) const {
-  return Status::InvalidInput("node '" + node_.name() + "' (" + node_.op_type() + "): " + what);
+  return Status::InvalidInput(DescribeNode(node_) + ": " + what);
 }
 
 Status KernelContext::Unsupported(const std::string& what) const {
-  return Status::NotSupported("node '" + node_.name() + "' (" + node_.op_type() + "): " + what);
+  return Status::NotSupported(DescribeNode(node_) + ": " + what);
 }
 
 Status KernelContext::CheckMaxOutputs(int max) const {

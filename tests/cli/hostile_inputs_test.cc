@@ -25,6 +25,7 @@
 #include "pq/tensor.h"
 #include "testutil/model_builder.h"
 #include "testutil/cli_expect.h"
+#include "testutil/refusal_expect.h"
 #include "testutil/temp_dir.h"
 #include "util/sha256.h"
 
@@ -33,6 +34,8 @@ namespace {
 
 using testing::CliRun;
 using testing::ExpectRefusal;
+using testing::ExpectRefusedAndUntouched;
+using testing::HashFiles;
 using testing::kExitGateFailed;
 using testing::kExitInvalidInput;
 using testing::kExitOk;
@@ -43,19 +46,6 @@ using testing::TempDir;
 
 // The tmpfs that fills up: far smaller than any model written to it.
 constexpr const char* kTinyTmpfsOptions = "size=64k";
-
-// sha256 of every regular file directly in `dir`, by name: the inputs before
-// a run, compared with the same after it.
-std::map<std::string, std::string> HashFiles(const TempDir& dir) {
-  std::map<std::string, std::string> hashes;
-  for (const std::string& name : dir.List()) {
-    struct stat st;
-    if (lstat(dir.File(name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    Result<std::string> hash = Sha256File(dir.File(name));
-    hashes[name] = hash.ok() ? hash.value() : "unreadable";
-  }
-  return hashes;
-}
 
 onnx::ModelProto ExternalWeightModel(const std::string& location, const std::string& offset,
                                      const std::string& length) {
@@ -87,16 +77,6 @@ std::vector<std::string> ListDir(const std::string& path) {
   }
   std::sort(names.begin(), names.end());
   return names;
-}
-
-// Runs `args` and expects a refusal with nothing written and `dir` unchanged.
-void ExpectRefusedAndUntouched(const TempDir& dir, const std::vector<std::string>& args,
-                               int exit_code, const std::string& fragment) {
-  const std::vector<std::string> before_names = dir.List();
-  const auto before = HashFiles(dir);
-  ExpectRefusal(RunPq(args), exit_code, fragment);
-  EXPECT_EQ(dir.List(), before_names) << "an output or temporary file was left";
-  EXPECT_EQ(HashFiles(dir), before) << "an input changed";
 }
 
 // The scales (float initializers named "*scale*") of a quantized model.

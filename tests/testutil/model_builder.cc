@@ -19,6 +19,53 @@ onnx::TensorProto FloatTensor(const std::string& name, const std::vector<int64_t
   return t;
 }
 
+onnx::TensorProto Int64Tensor(const std::string& name, const std::vector<int64_t>& dims,
+                              const std::vector<int64_t>& values) {
+  onnx::TensorProto t;
+  t.set_name(name);
+  t.set_data_type(onnx::TensorProto::INT64);
+  for (int64_t d : dims) t.add_dims(d);
+  std::string raw(values.size() * sizeof(int64_t), '\0');
+  if (!values.empty()) std::memcpy(raw.data(), values.data(), raw.size());
+  t.set_raw_data(raw);
+  return t;
+}
+
+onnx::ModelProto OneNodeModel(const std::string& op, const std::string& node_name,
+                              const std::vector<std::string>& inputs,
+                              const std::vector<int64_t>& x_dims,
+                              const std::vector<onnx::TensorProto>& initializers, int64_t opset) {
+  onnx::ModelProto proto;
+  proto.set_ir_version(8);
+  proto.add_opset_import()->set_version(opset);
+  auto* graph = proto.mutable_graph();
+  graph->set_name("one_node");
+  auto* node = graph->add_node();
+  node->set_op_type(op);
+  node->set_name(node_name);
+  for (const std::string& in : inputs) node->add_input(in);
+  node->add_output("Y");
+  for (const onnx::TensorProto& t : initializers) *graph->add_initializer() = t;
+  *graph->add_input() = FloatValueInfo("X", x_dims);
+  auto* y = graph->add_output();
+  y->set_name("Y");
+  y->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  return proto;
+}
+
+void AddIntsAttr(onnx::NodeProto* node, const std::string& name,
+                 const std::vector<int64_t>& values, bool single) {
+  auto* a = node->add_attribute();
+  a->set_name(name);
+  if (single) {
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(values.at(0));
+    return;
+  }
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t v : values) a->add_ints(v);
+}
+
 onnx::TensorProto RandomFloatTensor(const std::string& name, const std::vector<int64_t>& dims,
                                     uint32_t seed) {
   int64_t count = 1;
