@@ -118,6 +118,16 @@ struct WeightRoundingRecord {
   // algorithm's values; unset when not measured.
   std::optional<double> output_error_rtn;
   std::optional<double> output_error;
+  // AWQ: the alpha chosen for the weights reading this input (unset for
+  // other algorithms, and for weights AWQ did not search), the smallest and
+  // largest per-input-feature scale s, the weights that share s (this one
+  // included), and where 1/s went: "<op> '<node>'" of the producer it was
+  // folded into, "Mul inserted ('<node>')", or "" when alpha is 0 (nothing
+  // scaled).
+  std::optional<double> alpha;
+  double scale_min = 1, scale_max = 1;
+  std::vector<std::string> scaled_with;
+  std::string scales_folded_into;
 };
 
 // One tensor pq quantized, as written into the model.

@@ -8,6 +8,7 @@
 #ifndef PQ_QUANT_DECIDE_H_
 #define PQ_QUANT_DECIDE_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,12 +44,15 @@ struct Decisions {
 
 // REQUIRES: `stats` covers plan.calibrate; `hessians` holds what
 // HessianInputsOf(prepared, plan) lists when the rounding needs calibration
-// data (else may be empty). `origin` prefixes errors.
+// data (else may be empty). `origin` prefixes errors. `planned` (may be
+// null): what a stage that rewrote the model recorded per weight, handed to
+// the rounding (RoundingInputs::planned).
 // Errors (kInvalidInput): NaN or Inf in a weight or bias, naming it.
 Result<Decisions> Decide(const Model& prepared, const QuantPlan& plan, const ActivationStats& stats,
                          const LayerHessians& hessians, const SchemeSet& schemes,
                          const WeightRounding& rounding, const QuantizeOptions& options,
-                         const std::string& origin);
+                         const std::string& origin,
+                         const std::map<std::string, WeightRoundingRecord>* planned = nullptr);
 
 // The nodes behind `uses`, for the report (unnamed nodes as "#index").
 std::vector<ConsumerRef> ConsumersOf(const Model& model, const std::vector<Use>& uses);

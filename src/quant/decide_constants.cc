@@ -48,6 +48,7 @@ Result<QuantizedWeight> QuantizeConstant(const PlannedConstant& c, const Constan
                                          const Model& prepared, const LayerHessians& hessians,
                                          const std::vector<ConsumerRef>& consumers,
                                          const std::map<std::string, QuantParams>& activation_params,
+                                         const std::map<std::string, WeightRoundingRecord>* planned,
                                          WeightParams* weight_params) {
   const bool blockwise = IsBlockwise(scheme);
   // Blockwise schemes see the weight as [N, K].
@@ -68,6 +69,10 @@ Result<QuantizedWeight> QuantizeConstant(const PlannedConstant& c, const Constan
   InputHessian summed;
   if (rounding.NeedsCalibrationData() && blockwise) {
     inputs.hessian = HessianOf(prepared, c, hessians, &summed, &inputs.hessian_inputs, &inputs.no_hessian);
+  }
+  if (planned != nullptr) {
+    auto it = planned->find(c.tensor);
+    if (it != planned->end()) inputs.planned = &it->second;
   }
   Result<QuantizedWeight> q = rounding.Round(scheme, view, inputs);
   if (q.ok()) (*weight_params)[{c.tensor, c.axis}] = q->params;
@@ -117,7 +122,8 @@ ConstantDecision MakeDecision(const PlannedConstant& c, const ConstantTensor& so
 Result<Decisions> Decide(const Model& prepared, const QuantPlan& plan, const ActivationStats& stats,
                          const LayerHessians& hessians, const SchemeSet& schemes,
                          const WeightRounding& rounding, const QuantizeOptions& options,
-                         const std::string& origin) {
+                         const std::string& origin,
+                         const std::map<std::string, WeightRoundingRecord>* planned) {
   Decisions decisions;
   std::map<std::string, QuantParams> activation_params;
   Result<std::vector<ActivationDecision>> activations =
@@ -131,7 +137,7 @@ Result<Decisions> Decide(const Model& prepared, const QuantPlan& plan, const Act
     const Scheme& scheme = c.scheme != nullptr ? *c.scheme : *schemes.main;
     std::vector<ConsumerRef> consumers = ConsumersOf(prepared, c.uses);
     Result<QuantizedWeight> q = QuantizeConstant(c, *source, scheme, rounding, prepared, hessians, consumers,
-                                                 activation_params, &weight_params);
+                                                 activation_params, planned, &weight_params);
     if (!q.ok()) return q.status().WithPrefix(origin);
     // Warn when the algorithm could not run (not when it ran and lost).
     if (q->rounding && q->rounding->applied != q->rounding->requested && !q->rounding->output_error &&

@@ -137,9 +137,8 @@ GptqRounded GptqRound(const BlockwiseWeightScheme& grid, const float* w, int64_t
   return out;
 }
 
-std::optional<std::vector<double>> RelativeOutputErrors(const float* w, const std::vector<const float*>& qs,
-                                                        int64_t n, int64_t k, const Eigen::MatrixXd& h,
-                                                        int threads) {
+std::vector<double> OutputErrorTraces(const float* w, const std::vector<const float*>& qs, int64_t n, int64_t k,
+                                      const Eigen::MatrixXd& h, int threads) {
   const int64_t tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
   const size_t m = qs.size();
   // Per task: tr(W H W^T), then tr(D H D^T) for each q; summed in task order.
@@ -164,6 +163,14 @@ std::optional<std::vector<double>> RelativeOutputErrors(const float* w, const st
   for (const std::vector<double>& s : sums) {
     for (size_t c = 0; c <= m; ++c) total[c] += s[c];
   }
+  return total;
+}
+
+std::optional<std::vector<double>> RelativeOutputErrors(const float* w, const std::vector<const float*>& qs,
+                                                        int64_t n, int64_t k, const Eigen::MatrixXd& h,
+                                                        int threads) {
+  const std::vector<double> total = OutputErrorTraces(w, qs, n, k, h, threads);
+  const size_t m = qs.size();
   if (!(total[0] > 0)) return std::nullopt;
   std::vector<double> out(m);
   for (size_t c = 0; c < m; ++c) out[c] = total[c + 1] / total[0];

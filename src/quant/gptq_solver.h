@@ -81,6 +81,13 @@ struct GptqRounded {
 GptqRounded GptqRound(const BlockwiseWeightScheme& grid, const float* w, int64_t n, int64_t k,
                       const GptqFactor& factor, const std::vector<int64_t>& order, const GptqSettings& settings);
 
+// The output error traces of `w` and `qs` on the data of `h`: element 0 is
+// tr(W H W^T) = ||X W^T||^2, element 1 + c is tr((W - Q_c) H (W - Q_c)^T)
+// = ||X (W - Q_c)^T||^2, for [n, k] row-major `w` and `qs`; summed in a
+// fixed order (the same for every thread count).
+std::vector<double> OutputErrorTraces(const float* w, const std::vector<const float*>& qs, int64_t n, int64_t k,
+                                      const Eigen::MatrixXd& h, int threads);
+
 // The relative error that each of `qs` gives the layer's output on the
 // data of `h`: ||X (W - Q)^T||^2 / ||X W^T||^2 = tr((W - Q) H (W - Q)^T) /
 // tr(W H W^T), for [n, k] row-major `w` and `qs`. Empty when tr(W H W^T) is

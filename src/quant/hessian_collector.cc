@@ -34,6 +34,12 @@ void InputHessian::Merge(const InputHessian& other) {
     return;
   }
   xtx += other.xtx;
+  // A sum built without magnitudes (abs_sum empty) leaves them unknown.
+  if (abs_sum.size() == other.abs_sum.size()) {
+    abs_sum += other.abs_sum;
+  } else {
+    abs_sum.resize(0);
+  }
   rows += other.rows;
 }
 
@@ -43,6 +49,7 @@ HessianCollector::HessianCollector(const std::vector<HessianInput>& inputs, int 
     wanted_.emplace(in.tensor, in);
     InputHessian& h = sums_[in];
     h.xtx = Eigen::MatrixXd::Zero(in.k, in.k);
+    h.abs_sum = Eigen::VectorXd::Zero(in.k);
   }
 }
 
@@ -84,6 +91,7 @@ void HessianCollector::Accumulate(const float* values, int64_t rows, int64_t k, 
     const int64_t count = std::min(kRowChunk, rows - r0);
     const Eigen::MatrixXd x = transposed ? Eigen::MatrixXd(stored.middleCols(r0, count).transpose().cast<double>())
                                          : Eigen::MatrixXd(stored.middleRows(r0, count).cast<double>());
+    h->abs_sum += x.cwiseAbs().colwise().sum().transpose();
     const int64_t tile_count = static_cast<int64_t>(tiles.size());
 #pragma omp parallel for num_threads(threads) schedule(dynamic) if (threads > 1 && tile_count > 1)
     for (int64_t t = 0; t < tile_count; ++t) {

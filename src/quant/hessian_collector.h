@@ -1,8 +1,9 @@
 // HessianCollector: the second moments of layer inputs that data-aware
-// weight rounding (GPTQ) needs, gathered as an executor Observer. For an
+// weight rounding (GPTQ, AWQ) needs, gathered as an executor Observer. For an
 // activation A read as the data input of a MatMul/Gemm with K input
 // features, X is A flattened to [rows, K] (Gemm transA=1: X = A^T) and the
-// collector sums X^T X over every row of every run, in double.
+// collector sums X^T X and |X| per column over every row of every run, in
+// double.
 //
 // Memory: one K x K matrix of doubles per distinct input (8 K^2 bytes: 8 MiB
 // at K = 1024, 512 MiB at K = 8192), all held until the end of the data.
@@ -33,10 +34,12 @@ struct HessianInput {
   }
 };
 
-// X^T X of one input over `rows` rows.
+// X^T X of one input over `rows` rows, and the sum of |x_k| per input
+// feature (AWQ's activation magnitudes: mean |x_k| = abs_sum[k] / rows).
 struct InputHessian {
   int64_t rows = 0;
-  Eigen::MatrixXd xtx;  // K x K, symmetric (both triangles filled)
+  Eigen::MatrixXd xtx;      // K x K, symmetric (both triangles filled)
+  Eigen::VectorXd abs_sum;  // K
   // Adds `other`'s rows (same K): what the two shards of data give together.
   void Merge(const InputHessian& other);
 };

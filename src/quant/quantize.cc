@@ -1,12 +1,14 @@
 // Quantize: the stages in order, each handing a value to the next.
 //   Prepare (prepare_stage.h) -> Plan (plan.h) -> Calibrate
 //   (calibrate_stage.h) -> [Hessians (hessian_stage.h), when the weight
-//   rounding uses calibration data] -> Decide (decide.h) -> Write
-//   (write_stage.h)
+//   rounding uses calibration data] -> [AWQ (awq_stage.h): the model
+//   rewritten with per-input scales, then planned again] -> Decide
+//   (decide.h) -> Write (write_stage.h)
 #include "pq/quantize.h"
 
 #include <cmath>
 
+#include "quant/awq_stage.h"
 #include "quant/calibrate_stage.h"
 #include "quant/decide.h"
 #include "quant/hessian_stage.h"
@@ -123,8 +125,8 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   outcome.transformations = prepared->transformations;
   outcome.warnings.insert(outcome.warnings.end(), prepared->warnings.begin(), prepared->warnings.end());
 
-  const quant::QuantPlan plan = quant::BuildPlan(ready, options, static_mode, outcome.per_channel,
-                                                 *schemes->main, schemes->fallback.get());
+  quant::QuantPlan plan = quant::BuildPlan(ready, options, static_mode, outcome.per_channel, *schemes->main,
+                                           schemes->fallback.get());
   outcome.skipped = plan.skipped;
   outcome.nodes_quantized = static_cast<int64_t>(plan.nodes.size());
 
@@ -143,13 +145,33 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     outcome.rounding_data = {hessians.files, hessians.samples, hessians.batch};
   }
 
-  Result<quant::Decisions> decisions = quant::Decide(ready, plan, outcome.activation_stats, hessians,
-                                                     schemes.value(), *rounding.value(), options, model.origin());
+  // AWQ: the weights scaled and 1/s folded in a rewritten model, planned again
+  // (an inserted Mul shifts the node indices).
+  std::unique_ptr<Model> scaled;
+  std::map<std::string, WeightRoundingRecord> planned_rounding;
+  if (rounding.value()->ScalesInputs()) {
+    Result<quant::AwqOutcome> awq = quant::ApplyAwq(ready, plan, std::move(hessians), options.threads);
+    if (!awq.ok()) return awq.status().WithPrefix(model.origin());
+    hessians = std::move(awq->hessians);
+    planned_rounding = std::move(awq->records);
+    scaled = std::move(awq->model);
+    outcome.transformations.insert(outcome.transformations.end(), awq->transformations.begin(),
+                                   awq->transformations.end());
+    if (scaled != nullptr) {
+      plan = quant::BuildPlan(*scaled, options, static_mode, outcome.per_channel, *schemes->main,
+                              schemes->fallback.get());
+      outcome.skipped = plan.skipped;
+    }
+  }
+  const Model& decided = scaled != nullptr ? *scaled : ready;
+  Result<quant::Decisions> decisions =
+      quant::Decide(decided, plan, outcome.activation_stats, hessians, schemes.value(), *rounding.value(), options,
+                    model.origin(), &planned_rounding);
   if (!decisions.ok()) return decisions.status();
   hessians = {};  // K x K per input: not kept while writing
   outcome.warnings.insert(outcome.warnings.end(), decisions->warnings.begin(), decisions->warnings.end());
   Result<std::unique_ptr<Model>> written =
-      quant::WriteDecisions(ready, std::move(decisions).value(), model.origin(), &outcome.tensors);
+      quant::WriteDecisions(decided, std::move(decisions).value(), model.origin(), &outcome.tensors);
   if (!written.ok()) return written.status();
   outcome.model = std::move(written).value();
   outcome.scheme_config = quant::SchemeReportConfig(schemes.value(), options, outcome.double_quant_applied);

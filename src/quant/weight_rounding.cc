@@ -10,6 +10,11 @@ const std::vector<WeightRoundingEntry>& WeightRoundingTable() {
        "GPTQ: columns rounded in turn, each one's error spread over the rest by X^T X of the layer "
        "input from --calib (nf4, int4-sym, int4-asym; --gptq-damp, --gptq-act-order)",
        MakeGptq},
+      {"awq",
+       "AWQ: per-input-feature scales s = mean|x|^alpha (alpha searched per group of weights sharing an "
+       "input, by X^T X from --calib), W diag(s) rounded to nearest, 1/s folded into the input's producer "
+       "(nf4, int4-sym, int4-asym)",
+       MakeAwq},
   };
   return kAlgorithms;
 }

@@ -29,6 +29,9 @@ struct RoundingInputs {
   const InputHessian* hessian = nullptr;
   std::string no_hessian;
   std::vector<std::string> hessian_inputs;  // the activations it sums
+  // What a stage that rewrote the model before rounding (AWQ's scaling)
+  // recorded for this weight; null when there is none.
+  const WeightRoundingRecord* planned = nullptr;
 };
 
 // The algorithms' settings (QuantizeOptions' --gptq-* flags and threads).
@@ -44,6 +47,9 @@ class WeightRounding {
   virtual const char* Name() const = 0;
   // Whether Round needs RoundingInputs::hessian (calibration data).
   virtual bool NeedsCalibrationData() const { return false; }
+  // Whether the AWQ stage (awq_stage.h) rewrites the model with
+  // per-input-feature scales before Round is called.
+  virtual bool ScalesInputs() const { return false; }
   // Whether the algorithm rounds weights of `scheme` as its main scheme;
   // when not, `reason` says why.
   virtual bool TakesScheme(const Scheme& /*scheme*/, std::string* /*reason*/) const { return true; }
@@ -68,6 +74,7 @@ Result<std::unique_ptr<WeightRounding>> MakeWeightRounding(const std::string& na
 
 std::unique_ptr<WeightRounding> MakeRoundToNearest(const WeightRoundingOptions& options = {});
 std::unique_ptr<WeightRounding> MakeGptq(const WeightRoundingOptions& options = {});
+std::unique_ptr<WeightRounding> MakeAwq(const WeightRoundingOptions& options = {});
 
 }  // namespace pq::quant
 

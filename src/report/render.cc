@@ -229,22 +229,36 @@ void RenderTensors(const Json& r, ReportFormat format, ReportWriter* w) {
 // data with round-to-nearest and with the algorithm, and why rtn was kept.
 void RenderRounding(const Json& r, ReportWriter* w) {
   std::vector<std::vector<std::string>> rows;
+  bool awq = false;
+  for (const auto& t : r["tensors"]) awq = awq || (t.contains("rounding") && t["rounding"].contains("awq"));
   for (const auto& t : r["tensors"]) {
     if (!t.contains("rounding")) continue;
     const Json& g = t["rounding"];
     const Json& e = g["output_error"];
     const std::string requested = Text(g["requested"]);
-    rows.push_back({Text(t["name"]), Text(g["applied"]), e["rtn"].is_null() ? "-" : Text(e["rtn"]),
-                    !e.contains(requested) || e[requested].is_null() ? "-" : Text(e[requested]),
-                    g["fallback"].is_null() ? "" : Text(g["fallback"])});
+    std::vector<std::string> row = {Text(t["name"]), Text(g["applied"]), e["rtn"].is_null() ? "-" : Text(e["rtn"]),
+                                    !e.contains(requested) || e[requested].is_null() ? "-" : Text(e[requested])};
+    if (awq) {
+      const bool has = g.contains("awq");
+      row.push_back(has ? Text(g["awq"]["alpha"]) : "-");
+      row.push_back(has && !g["awq"]["folded_into"].is_null() ? Text(g["awq"]["folded_into"]) : "-");
+    }
+    row.push_back(g["fallback"].is_null() ? "" : Text(g["fallback"]));
+    rows.push_back(std::move(row));
   }
   if (rows.empty()) return;
+  const std::string algorithm = Text(r["config"]["weight_rounding"]["algorithm"]);
   w->Heading(2, "Weight rounding");
   w->Paragraph("Relative output error on the calibration data, ||X (W - Q)^T||^2 / ||X W^T||^2, "
-               "with round-to-nearest and with " + Text(r["config"]["weight_rounding"]["algorithm"]) + ".");
-  w->Table({"weight", "applied", "error rtn", "error " + Text(r["config"]["weight_rounding"]["algorithm"]),
-            "why rtn"},
-           rows);
+               "with round-to-nearest and with " + algorithm + "." +
+               (awq ? " AWQ: the alpha chosen for the weights sharing an input, and where 1/s went." : ""));
+  std::vector<std::string> headers = {"weight", "applied", "error rtn", "error " + algorithm};
+  if (awq) {
+    headers.push_back("alpha");
+    headers.push_back("1/s folded into");
+  }
+  headers.push_back("why rtn");
+  w->Table(headers, rows);
 }
 
 // The language-model metrics and the per-group results of a validation (of

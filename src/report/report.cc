@@ -158,6 +158,13 @@ Json RoundingJson(const WeightRoundingRecord& r) {
   j["hessian"] = r.inputs.empty() ? Json(nullptr)
                                   : Json{{"inputs", r.inputs}, {"rows", r.rows}, {"dead_inputs", r.dead_inputs}};
   j["output_error"] = {{"rtn", optional(r.output_error_rtn)}, {r.requested, optional(r.output_error)}};
+  if (r.alpha) {
+    j["awq"] = {{"alpha", *r.alpha},
+                {"scale_min", r.scale_min},
+                {"scale_max", r.scale_max},
+                {"scaled_with", r.scaled_with},
+                {"folded_into", r.scales_folded_into.empty() ? Json(nullptr) : Json(r.scales_folded_into)}};
+  }
   return j;
 }
 

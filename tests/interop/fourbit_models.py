@@ -8,8 +8,9 @@ For models/fashion_vit.onnx quantized with `pq quantize --scheme nf4` (forms
 ort = com.microsoft MatMulBnb4, onnx = standard ops, onnx with
 --double-quant, ort with --fallback int8-sym) and int4-sym / int4-asym
 (ort = com.microsoft MatMulNBits; onnx = INT4 / UINT4 read by an opset-21
-DequantizeLinear with block_size), each also with --weight-algo gptq
-(calibrated on models/calib_images.npy):
+DequantizeLinear with block_size), each also with --weight-algo gptq, and
+nf4 ort / int4-asym onnx with --weight-algo awq (calibrated on
+models/calib_images.npy):
 - `pq quantize` exits 0 and writes the model and its report;
 - onnx.checker.check_model(full_check=True) passes on models holding standard
   ops only; models with com.microsoft nodes, and opset-21 models (Debian's
@@ -65,6 +66,11 @@ kCases = [
     ("int4-asym onnx gptq act-order", ["--scheme", "int4-asym", "--int4-format", "onnx",
                                        "--weight-algo", "gptq", "--gptq-act-order", "--calib",
                                        "{models}/calib_images.npy"], True, False),
+    # AWQ: scaled weights, 1/s folded upstream or applied by an inserted Mul.
+    ("nf4 ort awq", ["--scheme", "nf4", "--weight-algo", "awq", "--calib",
+                     "{models}/calib_images.npy"], False, True),
+    ("int4-asym onnx awq", ["--scheme", "int4-asym", "--int4-format", "onnx", "--weight-algo", "awq",
+                            "--calib", "{models}/calib_images.npy"], True, False),
 ]
 # The checker of Debian's python3-onnx 1.12 knows default-domain opsets up to:
 kCheckerMaxOpset = 17

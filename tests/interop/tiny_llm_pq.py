@@ -16,8 +16,10 @@ tools/make_fp16_model.py into WORK), with the held-out token ids:
   - text through the SentencePiece tokenizer (`--text FILE --tokenizer tokenizer.model
     --context 16`): as many scored positions as Debian's spm_encode gives tokens;
   - every scheme calibrates and validates on token ids (`pq quantize --calib TOKENS
-    --validate TOKENS --task lm`), and the quantized model's perplexity in ONNX Runtime is
-    within 1e-3 relative of what pq's validation measured for it.
+    --validate TOKENS --task lm`), the 4-bit ones with --weight-algo rtn, gptq and awq,
+    and the quantized model's perplexity in ONNX Runtime is within 1e-3 relative of what
+    pq's validation measured for it;
+  - held-out mean KLD per 4-bit scheme: gptq <= 0.8 x rtn, awq <= rtn + 10%.
 Prints one line per check and `N passed, M failed`; exits 1 if any check failed.
 """
 
@@ -38,6 +40,12 @@ import check_tiny_llm as ort_check  # noqa: E402
 import make_fp16_model  # noqa: E402
 
 kDir = os.path.join(kRepo, "models", "tiny_llm")
+# GPTQ's held-out mean KLD must be at most this share of round-to-nearest's.
+kMaxGptqToRtnKld = 0.8
+# AWQ's may exceed round-to-nearest's by this share at most (on this 1M-parameter
+# model AWQ's layer-error gains are a few percent, and the KLD moves by about
+# as much either way).
+kAwqNoise = 0.1
 # Layer 1's MLP down projection, as each layout names it.
 kPlanted = ("model.layers.1.mlp.down_proj.weight", "model.layers.1.mlp.down_proj.MatMul.weight")
 
@@ -154,15 +162,20 @@ def main():
                   "(expected %d: windows of 16, tail dropped) %s" % (count, lm and lm["positions"], expected,
                                                                      err.strip()[-200:]))
     calib = os.path.join(kDir, files["calib_tokens"])
-    for scheme in ("int8-sym", "int8-asym", "int8-dynamic", "nf4", "int4-sym", "int4-asym"):
-        out = os.path.join(work, "q_%s.onnx" % scheme)
-        code, _, err = pq(binary, "-q", "quantize", optimum, "-o", out, "--scheme", scheme, "--calib", calib,
-                          "--validate", tokens_path, "--task", "lm", "--threads", "1", "--force")
+    kld = {}
+    runs = [(s, "rtn") for s in ("int8-sym", "int8-asym", "int8-dynamic", "nf4", "int4-sym", "int4-asym")]
+    runs += [(s, a) for a in ("gptq", "awq") for s in ("nf4", "int4-sym", "int4-asym")]
+    for scheme, algo in runs:
+        tag = scheme if algo == "rtn" else "%s %s" % (scheme, algo)
+        out = os.path.join(work, "q_%s_%s.onnx" % (scheme, algo))
+        code, _, err = pq(binary, "-q", "quantize", optimum, "-o", out, "--scheme", scheme, "--weight-algo", algo,
+                          "--calib", calib, "--validate", tokens_path, "--task", "lm", "--threads", "1", "--force")
         if code != 0:
-            checks.report(False, "%s: pq quantize on token ids: exit %d %s" % (scheme, code, err.strip()[-300:]))
+            checks.report(False, "%s: pq quantize on token ids: exit %d %s" % (tag, code, err.strip()[-300:]))
             continue
         with open(out.replace(".onnx", ".report.json")) as f:
             lm = json.load(f)["validation"]["metrics"]["lm"]
+        kld[(scheme, algo)] = (lm["kld_mean"], lm["perplexity_cand"])
         # One row per run, as pq's validation batches (--validate-batch 1): a dynamically
         # quantized model's activation scales depend on the batch.
         logits = ort_check.run_ort(out, ort_check.feeds_for(cfg, tokens, None, np.float32, True), work, scheme,
@@ -171,8 +184,18 @@ def main():
         rel = abs(ppl_ort - lm["perplexity_cand"]) / ppl_ort
         checks.report(rel <= 1e-3, "%s: perplexity %.4f (FP32 %.4f), mean KLD %.5f, top-1 %.4f in pq; ORT's "
                       "perplexity of the quantized model %.4f: rel %.2e (limit 1e-3)"
-                      % (scheme, lm["perplexity_cand"], lm["perplexity_ref"], lm["kld_mean"],
+                      % (tag, lm["perplexity_cand"], lm["perplexity_ref"], lm["kld_mean"],
                          lm["top1_agreement"], ppl_ort, rel))
+    # Held-out mean KLD of each 4-bit scheme by rounding: GPTQ must beat
+    # round-to-nearest clearly, AWQ must not lose to it by more than noise.
+    for scheme in ("nf4", "int4-sym", "int4-asym"):
+        if any((scheme, a) not in kld for a in ("rtn", "gptq", "awq")):
+            continue
+        rtn, gptq, awq = (kld[(scheme, a)] for a in ("rtn", "gptq", "awq"))
+        checks.report(gptq[0] <= kMaxGptqToRtnKld * rtn[0] and awq[0] <= (1 + kAwqNoise) * rtn[0],
+                      "%s held-out mean KLD / perplexity: rtn %.5f / %.3f, gptq %.5f / %.3f, awq %.5f / %.3f "
+                      "(gptq <= %.2f x rtn; awq <= rtn + %.0f%%)"
+                      % (scheme, rtn[0], rtn[1], gptq[0], gptq[1], awq[0], awq[1], kMaxGptqToRtnKld, 100 * kAwqNoise))
     print("%d passed, %d failed" % (checks.passed, checks.failed))
     return 1 if checks.failed else 0
 
