@@ -82,7 +82,8 @@ def check_unpacked(checks, root, models, work, version):
     checks.check(man.startswith(".TH PQ 1") and f'"pq {version}"' in man, "pq.1: title line with the version")
     checks.check(all(f'.SS "pq {sub}' in man for sub in ("quantize", "compare", "report", "schemes")),
                  "pq.1: a section per subcommand")
-    checks.check("\\-\\-calib\\-method" in man and "EXIT STATUS" in man, "pq.1: options and exit status")
+    checks.check(all(f in man for f in ("\\-\\-calib\\-method", "\\-\\-attestation", "EXIT STATUS")),
+                 "pq.1: options and exit status")
     if shutil.which("groff"):
         render = run(["groff", "-man", "-Tutf8", "-ww", "-z"], input=man)
         checks.check(render.returncode == 0 and not render.stderr.strip(),
