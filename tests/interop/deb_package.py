@@ -105,11 +105,9 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     checks = Checks()
-    # cpack first builds the `preinstall` target (a no-op on a built tree):
-    # hold the build lock the project's scripts take (tools/lib/common.sh).
-    lock = os.environ.get("PQ_BUILD_LOCK", "/tmp/pq_build.lock")
-    locked = ["flock", lock] if shutil.which("flock") else []
-    pack = run(locked + ["cpack", "-G", "DEB", "--config", os.path.join(build, "CPackConfig.cmake"), "-B", work])
+    # cpack packages the tree as built: its preinstall step compiles nothing
+    # (CMAKE_SKIP_INSTALL_ALL_DEPENDENCY in CMakeLists.txt).
+    pack = run(["cpack", "-G", "DEB", "--config", os.path.join(build, "CPackConfig.cmake"), "-B", work])
     deb = os.path.join(work, f"pq_{version}_amd64.deb")
     checks.check(pack.returncode == 0 and os.path.exists(deb),
                  f"cpack -G DEB gives {os.path.basename(deb)}: {pack.stderr.strip()[-300:]}")
