@@ -49,6 +49,9 @@ struct GgufJob {
   int64_t context_length = 0;
   bool force = false;
   std::vector<std::string> argv;  // the command as given, for the report
+  // An in-toto provenance statement of the run (pq/attestation.h; its
+  // subject is the .gguf), written after it; "" = none.
+  std::string attestation_path;
 };
 
 struct GgufJobEvents {
@@ -72,8 +75,8 @@ struct GgufJobResult {
 // kNotSupported (a graph that is not a recognized Llama decoder, naming what
 // was not found), kInvalidInput (a tokenizer whose vocabulary size differs
 // from the embedding rows, unreadable inputs, calibration data that does not
-// fit), kOutputError (outputs that exist without `force`, are an input, or
-// cannot be written). On an error no output is left behind.
+// fit), kOutputError (outputs, the attestation among them, that exist
+// without `force`, are an input, or cannot be written). On an error no output is left behind.
 Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events);
 
 }  // namespace pq

@@ -36,6 +36,9 @@ struct QuantizeJob {
   bool auto_fallback = false;  // REQUIRES validation and a gate
   // JUnit XML of the gates (GatesToJunit); "" = none. REQUIRES validation.
   std::string junit_path;
+  // An in-toto provenance statement of the run (pq/attestation.h), written
+  // after the model, report and JUnit file; "" = none.
+  std::string attestation_path;
   // Write the model even when the scheme quantizes nothing (else that is an
   // error: a nightly job must not mistake an unchanged model for success).
   bool allow_unchanged = false;
@@ -75,7 +78,8 @@ std::vector<std::string> SplitNameList(const std::string& list);
 // has no weight of the requested op types); kInvalidArgument (gates, labels, JUnit or auto-fallback without
 // validation data; auto-fallback without a gate; an accuracy gate without
 // labels), kOutputError (an output that is the input model, or exists without
-// `force`; a model or report that cannot be written), and Quantize's, Compare's
+// `force`; a model, report, JUnit file or attestation that cannot be
+// written), and Quantize's, Compare's
 // and the loader's errors. On an error no output is left behind.
 Result<QuantizeJobResult> RunQuantizeJob(const QuantizeJob& job, const QuantizeJobEvents& events);
 

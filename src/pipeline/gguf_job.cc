@@ -14,9 +14,11 @@
 #include "gguf/llama_graph.h"
 #include "gguf/tokenizer_meta.h"
 #include "gguf/weight_encoder.h"
+#include "pq/attestation.h"
 #include "pq/quantize_job.h"
 #include "pq/report.h"
 #include "quant/calibrate_stage.h"
+#include "report/report_parts.h"
 #include "util/sha256.h"
 
 namespace pq {
@@ -124,7 +126,10 @@ Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events
   const std::string report_path = job.report_path.empty() ? DefaultReportPath(job.output_path) : job.report_path;
   std::vector<std::string> inputs = {job.model_path, job.tokenizer_path};
   inputs.insert(inputs.end(), job.quantize.calib_paths.begin(), job.quantize.calib_paths.end());
-  PQ_RETURN_IF_ERROR(CheckOutputPaths({job.output_path, report_path}, inputs, job.force));
+  std::vector<std::string> outputs = {job.output_path, report_path};
+  if (!job.attestation_path.empty()) outputs.push_back(job.attestation_path);
+  PQ_RETURN_IF_ERROR(CheckOutputPaths(outputs, inputs, job.force));
+  const std::string started_on = UtcTimestamp();
 
   std::vector<std::string> warnings;  // told as they come, and kept for the report
   auto warn = [&](const std::string& message) {
@@ -234,6 +239,20 @@ Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events
                                                                tokenizer.value(), provenance);
   Status written = gguf::WriteGguf(job.output_path, kvs, tensors);
   if (!written.ok()) return roll_back(written);
+  if (!job.attestation_path.empty()) {
+    AttestationInputs attestation;
+    attestation.subjects = {job.output_path};
+    attestation.report = &report.value();
+    attestation.report_path = report_path;
+    attestation.started_on = started_on;
+    attestation.finished_on = UtcTimestamp();
+    const Status attested = WriteAttestation(attestation, job.attestation_path, job.force);
+    if (!attested.ok()) {
+      std::error_code ec;
+      std::filesystem::remove(job.output_path, ec);
+      return roll_back(attested);
+    }
+  }
 
   GgufJobResult result;
   result.gguf_path = job.output_path;

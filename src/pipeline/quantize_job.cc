@@ -7,6 +7,9 @@
 #include <map>
 #include <utility>
 
+#include "pq/attestation.h"
+#include "report/report_parts.h"
+
 namespace pq {
 namespace {
 
@@ -160,6 +163,25 @@ Result<nlohmann::ordered_json> WriteReportOrRollBack(const QuantizeJob& job, con
   return written;
 }
 
+// What the attestation of the run says (pq/attestation.h).
+AttestationInputs AttestationOf(const QuantizeJob& job, const SaveResult& saved, const std::string& report_path,
+                                const nlohmann::ordered_json& report, const std::string& started_on) {
+  AttestationInputs in;
+  in.subjects = {saved.model_path};
+  if (!saved.data_path.empty()) in.subjects.push_back(saved.data_path);
+  in.report = &report;
+  in.report_path = report_path;
+  if (!job.junit_path.empty()) in.byproducts.push_back(job.junit_path);
+  in.validation_files = job.validation.paths;
+  for (const std::string* path :
+       {&job.validation.labels_path, &job.validation.groups_path, &job.validation.group_names_path}) {
+    if (!path->empty()) in.validation_files.push_back(*path);
+  }
+  in.started_on = started_on;
+  in.finished_on = UtcTimestamp();
+  return in;
+}
+
 }  // namespace
 
 std::string DefaultReportPath(const std::string& output) {
@@ -191,7 +213,9 @@ Result<QuantizeJobResult> RunQuantizeJob(const QuantizeJob& job, const QuantizeJ
   PQ_RETURN_IF_ERROR(CheckValidationArguments(job));
   std::vector<std::string> outputs = {job.output_path, report_path};
   if (!job.junit_path.empty()) outputs.push_back(job.junit_path);
+  if (!job.attestation_path.empty()) outputs.push_back(job.attestation_path);
   PQ_RETURN_IF_ERROR(CheckOutputPaths(outputs, {job.model_path}, job.force));
+  const std::string started_on = UtcTimestamp();
   Result<std::unique_ptr<Model>> model = Model::Load(job.model_path);
   if (!model.ok()) return model.status();
   for (const std::string& w : model.value()->warnings()) Tell(events.warn, job.model_path + ": " + w);
@@ -212,16 +236,25 @@ Result<QuantizeJobResult> RunQuantizeJob(const QuantizeJob& job, const QuantizeJ
   Result<nlohmann::ordered_json> report =
       WriteReportOrRollBack(job, *model.value(), q.value(), saved.value(), report_path, &input_digests);
   if (!report.ok()) return report.status();
+  // Never leave a model and report whose promised JUnit file or attestation
+  // is missing.
+  auto roll_back = [&](const Status& s) {
+    RemoveSaved(saved.value());
+    std::error_code ec;
+    std::filesystem::remove(report_path, ec);
+    if (!job.junit_path.empty()) std::filesystem::remove(job.junit_path, ec);
+    return s;
+  };
   if (!job.junit_path.empty()) {
     const Status junit = WriteTextFile(GatesToJunit("pq quantize " + job.model_path, q->gates),
                                        job.junit_path, job.force);
-    if (!junit.ok()) {
-      // Never leave a model and report whose promised JUnit file is missing.
-      RemoveSaved(saved.value());
-      std::error_code ec;
-      std::filesystem::remove(report_path, ec);
-      return junit;
-    }
+    if (!junit.ok()) return roll_back(junit);
+  }
+  if (!job.attestation_path.empty()) {
+    const Status attested = WriteAttestation(AttestationOf(job, saved.value(), report_path, report.value(),
+                                                           started_on),
+                                             job.attestation_path, job.force);
+    if (!attested.ok()) return roll_back(attested);
   }
   QuantizeJobResult result;
   result.saved = std::move(saved).value();

@@ -29,7 +29,11 @@ using testing::TempDir;
 TEST(CliTest, VersionAndHelp) {
   CliRun version = RunPq({"--version"});
   EXPECT_EQ(version.exit_code, 0);
-  EXPECT_EQ(version.out, std::string("pq ") + kVersion + "\n");
+  // The first line stays "pq VERSION" (scripts read it); then the build.
+  EXPECT_EQ(version.out.substr(0, version.out.find('\n')), std::string("pq ") + kVersion);
+  for (const char* line : {"\ncommit: ", "\nbuild type: ", "\ncompiled for: ", "\nthis CPU has: "}) {
+    EXPECT_NE(version.out.find(line), std::string::npos) << line;
+  }
   CliRun help = RunPq({"--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("inspect"), std::string::npos);

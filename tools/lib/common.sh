@@ -14,10 +14,11 @@ PQ_PACKAGES=(
 )
 
 # What the test suite needs beyond the build: JSON Schema validation, a real
-# browser for the HTML report, SentencePiece's tools, and torch (CPU) for
+# browser for the HTML report, SentencePiece's tools, torch (CPU) for
 # tools/make_wide_llm.py, which derives the hidden-256 LLM the GGUF test
-# needs in 3 s (nothing is trained in the tests).
-PQ_TEST_PACKAGES=(python3-jsonschema chromium sentencepiece python3-torch)
+# needs in 3 s (nothing is trained in the tests), and dpkg-shlibdeps
+# (dpkg-dev) for the Debian package's Depends (`cpack -G DEB`).
+PQ_TEST_PACKAGES=(python3-jsonschema chromium sentencepiece python3-torch dpkg-dev)
 
 # What the hardening steps need beyond the build: clang 14 with libFuzzer and
 # the sanitizer runtimes (tools/fuzz.sh), and clang's OpenMP runtime.

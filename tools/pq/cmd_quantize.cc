@@ -50,6 +50,8 @@ void AddOutputFlags(CLI::App* sub, Options* o) {
                   "by count, extremes and sha256), summary (longer than 16), or full")
       ->check(CLI::IsMember({"auto", "full", "summary"}))
       ->capture_default_str();
+  sub->add_option("--attestation", o->job.attestation_path,
+                  "Also write an in-toto statement with SLSA provenance (outputs, inputs and report with sha256)");
   sub->add_flag("--external-data", o->job.external_data, "Store weights in OUTPUT.data");
   sub->add_flag("--force", o->job.force, "Overwrite existing output and report");
   sub->add_flag("--allow-unchanged", o->job.allow_unchanged,
@@ -106,6 +108,7 @@ int RunGguf(const Options& o, const QuantizeOptions& q) {
   job.quantize = q;
   job.context_length = o.context_length;
   job.force = o.job.force;
+  job.attestation_path = o.job.attestation_path;
   job.argv = CommandLine();
   const ProgressFn progress = MakeProgressReporter();
   GgufJobEvents events;

@@ -6,9 +6,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "build_info.h"
 #include "cli_common.h"
 #include "openmp_wait.h"
-#include "pq/version.h"
 
 namespace {
 
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   pq::LimitOpenMpSpinning(argv);
   pq::cli::SetCommandLine(argc, argv);
   CLI::App app{"pq: post-training quantization for ONNX models"};
-  app.set_version_flag("--version", std::string("pq ") + pq::kVersion);
+  app.set_version_flag("--version", pq::cli::VersionText());
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the subcommand
   std::string log_level = "info";
