@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 SECONDS_PER_TARGET="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(model_loader external_data npy npz tensor_proto executor tokenizer gguf_reader)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(model_loader external_data npy npz tensor_proto executor tokenizer gguf_reader pqcal)
 BUILD_DIR="${PQ_FUZZ_BUILD_DIR:-$PQ_ROOT/build-fuzz}"
 
 ensure_packages "${PQ_PACKAGES[@]}" "${PQ_HARDENING_PACKAGES[@]}"
