@@ -127,10 +127,18 @@ TEST(CalibrateCliTest, TruncatedForeignOrIncompleteFilesAreInvalidInput) {
                 kExitInvalidInput, "not a pq-calibration-statistics file");
   ExpectRefusal(RunPq({"calibrate", "--merge", good, dir.File("cut.pqcal"), "-o", dir.File("m.pqcal")}),
                 kExitInvalidInput, "cut.pqcal");
-  // A tensor the plan calibrates is missing from the file.
+  // A tensor the plan calibrates (an activation the report of a good run
+  // records) is missing from the file.
+  TempDir good_run;
+  ExpectOk(RunPq({"-q", "quantize", Cnn(), "--calib-stats", good, "-o", good_run.File("q.onnx")}));
+  std::string dropped;
+  const nlohmann::json good_report = nlohmann::json::parse(ReadFile(good_run.File("q.report.json")));
+  for (const auto& t : good_report["tensors"]) {
+    if (t["role"] == "activation" && !t["range"].is_null()) dropped = t["name"].get<std::string>();
+  }
+  ASSERT_FALSE(dropped.empty());
   nlohmann::ordered_json doc = nlohmann::ordered_json::parse(bytes);
-  const std::string dropped = doc["tensors"].begin().key();
-  doc["tensors"].erase(dropped);
+  ASSERT_EQ(doc["tensors"].erase(dropped), 1u);
   testing::WriteFile(dir.File("partial.pqcal"), doc.dump());
   ExpectRefusal(RunPq({"quantize", Cnn(), "--calib-stats", dir.File("partial.pqcal"), "-o", dir.File("q.onnx")}),
                 kExitInvalidInput, "'" + dropped + "'");
