@@ -12,7 +12,7 @@ SECONDS_PER_TARGET="${1:-60}"
 shift || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(model_loader external_data npy npz tensor_proto executor tokenizer gguf_reader
-  token_data report_render)
+  token_data report_render pqcal)
 BUILD_DIR="${PQ_FUZZ_BUILD_DIR:-$PQ_ROOT/build-fuzz}"
 
 ensure_packages "${PQ_PACKAGES[@]}" "${PQ_HARDENING_PACKAGES[@]}"

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pq/calibration.h"
+#include "pq/calibration_stats.h"
 #include "pq/dataset.h"
 #include "pq/status.h"
 
@@ -31,6 +33,16 @@ struct ActivationStats {
   int64_t batch = 0;
   // The method and grid the ranges were chosen for.
   CalibrationOptions calibration;
+  // Set when the ranges were chosen from a .pqcal file instead of running
+  // the model: the file, its digest, its shards and the data it lists.
+  struct StatisticsFile {
+    std::string path;
+    std::string sha256;
+    int64_t shard_count = 1;
+    std::vector<StatisticsShard> shards;
+    std::vector<StatisticsDataFile> files;
+  };
+  std::optional<StatisticsFile> statistics_file;
 
   bool empty() const { return ranges.empty(); }
   // Whether every tensor in `tensors` has a range here.

@@ -29,6 +29,8 @@
 
 namespace pq {
 
+struct TensorStatistics;  // calibration_stats.h
+
 // The integer grid a range is calibrated for. Symmetric grids put real 0 on
 // integer 0 and map [-t, t] onto the grid (scale 2t / (qmax - qmin), as ONNX
 // Runtime does); asymmetric grids map [min, max] onto [qmin, qmax].
@@ -93,6 +95,11 @@ class Calibrator {
   virtual ~Calibrator() = default;
   // Adds `count` values. NaN and ±Inf are counted but do not shape the range.
   virtual void Observe(const float* data, int64_t count) = 0;
+  // Adds statistics observed elsewhere (another shard, a .pqcal file), as if
+  // their values had been observed here: Compute() then returns exactly what
+  // observing all the values would have. Errors (kInvalidInput): statistics
+  // that are inconsistent or have another bin count than the options.
+  virtual Status AddStatistics(const TensorStatistics& stats) = 0;
   // The range for everything observed so far. Errors (kInvalidInput): no
   // finite value was observed.
   virtual Result<CalibratedRange> Compute() const = 0;

@@ -15,6 +15,7 @@
 
 #include "pq/activation_stats.h"
 #include "pq/calibration.h"
+#include "pq/calibration_stats.h"
 #include "pq/dataset.h"
 #include "pq/model.h"
 #include "pq/quant_params.h"
@@ -79,6 +80,12 @@ struct QuantizeOptions {
   // this run quantizes and were made with the same calibration options and
   // grid, calibration does not run; otherwise the data is calibrated anew.
   std::optional<ActivationStats> activation_stats;
+  // Raw statistics from a .pqcal file (`pq calibrate`): when set, the model
+  // is not run; each activation's range is chosen from them with
+  // `calibration` (any method). Takes precedence over activation_stats and
+  // excludes calib_paths. The caller checks that they belong to the model
+  // (CheckStatisticsModel; QuantizeJob does).
+  std::shared_ptr<const CalibrationStatistics> calibration_statistics;
 };
 
 enum class TensorRole { kWeight, kBias, kActivation };

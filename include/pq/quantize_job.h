@@ -43,6 +43,10 @@ struct QuantizeJob {
   // error: a nightly job must not mistake an unchanged model for success).
   bool allow_unchanged = false;
   std::vector<std::string> argv;  // the command as given, for the report
+  // A .pqcal file (`pq calibrate`) to take the activation statistics from
+  // instead of running the model over quantize.calib_paths; "" = none. It
+  // must have been made for this model file (same sha256).
+  std::string calib_stats_path;
 };
 
 // What the job tells its caller while it runs; every member may be empty.
@@ -77,9 +81,10 @@ std::vector<std::string> SplitNameList(const std::string& list);
 // !allow_unchanged, naming why (the skipped nodes' reasons, or that the model
 // has no weight of the requested op types); kInvalidArgument (gates, labels, JUnit or auto-fallback without
 // validation data; auto-fallback without a gate; an accuracy gate without
-// labels), kOutputError (an output that is the input model, or exists without
-// `force`; a model, report, JUnit file or attestation that cannot be
-// written), and Quantize's, Compare's
+// labels), kInvalidInput (a .pqcal that is unreadable, not one, made for
+// another model, or without a tensor the plan calibrates), kOutputError (an
+// output that is the input model, or exists without `force`; a model,
+// report, JUnit file or attestation that cannot be written), and Quantize's, Compare's
 // and the loader's errors. On an error no output is left behind.
 Result<QuantizeJobResult> RunQuantizeJob(const QuantizeJob& job, const QuantizeJobEvents& events);
 

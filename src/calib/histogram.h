@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "calib/value_stats.h"
+#include "pq/calibration_stats.h"
+#include "pq/status.h"
 
 namespace pq::calib {
 
@@ -33,6 +35,20 @@ class Histogram {
 
   // Adds `count` values; NaN and ±Inf are counted in stats() only.
   void Add(const float* data, int64_t count);
+
+  // Adds everything `other` observed: both grow to the larger exponent and
+  // the counts add. Merging is exact, commutative and associative: histograms
+  // of disjoint parts of a dataset merge into the histogram of all of it.
+  // REQUIRES: other.bins() == bins().
+  void Merge(const Histogram& other);
+
+  // The raw statistics, as a .pqcal file stores them.
+  TensorStatistics ToStatistics() const;
+  // The histogram `stats` describes. Errors (kInvalidInput, naming what is
+  // inconsistent): bins not a valid power of two, an exponent out of range,
+  // count vectors of another length, negative counts, bin totals that differ
+  // from the finite count, extremes outside the range or out of order.
+  static Result<Histogram> FromStatistics(const TensorStatistics& stats);
 
   int bins() const { return bins_; }
   int exponent() const { return exponent_; }

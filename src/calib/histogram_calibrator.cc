@@ -1,5 +1,6 @@
 #include "calib/histogram_calibrator.h"
 
+#include <string>
 #include <utility>
 
 #include "calib/range_builder.h"
@@ -25,6 +26,17 @@ Result<CalibratedRange> HistogramCalibrator::Compute() const {
   if (!range.ok()) return range;
   range->clipped_fraction = ClippedFraction(line, magnitude, stats, range.value());
   return range;
+}
+
+Status HistogramCalibrator::AddStatistics(const TensorStatistics& stats) {
+  if (stats.bins != options_.bins) {
+    return Status::InvalidInput("statistics have " + std::to_string(stats.bins) + " bins per sign; " + name_ +
+                                " calibration here uses " + std::to_string(options_.bins));
+  }
+  Result<Histogram> histogram = Histogram::FromStatistics(stats);
+  if (!histogram.ok()) return histogram.status();
+  histogram_.Merge(histogram.value());
+  return Status::OK();
 }
 
 Result<std::unique_ptr<Calibrator>> NewHistogramCalibrator(const CalibrationOptions& options,

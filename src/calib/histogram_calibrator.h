@@ -49,6 +49,7 @@ class HistogramCalibrator final : public Calibrator {
       : options_(options), name_(name), search_(search), histogram_(options.bins) {}
 
   void Observe(const float* data, int64_t count) override { histogram_.Add(data, count); }
+  Status AddStatistics(const TensorStatistics& stats) override;
   Result<CalibratedRange> Compute() const override;
 
   const Histogram& histogram() const { return histogram_; }

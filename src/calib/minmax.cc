@@ -2,6 +2,7 @@
 // ±max|x| for a symmetric grid). Nothing is clipped.
 #include <memory>
 
+#include "calib/histogram.h"
 #include "calib/methods.h"
 #include "calib/range_builder.h"
 #include "calib/value_stats.h"
@@ -14,6 +15,15 @@ class MinMaxCalibrator : public Calibrator {
   explicit MinMaxCalibrator(const QuantGrid& grid) : grid_(grid) {}
 
   void Observe(const float* data, int64_t count) override { stats_.Add(ScanValues(data, count)); }
+
+  // minmax needs only the counts and extremes, but the histogram is checked
+  // all the same, so a file minmax accepts is one every method accepts.
+  Status AddStatistics(const TensorStatistics& stats) override {
+    Result<Histogram> histogram = Histogram::FromStatistics(stats);
+    if (!histogram.ok()) return histogram.status();
+    stats_.Merge(histogram->stats());
+    return Status::OK();
+  }
 
   Result<CalibratedRange> Compute() const override {
     nlohmann::ordered_json parameters;

@@ -15,4 +15,7 @@ target_sources(pq PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/collector.cc
   ${CMAKE_CURRENT_LIST_DIR}/calibrate.cc
   ${CMAKE_CURRENT_LIST_DIR}/activation_stats.cc
+  ${CMAKE_CURRENT_LIST_DIR}/calibration_stats.cc
+  ${CMAKE_CURRENT_LIST_DIR}/calibration_stats_io.cc
+  ${CMAKE_CURRENT_LIST_DIR}/statistics_gather.cc
 )

@@ -42,6 +42,17 @@ void ValueStats::Add(const ScanResult& scan) {
   max_ = std::max(max_, scan.max);
 }
 
+ScanResult ValueStats::AsScan() const {
+  ScanResult r;
+  r.count = count_;
+  r.nonfinite = nonfinite_;
+  r.nan = nan_;
+  r.zeros = zeros_;
+  r.min = min_;
+  r.max = max_;
+  return r;
+}
+
 float ValueStats::max_abs() const { return std::max(std::fabs(min_), std::fabs(max_)); }
 
 }  // namespace pq::calib

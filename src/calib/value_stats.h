@@ -27,6 +27,10 @@ ScanResult ScanValues(const float* data, int64_t count);
 class ValueStats {
  public:
   void Add(const ScanResult& scan);
+  // Adds the totals of `other` (exact: integer counts, min and max).
+  void Merge(const ValueStats& other) { Add(other.AsScan()); }
+  // The totals as one block's figures.
+  ScanResult AsScan() const;
 
   int64_t count() const { return count_; }
   int64_t nan() const { return nan_; }

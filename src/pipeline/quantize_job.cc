@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <utility>
 
 #include "pq/attestation.h"
+#include "pq/calibration_stats.h"
 #include "report/report_parts.h"
+#include "util/sha256.h"
 
 namespace pq {
 namespace {
@@ -208,7 +211,34 @@ std::vector<std::string> SplitNameList(const std::string& list) {
   return out;
 }
 
-Result<QuantizeJobResult> RunQuantizeJob(const QuantizeJob& job, const QuantizeJobEvents& events) {
+namespace {
+
+// `job` with the statistics of job.calib_stats_path loaded and checked
+// against the model file; warns when they cover only some shards.
+Result<QuantizeJob> WithStatistics(const QuantizeJob& job, const QuantizeJobEvents& events) {
+  QuantizeJob out = job;
+  if (job.calib_stats_path.empty()) return out;
+  Result<CalibrationStatistics> stats = ReadCalibrationStatistics(job.calib_stats_path);
+  if (!stats.ok()) return stats.status();
+  Result<std::string> model_sha = Sha256File(job.model_path);
+  if (!model_sha.ok()) return model_sha.status();
+  PQ_RETURN_IF_ERROR(CheckStatisticsModel(stats.value(), job.model_path, model_sha.value()));
+  if (!stats->complete()) {
+    std::string shards;
+    for (const StatisticsShard& s : stats->shards) shards += (shards.empty() ? "" : ", ") + std::to_string(s.index);
+    Tell(events.warn, job.calib_stats_path + " holds shards " + shards + " of " + std::to_string(stats->shard_count) +
+                          " only: the ranges come from part of the calibration data");
+  }
+  out.quantize.calibration_statistics = std::make_shared<const CalibrationStatistics>(std::move(stats).value());
+  return out;
+}
+
+}  // namespace
+
+Result<QuantizeJobResult> RunQuantizeJob(const QuantizeJob& given, const QuantizeJobEvents& events) {
+  Result<QuantizeJob> loaded = WithStatistics(given, events);
+  if (!loaded.ok()) return loaded.status();
+  const QuantizeJob& job = loaded.value();
   const std::string report_path = job.report_path.empty() ? DefaultReportPath(job.output_path) : job.report_path;
   PQ_RETURN_IF_ERROR(CheckValidationArguments(job));
   std::vector<std::string> outputs = {job.output_path, report_path};

@@ -26,10 +26,54 @@ Result<CalibrationRun> OpenCalibrationRun(const Model& prepared, const QuantizeO
   return CalibrationRun{std::move(data).value(), std::move(executor).value()};
 }
 
-Result<ActivationStats> CalibrateActivations(const Model& prepared, const std::set<std::string>& tensors,
+namespace {
+
+std::string Lines(const std::vector<std::string>& lines) {
+  if (lines.empty()) return "none";
+  std::string out;
+  for (const std::string& line : lines) out += (out.empty() ? "" : "; ") + line;
+  return out;
+}
+
+// The ranges `calibration` chooses from `stats` for `tensors`.
+Result<ActivationStats> StatsFromFile(const CalibrationStatistics& stats, const std::vector<std::string>& preparation,
+                                      const std::set<std::string>& tensors, const CalibrationOptions& calibration) {
+  const std::string source = "'" + stats.source_path + "'";
+  if (stats.preparation != preparation) {
+    return Status::InvalidInput(source + " was gathered on the model prepared as [" + Lines(stats.preparation) +
+                                "], but this quantization prepares it as [" + Lines(preparation) +
+                                "] (e.g. --no-fold-batchnorm or --granularity differ): calibrate again");
+  }
+  ActivationStats out;
+  for (const std::string& name : tensors) {
+    auto it = stats.tensors.find(name);
+    if (it == stats.tensors.end()) {
+      return Status::InvalidInput(source + " has no statistics of tensor '" + name +
+                                  "', which this quantization calibrates");
+    }
+    Result<CalibratedRange> range = RangeFromStatistics(it->second, calibration);
+    if (!range.ok()) return range.status().WithPrefix(source + ": tensor '" + name + "'");
+    out.ranges.emplace(name, std::move(range).value());
+  }
+  for (const StatisticsDataFile& f : stats.files) out.files.push_back(DatasetFile{f.path, f.samples, std::nullopt});
+  out.samples = stats.samples;
+  out.batch = stats.batch;
+  out.calibration = calibration;
+  out.statistics_file = ActivationStats::StatisticsFile{stats.source_path, stats.source_sha256, stats.shard_count,
+                                                        stats.shards, stats.files};
+  return out;
+}
+
+}  // namespace
+
+Result<ActivationStats> CalibrateActivations(const Model& prepared, const std::vector<std::string>& preparation,
+                                             const std::set<std::string>& tensors,
                                              const QuantizeOptions& options, const Scheme& scheme,
                                              const std::function<void(int64_t, int64_t)>& progress) {
   const CalibrationOptions calibration = CalibrationFor(options, scheme);
+  if (options.calibration_statistics) {
+    return StatsFromFile(*options.calibration_statistics, preparation, tensors, calibration);
+  }
   if (options.activation_stats && options.activation_stats->Covers(tensors) &&
       options.activation_stats->MadeWith(calibration)) {
     return *options.activation_stats;

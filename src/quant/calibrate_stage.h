@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "pq/activation_stats.h"
 #include "pq/dataset.h"
@@ -38,7 +39,12 @@ Result<CalibrationRun> OpenCalibrationRun(const Model& prepared, const QuantizeO
 // REQUIRES: `tensors` not empty. Errors: the dataset's (data that does not
 // fit the model's inputs, checked before the executor copies the weights),
 // the executor's and calibration's.
-Result<ActivationStats> CalibrateActivations(const Model& prepared, const std::set<std::string>& tensors,
+// With options.calibration_statistics the model is not run: the ranges are
+// chosen from the statistics. Errors then (kInvalidInput): statistics of a
+// model prepared otherwise than `preparation` says, or without a tensor of
+// `tensors` (naming it), and RangeFromStatistics'.
+Result<ActivationStats> CalibrateActivations(const Model& prepared, const std::vector<std::string>& preparation,
+                                             const std::set<std::string>& tensors,
                                              const QuantizeOptions& options, const Scheme& scheme,
                                              const std::function<void(int64_t, int64_t)>& progress);
 

@@ -103,7 +103,12 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   if (!rounding.ok()) return rounding.status();
   PQ_RETURN_IF_ERROR(CheckRoundingOptions(*rounding.value(), *schemes->main, options));
   const bool static_mode = !options.weights_only && schemes->main->QuantizesActivations();
-  if (static_mode && options.calib_paths.empty() && !options.activation_stats) {
+  if (options.calibration_statistics && !options.calib_paths.empty()) {
+    return Status::InvalidArgument("calibration statistics (--calib-stats) and calibration data (--calib) "
+                                   "exclude each other: the statistics already hold what the data gives");
+  }
+  if (static_mode && options.calib_paths.empty() && !options.activation_stats &&
+      !options.calibration_statistics) {
     return Status::InvalidArgument("scheme " + options.scheme +
                                    " quantizes activations and needs calibration data: pass "
                                    "--calib PATH (or --weights-only to quantize weights alone)");
@@ -132,7 +137,8 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
 
   if (static_mode && !plan.calibrate.empty()) {
     Result<ActivationStats> stats =
-        quant::CalibrateActivations(ready, plan.calibrate, options, *schemes->main, progress);
+        quant::CalibrateActivations(ready, prepared->transformations, plan.calibrate, options,
+                                    *schemes->main, progress);
     if (!stats.ok()) return stats.status();
     outcome.activation_stats = std::move(stats).value();
   }

@@ -148,6 +148,14 @@ void RenderCalibration(const Json& r, ReportWriter* w) {
   w->Table({"file", "sha256", "samples"}, files);
   w->Paragraph("Samples used: " + Text(r["calibration"]["samples_used"]) + ", batch " +
               Text(r["calibration"]["batch"]) + ".");
+  const Json& from = r["calibration"].value("statistics_file", Json());
+  if (from.is_object()) {
+    std::string shards;
+    for (const auto& p : from["shards"]["parts"]) shards += (shards.empty() ? "" : ", ") + Text(p["index"]);
+    w->Paragraph("Statistics read from " + Text(from["path"]) + " (sha256 " + Text(from["sha256"]) +
+                 "), shards " + shards + " of " + Text(from["shards"]["count"]) +
+                 "; the model was not run on the data here.");
+  }
 }
 
 // The summary figures, then the transformations applied (when there are any).

@@ -253,10 +253,33 @@ Json ConfigJson(const QuantizeOptions& o, const QuantizeOutcome& outcome, const 
   return config;
 }
 
+// Calibration from a .pqcal file: the data files as the file lists them
+// (with the digests taken when calibrating; they need not exist here), and
+// the file itself under "statistics_file".
+Json StatisticsFileJson(const ActivationStats& stats) {
+  const ActivationStats::StatisticsFile& from = *stats.statistics_file;
+  Json files = Json::array();
+  for (const StatisticsDataFile& f : from.files) {
+    files.push_back({{"path", f.path},
+                     {"samples", f.samples},
+                     {"sha256", f.sha256.empty() ? Json(nullptr) : Json(f.sha256)}});
+  }
+  Json shards = Json::array();
+  for (const StatisticsShard& s : from.shards) shards.push_back({{"index", s.index}, {"samples", s.samples}});
+  return Json{{"files", files},
+              {"samples_used", stats.samples},
+              {"batch", stats.batch},
+              {"statistics_file",
+               {{"path", from.path},
+                {"sha256", from.sha256},
+                {"shards", {{"count", from.shard_count}, {"parts", shards}}}}}};
+}
+
 // The calibration data and how much of it was used (by calibration, else
 // by the weight rounding); null when no data was read.
 Result<Json> CalibrationJson(const QuantizeOutcome& outcome) {
   const ActivationStats& stats = outcome.activation_stats;
+  if (stats.statistics_file) return StatisticsFileJson(stats);
   const QuantizeOutcome::RoundingData& rounding = outcome.rounding_data;
   const bool calibrated = !stats.files.empty();
   return CalibrationFilesJson(calibrated ? stats.files : rounding.files,

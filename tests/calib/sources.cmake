@@ -11,4 +11,5 @@ target_sources(pq_tests PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/collector_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/calibrate_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/activation_stats_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/calibration_stats_test.cc
 )

@@ -244,6 +244,43 @@ def gguf_seeds():
     return seeds
 
 
+def pqcal_doc(bins=256, shards=((1, 4),), count=2):
+    """A consistent .pqcal document: one tensor of 10 values (2 NaN)."""
+    positive = [0] * bins
+    negative = [0] * bins
+    positive[0], positive[bins // 2], negative[3] = 3, 2, 3  # 3 zeros, 2 at 0.5, 3 near -0
+    tensor = {"count": 10, "nan": 2, "inf": 0, "zeros": 3, "min": -0.013, "max": 0.5,
+              "exponent": 0,
+              "positive": {"first": 0, "counts": positive[:bins // 2 + 1]},
+              "negative": {"first": 3, "counts": [3]}}
+    return {"format": "pq-calibration-statistics", "version": 1, "pq_version": "0.1.0",
+            "model": {"name": "m.onnx", "sha256": "0" * 64}, "preparation": [],
+            "data": {"files": [{"path": "calib.npy", "sha256": "1" * 64, "samples": 4}],
+                     "samples_limit": 0, "batch": 1},
+            "shards": {"count": count, "parts": [{"index": i, "samples": n} for i, n in shards]},
+            "samples": sum(n for _, n in shards), "bins": bins,
+            "tensors": {"x": tensor, "empty": {"count": 0, "nan": 0, "inf": 0, "zeros": 0,
+                                               "min": None, "max": None, "exponent": -100,
+                                               "positive": {"first": 0, "counts": []},
+                                               "negative": {"first": 0, "counts": []}}}}
+
+
+def pqcal_seeds():
+    """.pqcal files: valid ones, truncated, foreign, inconsistent."""
+    good = json.dumps(pqcal_doc(), indent=1).encode()
+    bad_counts = pqcal_doc()
+    bad_counts["tensors"]["x"]["count"] = 11
+    huge = pqcal_doc(bins=1 << 16)
+    return {
+        "good.pqcal": good,
+        "two_shards.pqcal": json.dumps(pqcal_doc(shards=((1, 2), (2, 2)))).encode(),
+        "truncated.pqcal": good[: len(good) // 2],
+        "foreign.pqcal": b'{"schema_version": 1, "tool": {"name": "pq"}}',
+        "bad_counts.pqcal": json.dumps(bad_counts).encode(),
+        "huge_bins.pqcal": json.dumps(huge).encode(),
+    }
+
+
 def main():
     rng = np.random.default_rng(0)
     models = hand_made_models()
@@ -365,6 +402,10 @@ def main():
     gg = reset("gguf_reader")
     for name, data in gguf_seeds().items():
         put(gg, name, data)
+
+    pc = reset("pqcal")
+    for name, data in pqcal_seeds().items():
+        put(pc, name, data)
 
     size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(CORPUS) for f in fs)
     print(f"corpus: {size} bytes", file=sys.stderr)

@@ -44,7 +44,7 @@ class CalibrateStageReuseTest : public ::testing::Test {
     scheme_ = SchemeNamed("int8-sym");
     const QuantPlan plan = BuildPlan(*model_, options_, true, true, *scheme_, nullptr);
     tensors_ = plan.calibrate;
-    Result<ActivationStats> first = CalibrateActivations(*model_, tensors_, options_, *scheme_, {});
+    Result<ActivationStats> first = CalibrateActivations(*model_, /*preparation=*/{}, tensors_, options_, *scheme_, {});
     ASSERT_TRUE(first.ok()) << first.status().ToString();
     stats_ = std::move(first).value();
     std::remove(dir_.File("calib.npy").c_str());
@@ -67,16 +67,16 @@ TEST_F(CalibrateStageReuseTest, FirstRunRecordsWhatItCalibrated) {
   EXPECT_EQ(stats_.files[0].samples, 4);
   EXPECT_TRUE(stats_.MadeWith(CalibrationFor(options_, *scheme_)));
   // The data gone and no statistics handed in: calibration fails.
-  EXPECT_FALSE(CalibrateActivations(*model_, tensors_, options_, *scheme_, {}).ok());
+  EXPECT_FALSE(CalibrateActivations(*model_, /*preparation=*/{}, tensors_, options_, *scheme_, {}).ok());
 }
 
 TEST_F(CalibrateStageReuseTest, CoveringStatisticsMadeTheSameWayAreReused) {
   options_.activation_stats = stats_;
-  Result<ActivationStats> again = CalibrateActivations(*model_, tensors_, options_, *scheme_, {});
+  Result<ActivationStats> again = CalibrateActivations(*model_, /*preparation=*/{}, tensors_, options_, *scheme_, {});
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(ActivationStatsToJson(again.value()), ActivationStatsToJson(stats_));
   // A subset of the tensors is covered too.
-  Result<ActivationStats> subset = CalibrateActivations(*model_, {"R"}, options_, *scheme_, {});
+  Result<ActivationStats> subset = CalibrateActivations(*model_, /*preparation=*/{}, {"R"}, options_, *scheme_, {});
   EXPECT_TRUE(subset.ok()) << subset.status().ToString();
 }
 
@@ -84,11 +84,11 @@ TEST_F(CalibrateStageReuseTest, AnotherMethodOrGridOrTensorIsCalibratedAnew) {
   options_.activation_stats = stats_;
   QuantizeOptions method = options_;
   method.calibration.method = "percentile";
-  EXPECT_FALSE(CalibrateActivations(*model_, tensors_, method, *scheme_, {}).ok());
-  EXPECT_FALSE(CalibrateActivations(*model_, tensors_, options_, *SchemeNamed("int8-asym"), {}).ok());
+  EXPECT_FALSE(CalibrateActivations(*model_, /*preparation=*/{}, tensors_, method, *scheme_, {}).ok());
+  EXPECT_FALSE(CalibrateActivations(*model_, /*preparation=*/{}, tensors_, options_, *SchemeNamed("int8-asym"), {}).ok());
   std::set<std::string> more = tensors_;
   more.insert("C");
-  EXPECT_FALSE(CalibrateActivations(*model_, more, options_, *scheme_, {}).ok());
+  EXPECT_FALSE(CalibrateActivations(*model_, /*preparation=*/{}, more, options_, *scheme_, {}).ok());
 }
 
 }  // namespace

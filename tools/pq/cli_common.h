@@ -69,6 +69,7 @@ std::function<int()> SetupSchemes(CLI::App* sub);
 std::function<int()> SetupCompare(CLI::App* sub);
 std::function<int()> SetupAnalyze(CLI::App* sub);
 std::function<int()> SetupReport(CLI::App* sub);
+std::function<int()> SetupCalibrate(CLI::App* sub);
 
 // The command line as given, for the report.
 void SetCommandLine(int argc, char** argv);

@@ -52,6 +52,9 @@ void AddOutputFlags(CLI::App* sub, Options* o) {
       ->capture_default_str();
   sub->add_option("--attestation", o->job.attestation_path,
                   "Also write an in-toto statement with SLSA provenance (outputs, inputs and report with sha256)");
+  sub->add_option("--calib-stats", o->job.calib_stats_path,
+                  "Activation statistics from pq calibrate (.pqcal) instead of --calib: the model is not "
+                  "run; --calib-method chooses the ranges from them");
   sub->add_flag("--external-data", o->job.external_data, "Store weights in OUTPUT.data");
   sub->add_flag("--force", o->job.force, "Overwrite existing output and report");
   sub->add_flag("--allow-unchanged", o->job.allow_unchanged,
@@ -90,10 +93,10 @@ void AddValidationFlags(CLI::App* sub, Options* o) {
 // refused rather than silently ignored.
 int RunGguf(const Options& o, const QuantizeOptions& q) {
   if (!o.job.validation.paths.empty() || o.job.auto_fallback || !o.job.junit_path.empty() ||
-      o.job.external_data) {
+      o.job.external_data || !o.job.calib_stats_path.empty()) {
     return Fail(Status::InvalidArgument(
-        "--validate, --auto-fallback, --junit and --external-data apply to ONNX outputs; a GGUF file is "
-        "validated by running it in llama.cpp"));
+        "--validate, --auto-fallback, --junit, --external-data and --calib-stats apply to ONNX outputs; a "
+        "GGUF file is validated by running it in llama.cpp"));
   }
   if (!IsGgufScheme(q.scheme)) {
     return Fail(Status::InvalidArgument("output '" + o.job.output_path + "' is GGUF but --scheme " + q.scheme +

@@ -17,6 +17,8 @@ const std::vector<pq::cli::Command>& Commands() {
   static const std::vector<pq::cli::Command> kCommands = {
       {"quantize", "Quantize a model (INT8 QDQ) and write its audit report",
        pq::cli::SetupQuantize},
+      {"calibrate", "Write activation statistics (.pqcal) of a model over data, by shard; merge shards",
+       pq::cli::SetupCalibrate},
       {"schemes", "List the quantization schemes", pq::cli::SetupSchemes},
       {"report", "Render a quantization report as Markdown or HTML", pq::cli::SetupReport},
       {"inspect", "Describe a model: versions, inputs/outputs, ops, weights, quantization",
