@@ -11,8 +11,8 @@ ensure_packages "${PQ_PACKAGES[@]}"
 say "configuring $BUILD_DIR (PQ_SANITIZE=address,undefined, RelWithDebInfo)"
 cmake -S "$PQ_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DPQ_SANITIZE=address,undefined -DPQ_NATIVE=OFF -DPQ_BUILD_TESTS=ON >/dev/null
-say "building pq and pq_tests with $PQ_JOBS jobs (holding $PQ_BUILD_LOCK)"
-with_build_lock cmake --build "$BUILD_DIR" -j "$PQ_JOBS" --target pq_cli pq_tests
+say "building pq, pq_tests and the corpus replays with $PQ_JOBS jobs (holding $PQ_BUILD_LOCK)"
+with_build_lock cmake --build "$BUILD_DIR" -j "$PQ_JOBS" --target pq_cli pq_tests pq_fuzz_replays
 
 # Leaks are errors; UBSan stops at the first report. No suppressions are
 # needed (libgomp and protobuf run clean); OMP_WAIT_POLICY=passive keeps idle
