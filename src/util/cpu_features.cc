@@ -1,5 +1,9 @@
 #include "pq/cpu_features.h"
 
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
+
 namespace pq {
 namespace {
 
@@ -59,6 +63,18 @@ constexpr bool kAvx512vnni = false;
 #define PQ_CPU_PROBE(name) [] { return false; }
 #endif
 
+// F16C by CPUID (leaf 1, ECX bit 29): clang 14's __builtin_cpu_supports
+// does not know "f16c".
+bool RunningF16c() {
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return (ecx & (1u << 29)) != 0;
+#else
+  return false;
+#endif
+}
+
 struct FeatureRow {
   const char* name;
   bool compiled;
@@ -69,7 +85,7 @@ struct FeatureRow {
 const FeatureRow kFeatures[] = {
     {"sse4.2", kSse42, PQ_CPU_PROBE("sse4.2")},
     {"avx", kAvx, PQ_CPU_PROBE("avx")},
-    {"f16c", kF16c, PQ_CPU_PROBE("f16c")},
+    {"f16c", kF16c, RunningF16c},
     {"fma", kFma, PQ_CPU_PROBE("fma")},
     {"avx2", kAvx2, PQ_CPU_PROBE("avx2")},
     {"avx512f", kAvx512f, PQ_CPU_PROBE("avx512f")},
