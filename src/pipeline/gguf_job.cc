@@ -33,9 +33,7 @@ void Tell(const std::function<void(const std::string&)>& f, const std::string& m
 // Per-column importance of every matrix input, from the calibration data.
 struct Importance {
   std::map<std::string, gguf::ColumnEnergy> by_activation;
-  std::vector<DatasetFile> files;
-  int64_t samples = 0;
-  int64_t batch = 0;
+  quant::CalibrationPass pass;  // empty when no data was read
 };
 
 Result<Importance> CollectImportance(const Model& model, const gguf::LlamaDecoder& decoder,
@@ -45,29 +43,16 @@ Result<Importance> CollectImportance(const Model& model, const gguf::LlamaDecode
   for (const gguf::LlamaWeight& w : decoder.weights) {
     if (!w.activation.empty() && w.shape.size() == 2) wanted[w.activation] = w.shape[1];
   }
-  if (options.calib_batch < 1) {
-    return Status::InvalidArgument("calibration batch must be at least 1, got " + std::to_string(options.calib_batch));
-  }
   Result<quant::CalibrationRun> run = quant::OpenCalibrationRun(model, options);
   if (!run.ok()) return run.status();
   gguf::ImportanceCollector collector(wanted);
-  const int64_t available = run->data->num_samples();
-  const int64_t total = options.calib_samples > 0 ? std::min(options.calib_samples, available) : available;
-  for (int64_t first = 0; first < total; first += options.calib_batch) {
-    const int64_t count = std::min(options.calib_batch, total - first);
-    Result<std::map<std::string, Tensor>> feeds = run->data->Batch(first, count);
-    if (!feeds.ok()) return feeds.status();
-    Result<std::vector<Tensor>> outputs = run->executor->Run(feeds.value(), &collector);
-    if (!outputs.ok()) return outputs.status();
-    if (progress) progress(first + count, total);
-  }
+  Result<quant::CalibrationPass> pass = quant::ObserveCalibrationRun(run.value(), options, &collector, {}, progress);
+  if (!pass.ok()) return pass.status();
   Result<std::map<std::string, gguf::ColumnEnergy>> sums = collector.Results();
   if (!sums.ok()) return sums.status();
   Importance out;
   out.by_activation = std::move(sums).value();
-  out.files = run->data->files();
-  out.samples = total;
-  out.batch = options.calib_batch;
+  out.pass = std::move(pass).value();
   return out;
 }
 
@@ -208,9 +193,9 @@ Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events
   report_in.context_length = context_length;
   report_in.context_length_source = context_source;
   report_in.tokenizer = &tokenizer.value();
-  report_in.calibration_files = importance.files;
-  report_in.calibration_samples = importance.samples;
-  report_in.calibration_batch = importance.batch;
+  report_in.calibration_files = importance.pass.files;
+  report_in.calibration_samples = importance.pass.samples;
+  report_in.calibration_batch = importance.pass.batch;
   report_in.tensors = &records;
   report_in.skipped = SkippedConstants(model, decoder.value());
   report_in.warnings = warnings;
@@ -231,9 +216,9 @@ Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events
   provenance.source_sha256 = digests->at(model.path());
   provenance.report_sha256 = report_sha.value();
   provenance.scheme = scheme->name;
-  if (!importance.files.empty()) {
-    provenance.calibration = std::to_string(importance.samples) + " samples from " +
-                             std::to_string(importance.files.size()) + " file(s); see the report";
+  if (!importance.pass.files.empty()) {
+    provenance.calibration = std::to_string(importance.pass.samples) + " samples from " +
+                             std::to_string(importance.pass.files.size()) + " file(s); see the report";
   }
   const std::vector<gguf::KeyValue> kvs = gguf::LlamaKeyValues(h, context_length, StemOf(job.model_path), *scheme,
                                                                tokenizer.value(), provenance);

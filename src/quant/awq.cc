@@ -14,10 +14,7 @@ class Awq : public WeightRounding {
   bool NeedsCalibrationData() const override { return true; }
   bool ScalesInputs() const override { return true; }
   bool TakesScheme(const Scheme& scheme, std::string* reason) const override {
-    if (scheme.AsBlockwise() != nullptr) return true;
-    *reason = std::string("--weight-algo awq scales and rounds the weights of the blockwise 4-bit schemes (nf4, "
-                          "int4-sym, int4-asym), not ") + scheme.Name() + " (use --weight-algo rtn)";
-    return false;
+    return TakesBlockwiseScheme(scheme, "awq scales and rounds", reason);
   }
 
   Result<QuantizedWeight> Round(const Scheme& scheme, const WeightView& weight,

@@ -11,15 +11,10 @@
 #include "quant/finite_check.h"
 #include "quant/matmul_replace.h"
 #include "quant/scheme_bases.h"
+#include "util/json_number.h"
 
 namespace pq::quant {
 namespace {
-
-std::string Text(double v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.6g", v);
-  return buffer;
-}
 
 // A planned blockwise weight AWQ can scale, as its [N, K] values.
 struct Candidate {
@@ -141,7 +136,7 @@ Result<AwqOutcome> ApplyAwq(const Model& prepared, const QuantPlan& plan, LayerH
         r.applied = "awq";
       } else {
         r.fallback = "alpha 0 (round to nearest) gave the lowest output error on the calibration data (" +
-                     Text(choice.error_by_alpha.front()) + " summed over " + std::to_string(names.size()) +
+                     MessageNumber(choice.error_by_alpha.front()) + " summed over " + std::to_string(names.size()) +
                      " weight(s))";
       }
       out.records[names[i]] = std::move(r);
@@ -182,7 +177,7 @@ Result<AwqOutcome> ApplyAwq(const Model& prepared, const QuantPlan& plan, LayerH
       list += (list.empty() ? "'" : ", '") + name + "'";
     }
     out.transformations.push_back("awq: weights " + list + " scaled per input feature of '" + s.input +
-                                  "' (alpha " + Text(out.records[scaled_names[g].front()].alpha.value()) +
+                                  "' (alpha " + MessageNumber(out.records[scaled_names[g].front()].alpha.value()) +
                                   "), 1/s " + (fold.inserted ? "applied by a " : "folded into ") +
                                   fold.folded_into);
   }

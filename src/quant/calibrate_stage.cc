@@ -1,5 +1,7 @@
 #include "quant/calibrate_stage.h"
 
+#include <algorithm>
+
 #include "pq/executor.h"
 
 namespace pq::quant {
@@ -65,6 +67,28 @@ Result<ActivationStats> StatsFromFile(const CalibrationStatistics& stats, const 
 }
 
 }  // namespace
+
+Result<CalibrationPass> ObserveCalibrationRun(const CalibrationRun& run, const QuantizeOptions& options,
+                                              Observer* observer, const std::function<Status()>& after_first_batch,
+                                              const std::function<void(int64_t, int64_t)>& progress) {
+  if (options.calib_batch < 1) {
+    return Status::InvalidArgument("calibration batch must be at least 1, got " +
+                                   std::to_string(options.calib_batch));
+  }
+  const Dataset& data = *run.data;
+  const int64_t total =
+      options.calib_samples > 0 ? std::min(options.calib_samples, data.num_samples()) : data.num_samples();
+  for (int64_t first = 0; first < total; first += options.calib_batch) {
+    const int64_t count = std::min(options.calib_batch, total - first);
+    Result<std::map<std::string, Tensor>> feeds = data.Batch(first, count);
+    if (!feeds.ok()) return feeds.status();
+    Result<std::vector<Tensor>> outputs = run.executor->Run(feeds.value(), observer);
+    if (!outputs.ok()) return outputs.status();
+    if (first == 0 && after_first_batch) PQ_RETURN_IF_ERROR(after_first_batch());
+    if (progress) progress(first + count, total);
+  }
+  return CalibrationPass{data.files(), total, options.calib_batch};
+}
 
 Result<ActivationStats> CalibrateActivations(const Model& prepared, const std::vector<std::string>& preparation,
                                              const std::set<std::string>& tensors,

@@ -36,6 +36,24 @@ struct CalibrationRun {
 };
 Result<CalibrationRun> OpenCalibrationRun(const Model& prepared, const QuantizeOptions& options);
 
+// How much of the calibration data a pass over it read.
+struct CalibrationPass {
+  std::vector<DatasetFile> files;
+  int64_t samples = 0;
+  int64_t batch = 0;
+};
+
+// Runs `run`'s executor over its data in batches of options.calib_batch, the
+// first options.calib_samples samples (0 = all), `observer` seeing every
+// tensor of every batch. `after_first_batch` (may be empty) is asked once,
+// after the first batch, whether to go on: an observer that can tell then
+// that a tensor will never come stops the pass early. Errors:
+// kInvalidArgument (calib_batch < 1), the dataset's, the executor's and
+// after_first_batch's.
+Result<CalibrationPass> ObserveCalibrationRun(const CalibrationRun& run, const QuantizeOptions& options,
+                                              Observer* observer, const std::function<Status()>& after_first_batch,
+                                              const std::function<void(int64_t, int64_t)>& progress);
+
 // REQUIRES: `tensors` not empty. Errors: the dataset's (data that does not
 // fit the model's inputs, checked before the executor copies the weights),
 // the executor's and calibration's.

@@ -11,15 +11,10 @@
 #include "quant/gptq_solver.h"
 #include "quant/hessian_collector.h"
 #include "quant/weight_rounding.h"
+#include "util/json_number.h"
 
 namespace pq::quant {
 namespace {
-
-std::string Text(double v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.6g", v);
-  return buffer;
-}
 
 class Gptq : public WeightRounding {
  public:
@@ -31,10 +26,7 @@ class Gptq : public WeightRounding {
   const char* Name() const override { return "gptq"; }
   bool NeedsCalibrationData() const override { return true; }
   bool TakesScheme(const Scheme& scheme, std::string* reason) const override {
-    if (scheme.AsBlockwise() != nullptr) return true;
-    *reason = std::string("--weight-algo gptq rounds the weights of the blockwise 4-bit schemes (nf4, "
-                          "int4-sym, int4-asym), not ") + scheme.Name() + " (use --weight-algo rtn)";
-    return false;
+    return TakesBlockwiseScheme(scheme, "gptq rounds", reason);
   }
 
   Result<QuantizedWeight> Round(const Scheme& scheme, const WeightView& weight,
@@ -85,7 +77,7 @@ class Gptq : public WeightRounding {
     if (errors && (*errors)[1] > (*errors)[0]) {
       record.applied = "rtn";
       record.fallback = "round-to-nearest gave the lower output error on the calibration data (" +
-                        Text((*errors)[0]) + " against gptq's " + Text((*errors)[1]) + ")";
+                        MessageNumber((*errors)[0]) + " against gptq's " + MessageNumber((*errors)[1]) + ")";
       rtn->rounding = record;
       return rtn;
     }

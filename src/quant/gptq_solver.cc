@@ -8,6 +8,8 @@
 #include <numeric>
 #include <string>
 
+#include "util/json_number.h"
+
 namespace pq::quant {
 namespace {
 
@@ -15,12 +17,6 @@ namespace {
 constexpr int64_t kRowsPerTask = 32;
 
 int Threads(int threads) { return threads > 0 ? threads : omp_get_max_threads(); }
-
-std::string Text(double v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.6g", v);
-  return buffer;
-}
 
 }  // namespace
 
@@ -50,15 +46,15 @@ Result<GptqFactor> FactorHessian(Eigen::MatrixXd h, double damp) {
   // upper triangular: one factorization and one triangular inverse.
   const Eigen::LLT<Eigen::MatrixXd> llt(h.reverse());
   if (llt.info() != Eigen::Success) {
-    return Status::InvalidInput("X^T X + lambda I is not positive definite with lambda = " + Text(f.lambda) +
-                                " (--gptq-damp " + Text(damp) + "): still singular after dampening");
+    return Status::InvalidInput("X^T X + lambda I is not positive definite with lambda = " + MessageNumber(f.lambda) +
+                                " (--gptq-damp " + MessageNumber(damp) + "): still singular after dampening");
   }
   Eigen::MatrixXd linv = Eigen::MatrixXd::Identity(k, k);
   llt.matrixL().solveInPlace(linv);
   f.u = linv.reverse();
   f.u.triangularView<Eigen::StrictlyLower>().setZero();
   if (!f.u.allFinite() || (f.u.diagonal().array() <= 0).any()) {
-    return Status::InvalidInput("the inverse of X^T X + lambda I with lambda = " + Text(f.lambda) +
+    return Status::InvalidInput("the inverse of X^T X + lambda I with lambda = " + MessageNumber(f.lambda) +
                                 " is not finite: still singular after dampening");
   }
   return f;

@@ -64,31 +64,21 @@ Result<LayerHessians> CollectHessians(const Model& prepared, const QuantPlan& pl
   if (inputs.empty()) return out;
   Result<CalibrationRun> run = OpenCalibrationRun(prepared, options);
   if (!run.ok()) return run.status();
-  const Dataset* data = run->data.get();
-  const Executor* executor = run->executor.get();
-  if (options.calib_batch < 1) {
-    return Status::InvalidArgument("calibration batch must be at least 1, got " +
-                                   std::to_string(options.calib_batch));
-  }
   HessianCollector collector(inputs, options.threads);
-  const int64_t total = options.calib_samples > 0 ? std::min(options.calib_samples, data->num_samples())
-                                                  : data->num_samples();
-  for (int64_t first = 0; first < total; first += options.calib_batch) {
-    const int64_t count = std::min(options.calib_batch, total - first);
-    Result<std::map<std::string, Tensor>> feeds = data->Batch(first, count);
-    if (!feeds.ok()) return feeds.status();
-    Result<std::vector<Tensor>> outputs = executor->Run(feeds.value(), &collector);
-    if (!outputs.ok()) return outputs.status();
-    // Every run produces every tensor: what the first did not is not there.
-    if (first == 0 && !collector.Missing().empty()) return collector.Results().status();
-    if (progress) progress(first + count, total);
-  }
+  Result<CalibrationPass> pass = ObserveCalibrationRun(
+      run.value(), options, &collector,
+      [&collector]() -> Status {
+        // Every run produces every tensor: what the first did not is not there.
+        return collector.Missing().empty() ? Status::OK() : collector.Results().status();
+      },
+      progress);
+  if (!pass.ok()) return pass.status();
   Result<std::map<HessianInput, InputHessian>> sums = collector.Results();
   if (!sums.ok()) return sums.status();
   out.by_input = std::move(sums).value();
-  out.files = data->files();
-  out.samples = total;
-  out.batch = options.calib_batch;
+  out.files = pass->files;
+  out.samples = pass->samples;
+  out.batch = pass->batch;
   return out;
 }
 

@@ -19,6 +19,13 @@ const std::vector<WeightRoundingEntry>& WeightRoundingTable() {
   return kAlgorithms;
 }
 
+bool TakesBlockwiseScheme(const Scheme& scheme, const std::string& does, std::string* reason) {
+  if (scheme.AsBlockwise() != nullptr) return true;
+  *reason = "--weight-algo " + does + " the weights of the blockwise 4-bit schemes (nf4, int4-sym, int4-asym), not " +
+            scheme.Name() + " (use --weight-algo rtn)";
+  return false;
+}
+
 Result<std::unique_ptr<WeightRounding>> MakeWeightRounding(const std::string& name,
                                                            const WeightRoundingOptions& options) {
   std::string names;

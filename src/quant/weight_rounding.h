@@ -72,6 +72,13 @@ const std::vector<WeightRoundingEntry>& WeightRoundingTable();
 Result<std::unique_ptr<WeightRounding>> MakeWeightRounding(const std::string& name,
                                                            const WeightRoundingOptions& options = {});
 
+// TakesScheme of the algorithms that work on the blockwise 4-bit grids: true
+// for a blockwise scheme, else false with reason "--weight-algo <does> the
+// weights of the blockwise 4-bit schemes (nf4, int4-sym, int4-asym), not
+// <scheme> (use --weight-algo rtn)", `does` naming the algorithm and what it
+// does (e.g. "gptq rounds").
+bool TakesBlockwiseScheme(const Scheme& scheme, const std::string& does, std::string* reason);
+
 std::unique_ptr<WeightRounding> MakeRoundToNearest(const WeightRoundingOptions& options = {});
 std::unique_ptr<WeightRounding> MakeGptq(const WeightRoundingOptions& options = {});
 std::unique_ptr<WeightRounding> MakeAwq(const WeightRoundingOptions& options = {});

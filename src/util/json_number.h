@@ -5,6 +5,8 @@
 #define PQ_UTIL_JSON_NUMBER_H_
 
 #include <cmath>
+#include <cstdio>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +20,13 @@ inline nlohmann::ordered_json JsonNumber(double v) {
   if (std::isnan(v)) return nullptr;
   if (std::isinf(v)) return InfinityName(v);
   return v;
+}
+
+// Returns `v` with 6 significant digits ("%.6g"), as messages quote figures.
+inline std::string MessageNumber(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.6g", v);
+  return buffer;
 }
 
 }  // namespace pq
