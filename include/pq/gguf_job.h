@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pq/quantize.h"
+#include "pq/quantize_job.h"
 #include "pq/status.h"
 
 namespace pq {
@@ -34,6 +35,10 @@ std::vector<GgufSchemeDescription> GgufSchemes();
 bool IsGgufScheme(const std::string& name);
 // Whether `path` names a GGUF output (ends in ".gguf", any case).
 bool IsGgufPath(const std::string& path);
+// Errors (kInvalidArgument) when the scheme and the output's format
+// disagree: a gguf-* scheme with an output not ending in .gguf, or a .gguf
+// output with a scheme that writes ONNX. OK otherwise.
+Status CheckGgufOutput(const std::string& scheme, const std::string& output);
 
 struct GgufJob {
   std::string model_path;
@@ -54,11 +59,9 @@ struct GgufJob {
   std::string attestation_path;
 };
 
-struct GgufJobEvents {
-  std::function<void(int64_t done, int64_t total)> calibration_progress;
-  std::function<void(const std::string& message)> info;
-  std::function<void(const std::string& message)> warn;
-};
+// What the job tells its caller while it runs: the same events as a
+// QuantizeJob's (calibration progress, info, warnings).
+using GgufJobEvents = QuantizeJobEvents;
 
 struct GgufJobResult {
   std::string gguf_path;

@@ -95,14 +95,22 @@ bool IsGgufPath(const std::string& path) {
   return tail == suffix;
 }
 
+Status CheckGgufOutput(const std::string& scheme, const std::string& output) {
+  if (IsGgufScheme(scheme) && !IsGgufPath(output)) {
+    return Status::InvalidArgument("scheme " + scheme + " writes GGUF: the output '" + output + "' must end in .gguf");
+  }
+  if (IsGgufPath(output) && !IsGgufScheme(scheme)) {
+    return Status::InvalidArgument("output '" + output + "' is GGUF but --scheme " + scheme +
+                                   " writes ONNX: use a gguf-* scheme (see pq schemes)");
+  }
+  return Status::OK();
+}
+
 Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events) {
+  PQ_RETURN_IF_ERROR(CheckGgufOutput(job.quantize.scheme, job.output_path));
   const GgufSchemeEntry* scheme = gguf::FindGgufScheme(job.quantize.scheme);
   if (scheme == nullptr) {
     return Status::InvalidArgument("scheme '" + job.quantize.scheme + "' does not write GGUF (see pq schemes)");
-  }
-  if (!IsGgufPath(job.output_path)) {
-    return Status::InvalidArgument("scheme " + job.quantize.scheme + " writes GGUF: the output '" + job.output_path +
-                                   "' must end in .gguf");
   }
   if (job.tokenizer_path.empty()) {
     return Status::InvalidArgument("--tokenizer is required for a GGUF output: llama.cpp reads the vocabulary "

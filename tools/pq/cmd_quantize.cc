@@ -89,6 +89,17 @@ void AddValidationFlags(CLI::App* sub, Options* o) {
                 "until the gates pass (needs --validate and a gate)");
 }
 
+// The job's events on stderr: a progress bar (or log lines) for
+// calibration, info and warnings through the logger.
+QuantizeJobEvents LoggedEvents() {
+  const ProgressFn progress = MakeProgressReporter();
+  QuantizeJobEvents events;
+  events.calibration_progress = [progress](int64_t done, int64_t total) { progress("calibration", done, total); };
+  events.info = [](const std::string& m) { spdlog::info("{}", m); };
+  events.warn = [](const std::string& m) { spdlog::warn("{}", m); };
+  return events;
+}
+
 // Runs a GGUF export; flags that only mean something for ONNX outputs are
 // refused rather than silently ignored.
 int RunGguf(const Options& o, const QuantizeOptions& q) {
@@ -98,10 +109,8 @@ int RunGguf(const Options& o, const QuantizeOptions& q) {
         "--validate, --auto-fallback, --junit, --external-data and --calib-stats apply to ONNX outputs; a "
         "GGUF file is validated by running it in llama.cpp"));
   }
-  if (!IsGgufScheme(q.scheme)) {
-    return Fail(Status::InvalidArgument("output '" + o.job.output_path + "' is GGUF but --scheme " + q.scheme +
-                                        " writes ONNX: use a gguf-* scheme (see pq schemes)"));
-  }
+  const Status format = CheckGgufOutput(q.scheme, o.job.output_path);
+  if (!format.ok()) return Fail(format);
   const auto start = std::chrono::steady_clock::now();
   GgufJob job;
   job.model_path = o.job.model_path;
@@ -113,12 +122,7 @@ int RunGguf(const Options& o, const QuantizeOptions& q) {
   job.force = o.job.force;
   job.attestation_path = o.job.attestation_path;
   job.argv = CommandLine();
-  const ProgressFn progress = MakeProgressReporter();
-  GgufJobEvents events;
-  events.calibration_progress = [progress](int64_t done, int64_t total) { progress("calibration", done, total); };
-  events.info = [](const std::string& m) { spdlog::info("{}", m); };
-  events.warn = [](const std::string& m) { spdlog::warn("{}", m); };
-  Result<GgufJobResult> result = RunGgufJob(job, events);
+  Result<GgufJobResult> result = RunGgufJob(job, LoggedEvents());
   if (!result.ok()) return Fail(result.status());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const GgufJobResult& r = result.value();
@@ -181,10 +185,9 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
     QuantizeJob job = options->job;
     job.quantize = QuantizeOptionsFrom(options->quantize);
     if (IsGgufPath(job.output_path) || IsGgufScheme(job.quantize.scheme)) {
-      if (!IsGgufPath(job.output_path)) {
-        return Fail(Status::InvalidArgument("scheme " + job.quantize.scheme + " writes GGUF: the output '" +
-                                            job.output_path + "' must end in .gguf"));
-      }
+      // A gguf-* scheme with another output is refused before RunGguf
+      // refuses ONNX-only flags; RunGguf checks the other direction.
+      if (!IsGgufPath(job.output_path)) return Fail(CheckGgufOutput(job.quantize.scheme, job.output_path));
       return RunGguf(*options, job.quantize);
     }
     Result<TaskKind> task = ParseTaskKind(options->task);
@@ -193,14 +196,7 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
     job.validation.tokens = job.quantize.calib_tokens;  // --context, --tokenizer serve both
     job.report_array_limit = ArrayLimit(options->report_detail);
     job.argv = CommandLine();
-    const ProgressFn progress = MakeProgressReporter();
-    QuantizeJobEvents events;
-    events.calibration_progress = [progress](int64_t done, int64_t total) {
-      progress("calibration", done, total);
-    };
-    events.info = [](const std::string& m) { spdlog::info("{}", m); };
-    events.warn = [](const std::string& m) { spdlog::warn("{}", m); };
-    Result<QuantizeJobResult> result = RunQuantizeJob(job, events);
+    Result<QuantizeJobResult> result = RunQuantizeJob(job, LoggedEvents());
     if (!result.ok()) return Fail(result.status());
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     PrintResult(result.value(), job.quantize, options->json, seconds);
