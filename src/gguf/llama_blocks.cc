@@ -94,7 +94,7 @@ std::optional<std::pair<int64_t, int64_t>> HeadsFromReshape(const GraphView& vie
     if (node->op_type() != "Reshape" || node->input(0) != tensor) continue;
     std::vector<int64_t> tail;
     if (const std::optional<ConstantRef> ref = ResolveConstant(view, node->input(1))) {
-      Result<std::vector<int64_t>> shape = ConstantInts(view, *ref->constant);
+      Result<std::vector<int64_t>> shape = ConstantInts(*ref->constant);
       if (shape.ok() && shape->size() == 4) tail = {(*shape)[2], (*shape)[3]};
     } else if (const onnx::NodeProto* concat = view.Producer(node->input(1));
                concat != nullptr && concat->op_type() == "Concat" && concat->input_size() == 4) {
@@ -182,7 +182,7 @@ Status ReadFusedAttention(const GraphView& view, const onnx::NodeProto& att, con
       return Status::NotSupported(where + ": '" + NodeLabel(att) +
                                   "' rotates without constant cos_cache/sin_cache");
     }
-    Result<RopeMatch> rope = RopeFromTables(view, *c->constant, *s->constant, true, where);
+    Result<RopeMatch> rope = RopeFromTables(*c->constant, *s->constant, true, where);
     if (!rope.ok()) return rope.status();
     shape->rope = *rope;
     shape->rope.half_split = IntAttr(att, "rotary_interleaved", 0) == 0;

@@ -109,7 +109,7 @@ class Recognizer {
       if (node->op_type() != "Gather" || node->input(1) != ids) continue;
       const std::optional<ConstantRef> ref = internal::ResolveConstant(view_, node->input(0));
       if (!ref || ref->transposed || ref->constant->dims.size() != 2) continue;
-      Result<std::vector<float>> values = ConstantFloats(view_, *ref->constant);
+      Result<std::vector<float>> values = ConstantFloats(*ref->constant);
       if (!values.ok()) return values.status();
       hparams_.vocab = ref->constant->dims[0];
       hparams_.embedding = ref->constant->dims[1];
@@ -141,7 +141,7 @@ class Recognizer {
                                   " values, expected the embedding size " +
                                   std::to_string(hparams_.embedding));
     }
-    Result<std::vector<float>> values = ConstantFloats(view_, *ref->constant);
+    Result<std::vector<float>> values = ConstantFloats(*ref->constant);
     if (!values.ok()) return values.status();
     LlamaWeight weight;
     weight.name = name;

@@ -102,8 +102,7 @@ Result<Tensor> ConstantAsTensor(const ConstantTensor& constant) {
 
 }  // namespace
 
-Result<std::vector<float>> ConstantFloats(const GraphView& view, const ConstantTensor& constant) {
-  (void)view;
+Result<std::vector<float>> ConstantFloats(const ConstantTensor& constant) {
   if (!IsFloatingPoint(constant.data_type)) {
     return Status::NotSupported("constant '" + constant.name + "' is " +
                                 DataTypeName(constant.data_type) + ", expected a float type");
@@ -117,8 +116,7 @@ Result<std::vector<float>> ConstantFloats(const GraphView& view, const ConstantT
   return std::vector<float>(data, data + tensor->size());
 }
 
-Result<std::vector<int64_t>> ConstantInts(const GraphView& view, const ConstantTensor& constant) {
-  (void)view;
+Result<std::vector<int64_t>> ConstantInts(const ConstantTensor& constant) {
   Result<Tensor> tensor = ConstantAsTensor(constant);
   if (!tensor.ok()) return tensor.status();
   std::vector<int64_t> out(static_cast<size_t>(tensor->size()));
@@ -137,11 +135,11 @@ std::optional<double> ScalarOf(const GraphView& view, const std::string& tensor)
   const std::optional<ConstantRef> ref = ResolveConstant(view, tensor);
   if (!ref || ref->constant->element_count != 1) return std::nullopt;
   if (IsFloatingPoint(ref->constant->data_type)) {
-    Result<std::vector<float>> values = ConstantFloats(view, *ref->constant);
+    Result<std::vector<float>> values = ConstantFloats(*ref->constant);
     if (values.ok()) return static_cast<double>((*values)[0]);
     return std::nullopt;
   }
-  Result<std::vector<int64_t>> values = ConstantInts(view, *ref->constant);
+  Result<std::vector<int64_t>> values = ConstantInts(*ref->constant);
   if (values.ok()) return static_cast<double>((*values)[0]);
   return std::nullopt;
 }
@@ -186,7 +184,7 @@ Result<Projection> ReadProjection(const GraphView& view, const onnx::NodeProto& 
                                   NodeLabel(*consumer) + "'): llama.cpp's llama architecture has no projection biases");
     }
   }
-  Result<std::vector<float>> stored = ConstantFloats(view, *ref->constant);
+  Result<std::vector<float>> stored = ConstantFloats(*ref->constant);
   if (!stored.ok()) return stored.status();
   const int64_t d0 = ref->constant->dims[0];
   const int64_t d1 = ref->constant->dims[1];

@@ -61,9 +61,9 @@ struct ConstantRef {
 std::optional<ConstantRef> ResolveConstant(const GraphView& view, const std::string& tensor);
 
 // The values of `constant` as float (float32/float16/bfloat16/double) or as
-// int64 (any integer type). Errors: kNotSupported naming the tensor.
-Result<std::vector<float>> ConstantFloats(const GraphView& view, const ConstantTensor& constant);
-Result<std::vector<int64_t>> ConstantInts(const GraphView& view, const ConstantTensor& constant);
+// int64 (int32/int64 constants). Errors: kNotSupported naming the tensor.
+Result<std::vector<float>> ConstantFloats(const ConstantTensor& constant);
+Result<std::vector<int64_t>> ConstantInts(const ConstantTensor& constant);
 // The single value of a one-element constant reached from `tensor`, else nullopt.
 std::optional<double> ScalarOf(const GraphView& view, const std::string& tensor);
 
@@ -135,8 +135,7 @@ Result<RopeMatch> MatchRope(const GraphView& view, const std::vector<const onnx:
 // the tables hold rope_dims/2 columns, as GroupQueryAttention's caches do;
 // else full-width tables cat(freqs, freqs) are told from half ones by their
 // content). Errors as MatchRope.
-Result<RopeMatch> RopeFromTables(const GraphView& view, const ConstantTensor& cos,
-                                 const ConstantTensor& sin, bool half_width,
+Result<RopeMatch> RopeFromTables(const ConstantTensor& cos, const ConstantTensor& sin, bool half_width,
                                  const std::string& where);
 
 }  // namespace pq::gguf::internal

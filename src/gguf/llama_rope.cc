@@ -73,7 +73,7 @@ Result<RopeMatch> RopeFromInvFreq(const GraphView& view, const onnx::NodeProto& 
     for (const auto& in : node->input()) {
       const ConstantTensor* constant = view.Constant(in);
       if (constant == nullptr || constant->element_count < 2) continue;
-      Result<std::vector<float>> values = ConstantFloats(view, *constant);
+      Result<std::vector<float>> values = ConstantFloats(*constant);
       if (!values.ok() || (*values)[0] != 1.0f) continue;
       bool decreasing = true;
       for (size_t i = 1; i < values->size(); ++i) {
@@ -95,16 +95,15 @@ Result<RopeMatch> RopeFromInvFreq(const GraphView& view, const onnx::NodeProto& 
 
 }  // namespace
 
-Result<RopeMatch> RopeFromTables(const GraphView& view, const ConstantTensor& cos,
-                                 const ConstantTensor& sin, bool half_width,
+Result<RopeMatch> RopeFromTables(const ConstantTensor& cos, const ConstantTensor& sin, bool half_width,
                                  const std::string& where) {
   if (cos.dims.size() != 2 || cos.dims != sin.dims) {
     return Status::InvalidInput(where + ": rotary tables '" + cos.name + "' and '" + sin.name +
                                 "' are not two [positions, dims] tables of one shape");
   }
-  Result<std::vector<float>> c = ConstantFloats(view, cos);
+  Result<std::vector<float>> c = ConstantFloats(cos);
   if (!c.ok()) return c.status();
-  Result<std::vector<float>> s = ConstantFloats(view, sin);
+  Result<std::vector<float>> s = ConstantFloats(sin);
   if (!s.ok()) return s.status();
   const int64_t rows = cos.dims[0];
   const int64_t cols = cos.dims[1];
@@ -151,7 +150,7 @@ Result<RopeMatch> MatchRope(const GraphView& view, const std::vector<const onnx:
         return Status::NotSupported(where + ": node '" + NodeLabel(*node) +
                                     "' has no constant cos/sin caches");
       }
-      Result<RopeMatch> rope = RopeFromTables(view, *c->constant, *s->constant, true, where);
+      Result<RopeMatch> rope = RopeFromTables(*c->constant, *s->constant, true, where);
       if (!rope.ok()) return rope.status();
       rope->half_split = IntAttr(*node, "interleaved", 0) == 0;
       return rope;
@@ -163,7 +162,7 @@ Result<RopeMatch> MatchRope(const GraphView& view, const std::vector<const onnx:
     }
     if (op == "Cos" && cos_node == nullptr) cos_node = node;
     if (const ConstantTensor* table = GatheredTable(view, *node)) {
-      Result<std::vector<float>> values = ConstantFloats(view, *table);
+      Result<std::vector<float>> values = ConstantFloats(*table);
       if (!values.ok()) continue;
       if (FirstRowIs(*values, table->dims[1], 1.0f)) cos_table = table;
       else if (FirstRowIs(*values, table->dims[1], 0.0f)) sin_table = table;
@@ -176,7 +175,7 @@ Result<RopeMatch> MatchRope(const GraphView& view, const std::vector<const onnx:
   Result<RopeMatch> rope = Status::NotSupported(
       where + ": rotary embedding without cos/sin tables or Cos/Sin of computed angles");
   if (cos_table != nullptr && sin_table != nullptr) {
-    rope = RopeFromTables(view, *cos_table, *sin_table, false, where);
+    rope = RopeFromTables(*cos_table, *sin_table, false, where);
   } else if (cos_node != nullptr) {
     rope = RopeFromInvFreq(view, *cos_node, where);
   }
