@@ -91,8 +91,6 @@ TensorInfo InfoOf(const onnx::ValueInfoProto& v) {
   return info;
 }
 
-std::string NodeLabel(const onnx::NodeProto& node) { return exec::DescribeNode(node); }
-
 // True for a Constant node the model already holds as a constant tensor
 // (Model::FindConstant); the executor reads it from there, not by a kernel.
 bool IsHeldConstant(const Model& model, const onnx::NodeProto& node) {
@@ -112,7 +110,7 @@ Status CheckKernelsExist(const Model& model) {
       const std::string domain = DomainName(node.domain());
       unsupported.insert(domain + ":" + node.op_type() + "-" + std::to_string(opset));
       if (first_unsupported.empty()) {
-        first_unsupported = NodeLabel(node) + " of domain " + domain + " at opset " +
+        first_unsupported = exec::DescribeNode(node) + " of domain " + domain + " at opset " +
                             std::to_string(opset);
       }
     }
@@ -215,7 +213,7 @@ Result<std::vector<exec::PlanStep>> BuildSteps(const Model& model, const std::ve
     step.node = &node;
     step.opset = model.OpsetVersion(node.domain());
     step.kernel = exec::FindKernel(node.domain(), node.op_type(), step.opset);
-    PQ_RETURN_IF_ERROR(CheckArity(node, step.opset, model.origin() + ": " + NodeLabel(node)));
+    PQ_RETURN_IF_ERROR(CheckArity(node, step.opset, model.origin() + ": " + exec::DescribeNode(node)));
     for (const auto& in : node.input()) step.inputs.push_back(in.empty() ? -1 : values->Id(in));
     for (const auto& out : node.output()) step.outputs.push_back(out.empty() ? -1 : values->Id(out));
     steps.push_back(std::move(step));
@@ -376,7 +374,7 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
         // listing an output its op does not produce in this configuration
         // (BatchNormalization's running stats outside training, or ops onnx
         // does not know, e.g. Gelu before the onnx library had it).
-        return Status::InvalidInput(origin + ": " + NodeLabel(*step.node) + " lists output " +
+        return Status::InvalidInput(origin + ": " + exec::DescribeNode(*step.node) + " lists output " +
                                     std::to_string(o) + " ('" + step.node->output(static_cast<int>(o)) +
                                     "'), which the op does not produce here");
       }
