@@ -24,12 +24,42 @@ std::string Text(const nlohmann::ordered_json& v) {
   return v.dump();
 }
 
-const char* const kHtmlHead =
+// The <head> of an HTML report (inline style, no scripts).
+constexpr const char* kHtmlHead =
     "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
     "<title>pq quantization report</title>\n<style>body{font-family:sans-serif;margin:2em;"
     "max-width:72em}table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid "
     "#bbb;padding:3px 6px;font-size:13px;text-align:left}th{background:#eee}code{font-size:"
     "12px}</style></head><body>\n";
+
+Result<std::string> RenderDocument(ReportFormat format, const std::string& what,
+                                   const std::function<void(ReportWriter*)>& body) {
+  ReportWriter w(format);
+  if (format == ReportFormat::kHtml) w.Raw(kHtmlHead);
+  try {
+    body(&w);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidInput("malformed " + what + ": " + e.what());
+  }
+  if (format == ReportFormat::kHtml) w.Raw("</body></html>\n");
+  return w.str();
+}
+
+void RenderTitle(const Json& r, const std::string& title, ReportWriter* w) {
+  w->Heading(1, title);
+  w->Paragraph("Written by " + Text(r["tool"]["name"]) + " " + Text(r["tool"]["version"]) + " at " +
+               Text(r["created_at"]) + " (report schema " + Text(r["schema_version"]) + ").");
+  std::string command;
+  for (const auto& a : r["command"]) command += (command.empty() ? "" : " ") + a.get<std::string>();
+  w->Paragraph("Command: " + command);
+}
+
+void RenderWarnings(const Json& r, ReportWriter* w) {
+  w->Heading(2, "Warnings");
+  std::vector<std::vector<std::string>> warnings;
+  for (const auto& warning : r["warnings"]) warnings.push_back({Text(warning)});
+  w->Table({"warning"}, warnings);
+}
 
 namespace {
 
@@ -97,16 +127,6 @@ Status CheckReport(const Json& r) {
                                 " is not one this pq renders (" + kReportSchemaVersion + ")");
   }
   return Status::OK();
-}
-
-// The title, who wrote the report and the command line.
-void RenderTitle(const Json& r, ReportWriter* w) {
-  w->Heading(1, "pq quantization report");
-  w->Paragraph("Written by " + Text(r["tool"]["name"]) + " " + Text(r["tool"]["version"]) + " at " +
-              Text(r["created_at"]) + " (report schema " + Text(r["schema_version"]) + ").");
-  std::string command;
-  for (const auto& a : r["command"]) command += (command.empty() ? "" : " ") + a.get<std::string>();
-  w->Paragraph("Command: " + command);
 }
 
 // The input and output models, each followed by its external-data files.
@@ -333,10 +353,7 @@ void RenderOutcome(const Json& r, ReportWriter* w) {
   }
   w->Table({"node", "op type", "tensor", "reason"}, skipped);
 
-  w->Heading(2, "Warnings");
-  std::vector<std::vector<std::string>> warnings;
-  for (const auto& warning : r["warnings"]) warnings.push_back({Text(warning)});
-  w->Table({"warning"}, warnings);
+  RenderWarnings(r, w);
 
   w->Heading(2, "Validation");
   if (r.contains("validation") && !r["validation"].is_null()) RenderValidationTables(r["validation"], w);
@@ -349,22 +366,16 @@ void RenderOutcome(const Json& r, ReportWriter* w) {
 Result<std::string> RenderReport(const Json& r, ReportFormat format) {
   if (r.is_object() && r.contains("format") && r["format"] == "gguf") return RenderGgufReport(r, format);
   PQ_RETURN_IF_ERROR(CheckReport(r));
-  ReportWriter w(format);
-  if (format == ReportFormat::kHtml) w.Raw(kHtmlHead);
-  try {
-    RenderTitle(r, &w);
-    RenderModels(r, &w);
-    RenderConfiguration(r, &w);
-    RenderCalibration(r, &w);
-    RenderSummary(r, &w);
-    RenderTensors(r, format, &w);
-    RenderRounding(r, &w);
-    RenderOutcome(r, &w);
-  } catch (const nlohmann::json::exception& e) {
-    return Status::InvalidInput(std::string("malformed pq report: ") + e.what());
-  }
-  if (format == ReportFormat::kHtml) w.Raw("</body></html>\n");
-  return w.str();
+  return RenderDocument(format, "pq report", [&r, format](ReportWriter* w) {
+    RenderTitle(r, "pq quantization report", w);
+    RenderModels(r, w);
+    RenderConfiguration(r, w);
+    RenderCalibration(r, w);
+    RenderSummary(r, w);
+    RenderTensors(r, format, w);
+    RenderRounding(r, w);
+    RenderOutcome(r, w);
+  });
 }
 
 }  // namespace pq

@@ -39,12 +39,7 @@ double SqnrOf(const Json& t) {
 }
 
 void RenderBody(const Json& r, ReportWriter* w) {
-  w->Heading(1, "pq GGUF export report");
-  w->Paragraph("Written by " + Text(r["tool"]["name"]) + " " + Text(r["tool"]["version"]) + " at " +
-               Text(r["created_at"]) + " (report schema " + Text(r["schema_version"]) + ").");
-  std::string command;
-  for (const auto& a : r["command"]) command += (command.empty() ? "" : " ") + Text(a);
-  w->Paragraph("Command: " + command);
+  RenderTitle(r, "pq GGUF export report", w);
 
   w->Heading(2, "Files");
   const Json& in = r["input_model"];
@@ -94,25 +89,14 @@ void RenderBody(const Json& r, ReportWriter* w) {
   std::vector<std::vector<std::string>> skipped;
   for (const auto& k : r["skipped"]) skipped.push_back({Text(k["tensor"]), Text(k["reason"])});
   w->Table({"tensor", "reason"}, skipped);
-  w->Heading(2, "Warnings");
-  std::vector<std::vector<std::string>> warnings;
-  for (const auto& warning : r["warnings"]) warnings.push_back({Text(warning)});
-  w->Table({"warning"}, warnings);
+  RenderWarnings(r, w);
 }
 
 }  // namespace
 
 Result<std::string> RenderGgufReport(const Json& r, ReportFormat format) {
   PQ_RETURN_IF_ERROR(CheckGgufReport(r));
-  ReportWriter w(format);
-  if (format == ReportFormat::kHtml) w.Raw(kHtmlHead);
-  try {
-    RenderBody(r, &w);
-  } catch (const nlohmann::json::exception& e) {
-    return Status::InvalidInput(std::string("malformed pq GGUF report: ") + e.what());
-  }
-  if (format == ReportFormat::kHtml) w.Raw("</body></html>\n");
-  return w.str();
+  return RenderDocument(format, "pq GGUF report", [&r](ReportWriter* w) { RenderBody(r, w); });
 }
 
 }  // namespace pq

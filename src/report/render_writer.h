@@ -3,6 +3,7 @@
 #ifndef PQ_REPORT_RENDER_WRITER_H_
 #define PQ_REPORT_RENDER_WRITER_H_
 
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -97,8 +98,18 @@ class ReportWriter {
 // with 6 significant digits.
 std::string Text(const nlohmann::ordered_json& v);
 
-// The <head> of an HTML report (inline style, no scripts).
-extern const char* const kHtmlHead;
+// The document around `body`: the HTML head and end (for kHtml), and a
+// malformed document (a JSON value of another type than the renderer reads)
+// turned into kInvalidInput "malformed <what>: ...".
+Result<std::string> RenderDocument(ReportFormat format, const std::string& what,
+                                   const std::function<void(ReportWriter*)>& body);
+
+// The level-1 heading `title`, who wrote the report and when, and the
+// command (whose items must be strings).
+void RenderTitle(const nlohmann::ordered_json& report, const std::string& title, ReportWriter* w);
+
+// The "Warnings" section: the report's warnings, one row each.
+void RenderWarnings(const nlohmann::ordered_json& report, ReportWriter* w);
 
 // Renders a GGUF export's report (format "gguf"). Errors (kInvalidInput):
 // a document missing what a GGUF report holds, naming it.
