@@ -1,7 +1,5 @@
 #include "pq/calibrate_job.h"
 
-#include <sys/stat.h>
-
 #include <memory>
 #include <utility>
 
@@ -33,14 +31,9 @@ Result<quant::PreparedModel> Prepare(const Model& model, const CalibrateJob& job
 Result<std::vector<StatisticsDataFile>> DataFiles(const Dataset& data) {
   std::vector<StatisticsDataFile> files;
   for (const DatasetFile& f : data.files()) {
-    StatisticsDataFile file{f.path, "", f.samples};
-    struct stat st;
-    if (stat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      Result<std::string> sha = Sha256File(f.path);
-      if (!sha.ok()) return sha.status();
-      file.sha256 = sha.value();
-    }
-    files.push_back(std::move(file));
+    Result<std::string> sha = Sha256IfRegularFile(f.path);
+    if (!sha.ok()) return sha.status();
+    files.push_back(StatisticsDataFile{f.path, sha.value(), f.samples});
   }
   return files;
 }

@@ -93,14 +93,9 @@ Result<Json> CalibrationFilesJson(const std::vector<DatasetFile>& used, int64_t 
   Json files = Json::array();
   for (const DatasetFile& f : used) {
     Json entry = {{"path", f.path}, {"samples", f.samples}};
-    struct stat st;
-    if (stat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      Result<std::string> sha = Sha256File(f.path);
-      if (!sha.ok()) return sha.status();
-      entry["sha256"] = sha.value();
-    } else {
-      entry["sha256"] = nullptr;  // a test_data_set_* folder
-    }
+    Result<std::string> sha = Sha256IfRegularFile(f.path);
+    if (!sha.ok()) return sha.status();
+    entry["sha256"] = sha->empty() ? Json(nullptr) : Json(sha.value());  // null: a test_data_set_* folder
     if (f.tokens) {
       Json tokens = {{"window", f.tokens->window}, {"dropped_tokens", f.tokens->dropped_tokens},
                      {"tokenizer", nullptr}, {"tokenizer_sha256", nullptr}};

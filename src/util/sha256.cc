@@ -1,6 +1,7 @@
 #include "util/sha256.h"
 
 #include <openssl/evp.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <memory>
@@ -47,6 +48,12 @@ std::string Sha256Bytes(const void* data, size_t size) {
     out.push_back(kHex[digest[i] & 15]);
   }
   return out;
+}
+
+Result<std::string> Sha256IfRegularFile(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::string();
+  return Sha256File(path);
 }
 
 }  // namespace pq

@@ -15,6 +15,11 @@ namespace pq {
 Result<std::string> Sha256File(const std::string& path,
                                const std::atomic<bool>* cancel = nullptr);
 
+// The SHA-256 of `path` when it is a regular file, "" when it is something
+// else (a folder, such as a test_data_set_* calibration set).
+// Errors: Sha256File's.
+Result<std::string> Sha256IfRegularFile(const std::string& path);
+
 // Returns the lower-case hex SHA-256 of `size` bytes at `data`.
 std::string Sha256Bytes(const void* data, size_t size);
 
