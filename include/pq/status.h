@@ -54,7 +54,11 @@ class Status {
   Status WithPrefix(const std::string& prefix) const;
 
  private:
-  Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}
+  // Keeps the message on one line whatever it quotes (a tensor name or a
+  // header read from a hostile file): control characters become escapes.
+  Status(Code code, std::string msg) : code_(code), message_(OneLine(std::move(msg))) {}
+
+  static std::string OneLine(std::string msg);
 
   Code code_ = Code::kOk;
   std::string message_;
