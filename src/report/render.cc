@@ -47,17 +47,17 @@ Result<std::string> RenderDocument(ReportFormat format, const std::string& what,
 
 void RenderTitle(const Json& r, const std::string& title, ReportWriter* w) {
   w->Heading(1, title);
-  w->Paragraph("Written by " + Text(r["tool"]["name"]) + " " + Text(r["tool"]["version"]) + " at " +
-               Text(r["created_at"]) + " (report schema " + Text(r["schema_version"]) + ").");
+  w->Paragraph("Written by " + Text(r.at("tool").at("name")) + " " + Text(r.at("tool").at("version")) + " at " +
+               Text(r.at("created_at")) + " (report schema " + Text(r.at("schema_version")) + ").");
   std::string command;
-  for (const auto& a : r["command"]) command += (command.empty() ? "" : " ") + a.get<std::string>();
+  for (const auto& a : r.at("command")) command += (command.empty() ? "" : " ") + a.get<std::string>();
   w->Paragraph("Command: " + command);
 }
 
 void RenderWarnings(const Json& r, ReportWriter* w) {
   w->Heading(2, "Warnings");
   std::vector<std::vector<std::string>> warnings;
-  for (const auto& warning : r["warnings"]) warnings.push_back({Text(warning)});
+  for (const auto& warning : r.at("warnings")) warnings.push_back({Text(warning)});
   w->Table({"warning"}, warnings);
 }
 
@@ -72,9 +72,9 @@ double Db(const Json& v) {
 
 std::string Consumers(const Json& t) {
   std::string out;
-  for (const auto& c : t["consumers"]) {
-    out += (out.empty() ? "" : ", ") + c["node"].get<std::string>() + " (" +
-           c["op_type"].get<std::string>() + ")";
+  for (const auto& c : t.at("consumers")) {
+    out += (out.empty() ? "" : ", ") + c.at("node").get<std::string>() + " (" +
+           c.at("op_type").get<std::string>() + ")";
   }
   return out;
 }
@@ -122,8 +122,8 @@ Status CheckReport(const Json& r) {
                           "tensors", "skipped", "summary", "warnings"}) {
     if (!r.contains(key)) return Status::InvalidInput(std::string("not a pq report: no '") + key + "'");
   }
-  if (!r["schema_version"].is_string() || r["schema_version"].get<std::string>() != kReportSchemaVersion) {
-    return Status::InvalidInput("report schema_version " + Text(r["schema_version"]) +
+  if (!r.at("schema_version").is_string() || r.at("schema_version").get<std::string>() != kReportSchemaVersion) {
+    return Status::InvalidInput("report schema_version " + Text(r.at("schema_version")) +
                                 " is not one this pq renders (" + kReportSchemaVersion + ")");
   }
   return Status::OK();
@@ -134,15 +134,15 @@ void RenderModels(const Json& r, ReportWriter* w) {
   w->Heading(2, "Models");
   std::vector<std::vector<std::string>> models;
   for (const char* which : {"input_model", "output_model"}) {
-    const Json& m = r[which];
+    const Json& m = r.at(which);
     std::string opsets;
-    for (const auto& o : m["opsets"]) {
-      opsets += (opsets.empty() ? "" : ", ") + Text(o["domain"]) + " " + Text(o["version"]);
+    for (const auto& o : m.at("opsets")) {
+      opsets += (opsets.empty() ? "" : ", ") + Text(o.at("domain")) + " " + Text(o.at("version"));
     }
-    models.push_back({which == std::string("input_model") ? "input" : "output", Text(m["path"]),
-                      Text(m["sha256"]), Text(m["bytes"]), Text(m["ir_version"]), opsets});
-    for (const auto& f : m["external_data"]) {
-      models.push_back({"  external data", Text(f["path"]), Text(f["sha256"]), Text(f["bytes"]), "", ""});
+    models.push_back({which == std::string("input_model") ? "input" : "output", Text(m.at("path")),
+                      Text(m.at("sha256")), Text(m.at("bytes")), Text(m.at("ir_version")), opsets});
+    for (const auto& f : m.at("external_data")) {
+      models.push_back({"  external data", Text(f.at("path")), Text(f.at("sha256")), Text(f.at("bytes")), "", ""});
     }
   }
   w->Table({"", "path", "sha256", "bytes", "ir_version", "opsets"}, models);
@@ -151,29 +151,29 @@ void RenderModels(const Json& r, ReportWriter* w) {
 void RenderConfiguration(const Json& r, ReportWriter* w) {
   w->Heading(2, "Configuration");
   std::vector<std::vector<std::string>> config;
-  for (const auto& [key, value] : r["config"].items()) config.push_back({key, Text(value)});
+  for (const auto& [key, value] : r.at("config").items()) config.push_back({key, Text(value)});
   w->Table({"option", "value"}, config);
 }
 
 void RenderCalibration(const Json& r, ReportWriter* w) {
   w->Heading(2, "Calibration");
-  if (r["calibration"].is_null()) {
+  if (r.at("calibration").is_null()) {
     w->Paragraph("No calibration (weights only).");
     return;
   }
   std::vector<std::vector<std::string>> files;
-  for (const auto& f : r["calibration"]["files"]) {
-    files.push_back({Text(f["path"]), Text(f["sha256"]), Text(f["samples"])});
+  for (const auto& f : r.at("calibration").at("files")) {
+    files.push_back({Text(f.at("path")), Text(f.at("sha256")), Text(f.at("samples"))});
   }
   w->Table({"file", "sha256", "samples"}, files);
-  w->Paragraph("Samples used: " + Text(r["calibration"]["samples_used"]) + ", batch " +
-              Text(r["calibration"]["batch"]) + ".");
-  const Json& from = r["calibration"].value("statistics_file", Json());
+  w->Paragraph("Samples used: " + Text(r.at("calibration").at("samples_used")) + ", batch " +
+              Text(r.at("calibration").at("batch")) + ".");
+  const Json& from = r.at("calibration").value("statistics_file", Json());
   if (from.is_object()) {
     std::string shards;
-    for (const auto& p : from["shards"]["parts"]) shards += (shards.empty() ? "" : ", ") + Text(p["index"]);
-    w->Paragraph("Statistics read from " + Text(from["path"]) + " (sha256 " + Text(from["sha256"]) +
-                 "), shards " + shards + " of " + Text(from["shards"]["count"]) +
+    for (const auto& p : from.at("shards").at("parts")) shards += (shards.empty() ? "" : ", ") + Text(p.at("index"));
+    w->Paragraph("Statistics read from " + Text(from.at("path")) + " (sha256 " + Text(from.at("sha256")) +
+                 "), shards " + shards + " of " + Text(from.at("shards").at("count")) +
                  "; the model was not run on the data here.");
   }
 }
@@ -181,25 +181,25 @@ void RenderCalibration(const Json& r, ReportWriter* w) {
 // The summary figures, then the transformations applied (when there are any).
 void RenderSummary(const Json& r, ReportWriter* w) {
   w->Heading(2, "Summary");
-  const Json& s = r["summary"];
+  const Json& s = r.at("summary");
   w->Table({"figure", "value"},
-          {{"nodes quantized", Text(s["nodes_quantized"])},
+          {{"nodes quantized", Text(s.at("nodes_quantized"))},
            {"weights / biases / activations quantized",
-            Text(s["tensors_quantized"]["weights"]) + " / " + Text(s["tensors_quantized"]["biases"]) +
-                " / " + Text(s["tensors_quantized"]["activations"])},
-           {"skipped", Text(s["skipped"])},
+            Text(s.at("tensors_quantized").at("weights")) + " / " + Text(s.at("tensors_quantized").at("biases")) +
+                " / " + Text(s.at("tensors_quantized").at("activations"))},
+           {"skipped", Text(s.at("skipped"))},
            {"parameters quantized / total",
-            Text(s["parameters_quantized"]) + " / " + Text(s["parameters_total"])},
-           {"bytes before -> after", Text(s["bytes_before"]) + " -> " + Text(s["bytes_after"])},
-           {"compression ratio", Text(s["compression_ratio"])},
+            Text(s.at("parameters_quantized")) + " / " + Text(s.at("parameters_total"))},
+           {"bytes before -> after", Text(s.at("bytes_before")) + " -> " + Text(s.at("bytes_after"))},
+           {"compression ratio", Text(s.at("compression_ratio"))},
            {"weight SQNR min / median (dB)",
-            s["weight_sqnr_db"].is_null()
+            s.at("weight_sqnr_db").is_null()
                 ? "-"
-                : Text(s["weight_sqnr_db"]["min"]) + " / " + Text(s["weight_sqnr_db"]["median"])}});
-  if (!r["transformations"].empty()) {
+                : Text(s.at("weight_sqnr_db").at("min")) + " / " + Text(s.at("weight_sqnr_db").at("median"))}});
+  if (!r.at("transformations").empty()) {
     w->Heading(2, "Transformations");
     std::vector<std::vector<std::string>> rows;
-    for (const auto& t : r["transformations"]) rows.push_back({Text(t)});
+    for (const auto& t : r.at("transformations")) rows.push_back({Text(t)});
     w->Table({"applied before quantizing"}, rows);
   }
 }
@@ -208,12 +208,12 @@ void RenderSummary(const Json& r, ReportWriter* w) {
 // (stable: ties and tensors without one keep the report's order).
 std::vector<const Json*> TensorsByError(const Json& r) {
   std::vector<const Json*> tensors;
-  for (const auto& t : r["tensors"]) tensors.push_back(&t);
+  for (const auto& t : r.at("tensors")) tensors.push_back(&t);
   std::stable_sort(tensors.begin(), tensors.end(), [](const Json* a, const Json* b) {
-    const bool ea = !(*a)["error"].is_null(), eb = !(*b)["error"].is_null();
+    const bool ea = !(*a).at("error").is_null(), eb = !(*b).at("error").is_null();
     if (ea != eb) return ea;
     if (!ea) return false;
-    return Db((*a)["error"]["sqnr_db"]) < Db((*b)["error"]["sqnr_db"]);
+    return Db((*a).at("error").at("sqnr_db")) < Db((*b).at("error").at("sqnr_db"));
   });
   return tensors;
 }
@@ -221,13 +221,13 @@ std::vector<const Json*> TensorsByError(const Json& r) {
 // The range column of a tensor row: chosen of observed range, or the tensor
 // whose parameters it shares, or "-".
 std::string RangeCell(const Json& t) {
-  if (!t["range"].is_null()) {
-    const Json& g = t["range"];
-    return "[" + Text(g["chosen_min"]) + ", " + Text(g["chosen_max"]) + "] of [" +
-           Text(g["observed_min"]) + ", " + Text(g["observed_max"]) + "], " + Text(g["method"]) +
-           ", clipped " + Text(g["clipped_fraction"]);
+  if (!t.at("range").is_null()) {
+    const Json& g = t.at("range");
+    return "[" + Text(g.at("chosen_min")) + ", " + Text(g.at("chosen_max")) + "] of [" +
+           Text(g.at("observed_min")) + ", " + Text(g.at("observed_max")) + "], " + Text(g.at("method")) +
+           ", clipped " + Text(g.at("clipped_fraction"));
   }
-  if (!t["shares_params_with"].is_null()) return "shares " + Text(t["shares_params_with"]);
+  if (!t.at("shares_params_with").is_null()) return "shares " + Text(t.at("shares_params_with"));
   return "-";
 }
 
@@ -238,13 +238,13 @@ void RenderTensors(const Json& r, ReportFormat format, ReportWriter* w) {
   std::vector<std::vector<std::string>> rows;
   std::vector<std::pair<double, std::string>> chart;
   for (const Json* t : TensorsByError(r)) {
-    const Json& e = (*t)["error"];
-    rows.push_back({Text((*t)["name"]), Text((*t)["role"]), Consumers(*t),
-                    Text((*t)["from_dtype"]) + " -> " + Text((*t)["to_dtype"]),
-                    Text((*t)["granularity"]) + ((*t)["axis"].is_null() ? "" : " axis " + Text((*t)["axis"])),
-                    e.is_null() ? "-" : Text(e["sqnr_db"]), e.is_null() ? "-" : Text(e["max_abs"]),
-                    e.is_null() ? "-" : Text(e["cosine"]), RangeCell(*t)});
-    if (Text((*t)["role"]) == "weight" && !e.is_null()) chart.emplace_back(Db(e["sqnr_db"]), Text((*t)["name"]));
+    const Json& e = (*t).at("error");
+    rows.push_back({Text((*t).at("name")), Text((*t).at("role")), Consumers(*t),
+                    Text((*t).at("from_dtype")) + " -> " + Text((*t).at("to_dtype")),
+                    Text((*t).at("granularity")) + ((*t).at("axis").is_null() ? "" : " axis " + Text((*t).at("axis"))),
+                    e.is_null() ? "-" : Text(e.at("sqnr_db")), e.is_null() ? "-" : Text(e.at("max_abs")),
+                    e.is_null() ? "-" : Text(e.at("cosine")), RangeCell(*t)});
+    if (Text((*t).at("role")) == "weight" && !e.is_null()) chart.emplace_back(Db(e.at("sqnr_db")), Text((*t).at("name")));
   }
   if (format == ReportFormat::kHtml) w->Raw(SqnrChart(chart));
   w->Table({"tensor", "role", "consumers", "dtype", "granularity", "SQNR dB", "max abs", "cosine",
@@ -258,24 +258,24 @@ void RenderTensors(const Json& r, ReportFormat format, ReportWriter* w) {
 void RenderRounding(const Json& r, ReportWriter* w) {
   std::vector<std::vector<std::string>> rows;
   bool awq = false;
-  for (const auto& t : r["tensors"]) awq = awq || (t.contains("rounding") && t["rounding"].contains("awq"));
-  for (const auto& t : r["tensors"]) {
+  for (const auto& t : r.at("tensors")) awq = awq || (t.contains("rounding") && t.at("rounding").contains("awq"));
+  for (const auto& t : r.at("tensors")) {
     if (!t.contains("rounding")) continue;
-    const Json& g = t["rounding"];
-    const Json& e = g["output_error"];
-    const std::string requested = Text(g["requested"]);
-    std::vector<std::string> row = {Text(t["name"]), Text(g["applied"]), e["rtn"].is_null() ? "-" : Text(e["rtn"]),
-                                    !e.contains(requested) || e[requested].is_null() ? "-" : Text(e[requested])};
+    const Json& g = t.at("rounding");
+    const Json& e = g.at("output_error");
+    const std::string requested = Text(g.at("requested"));
+    std::vector<std::string> row = {Text(t.at("name")), Text(g.at("applied")), e.at("rtn").is_null() ? "-" : Text(e.at("rtn")),
+                                    !e.contains(requested) || e.at(requested).is_null() ? "-" : Text(e.at(requested))};
     if (awq) {
       const bool has = g.contains("awq");
-      row.push_back(has ? Text(g["awq"]["alpha"]) : "-");
-      row.push_back(has && !g["awq"]["folded_into"].is_null() ? Text(g["awq"]["folded_into"]) : "-");
+      row.push_back(has ? Text(g.at("awq").at("alpha")) : "-");
+      row.push_back(has && !g.at("awq").at("folded_into").is_null() ? Text(g.at("awq").at("folded_into")) : "-");
     }
-    row.push_back(g["fallback"].is_null() ? "" : Text(g["fallback"]));
+    row.push_back(g.at("fallback").is_null() ? "" : Text(g.at("fallback")));
     rows.push_back(std::move(row));
   }
   if (rows.empty()) return;
-  const std::string algorithm = Text(r["config"]["weight_rounding"]["algorithm"]);
+  const std::string algorithm = Text(r.at("config").at("weight_rounding").at("algorithm"));
   w->Heading(2, "Weight rounding");
   w->Paragraph("Relative output error on the calibration data, ||X (W - Q)^T||^2 / ||X W^T||^2, "
                "with round-to-nearest and with " + algorithm + "." +
@@ -294,51 +294,51 @@ void RenderRounding(const Json& r, ReportWriter* w) {
 void RenderValidationTables(const Json& v, ReportWriter* w) {
   const Json* metrics = nullptr;
   if (v.contains("metrics")) {
-    metrics = &v["metrics"];
-  } else if (v.contains("steps") && v.contains("best_step") && v["best_step"].is_number_unsigned() &&
-             v["best_step"].get<size_t>() < v["steps"].size()) {
-    metrics = &v["steps"][v["best_step"].get<size_t>()]["metrics"];
+    metrics = &v.at("metrics");
+  } else if (v.contains("steps") && v.contains("best_step") && v.at("best_step").is_number_unsigned() &&
+             v.at("best_step").get<size_t>() < v.at("steps").size()) {
+    metrics = &v.at("steps")[v.at("best_step").get<size_t>()].at("metrics");
   }
   if (metrics == nullptr || !metrics->is_object()) return;
-  if (metrics->contains("speed") && (*metrics)["speed"].is_object()) {
-    const Json& speed = (*metrics)["speed"];
+  if (metrics->contains("speed") && (*metrics).at("speed").is_object()) {
+    const Json& speed = (*metrics).at("speed");
     std::vector<std::vector<std::string>> rows;
     for (const char* which : {"reference", "candidate"}) {
-      const Json& t = speed[which];
-      rows.push_back({which, Text(t["ms_per_sample"]), Text(t["samples_per_second"]),
-                      Text(t["quality"]) + " " + Text(t["quality_per_ms"]), Text(t["cost_per_1000"])});
+      const Json& t = speed.at(which);
+      rows.push_back({which, Text(t.at("ms_per_sample")), Text(t.at("samples_per_second")),
+                      Text(t.at("quality")) + " " + Text(t.at("quality_per_ms")), Text(t.at("cost_per_1000"))});
     }
-    w->Paragraph("Speed on pq's executor, not on the deployment runtime (" + Text(speed["reference"]["threads"]) +
-                 " threads, batch " + Text(speed["reference"]["batch"]) + ", median of " +
-                 Text(speed["reference"]["runs"]) + " runs); candidate speed-up " + Text(speed["candidate_speedup"]) +
+    w->Paragraph("Speed on pq's executor, not on the deployment runtime (" + Text(speed.at("reference").at("threads")) +
+                 " threads, batch " + Text(speed.at("reference").at("batch")) + ", median of " +
+                 Text(speed.at("reference").at("runs")) + " runs); candidate speed-up " + Text(speed.at("candidate_speedup")) +
                  ".");
     w->Table({"model", "ms per sample", "samples per second", "quality per ms", "cost per 1000 requests"}, rows);
   }
-  if (metrics->contains("lm") && (*metrics)["lm"].is_object()) {
-    const Json& lm = (*metrics)["lm"];
+  if (metrics->contains("lm") && (*metrics).at("lm").is_object()) {
+    const Json& lm = (*metrics).at("lm");
     std::vector<std::vector<std::string>> rows;
     for (const char* key : {"positions", "perplexity_ref", "perplexity_cand", "perplexity_ratio", "kld_mean",
                             "kld_median", "kld_p99", "kld_max", "top1_agreement"}) {
-      if (lm.contains(key)) rows.push_back({key, Text(lm[key])});
+      if (lm.contains(key)) rows.push_back({key, Text(lm.at(key))});
     }
-    w->Paragraph("Language model (output " + Text(lm["output"]) + "): perplexity of both models and the KL "
+    w->Paragraph("Language model (output " + Text(lm.at("output")) + "): perplexity of both models and the KL "
                  "divergence of the candidate's next-token distributions from the reference's.");
     w->Table({"metric", "value"}, rows);
   }
   if (!metrics->contains("outputs")) return;
-  for (const auto& o : (*metrics)["outputs"]) {
-    if (!o.contains("classification") || !o["classification"].is_object() ||
-        !o["classification"].contains("per_group")) {
+  for (const auto& o : (*metrics).at("outputs")) {
+    if (!o.contains("classification") || !o.at("classification").is_object() ||
+        !o.at("classification").contains("per_group")) {
       continue;
     }
     std::vector<std::vector<std::string>> rows;
-    for (const auto& g : o["classification"]["per_group"]) {
-      rows.push_back({Text(g["name"]), Text(g["rows"]), Text(g["flip_rate"]),
-                      g.contains("reference_accuracy") ? Text(g["reference_accuracy"]) : "-",
-                      g.contains("candidate_accuracy") ? Text(g["candidate_accuracy"]) : "-",
-                      g.contains("drop_points") ? Text(g["drop_points"]) : "-"});
+    for (const auto& g : o.at("classification").at("per_group")) {
+      rows.push_back({Text(g.at("name")), Text(g.at("rows")), Text(g.at("flip_rate")),
+                      g.contains("reference_accuracy") ? Text(g.at("reference_accuracy")) : "-",
+                      g.contains("candidate_accuracy") ? Text(g.at("candidate_accuracy")) : "-",
+                      g.contains("drop_points") ? Text(g.at("drop_points")) : "-"});
     }
-    w->Paragraph("Groups of output " + Text(o["name"]) + " (worst: " + Text(o["classification"]["worst_group"]) +
+    w->Paragraph("Groups of output " + Text(o.at("name")) + " (worst: " + Text(o.at("classification").at("worst_group")) +
                  ").");
     w->Table({"group", "rows", "flip rate", "reference accuracy", "candidate accuracy", "drop (points)"}, rows);
   }
@@ -348,23 +348,23 @@ void RenderValidationTables(const Json& v, ReportWriter* w) {
 void RenderOutcome(const Json& r, ReportWriter* w) {
   w->Heading(2, "Left unquantized");
   std::vector<std::vector<std::string>> skipped;
-  for (const auto& k : r["skipped"]) {
-    skipped.push_back({Text(k["node"]), Text(k["op_type"]), Text(k["tensor"]), Text(k["reason"])});
+  for (const auto& k : r.at("skipped")) {
+    skipped.push_back({Text(k.at("node")), Text(k.at("op_type")), Text(k.at("tensor")), Text(k.at("reason"))});
   }
   w->Table({"node", "op type", "tensor", "reason"}, skipped);
 
   RenderWarnings(r, w);
 
   w->Heading(2, "Validation");
-  if (r.contains("validation") && !r["validation"].is_null()) RenderValidationTables(r["validation"], w);
-  w->Paragraph(r.contains("validation") && !r["validation"].is_null() ? r["validation"].dump(2)
+  if (r.contains("validation") && !r.at("validation").is_null()) RenderValidationTables(r.at("validation"), w);
+  w->Paragraph(r.contains("validation") && !r.at("validation").is_null() ? r.at("validation").dump(2)
                                                                        : "Not validated.");
 }
 
 }  // namespace
 
 Result<std::string> RenderReport(const Json& r, ReportFormat format) {
-  if (r.is_object() && r.contains("format") && r["format"] == "gguf") return RenderGgufReport(r, format);
+  if (r.is_object() && r.contains("format") && r.at("format") == "gguf") return RenderGgufReport(r, format);
   PQ_RETURN_IF_ERROR(CheckReport(r));
   return RenderDocument(format, "pq report", [&r, format](ReportWriter* w) {
     RenderTitle(r, "pq quantization report", w);
