@@ -106,7 +106,11 @@ Status CheckGgufOutput(const std::string& scheme, const std::string& output) {
   return Status::OK();
 }
 
-Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events) {
+namespace {
+
+// The scheme of `job`, after checking the flags and that no output would
+// overwrite an input or (without --force) an existing file.
+Result<const GgufSchemeEntry*> CheckJob(const GgufJob& job, const std::string& report_path) {
   PQ_RETURN_IF_ERROR(CheckGgufOutput(job.quantize.scheme, job.output_path));
   const GgufSchemeEntry* scheme = gguf::FindGgufScheme(job.quantize.scheme);
   if (scheme == nullptr) {
@@ -116,13 +120,140 @@ Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events
     return Status::InvalidArgument("--tokenizer is required for a GGUF output: llama.cpp reads the vocabulary "
                                    "from the file (a SentencePiece .model or a tokenizer.json)");
   }
-  const std::string report_path = job.report_path.empty() ? DefaultReportPath(job.output_path) : job.report_path;
   std::vector<std::string> inputs = {job.model_path, job.tokenizer_path};
   inputs.insert(inputs.end(), job.quantize.calib_paths.begin(), job.quantize.calib_paths.end());
   std::vector<std::string> outputs = {job.output_path, report_path};
   if (!job.attestation_path.empty()) outputs.push_back(job.attestation_path);
   PQ_RETURN_IF_ERROR(CheckOutputPaths(outputs, inputs, job.force));
-  const std::string started_on = UtcTimestamp();
+  return scheme;
+}
+
+// The context length written into the file, and where it came from: the
+// model's position table, or --context-length (required without a table).
+struct ContextLength {
+  int64_t value = 0;
+  std::string source;
+};
+
+Result<ContextLength> ResolveContextLength(const GgufJob& job, const gguf::LlamaHyperParams& h,
+                                           const std::function<void(const std::string&)>& warn) {
+  if (job.context_length > 0) {
+    if (h.context_length > 0 && job.context_length > h.context_length) {
+      warn("--context-length " + std::to_string(job.context_length) + " exceeds the " +
+           std::to_string(h.context_length) + " rows of the model's rotary position table");
+    }
+    return ContextLength{job.context_length, "--context-length"};
+  }
+  if (h.context_length == 0) {
+    return Status::InvalidArgument("model '" + job.model_path +
+                                   "' computes its rotary angles at run time and has no position table to "
+                                   "read the context length from: pass --context-length N");
+  }
+  return ContextLength{h.context_length, "position table"};
+}
+
+// The tokenizer of --tokenizer, which must have one token per embedding row.
+Result<gguf::TokenizerMeta> LoadMatchingTokenizer(const std::string& path, int64_t vocab) {
+  Result<gguf::TokenizerMeta> tokenizer = gguf::LoadTokenizer(path);
+  if (!tokenizer.ok()) return tokenizer.status();
+  if (static_cast<int64_t>(tokenizer->tokens.size()) != vocab) {
+    return Status::InvalidInput("tokenizer '" + path + "' has " + std::to_string(tokenizer->tokens.size()) +
+                                " tokens but the model's embedding has " + std::to_string(vocab) + " rows");
+  }
+  return tokenizer;
+}
+
+// Every weight of `decoder` encoded in the scheme's type (or its fallback),
+// with the record the report keeps of each.
+struct EncodedWeights {
+  std::vector<gguf::TensorToWrite> tensors;
+  std::vector<gguf::EncodedTensorRecord> records;
+};
+
+Result<EncodedWeights> EncodeWeights(const gguf::LlamaDecoder& decoder, const GgufSchemeEntry& scheme,
+                                     const Importance& importance, int threads, const GgufJobEvents& events) {
+  EncodedWeights out;
+  for (const gguf::LlamaWeight& w : decoder.weights) {
+    std::vector<float> column_importance;
+    auto found = importance.by_activation.find(w.activation);
+    if (found != importance.by_activation.end()) column_importance = found->second.Importance();
+    gguf::EncodedTensorRecord record;
+    Result<gguf::TensorToWrite> encoded = gguf::EncodeWeight(
+        w, scheme.type, column_importance.empty() ? nullptr : &column_importance, threads, &record);
+    if (!encoded.ok()) return encoded.status();
+    if (!record.fallback_reason.empty()) Tell(events.info, w.name + ": " + record.fallback_reason);
+    out.tensors.push_back(std::move(encoded).value());
+    out.records.push_back(std::move(record));
+  }
+  return out;
+}
+
+// What the GGUF file, its report and attestation are written from.
+struct GgufOutputs {
+  const GgufJob* job;
+  std::string report_path;
+  std::string started_on;
+  const GgufSchemeEntry* scheme;
+  const gguf::LlamaHyperParams* hparams;
+  ContextLength context;
+  const gguf::TokenizerMeta* tokenizer;
+  const Importance* importance;
+  const EncodedWeights* weights;
+  std::string source_sha256;
+};
+
+// Writes the report, then the GGUF file holding the report's sha256, then
+// the attestation; a failure after the report removes what was written.
+Status WriteOutputs(const GgufOutputs& o, const nlohmann::ordered_json& report) {
+  const GgufJob& job = *o.job;
+  PQ_RETURN_IF_ERROR(WriteReport(report, o.report_path, job.force));
+  auto roll_back = [&o](Status s) -> Status {
+    std::error_code ec;
+    std::filesystem::remove(o.report_path, ec);
+    return s;
+  };
+  Result<std::string> report_sha = Sha256File(o.report_path);
+  if (!report_sha.ok()) return roll_back(report_sha.status());
+  gguf::Provenance provenance;
+  provenance.source_file = std::filesystem::path(job.model_path).filename().string();
+  provenance.source_sha256 = o.source_sha256;
+  provenance.report_sha256 = report_sha.value();
+  provenance.scheme = o.scheme->name;
+  const quant::CalibrationPass& pass = o.importance->pass;
+  if (!pass.files.empty()) {
+    provenance.calibration = std::to_string(pass.samples) + " samples from " + std::to_string(pass.files.size()) +
+                             " file(s); see the report";
+  }
+  const std::vector<gguf::KeyValue> kvs = gguf::LlamaKeyValues(*o.hparams, o.context.value, StemOf(job.model_path),
+                                                               *o.scheme, *o.tokenizer, provenance);
+  Status written = gguf::WriteGguf(job.output_path, kvs, o.weights->tensors);
+  if (!written.ok()) return roll_back(written);
+  if (job.attestation_path.empty()) return Status::OK();
+  AttestationInputs attestation;
+  attestation.subjects = {job.output_path};
+  attestation.report = &report;
+  attestation.report_path = o.report_path;
+  attestation.started_on = o.started_on;
+  attestation.finished_on = UtcTimestamp();
+  const Status attested = WriteAttestation(attestation, job.attestation_path, job.force);
+  if (!attested.ok()) {
+    std::error_code ec;
+    std::filesystem::remove(job.output_path, ec);
+    return roll_back(attested);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events) {
+  GgufOutputs out;
+  out.job = &job;
+  out.report_path = job.report_path.empty() ? DefaultReportPath(job.output_path) : job.report_path;
+  Result<const GgufSchemeEntry*> scheme = CheckJob(job, out.report_path);
+  if (!scheme.ok()) return scheme.status();
+  out.scheme = scheme.value();
+  out.started_on = UtcTimestamp();
 
   std::vector<std::string> warnings;  // told as they come, and kept for the report
   auto warn = [&](const std::string& message) {
@@ -137,123 +268,60 @@ Result<GgufJobResult> RunGgufJob(const GgufJob& job, const GgufJobEvents& events
 
   Result<gguf::LlamaDecoder> decoder = gguf::RecognizeLlama(model);
   if (!decoder.ok()) return decoder.status();
-  const gguf::LlamaHyperParams& h = decoder->hparams;
-  int64_t context_length = h.context_length;
-  std::string context_source = "position table";
-  if (job.context_length > 0) {
-    if (h.context_length > 0 && job.context_length > h.context_length) {
-      warn("--context-length " + std::to_string(job.context_length) + " exceeds the " +
-                            std::to_string(h.context_length) + " rows of the model's rotary position table");
-    }
-    context_length = job.context_length;
-    context_source = "--context-length";
-  } else if (context_length == 0) {
-    return Status::InvalidArgument("model '" + job.model_path +
-                                   "' computes its rotary angles at run time and has no position table to "
-                                   "read the context length from: pass --context-length N");
-  }
-
-  Result<gguf::TokenizerMeta> tokenizer = gguf::LoadTokenizer(job.tokenizer_path);
+  out.hparams = &decoder->hparams;
+  Result<ContextLength> context = ResolveContextLength(job, decoder->hparams, warn);
+  if (!context.ok()) return context.status();
+  out.context = context.value();
+  Result<gguf::TokenizerMeta> tokenizer = LoadMatchingTokenizer(job.tokenizer_path, decoder->hparams.vocab);
   if (!tokenizer.ok()) return tokenizer.status();
-  if (static_cast<int64_t>(tokenizer->tokens.size()) != h.vocab) {
-    return Status::InvalidInput("tokenizer '" + job.tokenizer_path + "' has " +
-                                std::to_string(tokenizer->tokens.size()) + " tokens but the model's embedding has " +
-                                std::to_string(h.vocab) + " rows");
-  }
+  out.tokenizer = &tokenizer.value();
 
   Importance importance;
   if (!job.quantize.calib_paths.empty()) {
-    if (!scheme->uses_importance) {
-      warn(std::string("--calib is not used by ") + scheme->name +
-                            ": its rounding takes no importance weights");
+    if (!out.scheme->uses_importance) {
+      warn(std::string("--calib is not used by ") + out.scheme->name + ": its rounding takes no importance weights");
     } else {
       Result<Importance> collected = CollectImportance(model, decoder.value(), job.quantize, events.calibration_progress);
       if (!collected.ok()) return collected.status();
       importance = std::move(collected).value();
     }
   }
-
-  std::vector<gguf::TensorToWrite> tensors;
-  std::vector<gguf::EncodedTensorRecord> records;
-  for (const gguf::LlamaWeight& w : decoder->weights) {
-    std::vector<float> column_importance;
-    auto found = importance.by_activation.find(w.activation);
-    if (found != importance.by_activation.end()) column_importance = found->second.Importance();
-    gguf::EncodedTensorRecord record;
-    Result<gguf::TensorToWrite> encoded = gguf::EncodeWeight(
-        w, scheme->type, column_importance.empty() ? nullptr : &column_importance, job.quantize.threads, &record);
-    if (!encoded.ok()) return encoded.status();
-    if (!record.fallback_reason.empty()) Tell(events.info, w.name + ": " + record.fallback_reason);
-    tensors.push_back(std::move(encoded).value());
-    records.push_back(std::move(record));
-  }
+  out.importance = &importance;
+  Result<EncodedWeights> weights = EncodeWeights(decoder.value(), *out.scheme, importance, job.quantize.threads, events);
+  if (!weights.ok()) return weights.status();
+  out.weights = &weights.value();
 
   Result<std::map<std::string, std::string>> digests = input_digests.Wait();
   if (!digests.ok()) return digests.status();
+  out.source_sha256 = digests->at(model.path());
 
   gguf::GgufReportInputs report_in;
   report_in.argv = job.argv;
   report_in.model = &model;
   report_in.known_sha256 = digests.value();
   report_in.output_path = job.output_path;
-  report_in.scheme = scheme;
-  report_in.hparams = &h;
-  report_in.context_length = context_length;
-  report_in.context_length_source = context_source;
-  report_in.tokenizer = &tokenizer.value();
+  report_in.scheme = out.scheme;
+  report_in.hparams = out.hparams;
+  report_in.context_length = out.context.value;
+  report_in.context_length_source = out.context.source;
+  report_in.tokenizer = out.tokenizer;
   report_in.calibration_files = importance.pass.files;
   report_in.calibration_samples = importance.pass.samples;
   report_in.calibration_batch = importance.pass.batch;
-  report_in.tensors = &records;
+  report_in.tensors = &weights->records;
   report_in.skipped = SkippedConstants(model, decoder.value());
   report_in.warnings = warnings;
   Result<nlohmann::ordered_json> report = gguf::BuildGgufReport(report_in);
   if (!report.ok()) return report.status();
-  PQ_RETURN_IF_ERROR(WriteReport(report.value(), report_path, job.force));
-
-  // From here on a failure removes the report again: never one without the other.
-  auto roll_back = [&report_path](Status s) -> Status {
-    std::error_code ec;
-    std::filesystem::remove(report_path, ec);
-    return s;
-  };
-  Result<std::string> report_sha = Sha256File(report_path);
-  if (!report_sha.ok()) return roll_back(report_sha.status());
-  gguf::Provenance provenance;
-  provenance.source_file = std::filesystem::path(job.model_path).filename().string();
-  provenance.source_sha256 = digests->at(model.path());
-  provenance.report_sha256 = report_sha.value();
-  provenance.scheme = scheme->name;
-  if (!importance.pass.files.empty()) {
-    provenance.calibration = std::to_string(importance.pass.samples) + " samples from " +
-                             std::to_string(importance.pass.files.size()) + " file(s); see the report";
-  }
-  const std::vector<gguf::KeyValue> kvs = gguf::LlamaKeyValues(h, context_length, StemOf(job.model_path), *scheme,
-                                                               tokenizer.value(), provenance);
-  Status written = gguf::WriteGguf(job.output_path, kvs, tensors);
-  if (!written.ok()) return roll_back(written);
-  if (!job.attestation_path.empty()) {
-    AttestationInputs attestation;
-    attestation.subjects = {job.output_path};
-    attestation.report = &report.value();
-    attestation.report_path = report_path;
-    attestation.started_on = started_on;
-    attestation.finished_on = UtcTimestamp();
-    const Status attested = WriteAttestation(attestation, job.attestation_path, job.force);
-    if (!attested.ok()) {
-      std::error_code ec;
-      std::filesystem::remove(job.output_path, ec);
-      return roll_back(attested);
-    }
-  }
+  PQ_RETURN_IF_ERROR(WriteOutputs(out, report.value()));
 
   GgufJobResult result;
   result.gguf_path = job.output_path;
   std::error_code ec;
   result.gguf_bytes = static_cast<int64_t>(std::filesystem::file_size(job.output_path, ec));
-  result.report_path = report_path;
+  result.report_path = out.report_path;
   result.report = std::move(report).value();
-  result.tensors = static_cast<int64_t>(records.size());
+  result.tensors = static_cast<int64_t>(weights->records.size());
   result.fallbacks = result.report["summary"]["fallbacks"].get<int64_t>();
   result.bytes_before = result.report["summary"]["bytes_before"].get<int64_t>();
   return result;
