@@ -4,10 +4,8 @@
 // prints where the model and report went, and maps the outcome to an exit
 // code (4 when a validation gate failed; the model and report still exist).
 #include <chrono>
-#include <iostream>
 #include <memory>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "cli_common.h"
@@ -15,6 +13,8 @@
 #include "pq/gguf_job.h"
 #include "pq/quantize_job.h"
 #include "quantize_flags.h"
+#include "quantize_gguf.h"
+#include "quantize_summary.h"
 
 namespace pq::cli {
 namespace {
@@ -100,79 +100,6 @@ QuantizeJobEvents LoggedEvents() {
   return events;
 }
 
-// Runs a GGUF export; flags that only mean something for ONNX outputs are
-// refused rather than silently ignored.
-int RunGguf(const Options& o, const QuantizeOptions& q) {
-  if (!o.job.validation.paths.empty() || o.job.auto_fallback || !o.job.junit_path.empty() ||
-      o.job.external_data || !o.job.calib_stats_path.empty()) {
-    return Fail(Status::InvalidArgument(
-        "--validate, --auto-fallback, --junit, --external-data and --calib-stats apply to ONNX outputs; a "
-        "GGUF file is validated by running it in llama.cpp"));
-  }
-  const Status format = CheckGgufOutput(q.scheme, o.job.output_path);
-  if (!format.ok()) return Fail(format);
-  const auto start = std::chrono::steady_clock::now();
-  GgufJob job;
-  job.model_path = o.job.model_path;
-  job.output_path = o.job.output_path;
-  job.report_path = o.job.report_path;
-  job.tokenizer_path = q.calib_tokens.tokenizer;
-  job.quantize = q;
-  job.context_length = o.context_length;
-  job.force = o.job.force;
-  job.attestation_path = o.job.attestation_path;
-  job.argv = CommandLine();
-  Result<GgufJobResult> result = RunGgufJob(job, LoggedEvents());
-  if (!result.ok()) return Fail(result.status());
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const GgufJobResult& r = result.value();
-  if (o.json) {
-    nlohmann::ordered_json doc;
-    doc["model"] = r.gguf_path;
-    doc["report"] = r.report_path;
-    doc["format"] = "gguf";
-    doc["scheme"] = q.scheme;
-    doc["tensors"] = r.tensors;
-    doc["fallbacks"] = r.fallbacks;
-    doc["bytes_before"] = r.bytes_before;
-    doc["bytes_after"] = r.gguf_bytes;
-    doc["seconds"] = seconds;
-    std::cout << doc.dump(2) << "\n";
-  } else {
-    std::cout << "model:  " << r.gguf_path << "\n";
-    std::cout << "report: " << r.report_path << "\n";
-    std::cout << "scheme " << q.scheme << ": " << r.tensors << " tensors (" << r.fallbacks << " in a fallback type); "
-              << r.bytes_before << " -> " << r.gguf_bytes << " bytes\n";
-  }
-  return kExitOk;
-}
-
-void PrintResult(const QuantizeJobResult& r, const QuantizeOptions& q, bool json, double seconds) {
-  const auto& summary = r.report["summary"];
-  if (json) {
-    nlohmann::ordered_json doc;
-    doc["model"] = r.saved.model_path;
-    doc["report"] = r.report_path;
-    doc["external_data"] = r.saved.data_path.empty() ? nlohmann::ordered_json(nullptr)
-                                                     : nlohmann::ordered_json(r.saved.data_path);
-    doc["scheme"] = q.scheme;
-    doc["nodes_quantized"] = r.nodes_quantized;
-    doc["tensors_quantized"] = r.tensors_quantized;
-    doc["skipped"] = r.skipped;
-    doc["bytes_before"] = summary["bytes_before"];
-    doc["bytes_after"] = summary["bytes_after"];
-    doc["seconds"] = seconds;
-    std::cout << doc.dump(2) << "\n";
-    return;
-  }
-  std::cout << "model:  " << r.saved.model_path << "\n";
-  std::cout << "report: " << r.report_path << "\n";
-  std::cout << "scheme " << q.scheme << (q.weights_only ? " (weights only)" : "") << ": "
-            << r.nodes_quantized << " nodes, " << r.tensors_quantized << " tensors quantized, "
-            << r.skipped << " skipped; " << summary["bytes_before"].get<int64_t>() << " -> "
-            << summary["bytes_after"].get<int64_t>() << " bytes\n";
-}
-
 }  // namespace
 
 std::function<int()> SetupQuantize(CLI::App* sub) {
@@ -188,7 +115,7 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
       // A gguf-* scheme with another output is refused before RunGguf
       // refuses ONNX-only flags; RunGguf checks the other direction.
       if (!IsGgufPath(job.output_path)) return Fail(CheckGgufOutput(job.quantize.scheme, job.output_path));
-      return RunGguf(*options, job.quantize);
+      return RunGgufQuantize(job, options->context_length, options->json, LoggedEvents());
     }
     Result<TaskKind> task = ParseTaskKind(options->task);
     if (!task.ok()) return Fail(task.status());
@@ -199,7 +126,7 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
     Result<QuantizeJobResult> result = RunQuantizeJob(job, LoggedEvents());
     if (!result.ok()) return Fail(result.status());
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    PrintResult(result.value(), job.quantize, options->json, seconds);
+    PrintQuantizeSummary(result.value(), job.quantize, options->json, seconds);
     // A failed gate still leaves the (best) model and its report: the
     // report says why it was refused.
     for (const GateResult& g : result->gates) {
