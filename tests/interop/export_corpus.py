@@ -24,6 +24,8 @@ For every model in CORPUS_DIR/manifest.json, on its own .npz:
   Anything else fails the test: a crash, exit 1, an unexpected refusal, an
   expected refusal that now succeeds or fails differently (then update
   kExpectedRefusals), ORT refusing pq's output.
+- `pq compare MODEL CANDIDATE --data` exits 0 (task auto), the candidate being
+  the first quantized model written (the model itself when none is).
 Prints a table (model x scheme: ok / refused as expected / FAIL) with the
 failures below it, then `N passed, M failed`. The table's figure after `ok` is
 the quantized model's relative L2 against the float model, both in ORT, for
@@ -267,6 +269,21 @@ def check_quantized(checks, m, p, case, reference, pq_results, ort_results):
     return ("ok %.0e" % vs_float) if vs_float is not None else "ok", []
 
 
+def compare_candidate(p, written):
+    for q, case in written:
+        if q is p:
+            return p.base(case) + ".onnx"
+    return p.model
+
+
+def check_compare(checks, p, pq_results):
+    code, err = pq_results[(p.stem, "compare")]
+    checks.check(code == 0, "%s: pq compare exit %s%s"
+                 % (p.stem, code, "" if code == 0 else ": " + last_line(err)))
+    return ("ok", []) if code == 0 else ("FAIL %s" % code, ["%s compare: exit %s: %s" % (
+        p.stem, code, last_line(err))])
+
+
 def print_table(header, table, notes):
     widths = [max(len(str(r[i])) for r in table + [header]) for i in range(len(header))]
     print()
@@ -307,6 +324,9 @@ def main():
         ((p.stem, case + " run"),
          pq_run_argv(pq, p.base(case) + ".onnx", p.data, p.base(case) + ".pq.npz"))
         for p, case in written]))
+    pq_results.update(run_pq_jobs([
+        ((p.stem, "compare"), [pq, "--quiet", "compare", p.model, compare_candidate(p, written),
+                               "--data", p.data]) for p in paths]))
     ort_jobs = [((p.stem, "float"), p.model, p.data, p.base() + ".ort") for p in paths]
     ort_jobs += [((p.stem, case), p.base(case) + ".onnx", p.data, p.base(case) + ".ort")
                  for p, case in written]
@@ -321,8 +341,10 @@ def main():
                                           ort_results)
             row.append(cell)
             notes += found
-        table.append(row)
-    print_table(["model", "run vs ORT"] + [c[0] for c in cases], table, notes)
+        cell, found = check_compare(checks, p, pq_results)
+        table.append(row + [cell])
+        notes += found
+    print_table(["model", "run vs ORT"] + [c[0] for c in cases] + ["compare"], table, notes)
     for pattern, level, reason in kOrtOptimization:
         print("ORT reference at level '%s' for /%s/: %s" % (level, pattern, reason))
     print("%.1f s" % (time.time() - start))
