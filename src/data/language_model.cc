@@ -18,16 +18,21 @@ bool IsPastName(const std::string& name) { return name.rfind("past", 0) == 0; }
 
 bool IsRank3Float(const TensorInfo& o) { return IsFloat(o.dtype) && o.has_shape && o.dims.size() == 3; }
 
+// Hugging Face's name for a base model's hidden states [batch, sequence,
+// hidden] (BERT-style encoders, decoders without their lm_head).
+bool IsHiddenStates(const TensorInfo& o) { return o.name == "last_hidden_state"; }
+
 // The next-token logits [batch, sequence, vocab]: the output named "logits"
-// if it has rank 3, else the only float output of rank 3. (A classifier's
-// "logits" [batch, classes] are not next-token logits.)
+// if it has rank 3, else the only float output of rank 3 that is not named
+// as hidden states. (A classifier's "logits" [batch, classes] and an
+// encoder's "last_hidden_state" are not next-token logits.)
 const TensorInfo* FindLogits(const std::vector<TensorInfo>& outputs) {
   for (const TensorInfo& o : outputs) {
     if (o.name == "logits") return IsRank3Float(o) ? &o : nullptr;
   }
   const TensorInfo* found = nullptr;
   for (const TensorInfo& o : outputs) {
-    if (IsRank3Float(o)) {
+    if (IsRank3Float(o) && !IsHiddenStates(o)) {
       if (found != nullptr) return nullptr;
       found = &o;
     }

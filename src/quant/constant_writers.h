@@ -59,11 +59,15 @@ Status WriteCodebookDecode(ConstantRewrite& c, const WriteTarget& target, Writte
 // model default-domain opset >= kBlockedDqOpset.
 // Errors (kInternal): codes or scales that do not fit the packed dims.
 Status WriteBlockedDequantizeLinear(ConstantRewrite& c, const WriteTarget& target, WrittenNames* w);
+// DynamicQuantizeLinear, which WriteDynamicMatMul writes, exists from this
+// default-domain opset (PrepareModel upgrades a model below it).
+constexpr int64_t kDynamicQuantizeOpset = 11;
 // dynamic_matmul_writer.cc (REQUIRES c.params int8 per channel of the
 // product's N, zero point 0): the int8 weight as MatMulInteger's [K, N] B,
 // and every consumer replaced by DynamicQuantizeLinear -> MatMulInteger ->
 // Cast -> Mul (+ Gemm's alpha / C). Errors (kNotSupported): default-domain
-// opset below 11, a consumer that is not a MatMul or transA=0 Gemm.
+// opset below kDynamicQuantizeOpset, a consumer that is not a MatMul or
+// transA=0 Gemm.
 Status WriteDynamicMatMul(ConstantRewrite& c, const WriteTarget& target, WrittenNames* w);
 
 }  // namespace pq::quant

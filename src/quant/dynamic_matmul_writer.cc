@@ -17,9 +17,6 @@
 namespace pq::quant {
 namespace {
 
-// DynamicQuantizeLinear exists from this default-domain opset.
-constexpr int64_t kDynamicQuantizeOpset = 11;
-
 // The int8 bytes of `c` as MatMulInteger's B, [K, N]: the constant as is
 // (axis 1 or per tensor), or transposed from [N, K] (Gemm transB = 1, axis 0).
 std::string WeightAsKn(const ConstantRewrite& c, int64_t* k, int64_t* n) {

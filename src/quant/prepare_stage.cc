@@ -6,6 +6,7 @@
 
 #include "onnx/onnx_pb.h"
 #include "quant/blocked_dq_writer.h"
+#include "quant/constant_writers.h"
 #include "quant/equivalence_check.h"
 #include "quant/opset_upgrade.h"
 #include "quant/prepare.h"
@@ -123,6 +124,20 @@ Status PrepareBlockedDqOpset(int threads, PreparedModel* prepared) {
                               "; --int4-format ort works at any opset");
 }
 
+// Gives the model default-domain opset 11 (DynamicQuantizeLinear, which
+// int8-dynamic writes) with pq's upgrade. Errors (kNotSupported) name what
+// stood in the way.
+Status PrepareDynamicQuantizeOpset(int threads, PreparedModel* prepared) {
+  const int64_t opset = prepared->model->OpsetVersion("");
+  if (opset >= kDynamicQuantizeOpset) return Status::OK();
+  Status up = UpgradeChecked(kDynamicQuantizeOpset, " for DynamicQuantizeLinear", threads, prepared);
+  if (up.ok()) return Status::OK();
+  return Status::NotSupported("int8-dynamic needs default-domain opset " +
+                              std::to_string(kDynamicQuantizeOpset) +
+                              " (DynamicQuantizeLinear) and the model (opset " +
+                              std::to_string(opset) + ") cannot be upgraded: " + up.message());
+}
+
 }  // namespace
 
 Result<PreparedModel> PrepareModel(const Model& model, const QuantizeOptions& options,
@@ -137,6 +152,10 @@ Result<PreparedModel> PrepareModel(const Model& model, const QuantizeOptions& op
   }
   if (schemes.Writes(WeightEncoding::kBlockedDequantizeLinear)) {
     Status ready = PrepareBlockedDqOpset(options.threads, &prepared);
+    if (!ready.ok()) return ready.WithPrefix(model.origin());
+  }
+  if (schemes.Writes(WeightEncoding::kDynamicMatMul)) {
+    Status ready = PrepareDynamicQuantizeOpset(options.threads, &prepared);
     if (!ready.ok()) return ready.WithPrefix(model.origin());
   }
   return prepared;

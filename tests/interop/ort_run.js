@@ -11,6 +11,10 @@
 // whole feed. A run takes --batch samples (default 1) and concatenates them
 // along axis 0. Outputs of successive runs are concatenated along axis 0
 // (scalars are stacked along a new first axis).
+//
+// As a module (ort_batch.js): runModel({model, data, outDir, threads, batch,
+// optimization}) does the same and throws OrtRunError instead of exiting;
+// optimization is ORT's graphOptimizationLevel ('all' when not given).
 'use strict';
 
 const fs = require('fs');
@@ -36,9 +40,10 @@ const kTypes = [
 const byDescr = (d) => kTypes.find((t) => t.descr === d.replace(/^=/, '<'));
 const byOrt = (o) => kTypes.find((t) => t.ort === o);
 
+class OrtRunError extends Error {}
+
 function fail(message) {
-  process.stderr.write(`ort_run.js: ${message}\n`);
-  process.exit(1);
+  throw new OrtRunError(message);
 }
 
 // Returns {name: Buffer} for every member of a zip archive (stored or deflate,
@@ -167,13 +172,13 @@ function parseArgs(argv) {
   return options;
 }
 
-async function main() {
-  const options = parseArgs(process.argv.slice(2));
+// Runs options.model over options.data and writes every output to options.outDir.
+async function runModel(options) {
   const session = await ort.InferenceSession.create(options.model, {
     intraOpNumThreads: options.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: options.optimization || 'all',
     // ORT rewrites DequantizeLinear(int8 weight) + MatMul into MatMulNBits
     // with int8 activations by default (accuracy_level 4); 0 keeps the math
     // exact in float so that the reference is the model's own arithmetic.
@@ -221,4 +226,12 @@ async function main() {
   }
 }
 
-main().catch((e) => fail(e && e.stack ? e.stack : String(e)));
+module.exports = { runModel, OrtRunError };
+
+if (require.main === module) {
+  (async () => runModel(parseArgs(process.argv.slice(2))))().catch((e) => {
+    const text = e instanceof OrtRunError ? e.message : (e && e.stack ? e.stack : String(e));
+    process.stderr.write(`ort_run.js: ${text}\n`);
+    process.exit(1);
+  });
+}

@@ -273,5 +273,24 @@ TEST(TokenDataTest, AClassifiersLogitsAreNotNextTokenLogits) {
   EXPECT_EQ(RecognizeDecoder({ids, mask}, {next_token})->vocab_size, 50);
 }
 
+// A BERT-style encoder (input_ids, attention_mask, token_type_ids ->
+// last_hidden_state [batch, sequence, hidden], pooler_output) is not a
+// language model either: its hidden states are not next-token logits, so
+// task auto keeps the plain comparison (it used to check the ids against the
+// hidden size and exit 3, models/export_corpus/bert_*). A decoder whose only
+// rank-3 output has another name still gives its logits.
+TEST(TokenDataTest, AnEncodersHiddenStatesAreNotNextTokenLogits) {
+  TensorInfo ids{"input_ids", kInt64, true, {-1, -1}, {"batch", "sequence"}};
+  TensorInfo mask{"attention_mask", kInt64, true, {-1, -1}, {"batch", "sequence"}};
+  TensorInfo hidden{"last_hidden_state", kFloat, true, {-1, -1, 32}, {"batch", "sequence", ""}};
+  TensorInfo pooled{"pooler_output", kFloat, true, {-1, 32}, {"batch", ""}};
+  const std::optional<DecoderLayout> layout = RecognizeDecoder({ids, mask}, {hidden, pooled});
+  ASSERT_TRUE(layout.has_value());
+  EXPECT_TRUE(layout->logits_output.empty());
+  EXPECT_NE(MissingForLanguageModel({ids, mask}, {hidden}).find("no output 'logits'"), std::string::npos);
+  TensorInfo scores{"scores", kFloat, true, {-1, -1, 50}, {"batch", "sequence", ""}};
+  EXPECT_EQ(RecognizeDecoder({ids, mask}, {scores})->logits_output, "scores");
+}
+
 }  // namespace
 }  // namespace pq
