@@ -73,15 +73,16 @@ def mean_nll(logits, tokens):
     return float(-picked.mean())
 
 
-def run_ort(model, feeds, work, tag, batch=None):
-    """Runs model on feeds, `batch` rows per run (default: all rows in one run); returns
-    {output: array}."""
+def run_ort(model, feeds, work, tag, batch=None, opt_level="all"):
+    """Runs model on feeds, `batch` rows per run (default: all rows in one run), with ORT's
+    graph optimization level `opt_level`; returns {output: array}."""
     data = os.path.join(work, tag + ".npz")
     out_dir = os.path.join(work, tag + ".out")
     np.savez(data, **feeds)
     shutil.rmtree(out_dir, ignore_errors=True)
     batch = batch or next(iter(feeds.values())).shape[0]
-    cmd = ["node", kOrtRun, model, data, out_dir, "--batch", str(batch), "--threads", "1"]
+    cmd = ["node", kOrtRun, model, data, out_dir, "--batch", str(batch), "--threads", "1",
+           "--opt-level", opt_level]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=kTimeoutSeconds)
     if proc.returncode != 0:
         raise RuntimeError("ort_run.js failed on %s: %s" % (model, (proc.stderr + proc.stdout).strip()[-800:]))

@@ -15,12 +15,13 @@
 namespace pq {
 
 // Bytes per element of a type the executor computes with (kFloat, kUint8,
-// kInt8, kInt32, kInt64, kBool), or 0 for types it does not hold. float16 and
-// double data is converted to float on the way in.
+// kInt8, kInt32, kInt64, kBool), or 0 for types it does not hold. float16,
+// bfloat16 and double data is converted to float on the way in.
 int ExecutorElementSize(int32_t dtype);
 
 // The element type the executor holds (and is fed) for values declared as
-// `dtype`: float16 and double as float, every other type as itself.
+// `dtype`: float16, bfloat16 and double as float, every other type as itself.
+// The executor rounds float16 and bfloat16 values to their type's precision.
 int32_t ExecutorFeedType(int32_t dtype);
 
 // Returns "[2, 3, 4]".
@@ -70,7 +71,7 @@ class Tensor {
 };
 
 // Makes an executor tensor from packed little-endian bytes of `dtype`
-// (raw_data layout). float16 and double become float; uint4 / int4 (two per
+// (raw_data layout). float16, bfloat16 and double become float; uint4 / int4 (two per
 // byte, the first element in the low nibble) become one value per byte in
 // uint8 / int8 (sign-extended), as the quantized kernels hold them. `what` names the tensor
 // in messages. Errors: a type the executor does not hold, a size mismatch.

@@ -27,7 +27,42 @@ float BitsFloat(uint32_t bits) {
   return f;
 }
 
+// The float nearest to |f| (bits `abs`, not NaN) that float16 holds, as bits.
+inline uint32_t RoundedHalfMagnitude(uint32_t abs) {
+  // Normal halves: drop 13 mantissa bits, rounding half to even (a carry
+  // moves into the exponent, as it should).
+  const uint32_t normal =
+      (abs + ((1u << (kMantissaShift - 1)) - 1) + ((abs >> kMantissaShift) & 1u)) &
+      ~((1u << kMantissaShift) - 1);
+  // Subnormal halves are multiples of 2^-24: adding 0.5 (whose ulp is 2^-24)
+  // rounds |f| < 2^-14 to one, ties to even, and subtracting it is exact.
+  const uint32_t subnormal = FloatBits((BitsFloat(abs) + 0.5f) - 0.5f);
+  const uint32_t rounded = abs < kHalfMinNormalBits ? subnormal : normal;
+  return abs >= kHalfOverflowBits ? kFloatInf : rounded;
+}
+
 }  // namespace
+
+void RoundToHalfInPlace(float* data, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t bits = FloatBits(data[i]);
+    const uint32_t abs = bits & kFloatAbsMask;
+    const uint32_t rounded = (bits & ~kFloatAbsMask) | RoundedHalfMagnitude(abs);
+    data[i] = BitsFloat(abs > kFloatInf ? bits : rounded);
+  }
+}
+
+void RoundToBfloat16InPlace(float* data, int64_t n) {
+  constexpr int kDropped = 16;  // float mantissa bits (23) - bfloat16's (7)
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t bits = FloatBits(data[i]);
+    // Half to even on the low 16 bits; a carry reaches the exponent, and from
+    // the largest finite values infinity.
+    const uint32_t rounded =
+        (bits + ((1u << (kDropped - 1)) - 1) + ((bits >> kDropped) & 1u)) & ~((1u << kDropped) - 1);
+    data[i] = BitsFloat((bits & kFloatAbsMask) > kFloatInf ? bits : rounded);
+  }
+}
 
 float HalfBitsToFloat(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;

@@ -16,6 +16,17 @@ float HalfBitsToFloat(uint16_t h);
 // values become half subnormals or +-0.
 uint16_t FloatToHalfBits(float f);
 
+// Rounds each of the `n` floats at `data` to the nearest float16 value (ties
+// to even), in place: HalfBitsToFloat(FloatToHalfBits(x)) for every x but NaN,
+// which is left as it is. Branch-free, so the compiler vectorizes it; the
+// executor calls it on every float16 value a kernel writes.
+void RoundToHalfInPlace(float* data, int64_t n);
+
+// As RoundToHalfInPlace for bfloat16 (float's exponent, 7 mantissa bits):
+// ties to even, values beyond bfloat16's largest finite become +-inf, NaN is
+// left as it is.
+void RoundToBfloat16InPlace(float* data, int64_t n);
+
 }  // namespace pq
 
 #endif  // PQ_BASE_FLOAT16_H_

@@ -87,7 +87,7 @@ Tensor Tensor::Reshaped(std::vector<int64_t> shape) const {
 }
 
 int32_t ExecutorFeedType(int32_t dtype) {
-  return (dtype == kFloat16 || dtype == kDouble) ? kFloat : dtype;
+  return (dtype == kFloat16 || dtype == kBfloat16 || dtype == kDouble) ? kFloat : dtype;
 }
 
 Result<Tensor> TensorFromBytes(int32_t dtype, const std::vector<int64_t>& shape,
@@ -115,6 +115,14 @@ Result<Tensor> TensorFromBytes(int32_t dtype, const std::vector<int64_t>& shape,
       uint16_t h;
       std::memcpy(&h, bytes + 2 * i, 2);
       out[i] = HalfBitsToFloat(h);
+    }
+  } else if (dtype == kBfloat16) {
+    float* out = t->data<float>();
+    for (int64_t i = 0; i < *count; ++i) {
+      uint16_t b;
+      std::memcpy(&b, bytes + 2 * i, 2);
+      const uint32_t bits = static_cast<uint32_t>(b) << 16;  // bfloat16 is float's top half
+      std::memcpy(&out[i], &bits, 4);
     }
   } else if (dtype == kDouble) {
     float* out = t->data<float>();

@@ -9,6 +9,7 @@
 #include "base/batchnorm_fold.h"
 #include "base/onnx_domain.h"
 #include "exec/plan.h"
+#include "exec/value_types.h"
 
 namespace pq::exec {
 namespace {
@@ -113,7 +114,8 @@ std::vector<PlanStep> FuseConvEpilogues(const std::vector<PlanStep>& steps,
   for (size_t s = 0; s < steps.size(); ++s) {
     if (fused_away[s]) continue;
     PlanStep step = steps[s];
-    if (IsDefaultOp(step, "Conv") && SoleOutput(step) >= 0) {
+    if (IsDefaultOp(step, "Conv") && SoleOutput(step) >= 0 &&
+        RoundingFor(values->types[static_cast<size_t>(step.outputs[0])]) == OutputRounding::kNone) {
       const int bn = sole_consumer(step.outputs[0]);
       if (bn >= 0 && IsDefaultOp(steps[static_cast<size_t>(bn)], "BatchNormalization") &&
           steps[static_cast<size_t>(bn)].inputs[0] == step.outputs[0] &&

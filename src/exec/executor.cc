@@ -10,9 +10,12 @@
 #include <Eigen/Core>
 #include <omp.h>
 
+#include "base/float16.h"
 #include "base/onnx_domain.h"
+#include "exec/float16_placement.h"
 #include "exec/kernel.h"
 #include "exec/plan.h"
+#include "exec/value_types.h"
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
 #include "pq/data_type.h"
@@ -74,6 +77,57 @@ Status RunKernel(const exec::KernelDef& kernel, exec::KernelContext& ctx) {
     return Status::InvalidInput(exec::DescribeNode(ctx.node()) +
                                 ": needs more memory than this machine has");
   }
+}
+
+// Rounds the float tensor `t` to float16 or bfloat16 precision in place.
+// REQUIRES: t.dtype() == kFloat, and nobody else reads its storage.
+void RoundInPlace(exec::OutputRounding rounding, Tensor* t) {
+  constexpr int64_t kChunk = 1 << 16;  // elements per task
+  const int64_t n = t->size(), chunks = (n + kChunk - 1) / kChunk;
+  float* data = t->data<float>();
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t count = std::min(kChunk, n - c * kChunk);
+    if (rounding == exec::OutputRounding::kFloat16) {
+      RoundToHalfInPlace(data + c * kChunk, count);
+    } else {
+      RoundToBfloat16InPlace(data + c * kChunk, count);
+    }
+  }
+}
+
+// Returns `t` rounded to `rounding`, in a new tensor (`t` is a caller's).
+Result<Tensor> RoundedCopy(exec::OutputRounding rounding, const Tensor& t) {
+  Result<Tensor> copy = Tensor::AllocateUninitialized(kFloat, t.shape());
+  if (!copy.ok()) return copy.status();
+  std::copy(t.data<float>(), t.data<float>() + t.size(), copy->data<float>());
+  RoundInPlace(rounding, &copy.value());
+  return copy;
+}
+
+// Gives `out`, output `o` of `step`, the precision of its type
+// (step.rounding). A kernel that passed an input through (Identity, Reshape)
+// left `out` sharing that input's storage, which must not change: an input
+// already of that precision (a rounded value, a graph input or constant of
+// that type) is left as it is, any other is copied first. `rounded` is by
+// value id (RoundedValues).
+Status RoundOutput(const exec::PlanStep& step, size_t o, const exec::KernelContext& ctx,
+                   const exec::PlanValues& values, const std::vector<bool>& rounded, Tensor* out) {
+  const exec::OutputRounding rounding = step.rounding[o];
+  if (rounding == exec::OutputRounding::kNone || out->dtype() != kFloat) return Status::OK();
+  for (int i = 0; i < ctx.num_inputs(); ++i) {
+    if (!ctx.has_input(i) || ctx.input(i).raw() != out->raw()) continue;
+    const size_t id = static_cast<size_t>(step.inputs[static_cast<size_t>(i)]);
+    const bool held = (id < rounded.size() && rounded[id]) ||
+                      exec::RoundingFor(values.declared_dtypes[id]) == rounding;
+    if (held && exec::RoundingFor(values.types[id]) == rounding) return Status::OK();
+    Result<Tensor> copy = RoundedCopy(rounding, *out);
+    if (!copy.ok()) return copy.status();
+    *out = std::move(copy).value();
+    return Status::OK();
+  }
+  RoundInPlace(rounding, out);
+  return Status::OK();
 }
 
 TensorInfo InfoOf(const onnx::ValueInfoProto& v) {
@@ -231,6 +285,7 @@ struct Executor::Impl {
   std::vector<int> output_ids;               // graph outputs, as outputs_
   std::vector<exec::PlanStep> steps;         // one per node: what observed runs use
   std::vector<exec::PlanStep> fused_steps;   // Conv epilogues fused: unobserved runs
+  std::vector<bool> rounded;                 // by value id: rounded float16/bfloat16 values
 };
 
 Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -277,12 +332,17 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
   Result<std::vector<exec::PlanStep>> steps = BuildSteps(model, order.value(), &impl->values);
   if (!steps.ok()) return steps.status();
   impl->steps = std::move(steps).value();
+  impl->values.types = exec::InferValueTypes(graph, impl->values, impl->steps);
+  impl->rounded = exec::RoundedValues(impl->values, impl->steps, impl->output_ids,
+                                      exec::Float16Rounding::kOnnxRuntimeCpu);
 
   // Release each intermediate after its last consumer; never graph outputs
   // or constants.
   impl->fused_steps = exec::FuseConvEpilogues(impl->steps, impl->output_ids, &impl->values);
   exec::SetReleases(impl->values, impl->output_ids, &impl->steps);
   exec::SetReleases(impl->values, impl->output_ids, &impl->fused_steps);
+  exec::SetRounding(impl->values, impl->rounded, &impl->steps);
+  exec::SetRounding(impl->values, impl->rounded, &impl->fused_steps);
 
   auto executor = std::unique_ptr<Executor>(new Executor(std::move(impl)));
   executor->inputs_ = std::move(inputs);
@@ -326,8 +386,16 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
       }
     }
     const int id = impl.values.ids.at(name);
-    values[static_cast<size_t>(id)] = tensor;
-    if (observer != nullptr) observer->OnTensor(name, tensor);
+    // A float16 input fed as float takes float16 values, as the model's.
+    const exec::OutputRounding rounding = exec::RoundingFor(it->dtype);
+    if (rounding != exec::OutputRounding::kNone && tensor.dtype() == kFloat) {
+      Result<Tensor> rounded = RoundedCopy(rounding, tensor);
+      if (!rounded.ok()) return rounded.status().WithPrefix(origin);
+      values[static_cast<size_t>(id)] = std::move(rounded).value();
+    } else {
+      values[static_cast<size_t>(id)] = tensor;
+    }
+    if (observer != nullptr) observer->OnTensor(name, values[static_cast<size_t>(id)]);
   }
   for (size_t i = 0; i < inputs_.size(); ++i) {
     if (!values[static_cast<size_t>(impl.input_ids[i])].defined()) {
@@ -364,6 +432,7 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
     exec::KernelContext ctx(*step.node, step.opset, std::move(inputs), &outputs, impl.threads,
                             step.fused_relu);
     ctx.set_declared_dtypes(std::move(declared));
+    ctx.set_input_types(&step.input_types);
     Status status = RunKernel(*step.kernel, ctx);
     if (!status.ok()) return status.WithPrefix(origin);
     for (size_t o = 0; o < step.outputs.size(); ++o) {
@@ -377,6 +446,10 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
         return Status::InvalidInput(origin + ": " + exec::DescribeNode(*step.node) + " lists output " +
                                     std::to_string(o) + " ('" + step.node->output(static_cast<int>(o)) +
                                     "'), which the op does not produce here");
+      }
+      if (!step.rounding.empty()) {
+        status = RoundOutput(step, o, ctx, impl.values, impl.rounded, &outputs[o]);
+        if (!status.ok()) return status.WithPrefix(origin);
       }
       if (observer != nullptr) observer->OnTensor(impl.values.names[static_cast<size_t>(id)], outputs[o]);
       live_bytes += outputs[o].byte_size();

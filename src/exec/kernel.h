@@ -82,6 +82,20 @@ class KernelContext {
   // Sets declared_dtype() for each input, in input order.
   void set_declared_dtypes(std::vector<int32_t> dtypes) { declared_dtypes_ = std::move(dtypes); }
 
+  // The element type of input `i` as the model has it, declared or implied
+  // by the node producing it (value_types.h), else 0. float16 inputs are held
+  // as float: a kernel that stores a float16 intermediate the way ONNX
+  // Runtime's float16 kernel does (GroupQueryAttention's rotated queries and
+  // keys) rounds it when input_type() is kFloat16.
+  int32_t input_type(int i) const {
+    return input_types_ != nullptr && i >= 0 && i < static_cast<int>(input_types_->size())
+               ? (*input_types_)[static_cast<size_t>(i)]
+               : 0;
+  }
+  // Sets input_type() for each input, in input order; `types` must outlive
+  // the context.
+  void set_input_types(const std::vector<int32_t>* types) { input_types_ = types; }
+
  private:
   const onnx::AttributeProto* Find(const char* name) const;
 
@@ -92,6 +106,7 @@ class KernelContext {
   int threads_;
   bool fused_relu_;
   std::vector<int32_t> declared_dtypes_;
+  const std::vector<int32_t>* input_types_ = nullptr;
 };
 
 using KernelFn = Status (*)(KernelContext& ctx);

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "exec/value_types.h"
+
 namespace pq::exec {
 
 int PlanValues::Id(const std::string& name) {
@@ -12,6 +14,7 @@ int PlanValues::Id(const std::string& name) {
   ids.emplace(name, id);
   constants.emplace_back();
   declared_dtypes.push_back(0);
+  types.push_back(0);
   return id;
 }
 
@@ -31,6 +34,27 @@ void SetReleases(const PlanValues& values, const std::vector<int>& keep,
       continue;
     }
     (*steps)[static_cast<size_t>(last_use[id])].release.push_back(static_cast<int>(id));
+  }
+}
+
+void SetRounding(const PlanValues& values, const std::vector<bool>& rounded,
+                 std::vector<PlanStep>* steps) {
+  for (PlanStep& step : *steps) {
+    step.input_types.clear();
+    for (int id : step.inputs) {
+      step.input_types.push_back(id >= 0 ? values.types[static_cast<size_t>(id)] : 0);
+    }
+    step.rounding.clear();
+    bool any = false;
+    for (int id : step.outputs) {
+      const size_t v = static_cast<size_t>(id);
+      const OutputRounding r = id >= 0 && v < rounded.size() && rounded[v]
+                                   ? RoundingFor(values.types[v])
+                                   : OutputRounding::kNone;
+      step.rounding.push_back(r);
+      any = any || r != OutputRounding::kNone;
+    }
+    if (!any) step.rounding.clear();
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "base/float16.h"
 #include "exec/kernel_test_util.h"
 #include "testutil/model_builder.h"
 #include "testutil/temp_dir.h"
@@ -171,6 +172,164 @@ TEST(ExecutorRunTest, ReleasesIntermediatesAfterTheirLastUse) {
   // step only needs its input and its output alive.
   constexpr int64_t kActivationBytes = 16;
   EXPECT_EQ(stats.peak_activation_bytes, 2 * kActivationBytes);
+}
+
+// float16 and bfloat16 values are held as float and rounded after every
+// kernel, as a runtime that stores them in their type does.
+
+float Half(float f) { return HalfBitsToFloat(FloatToHalfBits(f)); }
+
+// Sets `v` to a tensor value `name` of `dtype` and shape [4].
+void DeclareTensor(onnx::ValueInfoProto* v, const std::string& name, int32_t dtype) {
+  v->set_name(name);
+  auto* tt = v->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(dtype);
+  tt->mutable_shape()->add_dim()->set_dim_value(4);
+}
+
+// Y = X * C + D over [4] vectors of `dtype` (float16 or float): C and D are
+// initializers holding `c` and `d` (as halves for float16), with `reshapes`
+// Reshapes to [4] between the Mul and the Add.
+std::unique_ptr<Model> MulAddModel(int32_t dtype, const std::vector<float>& c, const std::vector<float>& d,
+                                   int reshapes = 0) {
+  onnx::ModelProto proto;
+  proto.set_ir_version(8);
+  proto.add_opset_import()->set_version(17);
+  auto* graph = proto.mutable_graph();
+  graph->set_name("mul_add");
+  for (const auto& [name, values] : {std::pair{"C", c}, std::pair{"D", d}}) {
+    onnx::TensorProto t;
+    t.set_name(name);
+    t.set_data_type(dtype);
+    t.add_dims(4);
+    std::string raw;
+    for (float v : values) {
+      if (dtype == onnx::TensorProto::FLOAT16) {
+        const uint16_t h = FloatToHalfBits(v);
+        raw.append(reinterpret_cast<const char*>(&h), 2);
+      } else {
+        raw.append(reinterpret_cast<const char*>(&v), 4);
+      }
+    }
+    t.set_raw_data(raw);
+    *graph->add_initializer() = t;
+  }
+  *graph->add_initializer() = testing::Int64Tensor("shape", {1}, {4});
+  auto* mul = graph->add_node();
+  mul->set_op_type("Mul");
+  mul->add_input("X");
+  mul->add_input("C");
+  mul->add_output("A");
+  std::string a = "A";
+  for (int i = 0; i < reshapes; ++i) {
+    auto* r = graph->add_node();
+    r->set_op_type("Reshape");
+    r->add_input(a);
+    r->add_input("shape");
+    a = "A" + std::to_string(i);
+    r->add_output(a);
+  }
+  auto* add = graph->add_node();
+  add->set_op_type("Add");
+  add->add_input(a);
+  add->add_input("D");
+  add->add_output("Y");
+  DeclareTensor(graph->add_input(), "X", dtype);
+  DeclareTensor(graph->add_output(), "Y", dtype);
+  auto model = Model::FromProto(std::make_unique<onnx::ModelProto>(proto), ".", "mul_add.onnx");
+  EXPECT_TRUE(model.ok()) << model.status().ToString();
+  return std::move(model).value();
+}
+
+// Element 0: X * C = 1 + 2^-9 + 2^-20, which float16 rounds to 1 + 2^-9;
+// adding 2^-11 is then a tie that goes to even (1 + 2^-9), while unrounded
+// the sum rounds up to 1 + 2^-9 + 2^-10.
+const float kX0 = 1 + 0x1p-10f;
+const std::vector<float> kX = {kX0, 3.0f, 0.1f, 1000.0f}, kC = {kX0, 1.0f / 3, 0.7f, 77.7f},
+                         kD = {0x1p-11f, 0.25f, -0.3f, 5.0f};
+
+std::vector<float> RunMulAdd(const Model& model) {
+  auto executor = Executor::Create(model).value();
+  Tensor feed = testing::Floats({4}, {Half(kX[0]), Half(kX[1]), Half(kX[2]), Half(kX[3])});
+  auto out = executor->Run({{"X", feed}});
+  EXPECT_TRUE(out.ok()) << out.status().ToString();
+  if (!out.ok()) return {};
+  const float* y = out.value()[0].data<float>();
+  return std::vector<float>(y, y + 4);
+}
+
+// As ONNX Runtime's CPU provider: Mul and Add have no float16 kernel there,
+// so A passes between them as float; Y, a graph output, is rounded. So does a
+// lone Reshape between them (ORT runs such an isolated node in float32 too).
+TEST(ExecutorFloat16Test, ValuesBetweenOpsOrtRunsInFloat32AreNotRounded) {
+  for (int reshapes : {0, 1}) {
+    const std::vector<float> y = RunMulAdd(*MulAddModel(onnx::TensorProto::FLOAT16, kC, kD, reshapes));
+    ASSERT_EQ(y.size(), 4u);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(y[i], Half(Half(kX[i]) * Half(kC[i]) + Half(kD[i]))) << i;
+    EXPECT_EQ(y[0], 1 + 0x1p-9f + 0x1p-10f) << reshapes;
+  }
+}
+
+// Two Reshapes (float16 kernels in ORT, not isolated) read A as float16: A
+// is rounded.
+TEST(ExecutorFloat16Test, ValuesReadByAFloat16KernelAreRounded) {
+  const std::vector<float> y = RunMulAdd(*MulAddModel(onnx::TensorProto::FLOAT16, kC, kD, 2));
+  ASSERT_EQ(y.size(), 4u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(y[i], Half(Half(Half(kX[i]) * Half(kC[i])) + Half(kD[i]))) << i;
+  EXPECT_EQ(y[0], 1 + 0x1p-9f);
+}
+
+TEST(ExecutorFloat16Test, RoundsFloat16FeedsIntoACopy) {
+  std::unique_ptr<Model> model = MulAddModel(onnx::TensorProto::FLOAT16, {1, 1, 1, 1}, {0, 0, 0, 0});
+  auto executor = Executor::Create(*model).value();
+  Tensor feed = testing::Floats({4}, {0.1f, 1.0f / 3, 70000.0f, -0.0f});
+  auto out = executor->Run({{"X", feed}});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const float* y = out.value()[0].data<float>();
+  EXPECT_EQ(y[0], Half(0.1f));
+  EXPECT_EQ(y[1], Half(1.0f / 3));
+  EXPECT_TRUE(std::isinf(y[2]));
+  EXPECT_EQ(feed.data<float>()[0], 0.1f);  // the caller's tensor is not changed
+}
+
+TEST(ExecutorFloat16Test, Float32ModelsAreNotRounded) {
+  const float x0 = 1 + 0x1p-10f;
+  std::unique_ptr<Model> model =
+      MulAddModel(onnx::TensorProto::FLOAT, {x0, 0.7f, 1, 1}, {0x1p-11f, 0, 0, 0}, 2);
+  auto executor = Executor::Create(*model).value();
+  auto out = executor->Run({{"X", testing::Floats({4}, {x0, 0.1f, 1, 1})}});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out.value()[0].data<float>()[0], x0 * x0 + 0x1p-11f);
+  EXPECT_EQ(out.value()[0].data<float>()[1], 0.1f * 0.7f);
+}
+
+TEST(ExecutorFloat16Test, CastToBfloat16RoundsWithoutChangingItsInput) {
+  onnx::ModelProto proto = testing::OneNodeModel("Cast", "to_bf16", {"X"}, {4}, {});
+  auto* graph = proto.mutable_graph();
+  graph->mutable_node(0)->set_output(0, "B");
+  testing::AddIntsAttr(graph->mutable_node(0), "to", {onnx::TensorProto::BFLOAT16}, true);
+  auto* back = graph->add_node();
+  back->set_op_type("Relu");
+  back->add_input("B");
+  back->add_output("R");
+  auto* to_float = graph->add_node();
+  to_float->set_op_type("Cast");
+  to_float->add_input("R");
+  to_float->add_output("Y");
+  testing::AddIntsAttr(to_float, "to", {onnx::TensorProto::FLOAT}, true);
+  auto model = Model::FromProto(std::make_unique<onnx::ModelProto>(proto), ".", "bf16.onnx");
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto executor = Executor::Create(*model.value()).value();
+  // 1 + 2^-8 is a tie between bfloat16's 1 and 1 + 2^-7: even is 1.
+  Tensor feed = testing::Floats({4}, {1 + 0x1p-8f, 1 + 0x1p-8f + 0x1p-20f, 3.14159265f, -2.0f});
+  auto out = executor->Run({{"X", feed}});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const float* y = out.value()[0].data<float>();
+  EXPECT_EQ(y[0], 1.0f);
+  EXPECT_EQ(y[1], 1 + 0x1p-7f);
+  EXPECT_EQ(y[2], 3.140625f);
+  EXPECT_EQ(y[3], 0.0f);
+  EXPECT_EQ(feed.data<float>()[0], 1 + 0x1p-8f);  // Cast passed X through; X is not changed
 }
 
 }  // namespace

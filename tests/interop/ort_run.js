@@ -4,13 +4,15 @@
 // output to OUT_DIR/<output name>.npy (npy v1.0).
 //
 // Usage: node ort_run.js MODEL INPUTS.npz OUT_DIR [--threads N] [--batch N]
+//                        [--opt-level disabled|basic|extended|all]
 //
 // Samples (same rules as pq's Dataset): axis 0 of each array is the sample axis.
 // An array with the rank of the model input gives each sample as one row along
 // the input's first axis; an array with one more dim gives each sample as a
 // whole feed. A run takes --batch samples (default 1) and concatenates them
 // along axis 0. Outputs of successive runs are concatenated along axis 0
-// (scalars are stacked along a new first axis).
+// (scalars are stacked along a new first axis). --opt-level is ORT's graph
+// optimization level (default all, ORT's own default).
 //
 // As a module (ort_batch.js): runModel({model, data, outDir, threads, batch,
 // optimization}) does the same and throws OrtRunError instead of exiting;
@@ -153,9 +155,14 @@ function rows(array, first, count) {
 
 function parseArgs(argv) {
   const positional = [];
-  const options = { threads: 1, batch: 1 };
+  const options = { threads: 1, batch: 1, optimization: 'all' };
   for (let i = 0; i < argv.length; ++i) {
-    if (argv[i] === '--threads' || argv[i] === '--batch') {
+    if (argv[i] === '--opt-level') {
+      options.optimization = argv[++i];
+      if (!['disabled', 'basic', 'extended', 'all'].includes(options.optimization)) {
+        fail('--opt-level needs disabled, basic, extended or all');
+      }
+    } else if (argv[i] === '--threads' || argv[i] === '--batch') {
       const value = Number(argv[++i]);
       if (!Number.isInteger(value) || value < (argv[i - 1] === '--batch' ? 1 : 0)) {
         fail(`${argv[i - 1]} needs a non-negative integer (batch: positive)`);

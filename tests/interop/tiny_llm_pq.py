@@ -6,13 +6,15 @@ Usage: tiny_llm_pq.py PQ WORK
 For each layout (optimum, genai) and float type (float32; float16 copies made with
 tools/make_fp16_model.py into WORK), with the held-out token ids:
   - `pq run` on the token ids (pq builds the mask, positions and empty past): logits and
-    presents against ONNX Runtime's on the same feeds, relative L2 <= 1e-4 (float32;
-    float16 models run in float32 inside pq, so against ORT's float16 the bound is 2e-3);
+    presents against ONNX Runtime's on the same feeds, relative L2 <= 1e-4 each (float32,
+    and optimum float16; genai float16 <= 4e-4, see kGenaiFloat16RelL2). pq rounds float16
+    values where ORT's CPU provider stores them as float16 (src/exec/float16_placement.h);
+    float16 is checked at ORT's default graph optimizations and with them disabled;
   - `pq compare M M --task lm --max-kld 0`: exit 0, KLD 0, perplexity equal to torch's
-    (config.json) and to ORT's within 1e-4 relative (float32; float16 5e-4);
+    (config.json) and to ORT's within 1e-4 relative (float32 and float16);
   - a planted bad weight (one MLP weight scaled by 8): large KLD, exit 4 on --max-kld;
   - optimum vs genai (the same weights in both layouts), from pq run's logits: mean KLD
-    below 1e-6 and the same top-1 tokens;
+    below 1e-6 (float16: 5e-6) and the same top-1 tokens;
   - text through the SentencePiece tokenizer (`--text FILE --tokenizer tokenizer.model
     --context 16`): as many scored positions as Debian's spm_encode gives tokens;
   - every scheme calibrates and validates on token ids (`pq quantize --calib TOKENS
@@ -40,6 +42,20 @@ import check_tiny_llm as ort_check  # noqa: E402
 import make_fp16_model  # noqa: E402
 
 kDir = os.path.join(kRepo, "models", "tiny_llm")
+# pq run against ORT, logits and each present.
+kMaxRelL2 = 1e-4
+# genai float16: every float16 rounding turns a float32 difference e between pq's kernels
+# and ORT's (1e-7 here: GEMM order, exp) into about sqrt(e * 2^-11 / 3) (values that land
+# on the other side of a rounding boundary), so differences grow along the residual
+# stream, which this layout rounds at every SkipSimplifiedLayerNormalization, towards
+# 1e-4..5e-4. Measured 2.9e-4 (logits) and 2.8e-4 (presents) against ORT's default
+# optimizations, 3.0e-4 and 2.9e-4 with them disabled; ORT itself differs by 2.6e-4 on the
+# logits between those two levels (its QuickGelu fusion changes float32 rounding only).
+kGenaiFloat16RelL2 = 4e-4
+# Mean KLD between the two layouts' logits (the same weights): float32, and float16, where
+# the layouts round at different places (ORT's float16 logits of the two differ by 1.0e-6).
+kSameWeightsKld = 1e-6
+kSameWeightsFloat16Kld = 5e-6
 # GPTQ's held-out mean KLD must be at most this share of round-to-nearest's.
 kMaxGptqToRtnKld = 0.8
 # AWQ's may exceed round-to-nearest's by this share at most (on this 1M-parameter
@@ -94,8 +110,8 @@ def main():
     for name, path in models:
         fp16 = name.endswith("fp16")
         float_type = np.float16 if fp16 else np.float32
-        limit_l2 = 2e-3 if fp16 else 1e-4
-        limit_ppl = 5e-4 if fp16 else 1e-4
+        limit_ppl = 1e-4
+        limit_l2 = kGenaiFloat16RelL2 if name == "genai_fp16" else kMaxRelL2
         with_pos = any(i.name == "position_ids" for i in onnx.load(path, load_external_data=False).graph.input)
         ort = ort_check.run_ort(path, ort_check.feeds_for(cfg, tokens, None, float_type, with_pos), work,
                                 name + ".ort")
@@ -105,9 +121,17 @@ def main():
         if code != 0:
             continue
         ours = np.load(out)
-        worst = max(ort_check.relative_l2(ours[k], ort[k]) for k in ort)
-        checks.report(worst <= limit_l2, "%s: pq run vs ORT, logits and %d presents: worst rel L2 %.3e (limit %.0e)"
-                      % (name, len(ort) - 1, worst, limit_l2))
+        references = [("ORT", ort)]
+        if fp16:
+            references.append(("ORT without graph optimizations", ort_check.run_ort(
+                path, ort_check.feeds_for(cfg, tokens, None, float_type, with_pos), work, name + ".ort_disabled",
+                opt_level="disabled")))
+        for ref_name, ref in references:
+            logits_l2 = ort_check.relative_l2(ours["logits"], ref["logits"])
+            presents_l2 = max(ort_check.relative_l2(ours[k], ref[k]) for k in ref if k != "logits")
+            checks.report(max(logits_l2, presents_l2) <= limit_l2,
+                          "%s: pq run vs %s: logits rel L2 %.3e, worst of %d presents %.3e (limit %.0e)"
+                          % (name, ref_name, logits_l2, len(ref) - 1, presents_l2, limit_l2))
         ppl_ort = float(np.exp(ort_check.mean_nll(ort["logits"], tokens)))
         code, lm, err = lm_metrics(binary, path, path, tokens_path, "--max-kld", "0")
         checks.report(code == 0 and lm is not None and lm["kld_max"] == 0 and lm["top1_agreement"] == 1,
@@ -141,8 +165,9 @@ def main():
         log_q -= np.log(np.exp(log_q).sum(-1, keepdims=True))
         kld = float((np.exp(log_p) * (log_p - log_q)).sum(-1).mean())
         top1 = float((ref.argmax(-1) == cand.argmax(-1)).mean())
-        checks.report(kld < 1e-6 and top1 == 1.0, "optimum%s vs genai%s in pq (same weights): mean KLD %.2e, "
-                      "top-1 agreement %.4f" % (suffix, suffix, kld, top1))
+        limit_kld = kSameWeightsFloat16Kld if suffix else kSameWeightsKld
+        checks.report(kld < limit_kld and top1 == 1.0, "optimum%s vs genai%s in pq (same weights): mean KLD %.2e, "
+                      "top-1 agreement %.4f (limit %.0e)" % (suffix, suffix, kld, top1, limit_kld))
 
     optimum = dict(models)["optimum"]
     text = os.path.join(work, "fortune.txt")

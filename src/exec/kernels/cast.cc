@@ -32,14 +32,15 @@ Stored<D> ConvertValue(Stored<S> v, bool round_to_half) {
   }
 }
 
-// Casts `x` to ONNX type `to`; float16 and double targets stay float (half
-// values rounded to the nearest half).
+// Casts `x` to ONNX type `to`; float16, bfloat16 and double targets stay
+// float (half values rounded to the nearest half here, bfloat16 values by the
+// executor, which rounds every bfloat16 value a kernel writes).
 Status CastTo(KernelContext& ctx, const Tensor& x, int64_t to) {
   int32_t dtype = static_cast<int32_t>(to);
   bool round_to_half = false;
   switch (to) {
     case kFloat16: dtype = kFloat; round_to_half = true; break;
-    case kDouble: dtype = kFloat; break;
+    case kBfloat16: case kDouble: dtype = kFloat; break;
     case kFloat: case kInt64: case kInt32: case kInt8: case kUint8: case kBool: break;
     default:
       return ctx.Unsupported("cast to " + DataTypeName(static_cast<int32_t>(to)) +

@@ -6,6 +6,9 @@
 //      row b, past rows [0, past[b]) copied from past_key / past_value, then
 //      the S new keys (rotated when do_rotary) and values.
 //   2. the rotated queries, [B, N, S, H].
+//   With float16 inputs, the new (rotated) keys and the rotated queries are
+//   rounded to float16 before the attention, as ONNX Runtime's float16 kernel
+//   holds them (it computes the scores, softmax and P V in float).
 //   3. per (b, n), with g = n / (N / Nkv): scores = scale * Q K^T over the
 //      valid[b] keys of head g (Eigen GEMM), each query row s limited to its
 //      causal window [start, end), softcapped, biased, and normalized by a
@@ -21,6 +24,7 @@
 #include <limits>
 #include <vector>
 
+#include "base/float16.h"
 #include "exec/kernel.h"
 #include "exec/kernels/gqa_inputs.h"
 #include "exec/kernels/rotary.h"
@@ -46,8 +50,10 @@ void PlaceHead(const GqaProblem& p, const float* src, int64_t b, int64_t s, floa
   RotateHead(src, p.cos + row, p.sin + row, p.rotary_dim, p.head_size, p.rotary_interleaved, dst);
 }
 
-// Fills the present buffers (zeroed by the caller) for kv head (b, g).
-void FillPresent(const GqaProblem& p, int64_t b, int64_t g, float* present_k, float* present_v) {
+// Fills the present buffers (zeroed by the caller) for kv head (b, g); with
+// `half`, the new keys and values are rounded to float16.
+void FillPresent(const GqaProblem& p, int64_t b, int64_t g, bool half, float* present_k,
+                 float* present_v) {
   const int64_t h = p.head_size;
   const int64_t head = b * p.kv_heads + g;
   float* pk = present_k + head * p.present_len * h;
@@ -63,6 +69,10 @@ void FillPresent(const GqaProblem& p, int64_t b, int64_t g, float* present_k, fl
     PlaceHead(p, p.k + token * p.kv_row + g * h, b, s, pk + (past + s) * h);
     std::memcpy(pv + (past + s) * h, p.v + token * p.kv_row + g * h,
                 static_cast<size_t>(h) * sizeof(float));
+  }
+  if (half) {
+    RoundToHalfInPlace(pk + past * h, p.seq * h);
+    RoundToHalfInPlace(pv + past * h, p.seq * h);
   }
 }
 
@@ -137,6 +147,7 @@ Status GroupQueryAttention(KernelContext& ctx) {
   float* pq = queries->data<float>();
   float* out = output->data<float>();
   const int threads = ctx.threads();
+  const bool half = ctx.input_type(0) == kFloat16;
   const int64_t kv_tasks = p.batch * p.kv_heads, q_tasks = p.batch * p.heads;
   // Multiply-adds of the two products; small calls stay on one thread.
   const int64_t work = 2 * q_tasks * p.seq * p.present_len * h;
@@ -146,11 +157,14 @@ Status GroupQueryAttention(KernelContext& ctx) {
 #pragma omp parallel num_threads(threads) if (parallel)
   {
 #pragma omp for schedule(static)
-    for (int64_t i = 0; i < kv_tasks; ++i) FillPresent(p, i / p.kv_heads, i % p.kv_heads, pk, pv);
+    for (int64_t i = 0; i < kv_tasks; ++i) {
+      FillPresent(p, i / p.kv_heads, i % p.kv_heads, half, pk, pv);
+    }
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < q_tasks * p.seq; ++i) {
       const int64_t s = i % p.seq, n = (i / p.seq) % p.heads, b = i / (p.seq * p.heads);
       PlaceHead(p, p.q + (b * p.seq + s) * p.q_row + n * h, b, s, pq + i * h);
+      if (half) RoundToHalfInPlace(pq + i * h, h);
     }
     std::vector<float> scratch;
 #pragma omp for schedule(static)
