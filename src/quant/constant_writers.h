@@ -65,6 +65,13 @@ Status WriteBlockedDequantizeLinear(ConstantRewrite& c, const WriteTarget& targe
 // Cast -> Mul (+ Gemm's alpha / C). Errors (kNotSupported): default-domain
 // opset below 11, a consumer that is not a MatMul or transA=0 Gemm.
 Status WriteDynamicMatMul(ConstantRewrite& c, const WriteTarget& target, WrittenNames* w);
+// gather_block_quantized_writer.cc (REQUIRES c.blockwise in MatMulNBits
+// layout, not transposed, k even): the packed table, its scales and zero
+// points, and every use (input 0 of an axis-0 Gather) replaced by
+// com.microsoft GatherBlockQuantized (and the com.microsoft opset).
+// Errors (kNotSupported): a use that is not such a Gather; (kInternal)
+// codes or scales that do not fit the packed dims.
+Status WriteGatherBlockQuantized(ConstantRewrite& c, const WriteTarget& target, WrittenNames* w);
 
 }  // namespace pq::quant
 
