@@ -25,6 +25,15 @@ namespace pq {
 
 inline constexpr double kDefaultGptqDamp = 0.01;
 
+// A per-tensor override from a config file's [quantize.overrides] section:
+// weights whose initializer name or node name matches `pattern` (fnmatch
+// glob) take `scheme` (a name from Schemes()) or stay FP32 ("keep").
+struct WeightOverride {
+  std::string pattern;
+  std::string scheme;
+};
+inline constexpr const char* kKeepFp32 = "keep";
+
 struct QuantizeOptions {
   // A name from Schemes().
   std::string scheme = "int8-sym";
@@ -75,6 +84,21 @@ struct QuantizeOptions {
   // calibration runs them (calib_batch, calib_samples, calib_tokens).
   double gptq_damp = kDefaultGptqDamp;
   bool gptq_act_order = false;
+  // Embedding tables (a Gather's float 2-D constant data, read along axis 0
+  // with run-time indices): "keep" (FP32), "int8" (int8 per row, zero point
+  // 0, DequantizeLinear -> Gather) or "4bit" (blocks along the row: int4 as
+  // the scheme, DequantizeLinear-21 or com.microsoft GatherBlockQuantized
+  // with --int4-format ort; nf4 as the nf4 scheme's standard-ops decode).
+  std::string embeddings = kKeepFp32;
+  // The lm_head of a decoder LLM (the MatMul/Gemm producing its logits):
+  // "keep", "int8" (int8 per output channel, DequantizeLinear -> MatMul) or
+  // "same" (the scheme's own form); "" = int8 for the 4-bit schemes, same
+  // for the others.
+  std::string lm_head;
+  // Per-tensor overrides, the first matching pattern winning.
+  std::vector<WeightOverride> overrides;
+  // MatMulNBits' accuracy_level attribute (0-4); -1 = not written.
+  int accuracy_level = -1;
   // Statistics from an earlier calibration of the same model (e.g. a
   // previous outcome's activation_stats). When they cover every activation
   // this run quantizes and were made with the same calibration options and
@@ -172,6 +196,18 @@ struct QuantizedTensorRecord {
   std::optional<DoubleQuant> double_quant;
   // Weights, when --weight-algo is not rtn.
   std::optional<WeightRoundingRecord> rounding;
+  // What chose this weight's scheme when it was not --scheme/--fallback:
+  // "embeddings" (--embeddings), "lm_head" (--lm-head), "tied" (an embedding
+  // table that the lm_head reads too, stored once), "override" (a
+  // [quantize.overrides] pattern); "" otherwise. `selection_value` is the
+  // value applied ("int8", "4bit", "same", a scheme name), `override_pattern`
+  // the pattern that matched, `selection_note` how a tie was resolved.
+  std::string selected_by;
+  std::string selection_value;
+  std::string override_pattern;
+  std::string selection_note;
+  // MatMulNBits' accuracy_level as written (-1 = not written).
+  int64_t accuracy_level = -1;
 };
 
 // A node or tensor a scheme could have taken and did not.

@@ -52,6 +52,10 @@ void RecordBlockwise(const QuantizedWeight& q, WeightEncoding encoding,
     bytes = (p.n * p.k + 1) / 2 + scales * static_cast<int64_t>(sizeof(float)) +
             (p.zero_points.empty() ? 0 : (scales + 1) / 2);
   }
+  if (encoding == WeightEncoding::kGatherBlockQuantized) {
+    // Rows of k / 2 bytes without MatMulNBits' padding to whole blocks.
+    bytes = p.n * ((p.k + 1) / 2) + static_cast<int64_t>(p.scales.size() * sizeof(float) + p.zero_points.size());
+  }
   if (p.double_quant) {
     const ScaleDoubleQuant& dq = *p.double_quant;
     bytes += static_cast<int64_t>(dq.codes.size() + dq.scales.size() * sizeof(float) + sizeof(float));

@@ -26,15 +26,6 @@ std::string Int64s(onnx::GraphProto* graph, NameAllocator* names, BlockwiseNodes
                 {static_cast<int64_t>(values.size())}, RawBytes(values));
 }
 
-void EnsureMsOpset(onnx::ModelProto* model) {
-  for (const auto& o : model->opset_import()) {
-    if (o.domain() == kMsDomain) return;
-  }
-  auto* o = model->add_opset_import();
-  o->set_domain(kMsDomain);
-  o->set_version(1);
-}
-
 // The standard-ops decode subgraph; returns the FP32 weight's name.
 Status WriteDecode(const ConstantRewrite& c, onnx::GraphProto* graph, NameAllocator* names,
                    BlockwiseNodes* nodes, WrittenNames* w) {
@@ -135,7 +126,7 @@ Status WriteFused(const ConstantRewrite& c, onnx::GraphProto* graph, NameAllocat
                                               {p.n, (k_blocks + 1) / 2}, p.zero_points);
     }
   }
-  EnsureMsOpset(model);
+  EnsureMicrosoftOpset(model);
   for (const Use& use : c.uses) {
     const onnx::NodeProto& node = graph->node(use.first);
     PQ_RETURN_IF_ERROR(CheckReplaceableMatMul(node, use.second, "a fused 4-bit MatMul"));
@@ -153,6 +144,7 @@ Status WriteFused(const ConstantRewrite& c, onnx::GraphProto* graph, NameAllocat
       SetInt(fused, "quant_type", p.quant_type);
     } else {
       SetInt(fused, "bits", 4);
+      if (c.accuracy_level >= 0) SetInt(fused, "accuracy_level", c.accuracy_level);
     }
     w->nodes.push_back(fused->name());
     AddGemmTail(node, fused->output(0), graph, names, nodes, &list);

@@ -19,6 +19,7 @@
 #define PQ_QUANT_BLOCKWISE_WRITER_H_
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ namespace pq::quant {
 struct BlockwiseNodes {
   std::vector<onnx::NodeProto> prologue;
   std::map<int, std::vector<onnx::NodeProto>> replace;
+  // Replacements written as they are: their first node does not take the
+  // original node's input 0 (a GatherBlockQuantized reads the indices).
+  std::set<int> literal;
   // Small constants shared by every decode subgraph: content key -> name.
   std::map<std::string, std::string> shared;
 };

@@ -10,6 +10,7 @@ const std::vector<ConstantWriterEntry>& ConstantWriterTable() {
       {WeightEncoding::kCodebookDecode, "decode", WriteCodebookDecode},
       {WeightEncoding::kBlockedDequantizeLinear, "DequantizeLinear", WriteBlockedDequantizeLinear},
       {WeightEncoding::kDynamicMatMul, "DynamicQuantizeMatMul", WriteDynamicMatMul},
+      {WeightEncoding::kGatherBlockQuantized, "GatherBlockQuantized", WriteGatherBlockQuantized},
   };
   return kWriters;
 }

@@ -69,6 +69,13 @@ constexpr int64_t kDynamicQuantizeOpset = 11;
 // opset below kDynamicQuantizeOpset, a consumer that is not a MatMul or
 // transA=0 Gemm.
 Status WriteDynamicMatMul(ConstantRewrite& c, const WriteTarget& target, WrittenNames* w);
+// gather_block_quantized_writer.cc (REQUIRES c.blockwise in MatMulNBits
+// layout, not transposed, k even): the packed table, its scales and zero
+// points, and every use (input 0 of an axis-0 Gather) replaced by
+// com.microsoft GatherBlockQuantized (and the com.microsoft opset).
+// Errors (kNotSupported): a use that is not such a Gather; (kInternal)
+// codes or scales that do not fit the packed dims.
+Status WriteGatherBlockQuantized(ConstantRewrite& c, const WriteTarget& target, WrittenNames* w);
 
 }  // namespace pq::quant
 

@@ -67,22 +67,25 @@ Result<QuantizedWeight> QuantizeConstant(const PlannedConstant& c, const Constan
     inputs.op_type = consumers.front().op_type;
   }
   InputHessian summed;
-  if (rounding.NeedsCalibrationData() && blockwise) {
+  if (rounding.NeedsCalibrationData() && blockwise && !c.table) {
     inputs.hessian = HessianOf(prepared, c, hessians, &summed, &inputs.hessian_inputs, &inputs.no_hessian);
   }
   if (planned != nullptr) {
     auto it = planned->find(c.tensor);
     if (it != planned->end()) inputs.planned = &it->second;
   }
-  Result<QuantizedWeight> q = rounding.Round(scheme, view, inputs);
+  // Embedding tables are rounded to nearest: they are read, not multiplied
+  // by calibrated activations.
+  Result<QuantizedWeight> q = c.table ? scheme.QuantizeWeight(view) : rounding.Round(scheme, view, inputs);
   if (q.ok()) (*weight_params)[{c.tensor, c.axis}] = q->params;
   return q;
 }
 
 // The record and rewrite of one quantized constant.
 ConstantDecision MakeDecision(const PlannedConstant& c, const ConstantTensor& source, const Scheme& scheme,
-                              std::vector<ConsumerRef> consumers, const std::string& scheme_name,
+                              std::vector<ConsumerRef> consumers, const QuantizeOptions& options,
                               QuantizedWeight q) {
+  const std::string& scheme_name = options.scheme;
   const bool blockwise = IsBlockwise(scheme);
   ConstantDecision d;
   QuantizedTensorRecord& r = d.record;
@@ -95,13 +98,21 @@ ConstantDecision MakeDecision(const PlannedConstant& c, const ConstantTensor& so
   r.params = q.params;
   r.error = q.error;
   r.rounding = std::move(q.rounding);
+  r.selected_by = c.selected_by;
+  r.selection_value = c.selection_value;
+  r.override_pattern = c.override_pattern;
+  r.selection_note = c.selection_note;
   ConstantRewrite& w = d.rewrite;
   w.tensor = c.tensor;
   w.shape = source.dims;
   w.params = q.params;
   w.data = std::move(q.data);
   w.uses = c.uses;
-  w.encoding = c.role == TensorRole::kWeight ? scheme.Encoding() : WeightEncoding::kDequantizeLinear;
+  w.encoding = c.role != TensorRole::kWeight ? WeightEncoding::kDequantizeLinear : c.encoding.value_or(scheme.Encoding());
+  if (w.encoding == WeightEncoding::kMatMulNBits && options.accuracy_level >= 0) {
+    w.accuracy_level = options.accuracy_level;
+    r.accuracy_level = options.accuracy_level;
+  }
   if (w.encoding == WeightEncoding::kDynamicMatMul) {
     // The int8 weight, its scales and zero points replace the FP32 weight.
     r.written_form = ConstantWriterFor(w.encoding).form;
@@ -112,6 +123,8 @@ ConstantDecision MakeDecision(const PlannedConstant& c, const ConstantTensor& so
     // The record holds the parameters as written (the constant's layout).
     if (w.encoding == WeightEncoding::kBlockedDequantizeLinear) r.params = BlockedDqParams(*q.blockwise, c.transposed);
     RecordBlockwise(q, w.encoding, &r);
+    // GatherBlockQuantized reads symmetric codes as uint4 with zero point 8.
+    if (w.encoding == WeightEncoding::kGatherBlockQuantized) r.storage_type = "uint4";
     w.blockwise = std::move(q.blockwise);
   }
   return d;
@@ -150,7 +163,7 @@ Result<Decisions> Decide(const Model& prepared, const QuantPlan& plan, const Act
     // memory stays near the output's size rather than the input's.
     ReleaseConstantPages(*source);
     decisions.constants.push_back(
-        MakeDecision(c, *source, scheme, std::move(consumers), options.scheme, std::move(q).value()));
+        MakeDecision(c, *source, scheme, std::move(consumers), options, std::move(q).value()));
   }
   return decisions;
 }

@@ -28,6 +28,15 @@ int64_t AttrInt(const onnx::NodeProto& node, const char* name, int64_t def) {
   return def;
 }
 
+void EnsureMicrosoftOpset(onnx::ModelProto* model) {
+  for (const auto& o : model->opset_import()) {
+    if (o.domain() == "com.microsoft") return;
+  }
+  auto* o = model->add_opset_import();
+  o->set_domain("com.microsoft");
+  o->set_version(1);
+}
+
 onnx::NodeProto* NodeList::Add(const std::string& op, const std::vector<std::string>& inputs,
                                const std::string& output) {
   onnx::NodeProto node;

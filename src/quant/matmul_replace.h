@@ -18,6 +18,9 @@ namespace pq::quant {
 float AttrFloat(const onnx::NodeProto& node, const char* name, float def);
 int64_t AttrInt(const onnx::NodeProto& node, const char* name, int64_t def);
 
+// Adds the com.microsoft opset (version 1) to `model` unless imported.
+void EnsureMicrosoftOpset(onnx::ModelProto* model);
+
 // Builds nodes into a list, naming them and their outputs after a base.
 class NodeList {
  public:

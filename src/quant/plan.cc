@@ -1,11 +1,14 @@
 #include "quant/plan.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <tuple>
 
 #include "base/onnx_domain.h"
 #include "onnx/onnx_pb.h"
 #include "pq/data_type.h"
+#include "quant/embedding_tables.h"
 
 namespace pq::quant {
 namespace {
@@ -76,13 +79,118 @@ void ListOtherConstants(const Model& model, const std::vector<PlannedConstant>& 
   }
 }
 
-}  // namespace
+// The first override whose pattern matches one of `names`, or null.
+const SchemeSet::Override* MatchOverride(const SchemeSet* set, const std::vector<std::string>& names) {
+  if (set == nullptr) return nullptr;
+  for (const SchemeSet::Override& o : set->overrides) {
+    for (const std::string& name : names) {
+      if (!name.empty() && fnmatch(o.pattern.c_str(), name.c_str(), 0) == 0) return &o;
+    }
+  }
+  return nullptr;
+}
 
-QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool static_mode,
-                    bool per_channel, const Scheme& scheme, const Scheme* fallback) {
+// Precision order of the table choices: keep, then int8, then 4-bit.
+int Precision(const std::string& choice) { return choice == kKeepFp32 ? 0 : choice == "int8" ? 1 : 2; }
+
+// Plans the embedding tables of `model` as `set` says (after the weights of
+// MatMul/Gemm nodes, which leave tables alone).
+void PlanTables(const Model& model, const QuantizeOptions& options, bool per_channel, const SchemeSet& set,
+                int lm_head, QuantPlan* plan) {
+  const onnx::GraphProto& graph = model.proto().graph();
+  for (const EmbeddingTable& t : FindEmbeddingTables(model)) {
+    std::vector<Use> uses = t.gathers;
+    uses.insert(uses.end(), t.other_reads.begin(), t.other_reads.end());
+    std::sort(uses.begin(), uses.end());
+    std::vector<std::string> names = {t.tensor};
+    bool excluded = false;
+    const bool lm_reads = lm_head >= 0 && ReadsAsWeight(model, lm_head, t.tensor);
+    for (const Use& use : uses) {
+      const onnx::NodeProto& node = graph.node(use.first);
+      names.push_back(node.name());
+      excluded = excluded || Contains(options.exclude_nodes, node.name()) ||
+                 Contains(options.exclude_op_types, node.op_type());
+    }
+    const onnx::NodeProto& first = graph.node(t.gathers.front().first);
+    auto skip = [&](const std::string& reason) {
+      plan->skipped.push_back({NodeName(first, t.gathers.front().first), first.op_type(), t.tensor, reason});
+    };
+    if (excluded) {
+      skip("embedding table read by a node excluded by --exclude-nodes/--exclude-op-types; left FP32");
+      continue;
+    }
+    PlannedConstant c;
+    c.tensor = t.tensor;
+    c.role = TensorRole::kWeight;
+    c.uses = uses;
+    c.table = true;
+    std::string choice = set.embedding_choice;
+    c.selected_by = "embeddings";
+    if (const SchemeSet::Override* o = MatchOverride(&set, names)) {
+      c.selected_by = "override";
+      c.override_pattern = o->pattern;
+      c.selection_value = o->value;
+      if (o->scheme == nullptr) {
+        skip("embedding table kept FP32 by [quantize.overrides] pattern '" + o->pattern + "'");
+        continue;
+      }
+      if (o->scheme->Encoding() != WeightEncoding::kDequantizeLinear) {
+        skip("[quantize.overrides] pattern '" + o->pattern + "' = " + o->value + ": an embedding table takes keep "
+             "or an int8 scheme (--embeddings 4bit for 4 bits); left FP32");
+        continue;
+      }
+      c.scheme = o->scheme.get();
+    } else {
+      if (t.tied() && lm_reads) {
+        // One tensor, two roles: the more precise choice serves both.
+        const std::string lm = set.lm_head_choice != "same" ? set.lm_head_choice
+                                                            : IsBlockwise(*set.main) ? "4bit" : "int8";
+        c.selected_by = "tied";
+        c.selection_note = "read by Gather and by the lm_head: --embeddings " + set.embedding_choice +
+                           ", --lm-head " + set.lm_head_choice + "; the more precise applies, stored once";
+        if (Precision(lm) < Precision(choice)) choice = lm;
+      }
+      c.selection_value = choice;
+      if (choice == kKeepFp32) {
+        skip(c.selected_by == "tied" ? "embedding table tied to the lm_head kept FP32 (" + c.selection_note + ")"
+                                     : "embedding table kept FP32 (--embeddings keep)");
+        continue;
+      }
+      c.scheme = choice == "int8" ? (set.embedding != nullptr && !IsBlockwise(*set.embedding) ? set.embedding.get()
+                                                                                              : set.lm_head.get())
+                                  : set.embedding.get();
+      if (c.scheme == nullptr) c.scheme = set.main.get();  // int8: --lm-head same with an int8 scheme
+    }
+    if (!IsBlockwise(*c.scheme) && c.scheme->Encoding() != WeightEncoding::kDequantizeLinear) {
+      skip(std::string("scheme ") + c.scheme->Name() + " cannot store an embedding table; left FP32");
+      continue;
+    }
+    if (IsBlockwise(*c.scheme)) {
+      c.encoding = set.EmbeddingEncoding(t.tied(), t.cols);
+    } else {
+      c.axis = per_channel ? 0 : -1;  // one scale per row
+    }
+    // A MatMul/Gemm reading the table itself is quantized with it.
+    for (const Use& use : t.other_reads) {
+      const onnx::NodeProto& node = graph.node(use.first);
+      if (use.second == 1 && (node.op_type() == "MatMul" || node.op_type() == "Gemm")) plan->nodes.push_back(use.first);
+    }
+    plan->table_gathers += static_cast<int64_t>(t.gathers.size());
+    plan->constants.push_back(std::move(c));
+  }
+}
+
+QuantPlan BuildPlanWith(const Model& model, const QuantizeOptions& options, bool static_mode, bool per_channel,
+                        const Scheme& scheme, const Scheme* fallback, const SchemeSet* set) {
   QuantPlan plan;
   const onnx::GraphProto& graph = model.proto().graph();
   const int n = graph.node_size();
+  // Tables are planned on their own, with every reader (PlanTables).
+  std::set<std::string> tables;
+  if (set != nullptr) {
+    for (const EmbeddingTable& t : FindEmbeddingTables(model)) tables.insert(t.tensor);
+  }
+  const int lm_head = set != nullptr ? FindLmHead(model) : -1;
   std::set<std::string> selected_ops(options.op_types.begin(), options.op_types.end());
   // (tensor, axis, scheme, transposed) -> index into plan.constants.
   std::map<std::tuple<std::string, int64_t, const Scheme*, bool>, size_t> constant_index;
@@ -113,6 +221,7 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
       skip("excluded by --exclude-op-types");
       continue;
     }
+    if (tables.count(weight) != 0) continue;
     const ConstantTensor* w = model.FindConstant(weight);
     if (w == nullptr) {
       skip("weight input '" + weight + "' is not a constant (an activation-by-activation product)");
@@ -134,7 +243,31 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
     WeightSite site{node.op_type(), w->dims, AttrInt(node, "transA", 0) != 0};
     std::string reason;
     const Scheme* chosen = &scheme;
-    if (!scheme.TakesWeight(site, &reason)) {
+    std::string selected_by, selection_value, pattern;
+    const SchemeSet::Override* o = MatchOverride(set, {weight, node.name()});
+    if (o != nullptr) {
+      if (o->scheme == nullptr) {
+        skip("kept FP32 by [quantize.overrides] pattern '" + o->pattern + "'");
+        continue;
+      }
+      chosen = o->scheme.get();
+      selected_by = "override";
+      selection_value = o->value;
+      pattern = o->pattern;
+      if (!chosen->TakesWeight(site, &reason)) {
+        not_taken(reason + " ([quantize.overrides] pattern '" + o->pattern + "' = " + o->value + ")");
+        continue;
+      }
+    } else if (i == lm_head) {
+      selected_by = "lm_head";
+      selection_value = set->lm_head_choice;
+      if (set->lm_head_choice == kKeepFp32) {
+        skip("lm_head kept FP32 (--lm-head keep)");
+        continue;
+      }
+      if (set->lm_head != nullptr) chosen = set->lm_head.get();
+    }
+    if (chosen == &scheme && !scheme.TakesWeight(site, &reason)) {
       std::string fallback_reason;
       if (fallback != nullptr && fallback->TakesWeight(site, &fallback_reason)) {
         chosen = fallback;
@@ -156,6 +289,9 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
       c.axis = axis;
       c.scheme = chosen;
       c.transposed = transposed;
+      c.selected_by = selected_by;
+      c.selection_value = selection_value;
+      c.override_pattern = pattern;
       constant_index[key] = plan.constants.size();
       plan.constants.push_back(c);
       it = constant_index.find(key);
@@ -167,7 +303,7 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
     // Bias of a statically quantized Conv/Gemm: int32, scale = s_in * s_w.
     const bool has_bias = node.input_size() > 2 && !node.input(2).empty() &&
                           (node.op_type() == "Conv" || node.op_type() == "Gemm");
-    if (static_mode && has_bias) {
+    if (static_mode && has_bias && chosen->Encoding() == WeightEncoding::kDequantizeLinear) {
       const ConstantTensor* b = model.FindConstant(node.input(2));
       // Conv: W is [M, C/group, ...]; Gemm: B is [K, N], or [N, K] with transB.
       const int64_t out_channels = node.op_type() == "Conv" || AttrInt(node, "transB", 0) != 0
@@ -191,6 +327,7 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
       }
     }
   }
+  if (set != nullptr) PlanTables(model, options, per_channel, *set, lm_head, &plan);
   if (!scheme.QuantizesActivations()) ListOtherConstants(model, plan.constants, &plan.skipped);
   if (!static_mode) return plan;
 
@@ -312,6 +449,18 @@ QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool sta
     plan.activations.push_back(std::move(a));
   }
   return plan;
+}
+
+}  // namespace
+
+QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool static_mode,
+                    bool per_channel, const Scheme& scheme, const Scheme* fallback) {
+  return BuildPlanWith(model, options, static_mode, per_channel, scheme, fallback, nullptr);
+}
+
+QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool static_mode,
+                    bool per_channel, const SchemeSet& schemes) {
+  return BuildPlanWith(model, options, static_mode, per_channel, *schemes.main, schemes.fallback.get(), &schemes);
 }
 
 }  // namespace pq::quant

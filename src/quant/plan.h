@@ -5,6 +5,7 @@
 #define PQ_QUANT_PLAN_H_
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "pq/quantize.h"
 #include "quant/qdq_writer.h"
 #include "quant/scheme.h"
+#include "quant/scheme_set.h"
 
 namespace pq::quant {
 
@@ -32,6 +34,13 @@ struct PlannedConstant {
   // Blockwise encodings: the constant is [K, N] (MatMul, Gemm transB=0) and
   // is handed to the scheme transposed, as [N, K].
   bool transposed = false;
+  // What chose `scheme` when it was not --scheme/--fallback, as
+  // QuantizedTensorRecord::selected_by and the fields after it say.
+  std::string selected_by, selection_value, override_pattern, selection_note;
+  // An embedding table (embedding_tables.h): rounded to nearest whatever
+  // --weight-algo says, and written as `encoding` rather than the scheme's.
+  bool table = false;
+  std::optional<WeightEncoding> encoding;
 };
 
 // An activation that gets QuantizeLinear -> DequantizeLinear.
@@ -43,6 +52,9 @@ struct PlannedActivation {
 
 struct QuantPlan {
   std::vector<int> nodes;  // quantized nodes (main-graph indices)
+  // Gathers reading a planned embedding table (not in `nodes`: their data
+  // input is the constant itself, not an activation).
+  int64_t table_gathers = 0;
   std::vector<PlannedConstant> constants;
   std::vector<PlannedActivation> activations;  // topological order
   std::vector<SkippedRecord> skipped;
@@ -58,6 +70,14 @@ struct QuantPlan {
 // constant the graph reads (1-D, biases, ...) listed as skipped.
 QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool static_mode,
                     bool per_channel, const Scheme& scheme, const Scheme* fallback);
+
+// The same with every rule of `schemes`: [quantize.overrides] first (the
+// first pattern matching the weight's or a reader node's name), then
+// --lm-head for the lm_head (FindLmHead), then the main scheme and the
+// fallback; embedding tables take --embeddings, a tied one the more precise
+// of --embeddings and --lm-head (keep, then int8, then 4-bit), stored once.
+QuantPlan BuildPlan(const Model& model, const QuantizeOptions& options, bool static_mode,
+                    bool per_channel, const SchemeSet& schemes);
 
 }  // namespace pq::quant
 

@@ -7,6 +7,7 @@
 #include "onnx/onnx_pb.h"
 #include "quant/blocked_dq_writer.h"
 #include "quant/constant_writers.h"
+#include "quant/embedding_tables.h"
 #include "quant/equivalence_check.h"
 #include "quant/opset_upgrade.h"
 #include "quant/prepare.h"
@@ -138,6 +139,18 @@ Status PrepareDynamicQuantizeOpset(int threads, PreparedModel* prepared) {
                               std::to_string(opset) + ") cannot be upgraded: " + up.message());
 }
 
+// What the embedding tables of `model` will be written as (SchemeSet::
+// EmbeddingEncoding), as far as the graph tells before planning: whether one
+// needs per-axis DequantizeLinear (int8 rows) or blocked DequantizeLinear.
+void TableNeeds(const Model& model, const SchemeSet& schemes, bool* per_axis, bool* blocked) {
+  if (schemes.embedding == nullptr) return;
+  for (const EmbeddingTable& t : FindEmbeddingTables(model)) {
+    const WeightEncoding e = schemes.EmbeddingEncoding(t.tied(), t.cols);
+    *per_axis = *per_axis || e == WeightEncoding::kDequantizeLinear;
+    *blocked = *blocked || e == WeightEncoding::kBlockedDequantizeLinear;
+  }
+}
+
 }  // namespace
 
 Result<PreparedModel> PrepareModel(const Model& model, const QuantizeOptions& options,
@@ -146,11 +159,15 @@ Result<PreparedModel> PrepareModel(const Model& model, const QuantizeOptions& op
   PQ_RETURN_IF_ERROR(FoldOrCopy(model, options.fold_batchnorm, &prepared));
   // The opset matters to DequantizeLinear (per-axis from 13) and to the
   // standard-ops decode (opset 10); fused com.microsoft forms need neither.
-  if (schemes.WritesDequantizeLinear() || schemes.Writes(WeightEncoding::kCodebookDecode)) {
-    const bool per_axis = options.per_channel && schemes.WritesDequantizeLinear();
+  bool table_dq = false, table_blocked = false;
+  TableNeeds(*prepared.model, schemes, &table_dq, &table_blocked);
+  const bool decode = schemes.Writes(WeightEncoding::kCodebookDecode) ||
+                      (schemes.embedding != nullptr && schemes.embedding->Encoding() == WeightEncoding::kCodebookDecode);
+  if (schemes.WritesDequantizeLinear() || table_dq || decode) {
+    const bool per_axis = options.per_channel && (schemes.WritesDequantizeLinear() || table_dq);
     PQ_RETURN_IF_ERROR(PrepareQdqOpset(per_axis, options.threads, &prepared));
   }
-  if (schemes.Writes(WeightEncoding::kBlockedDequantizeLinear)) {
+  if (schemes.Writes(WeightEncoding::kBlockedDequantizeLinear) || table_blocked) {
     Status ready = PrepareBlockedDqOpset(options.threads, &prepared);
     if (!ready.ok()) return ready.WithPrefix(model.origin());
   }

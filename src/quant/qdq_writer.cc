@@ -80,7 +80,7 @@ void PlaceNodes(onnx::GraphProto* graph, std::vector<onnx::NodeProto>* prologue,
     const std::vector<std::string> outputs(graph->node(i).output().begin(), graph->node(i).output().end());
     auto replaced = blockwise->replace.find(i);
     if (replaced != blockwise->replace.end()) {
-      replaced->second.front().set_input(0, graph->node(i).input(0));
+      if (blockwise->literal.count(i) == 0) replaced->second.front().set_input(0, graph->node(i).input(0));
       for (auto& n : replaced->second) *nodes.Add() = std::move(n);
     } else {
       *nodes.Add() = std::move(*graph->mutable_node(i));

@@ -36,6 +36,8 @@ struct ConstantRewrite {
   WeightEncoding encoding = WeightEncoding::kDequantizeLinear;
   std::optional<BlockwisePacked> blockwise;
   bool transposed = false;
+  // kMatMulNBits: the accuracy_level attribute to write (-1 = none).
+  int64_t accuracy_level = -1;
 };
 
 // An activation to pass through QuantizeLinear -> DequantizeLinear.

@@ -130,10 +130,9 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   outcome.transformations = prepared->transformations;
   outcome.warnings.insert(outcome.warnings.end(), prepared->warnings.begin(), prepared->warnings.end());
 
-  quant::QuantPlan plan = quant::BuildPlan(ready, options, static_mode, outcome.per_channel, *schemes->main,
-                                           schemes->fallback.get());
+  quant::QuantPlan plan = quant::BuildPlan(ready, options, static_mode, outcome.per_channel, schemes.value());
   outcome.skipped = plan.skipped;
-  outcome.nodes_quantized = static_cast<int64_t>(plan.nodes.size());
+  outcome.nodes_quantized = static_cast<int64_t>(plan.nodes.size()) + plan.table_gathers;
 
   if (static_mode && !plan.calibrate.empty()) {
     Result<ActivationStats> stats =
@@ -164,8 +163,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     outcome.transformations.insert(outcome.transformations.end(), awq->transformations.begin(),
                                    awq->transformations.end());
     if (scaled != nullptr) {
-      plan = quant::BuildPlan(*scaled, options, static_mode, outcome.per_channel, *schemes->main,
-                              schemes->fallback.get());
+      plan = quant::BuildPlan(*scaled, options, static_mode, outcome.per_channel, schemes.value());
       outcome.skipped = plan.skipped;
     }
   }

@@ -50,6 +50,13 @@ enum class WeightEncoding {
   // quantized at run time (ONNX Runtime fuses it into DynamicQuantizeMatMul).
   // The int8 weight has the constant's own per-channel parameters.
   kDynamicMatMul,
+  // Embedding tables: every Gather reading the table is replaced by
+  // com.microsoft GatherBlockQuantized reading the codes as uint8 [rows,
+  // cols / 2] (bits 4, first element in the low nibble, blocks along the
+  // row), per-block float scales and, asymmetric, packed uint8 zero points
+  // (gather_block_quantized_writer.cc). `blockwise` holds MatMulNBits'
+  // layout of the [rows, cols] table.
+  kGatherBlockQuantized,
 };
 
 // Whether schemes of `encoding` see a weight as its [N, K] matrix in blocks

@@ -60,7 +60,18 @@ std::vector<std::string> IgnoredOptions(const QuantizeOptions& options) {
 }  // namespace
 
 bool SchemeSet::Writes(WeightEncoding encoding) const {
-  return main->Encoding() == encoding || (fallback != nullptr && fallback->Encoding() == encoding);
+  auto writes = [encoding](const std::unique_ptr<Scheme>& s) { return s != nullptr && s->Encoding() == encoding; };
+  if (writes(main) || writes(fallback) || writes(lm_head)) return true;
+  for (const Override& o : overrides) {
+    if (writes(o.scheme)) return true;
+  }
+  return false;
+}
+
+WeightEncoding SchemeSet::EmbeddingEncoding(bool tied, int64_t cols) const {
+  // GatherBlockQuantized's uint8 data holds two codes per byte of a row.
+  if (gather_block_quantized && !tied && cols % 2 == 0) return WeightEncoding::kGatherBlockQuantized;
+  return embedding->Encoding();
 }
 
 SchemeOptions SchemeOptionsFrom(const QuantizeOptions& options) {
@@ -80,6 +91,69 @@ const SchemeEntry* FindSchemeEntry(const std::string& name) {
   return nullptr;
 }
 
+namespace {
+
+// MatMulNBits' accuracy_level attribute takes these values.
+constexpr int kMaxAccuracyLevel = 4;
+
+// --embeddings: the scheme tables take. 4bit: the main scheme's grid (int4
+// symmetric for an int8 scheme) in the standard-ops form.
+Status MakeEmbeddingScheme(const QuantizeOptions& options, SchemeSet* set) {
+  set->embedding_choice = options.embeddings;
+  if (options.embeddings == kKeepFp32) return Status::OK();
+  SchemeOptions o = set->options;
+  o.nf4_format = "onnx";
+  o.int4_format = "onnx";
+  o.double_quant = false;
+  std::string name = "int8-sym";
+  if (options.embeddings == "4bit") {
+    name = IsBlockwise(*set->main) ? options.scheme : "int4-sym";
+    set->gather_block_quantized = name != "nf4" && options.int4_format == "ort";
+  } else if (options.embeddings != "int8") {
+    return Status::InvalidArgument("--embeddings '" + options.embeddings + "' is not keep, int8 or 4bit");
+  }
+  Result<std::unique_ptr<Scheme>> scheme = MakeScheme(name, o);
+  if (!scheme.ok()) return scheme.status();
+  set->embedding = std::move(scheme).value();
+  return Status::OK();
+}
+
+// --lm-head: "" is int8 for the 4-bit schemes, same for the others.
+Status MakeLmHeadScheme(const QuantizeOptions& options, SchemeSet* set) {
+  const std::string& choice = options.lm_head;
+  if (choice.empty()) {
+    set->lm_head_choice = IsBlockwise(*set->main) ? "int8" : "same";
+  } else if (choice == kKeepFp32 || choice == "int8" || choice == "same") {
+    set->lm_head_choice = choice;
+  } else {
+    return Status::InvalidArgument("--lm-head '" + choice + "' is not keep, int8 or same");
+  }
+  if (set->lm_head_choice != "int8") return Status::OK();
+  Result<std::unique_ptr<Scheme>> scheme = MakeScheme("int8-sym", set->options);
+  if (!scheme.ok()) return scheme.status();
+  set->lm_head = std::move(scheme).value();
+  return Status::OK();
+}
+
+Status MakeOverrides(const QuantizeOptions& options, SchemeSet* set) {
+  for (const WeightOverride& o : options.overrides) {
+    if (o.pattern.empty()) return Status::InvalidArgument("[quantize.overrides]: an empty pattern");
+    SchemeSet::Override entry{o.pattern, o.scheme, nullptr};
+    if (o.scheme != kKeepFp32) {
+      Result<std::unique_ptr<Scheme>> scheme = MakeScheme(o.scheme, set->options);
+      if (!scheme.ok()) {
+        return Status::InvalidArgument("[quantize.overrides] pattern '" + o.pattern + "': " +
+                                       scheme.status().message() + " or keep");
+      }
+      entry.scheme = std::move(scheme).value();
+    }
+    set->overrides.push_back(std::move(entry));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<SchemeSet> MakeSchemeSet(const QuantizeOptions& options) {
   PQ_RETURN_IF_ERROR(CheckFormats(options));
   SchemeSet set;
@@ -91,6 +165,19 @@ Result<SchemeSet> MakeSchemeSet(const QuantizeOptions& options) {
     Result<std::unique_ptr<Scheme>> fallback = MakeScheme(options.fallback, set.options);
     if (!fallback.ok()) return fallback.status().WithPrefix("--fallback");
     set.fallback = std::move(fallback).value();
+  }
+  PQ_RETURN_IF_ERROR(MakeEmbeddingScheme(options, &set));
+  PQ_RETURN_IF_ERROR(MakeLmHeadScheme(options, &set));
+  PQ_RETURN_IF_ERROR(MakeOverrides(options, &set));
+  if (options.accuracy_level != -1) {
+    if (options.accuracy_level < 0 || options.accuracy_level > kMaxAccuracyLevel) {
+      return Status::InvalidArgument("--accuracy-level must be 0 to 4, got " + std::to_string(options.accuracy_level));
+    }
+    if (!set.Writes(WeightEncoding::kMatMulNBits)) {
+      return Status::InvalidArgument("--accuracy-level needs MatMulNBits: it is an attribute of com.microsoft "
+                                     "MatMulNBits, which only int4-sym/int4-asym with --int4-format ort write; "
+                                     "scheme " + options.scheme + " writes none");
+    }
   }
   set.ignored_options = IgnoredOptions(options);
   return set;
@@ -111,6 +198,18 @@ nlohmann::ordered_json SchemeReportConfig(const SchemeSet& schemes, const Quanti
     config["double_quant"] = {{"requested", o.double_quant}, {"applied", double_quant_applied}};
     config["fallback"] = o.fallback.empty() ? Json(nullptr) : Json(o.fallback);
   }
+  if (IsBlockwise(*schemes.main) || o.embeddings != kKeepFp32 || !o.lm_head.empty()) {
+    config["embeddings"] = schemes.embedding_choice;
+    config["lm_head"] = schemes.lm_head_choice;
+  }
+  if (!schemes.overrides.empty()) {
+    Json list = Json::array();
+    for (const SchemeSet::Override& entry : schemes.overrides) {
+      list.push_back({{"pattern", entry.pattern}, {"scheme", entry.value}});
+    }
+    config["overrides"] = list;
+  }
+  if (o.accuracy_level != -1) config["accuracy_level"] = o.accuracy_level;
   return config;
 }
 

@@ -289,6 +289,29 @@ void RenderRounding(const Json& r, ReportWriter* w) {
   w->Table(headers, rows);
 }
 
+// Weights whose scheme --embeddings, --lm-head or a [quantize.overrides]
+// pattern chose, with how each is written (and MatMulNBits' accuracy_level).
+void RenderSelections(const Json& r, ReportWriter* w) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& t : r["tensors"]) {
+    const bool level = t.contains("written_as") && t["written_as"].is_object() &&
+                       t["written_as"].contains("accuracy_level");
+    if (!t.contains("selection") && !level) continue;
+    const Json none = Json::object();
+    const Json& s = t.contains("selection") && t["selection"].is_object() ? t["selection"] : none;
+    auto cell = [&s](const char* key) { return s.contains(key) && !s[key].is_null() ? Text(s[key]) : "-"; };
+    const Json& form = t["written_as"].contains("form") ? t["written_as"]["form"] : Json("DequantizeLinear");
+    rows.push_back({Text(t["name"]), cell("by"), cell("value"), cell("pattern"), Text(t["scheme"]), Text(form),
+                    level ? Text(t["written_as"]["accuracy_level"]) : "-"});
+  }
+  if (rows.empty()) return;
+  w->Heading(2, "Schemes chosen by rule");
+  w->Paragraph("Weights whose scheme --embeddings, --lm-head (tied: an embedding table the lm_head reads too, "
+               "stored once) or a [quantize.overrides] pattern chose; tensors a rule kept FP32 are under "
+               "Left unquantized.");
+  w->Table({"weight", "rule", "value", "pattern", "scheme", "written as", "accuracy_level"}, rows);
+}
+
 // The language-model metrics and the per-group results of a validation (of
 // the best step with auto-fallback), as tables before its full JSON.
 void RenderValidationTables(const Json& v, ReportWriter* w) {
@@ -374,6 +397,7 @@ Result<std::string> RenderReport(const Json& r, ReportFormat format) {
     RenderSummary(r, w);
     RenderTensors(r, format, w);
     RenderRounding(r, w);
+    RenderSelections(r, w);
     RenderOutcome(r, w);
   });
 }

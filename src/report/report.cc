@@ -205,6 +205,14 @@ Json TensorJson(const QuantizedTensorRecord& r, size_t limit) {
                      {"zero_point", r.zero_point_name},
                      {"dequantized", r.dequantized_name}};
   if (!r.written_form.empty()) BlockwiseJson(r, &j);
+  if (r.accuracy_level >= 0) j["written_as"]["accuracy_level"] = r.accuracy_level;
+  if (!r.selected_by.empty()) {
+    auto text = [](const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); };
+    j["selection"] = {{"by", r.selected_by},
+                      {"value", r.selection_value},
+                      {"pattern", text(r.override_pattern)},
+                      {"note", text(r.selection_note)}};
+  }
   if (r.rounding) j["rounding"] = RoundingJson(*r.rounding);
   return j;
 }

@@ -21,7 +21,14 @@ tools/make_fp16_model.py into WORK), with the held-out token ids:
     --validate TOKENS --task lm`), the 4-bit ones with --weight-algo rtn, gptq and awq,
     and the quantized model's perplexity in ONNX Runtime is within 1e-3 relative of what
     pq's validation measured for it;
-  - held-out mean KLD per 4-bit scheme: gptq <= 0.8 x rtn, awq <= rtn + 10%.
+  - held-out mean KLD per 4-bit scheme: gptq <= 0.8 x rtn, awq <= rtn + 10% (every MatMul
+    4-bit, --lm-head same, so that the rounding algorithms are compared on all of them);
+  - --embeddings int8/4bit (DequantizeLinear, DequantizeLinear-21, GatherBlockQuantized, nf4
+    decode), --lm-head, a tied embedding/lm_head (one tensor) and --accuracy-level: each
+    model passes onnx.checker (python3-onnx 1.12 checks up to opset 17; opset-21 models are
+    checked by ORT alone), runs in ORT with the perplexity pq's validation measured (within
+    1e-3; accuracy_level 4, which ORT computes in int8 and pq in float, within 1e-4), and the
+    held-out mean KLD and top-1 agreement against the FP32 model in ORT are printed.
 Prints one line per check and `N passed, M failed`; exits 1 if any check failed.
 """
 
@@ -36,7 +43,7 @@ sys.path.insert(0, os.path.join(kRepo, "tools"))
 
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402
-from onnx import numpy_helper  # noqa: E402
+from onnx import helper, numpy_helper  # noqa: E402
 
 import check_tiny_llm as ort_check  # noqa: E402
 import make_fp16_model  # noqa: E402
@@ -88,6 +95,87 @@ def plant_bad_weight(src, dst):
     else:
         raise RuntimeError("%s has no %s" % (src, kPlanted))
     onnx.save(model, dst)
+
+
+def tied_model(src, dst):
+    """The optimum model with lm_head = MatMul(norm, Transpose(embed_tokens)) (lm_head.weight removed)."""
+    model = onnx.load(src)
+    g = model.graph
+    for i, t in enumerate(g.initializer):
+        if t.name == "lm_head.weight":
+            del g.initializer[i]
+            break
+    transpose = helper.make_node("Transpose", ["model.embed_tokens.weight"], ["tied_lm_head_weight"],
+                                      name="/lm_head/Transpose", perm=[1, 0])
+    for i, node in enumerate(g.node):
+        if node.op_type == "MatMul" and "lm_head.weight" in node.input:
+            node.input[1] = "tied_lm_head_weight"
+            g.node.insert(i, transpose)
+            break
+    onnx.save(model, dst)
+
+
+def check_embeddings(checks, binary, work, cfg, optimum, tokens, tokens_path):
+    """--embeddings, --lm-head, a tied table and --accuracy-level in onnx.checker and ORT."""
+    tied = os.path.join(work, "tied.onnx")
+    tied_model(optimum, tied)
+    refs = {}  # FP32 model -> its log-probabilities and logits in ORT
+    for k, source in enumerate((optimum, tied)):
+        ref = ort_check.run_ort(source, ort_check.feeds_for(cfg, tokens, None, np.float32, True), work,
+                                "emb_ref%d" % k, batch=1)["logits"][:, :-1].astype(np.float64)
+        log_p = ref - ref.max(-1, keepdims=True)
+        refs[source] = (log_p - np.log(np.exp(log_p).sum(-1, keepdims=True)), ref)
+    runs = [("int8-sym weights, embeddings int8", optimum, ["--scheme", "int8-sym", "--weights-only", "--embeddings",
+                                                           "int8", "--lm-head", "keep"]),
+            ("nf4 (lm_head int8 by default)", optimum, ["--scheme", "nf4"]),
+            ("nf4 --lm-head same", optimum, ["--scheme", "nf4", "--lm-head", "same"]),
+            ("nf4 embeddings int8", optimum, ["--scheme", "nf4", "--embeddings", "int8"]),
+            ("nf4 embeddings 4bit (decode)", optimum, ["--scheme", "nf4", "--embeddings", "4bit"]),
+            ("int4-sym embeddings 4bit (GatherBlockQuantized)", optimum, ["--scheme", "int4-sym", "--embeddings",
+                                                                         "4bit"]),
+            ("int4-asym embeddings 4bit (GatherBlockQuantized)", optimum, ["--scheme", "int4-asym", "--embeddings",
+                                                                          "4bit"]),
+            ("int4-sym embeddings 4bit (DequantizeLinear-21)", optimum, ["--scheme", "int4-sym", "--int4-format",
+                                                                        "onnx", "--embeddings", "4bit"]),
+            ("tied, int4-sym embeddings int8", tied, ["--scheme", "int4-sym", "--embeddings", "int8"]),
+            ("tied, int4-asym embeddings 4bit --lm-head same", tied, ["--scheme", "int4-asym", "--embeddings",
+                                                                     "4bit", "--lm-head", "same"]),
+            ("int4-sym accuracy_level 0", optimum, ["--scheme", "int4-sym", "--accuracy-level", "0"]),
+            ("int4-sym accuracy_level 4", optimum, ["--scheme", "int4-sym", "--accuracy-level", "4"])]
+    for k, (tag, model, flags) in enumerate(runs):
+        out = os.path.join(work, "emb_%d.onnx" % k)
+        code, _, err = pq(binary, "-q", "quantize", model, "-o", out, "--validate", tokens_path, "--task", "lm",
+                          "--threads", "1", "--force", *flags)
+        if code != 0:
+            checks.report(False, "%s: pq quantize: exit %d %s" % (tag, code, err.strip()[-300:]))
+            continue
+        with open(out.replace(".onnx", ".report.json")) as f:
+            lm = json.load(f)["validation"]["metrics"]["lm"]
+        proto = onnx.load(out)
+        opset = max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
+        if opset <= 17:
+            try:
+                onnx.checker.check_model(proto, full_check=True)
+                checked = "onnx.checker passes"
+            except Exception as e:  # noqa: BLE001 (any checker failure fails the check)
+                checks.report(False, "%s: onnx.checker: %s" % (tag, str(e)[:300]))
+                continue
+        else:
+            checked = "opset %d: beyond python3-onnx 1.12's checker" % opset
+        logits = ort_check.run_ort(out, ort_check.feeds_for(cfg, tokens, None, np.float32, True), work,
+                                   "emb_%d" % k, batch=1)["logits"]
+        ppl_ort = float(np.exp(ort_check.mean_nll(logits, tokens)))
+        log_p, ref = refs[model]
+        cand = logits[:, :-1].astype(np.float64)
+        log_q = cand - cand.max(-1, keepdims=True)
+        log_q -= np.log(np.exp(log_q).sum(-1, keepdims=True))
+        kld = float((np.exp(log_p) * (log_p - log_q)).sum(-1).mean())
+        top1 = float((ref.argmax(-1) == cand.argmax(-1)).mean())
+        limit = 1e-4 if "accuracy_level 4" in tag else 1e-3
+        rel = abs(ppl_ort - lm["perplexity_cand"]) / ppl_ort
+        checks.report(rel <= limit, "%s: %s; ORT perplexity %.4f, pq %.4f (rel %.2e, limit %.0e); in ORT mean KLD "
+                      "%.5f, top-1 %.4f (pq: KLD %.5f)" % (tag, checked, ppl_ort, lm["perplexity_cand"], rel, limit,
+                                                           kld, top1, lm["kld_mean"]))
 
 
 def main():
@@ -193,8 +281,10 @@ def main():
     for scheme, algo in runs:
         tag = scheme if algo == "rtn" else "%s %s" % (scheme, algo)
         out = os.path.join(work, "q_%s_%s.onnx" % (scheme, algo))
+        lm_head = ["--lm-head", "same"] if scheme in ("nf4", "int4-sym", "int4-asym") else []
         code, _, err = pq(binary, "-q", "quantize", optimum, "-o", out, "--scheme", scheme, "--weight-algo", algo,
-                          "--calib", calib, "--validate", tokens_path, "--task", "lm", "--threads", "1", "--force")
+                          "--calib", calib, "--validate", tokens_path, "--task", "lm", "--threads", "1", "--force",
+                          *lm_head)
         if code != 0:
             checks.report(False, "%s: pq quantize on token ids: exit %d %s" % (tag, code, err.strip()[-300:]))
             continue
@@ -221,6 +311,7 @@ def main():
                       "%s held-out mean KLD / perplexity: rtn %.5f / %.3f, gptq %.5f / %.3f, awq %.5f / %.3f "
                       "(gptq <= %.2f x rtn; awq <= rtn + %.0f%%)"
                       % (scheme, rtn[0], rtn[1], gptq[0], gptq[1], awq[0], awq[1], kMaxGptqToRtnKld, 100 * kAwqNoise))
+    check_embeddings(checks, binary, work, cfg, optimum, tokens, tokens_path)
     print("%d passed, %d failed" % (checks.passed, checks.failed))
     return 1 if checks.failed else 0
 

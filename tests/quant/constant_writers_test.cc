@@ -24,6 +24,7 @@ const std::map<WeightEncoding, std::string>& ExpectedForms() {
       {WeightEncoding::kCodebookDecode, "decode"},
       {WeightEncoding::kBlockedDequantizeLinear, "DequantizeLinear"},
       {WeightEncoding::kDynamicMatMul, "DynamicQuantizeMatMul"},
+      {WeightEncoding::kGatherBlockQuantized, "GatherBlockQuantized"},
   };
   return kForms;
 }

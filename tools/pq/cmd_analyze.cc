@@ -97,13 +97,15 @@ std::function<int()> SetupAnalyze(CLI::App* sub) {
   sub->add_option("--min-sqnr", options->target_sqnr_db,
                   "Suggest --exclude-nodes that reach this output SQNR (dB)");
   sub->add_flag("--json", options->json, "Print the analysis as JSON on stdout");
-  return [options]() -> int {
+  return [options, sub]() -> int {
     ValidationData data = options->data;
     Result<TaskKind> task = ParseTaskKind(options->task);
     if (!task.ok()) return Fail(task.status());
     data.task = task.value();
     SensitivityOptions sensitivity;
     sensitivity.quantize = QuantizeOptionsFrom(options->quantize);
+    const Status overrides = ReadOverridesOfConfig(*sub, &sensitivity.quantize);
+    if (!overrides.ok()) return Fail(overrides);
     data.tokens = sensitivity.quantize.calib_tokens;  // --context, --tokenizer serve both
     sensitivity.target_sqnr_db = options->target_sqnr_db;
     data.threads = sensitivity.quantize.threads;

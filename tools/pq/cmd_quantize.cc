@@ -107,10 +107,12 @@ std::function<int()> SetupQuantize(CLI::App* sub) {
   AddOutputFlags(sub, options.get());
   AddQuantizeFlags(sub, &options->quantize, /*gguf_schemes=*/true);
   AddValidationFlags(sub, options.get());
-  return [options]() -> int {
+  return [options, sub]() -> int {
     const auto start = std::chrono::steady_clock::now();
     QuantizeJob job = options->job;
     job.quantize = QuantizeOptionsFrom(options->quantize);
+    const Status overrides = ReadOverridesOfConfig(*sub, &job.quantize);
+    if (!overrides.ok()) return Fail(overrides);
     if (IsGgufPath(job.output_path) || IsGgufScheme(job.quantize.scheme)) {
       // A gguf-* scheme with another output is refused before RunGguf
       // refuses ONNX-only flags; RunGguf checks the other direction.

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "cli_common.h"
+#include "config_overrides.h"
 #include "pq/gguf_job.h"
 #include "pq/quantize_job.h"
 
@@ -75,6 +76,23 @@ void AddWeightFlags(CLI::App* sub, QuantizeOptions* q, const std::vector<std::st
                   "gptq: dampening added to the diagonal of X^T X, as a fraction of its mean")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  sub->add_option("--embeddings", q->embeddings,
+                  "Embedding tables (float Gather data): keep (FP32, the default), int8 (per row, "
+                  "DequantizeLinear -> Gather) or 4bit (blocks along the row: int4 as the scheme, as "
+                  "DequantizeLinear-21 or com.microsoft GatherBlockQuantized with --int4-format ort; nf4 decoded "
+                  "by standard ops). A table the lm_head reads too (tied) is stored once, in the more "
+                  "precise of --embeddings and --lm-head")
+      ->check(CLI::IsMember({"keep", "int8", "4bit"}))
+      ->capture_default_str();
+  sub->add_option("--lm-head", q->lm_head,
+                  "A decoder LLM's lm_head (the MatMul producing logits): keep (FP32), int8 (per output "
+                  "channel, DequantizeLinear -> MatMul) or same (the scheme's form); default int8 for nf4, "
+                  "int4-sym and int4-asym, same for the others")
+      ->check(CLI::IsMember({"keep", "int8", "same"}));
+  sub->add_option("--accuracy-level", q->accuracy_level,
+                  "int4-sym/int4-asym --int4-format ort: MatMulNBits' accuracy_level attribute, 0-4 (the "
+                  "lowest precision ONNX Runtime may compute in: 0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8)")
+      ->check(CLI::Range(0, 4));
   sub->add_flag("--gptq-act-order", q->gptq_act_order,
                 "gptq: round the input columns by decreasing X^T X diagonal (block parameters then "
                 "come from the original weights)");
@@ -111,6 +129,16 @@ QuantizeOptions QuantizeOptionsFrom(const QuantizeFlags& flags) {
   q.per_channel = flags.granularity == "per-channel";
   q.op_types = SplitNameList(flags.op_types);
   return q;
+}
+
+Status ReadOverridesOfConfig(const CLI::App& sub, QuantizeOptions* options) {
+  const CLI::App* app = sub.get_parent();
+  const CLI::Option* config = app == nullptr ? nullptr : app->get_option_no_throw("--config");
+  if (config == nullptr || config->count() == 0) return Status::OK();
+  Result<std::vector<WeightOverride>> overrides = ReadConfigOverrides(config->as<std::string>());
+  if (!overrides.ok()) return overrides.status();
+  options->overrides = std::move(overrides).value();
+  return Status::OK();
 }
 
 }  // namespace pq::cli

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "pq/quantize.h"
+#include "pq/status.h"
 
 namespace pq::cli {
 
@@ -19,13 +20,18 @@ struct QuantizeFlags {
 
 // Adds --scheme, --calib*, --percentile, --weights-only, --asymmetric-weights, --symmetric-weights,
 // --block-size, --nf4-format, --int4-format, --double-quant, --fallback,
-// --weight-algo, --granularity, --op-types, --exclude-nodes,
+// --weight-algo, --embeddings, --lm-head, --accuracy-level, --granularity, --op-types, --exclude-nodes,
 // --exclude-op-types, --no-fold-batchnorm and --threads, writing into `flags`.
 // `gguf_schemes`: --scheme also accepts the GGUF schemes (pq quantize).
 void AddQuantizeFlags(CLI::App* sub, QuantizeFlags* flags, bool gguf_schemes = false);
 
 // The options the parsed flags ask for.
 QuantizeOptions QuantizeOptionsFrom(const QuantizeFlags& flags);
+
+// Sets options->overrides from the [quantize.overrides] section of the
+// --config file given to `sub`'s parent (config_overrides.h), if any.
+// Errors (kInvalidArgument): an unreadable file or a malformed line.
+Status ReadOverridesOfConfig(const CLI::App& sub, QuantizeOptions* options);
 
 }  // namespace pq::cli
 
