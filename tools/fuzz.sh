@@ -12,7 +12,7 @@ SECONDS_PER_TARGET="${1:-60}"
 shift || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(model_loader external_data npy npz tensor_proto executor tokenizer gguf_reader
-  token_data report_render pqcal)
+  token_data report_render pqcal config model_mutator)
 BUILD_DIR="${PQ_FUZZ_BUILD_DIR:-$PQ_ROOT/build-fuzz}"
 
 ensure_packages "${PQ_PACKAGES[@]}" "${PQ_HARDENING_PACKAGES[@]}"
@@ -35,6 +35,11 @@ for t in "${TARGETS[@]}"; do
   artifacts="$BUILD_DIR/artifacts/$t"
   log="$BUILD_DIR/logs/$t.log"
   mkdir -p "$work" "$artifacts" "$(dirname "$log")"
+  if [ "$t" = model_mutator ] && [ ! -e "$work.seeded" ]; then
+    # A few hundred ONNX node tests and windows of the sample models beside
+    # the committed seeds (tools/fuzz_model_seeds.py), once per build folder.
+    /usr/bin/python3 "$PQ_ROOT/tools/fuzz_model_seeds.py" "$work" && touch "$work.seeded"
+  fi
   say "fuzzing $t for ${SECONDS_PER_TARGET}s (seeds: tests/fuzz/corpus/$t, log: $log)"
   status=0
   "$BUILD_DIR/tests/fuzz/pq_fuzz_$t" -max_total_time="$SECONDS_PER_TARGET" -timeout=25 \

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import struct
+import subprocess
 import sys
 import zipfile
 
@@ -281,6 +282,99 @@ def pqcal_seeds():
     }
 
 
+def config_seeds():
+    """--config files (TOML and INI) for the config target: global options, a
+    section per subcommand, arrays, every value type, and files CLI11 refuses."""
+    return {
+        "quantize.toml": b"""# pq quantize settings
+log-level = "debug"
+quiet = false
+
+[quantize]
+scheme = "int8"
+calib = ["calib_a.npy", "calib_b.npy"]
+calib-method = "percentile"
+percentile = 99.99
+calib-samples = 64
+granularity = "per-tensor"
+op-types = "Conv,MatMul"
+exclude-nodes = ["head/MatMul", "stem/Conv"]
+weights-only = false
+threads = 2
+report-detail = "summary"
+min-sqnr = 25.5
+validate = "val.npy"
+task = "classification"
+""",
+        "quantize_model.ini": b"""; MODEL and -o from the file
+[quantize]
+MODEL=model.onnx
+output=out.onnx
+scheme=int4-weight
+block-size=64
+int4-format=matmulnbits
+force=true
+""",
+        "every_command.toml": b"""[calibrate]
+calib = "c.npy"
+shard = "1/4"
+[run]
+data = ["x.npy"]
+batch = 4
+[compare]
+data = "x.npy"
+max-flip-rate = 0.01
+min-cosine = 0.999
+timing-runs = 3
+[analyze]
+threads = 1
+[report]
+format = "html"
+[inspect]
+json = true
+[convert]
+external-data = true
+external-threshold = 1024
+[schemes]
+json = true
+""",
+        "dotted.toml": b"""quantize.scheme = "nf4"
+quantize.double-quant = true
+quantize.nf4-format = "bnb"
+"quantize".'calib' = 'x.npy'
+""",
+        "nested.toml": b"""[quantize.overrides]
+"conv1" = "int8"
+[[quantize]]
+scheme = "int8"
+[quantize.sub.deeper]
+x = 1
+""",
+        "multiline.toml": b"[quantize]\nscheme = \"\"\"int8\"\"\"\nexclude-nodes = [\n  \"a\", # first\n"
+                          b"  \"b\",\n]\ncalib = 'lit\\eral.npy'\n",
+        "bad_values.toml": b"""[quantize]
+percentile = "high"
+threads = -3
+calib-samples = 1e400
+block-size = 0x10
+context-length = 99999999999999999999999
+granularity = ["per-channel", "per-tensor"]
+""",
+        "unknown.ini": b"""[nosuchcommand]
+flag = 1
+[quantize]
+no-such-option = true
+""",
+        "help.toml": b"""help = true
+version = true
+[quantize]
+help = true
+""",
+        "garbage.toml": b"[quantize\nscheme = \"int8\n= 3\n[[[]]]\n\x00\xff\n",
+        "empty.toml": b"",
+    }
+
+
 def main():
     rng = np.random.default_rng(0)
     models = hand_made_models()
@@ -406,6 +500,16 @@ def main():
     pc = reset("pqcal")
     for name, data in pqcal_seeds().items():
         put(pc, name, data)
+
+    cf = reset("config")
+    for name, data in config_seeds().items():
+        put(cf, name, data)
+
+    # model_mutator's small committed seed set; tools/fuzz.sh adds a few
+    # hundred more models at run time.
+    mm = reset("model_mutator")
+    subprocess.run([sys.executable, os.path.join(HERE, "..", "..", "tools", "fuzz_model_seeds.py"), mm,
+                    "--committed"], check=True)
 
     size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(CORPUS) for f in fs)
     print(f"corpus: {size} bytes", file=sys.stderr)
