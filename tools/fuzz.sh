@@ -17,7 +17,7 @@ BUILD_DIR="${PQ_FUZZ_BUILD_DIR:-$PQ_ROOT/build-fuzz}"
 
 ensure_packages "${PQ_PACKAGES[@]}" "${PQ_HARDENING_PACKAGES[@]}"
 say "configuring $BUILD_DIR (clang-14, PQ_FUZZ=ON, PQ_SANITIZE=address,undefined)"
-CC=clang-14 CXX=clang++-14 cmake -S "$PQ_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+CC=clang-14 CXX=clang++-14 cmake -S "$PQ_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${PQ_SANITIZER_FLAGS[@]}" \
   -DPQ_FUZZ=ON -DPQ_SANITIZE=address,undefined -DPQ_NATIVE=OFF -DPQ_BUILD_TESTS=OFF >/dev/null
 build_targets=()
 for t in "${TARGETS[@]}"; do build_targets+=("pq_fuzz_$t"); done
