@@ -293,16 +293,17 @@ void RenderRounding(const Json& r, ReportWriter* w) {
 // pattern chose, with how each is written (and MatMulNBits' accuracy_level).
 void RenderSelections(const Json& r, ReportWriter* w) {
   std::vector<std::vector<std::string>> rows;
-  for (const auto& t : r["tensors"]) {
-    const bool level = t.contains("written_as") && t["written_as"].is_object() &&
-                       t["written_as"].contains("accuracy_level");
+  for (const auto& t : r.at("tensors")) {
+    const bool written = t.contains("written_as") && t.at("written_as").is_object();
+    const bool level = written && t.at("written_as").contains("accuracy_level");
     if (!t.contains("selection") && !level) continue;
     const Json none = Json::object();
-    const Json& s = t.contains("selection") && t["selection"].is_object() ? t["selection"] : none;
-    auto cell = [&s](const char* key) { return s.contains(key) && !s[key].is_null() ? Text(s[key]) : "-"; };
-    const Json& form = t["written_as"].contains("form") ? t["written_as"]["form"] : Json("DequantizeLinear");
-    rows.push_back({Text(t["name"]), cell("by"), cell("value"), cell("pattern"), Text(t["scheme"]), Text(form),
-                    level ? Text(t["written_as"]["accuracy_level"]) : "-"});
+    const Json& s = t.contains("selection") && t.at("selection").is_object() ? t.at("selection") : none;
+    auto cell = [&s](const char* key) { return s.contains(key) && !s.at(key).is_null() ? Text(s.at(key)) : "-"; };
+    const Json form = written && t.at("written_as").contains("form") ? t.at("written_as").at("form")
+                                                                     : Json("DequantizeLinear");
+    rows.push_back({Text(t.at("name")), cell("by"), cell("value"), cell("pattern"), Text(t.at("scheme")), Text(form),
+                    level ? Text(t.at("written_as").at("accuracy_level")) : "-"});
   }
   if (rows.empty()) return;
   w->Heading(2, "Schemes chosen by rule");
