@@ -275,6 +275,29 @@ Result<std::vector<exec::PlanStep>> BuildSteps(const Model& model, const std::ve
   return steps;
 }
 
+// Refuses a graph output that is neither a graph input, an output of a
+// step nor a constant the executor holds (an initializer of a type it does
+// not read, a name nothing defines): Run could not return it.
+Status CheckOutputsAvailable(const exec::PlanValues& values, const std::vector<exec::PlanStep>& steps,
+                             const std::vector<int>& input_ids, const std::vector<int>& output_ids,
+                             const std::string& origin) {
+  std::vector<bool> available(values.names.size(), false);
+  for (int id : input_ids) available[static_cast<size_t>(id)] = true;
+  for (const exec::PlanStep& step : steps) {
+    for (int id : step.outputs) {
+      if (id >= 0) available[static_cast<size_t>(id)] = true;
+    }
+  }
+  for (int id : output_ids) {
+    const size_t i = static_cast<size_t>(id);
+    if (available[i] || values.constants[i].defined()) continue;
+    return Status::InvalidInput(origin + ": graph output '" + values.names[i] +
+                                "' is not computed by any node and is neither a graph input nor a "
+                                "constant pq's executor can read");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 struct Executor::Impl {
@@ -332,6 +355,8 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
   Result<std::vector<exec::PlanStep>> steps = BuildSteps(model, order.value(), &impl->values);
   if (!steps.ok()) return steps.status();
   impl->steps = std::move(steps).value();
+  PQ_RETURN_IF_ERROR(
+      CheckOutputsAvailable(impl->values, impl->steps, impl->input_ids, impl->output_ids, origin));
   impl->values.types = exec::InferValueTypes(graph, impl->values, impl->steps);
   impl->rounded = exec::RoundedValues(impl->values, impl->steps, impl->output_ids,
                                       exec::Float16Rounding::kOnnxRuntimeCpu);

@@ -74,7 +74,9 @@ Status ConvGeometry(const KernelContext& ctx, const Tensor& x, const std::vector
 Status ReadProblem(const KernelContext& ctx, ConvProblem* p) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
-  if (x.dtype() != kFloat || w.dtype() != kFloat) return ctx.Unsupported("non-float Conv");
+  if (x.dtype() != kFloat || w.dtype() != kFloat || (ctx.has_input(2) && ctx.input(2).dtype() != kFloat)) {
+    return ctx.Unsupported("non-float Conv");
+  }
   // N x C x spatial: everything below indexes dims 0 and 1 and at least one
   // spatial dim.
   if (x.rank() < 3) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 
 #include <Eigen/Core>
 
@@ -22,13 +23,16 @@ void Gemm(const float* a, const float* b, float* c, int64_t m, int64_t k, int64_
   Map(c, m, n).noalias() = ConstMap(a, m, k) * ConstMap(b, k, n);
 }
 
+// Integer C = A * B, wrapping around on overflow (two's complement, as ONNX
+// Runtime's integer MatMul does) instead of signed overflow.
 template <typename T>
 void NaiveGemm(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n) {
+  using U = std::make_unsigned_t<T>;
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
-      T sum = 0;
-      for (int64_t p = 0; p < k; ++p) sum += a[i * k + p] * b[p * n + j];
-      c[i * n + j] = sum;
+      U sum = 0;
+      for (int64_t p = 0; p < k; ++p) sum += static_cast<U>(a[i * k + p]) * static_cast<U>(b[p * n + j]);
+      c[i * n + j] = static_cast<T>(sum);
     }
   }
 }

@@ -289,8 +289,8 @@ Status DepthToSpace(KernelContext& ctx) {
   int64_t n, c, h, w, b;
   PQ_RETURN_IF_ERROR(BlockArgs(ctx, &n, &c, &h, &w, &b));
   if (b > c || c % (b * b) != 0) {
-    return ctx.Error("channels " + std::to_string(c) + " are not a multiple of blocksize^2 " +
-                     std::to_string(b * b));
+    return ctx.Error("channels " + std::to_string(c) + " are not a multiple of blocksize^2 (blocksize " +
+                     std::to_string(b) + ")");
   }
   const int64_t oc = c / (b * b);
   const std::string mode = ctx.opset() >= 11 ? ctx.String("mode", "DCR") : "DCR";

@@ -67,8 +67,10 @@ Status LayerNormalization(KernelContext& ctx) {
                      std::to_string(inner) + " values");
   }
   const bool has_bias = ctx.has_input(2);
-  if (has_bias && (ctx.input(2).size() != inner && ctx.input(2).size() != 1)) {
-    return ctx.Error("B does not match the normalized " + std::to_string(inner) + " values");
+  if (has_bias && (ctx.input(2).dtype() != kFloat ||
+                   (ctx.input(2).size() != inner && ctx.input(2).size() != 1))) {
+    return ctx.Error("B " + ShapeToString(ctx.input(2).shape()) + " is not float or does not match the normalized " +
+                     std::to_string(inner) + " values");
   }
   const float epsilon = ctx.Float("epsilon", 1e-5f);
   Result<Tensor> y = ctx.Allocate(kFloat, x.shape());
