@@ -36,7 +36,9 @@ std::vector<Subcommand> BuildApp(CLI::App* app, GlobalOptions* globals) {
   app->add_flag("-q,--quiet", globals->quiet, "Log errors only");
   // Options from a TOML/INI file: a [quantize] section for `pq quantize`, and
   // so on; flags on the command line override the file.
-  app->set_config("--config", "", "Read options from a TOML/INI file, a section per subcommand");
+  app->set_config("--config", "",
+                  "Read options from a TOML/INI file, a section per subcommand; [quantize.overrides] "
+                  "holds \"PATTERN\" = \"SCHEME\" (or \"keep\") lines, per tensor by name, first match wins");
   app->footer(
       "Exit codes: 0 success, 1 internal error, 2 usage error, 3 invalid input,\n"
       "4 validation gate failed, 5 output could not be written.");
