@@ -28,8 +28,13 @@ const std::set<std::string>& OrtCpuFloat16Ops() {
   return kOps;
 }
 
-// Ops that read only their input's shape, not its values.
-bool ReadsShapeOnly(const std::string& op_type) { return op_type == "Shape" || op_type == "Size"; }
+// Consumers that never make ORT round a value a float32 step produced:
+// Shape and Size read no values; a Cast's Cast pair with ORT's inserted one is
+// removed (to float or double it reads the float; to float16 it rounds
+// itself).
+bool TakesUnrounded(const std::string& op_type) {
+  return op_type == "Shape" || op_type == "Size" || op_type == "Cast" || op_type == "CastLike";
+}
 
 }  // namespace
 
@@ -107,16 +112,17 @@ std::vector<bool> RoundedValues(const PlanValues& values, const std::vector<Plan
 
   // A float16 kernel stores its outputs as float16; a step run in float32
   // has its output rounded only for a graph output or a float16 kernel that
-  // reads its values. (ORT gives a float32 consumer of such a value the
-  // unrounded float; here it reads the rounded one. In both tiny_llm layouts
-  // the only such values feed Shape.)
+  // reads its values, Cast aside. (ORT gives a float32 consumer of such a
+  // value the unrounded float; here it reads the rounded one. In both
+  // tiny_llm layouts the only such values feed Shape.)
   for (size_t s = 0; s < steps.size(); ++s) {
     for (int id : steps[s].outputs) {
       if (!is_half(id)) continue;
       bool round = !in_float32[s] || is_output[static_cast<size_t>(id)];
       for (int c : consumers[static_cast<size_t>(id)]) {
         const PlanStep& consumer = steps[static_cast<size_t>(c)];
-        round = round || (!in_float32[static_cast<size_t>(c)] && !ReadsShapeOnly(consumer.node->op_type()));
+        round = round ||
+                (!in_float32[static_cast<size_t>(c)] && !TakesUnrounded(consumer.node->op_type()));
       }
       rounded[static_cast<size_t>(id)] = round;
     }

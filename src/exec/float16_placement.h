@@ -10,7 +10,8 @@
 // chain of such ops passes float32 values along. Values are rounded only where
 // they are stored as float16: outputs of ops with a float16 kernel
 // (data movement, the layer norms, GroupQueryAttention, RotaryEmbedding,
-// MatMulNBits, ...), inputs of those ops, and graph outputs. It also runs an
+// MatMulNBits, ...), inputs of those ops (but a Cast: that pair of Casts goes
+// too), and graph outputs. It also runs an
 // op that has a float16 kernel in float32 when it sits between float32 ops
 // (the "isolated float16 node" rule of its InsertCastTransformer).
 #ifndef PQ_EXEC_FLOAT16_PLACEMENT_H_

@@ -86,6 +86,17 @@ TEST(RoundedValuesTest, AFloat16KernelBetweenFloat32OpsRunsInFloat32) {
             (std::vector<std::string>{"q", "qt", "x1", "x2", "neg", "with_constant", "out"}));
 }
 
+TEST(RoundedValuesTest, ACastAfterAFloat32OpTakesTheUnroundedFloat) {
+  // ORT removes its inserted Cast to float16 together with the model's Cast
+  // back to float.
+  onnx::GraphProto g;
+  AddNode(&g, "MatMul", {"x", "w"}, {"y"});
+  AddInt(AddNode(&g, "Cast", {"y"}, {"y32"}), "to", kFloat);
+  AddNode(&g, "Relu", {"y32"}, {"out"});
+  EXPECT_EQ(Rounded(g, {{"x", kFloat16}, {"w", kFloat16}}, {"out"}, Float16Rounding::kOnnxRuntimeCpu),
+            std::vector<std::string>{});
+}
+
 TEST(RoundedValuesTest, Bfloat16IsAlwaysRounded) {
   onnx::GraphProto g;
   AddNode(&g, "MatMul", {"x", "w"}, {"y"});
