@@ -6,8 +6,8 @@ prompt, float16), GatherBlockQuantized and float16 MatMulNBits/MatMulBnb4.
 
 GroupQueryAttention's seqlens_k and total_sequence_length are constants, so each
 GQA model runs at the batch size its seqlens_k holds. float16 models take float
-inputs and cast them to float16 (and their outputs back); ORT computes those in
-float16, so they are compared with kFloat16RelL2 (see kRelL2ByModel).
+inputs and cast them to float16 (and their outputs back); gqa_float16 is held to the
+default 1e-4, matmulnbits_float16 to kFloat16RelL2 (see kRelL2ByModel).
 """
 import numpy as np
 from onnx import TensorProto, numpy_helper
@@ -15,8 +15,11 @@ from onnx import TensorProto, numpy_helper
 from make_op_models import GraphBuilder, kMicrosoft, kSamples, pack_bnb4_nf4, \
     pack_matmul_nbits, pack_zero_points_4bit
 
-kFloat16RelL2 = 2e-3  # float16 rounds at 2^-11 relative; ORT rounds every float16 op
-kRelL2ByModel = {"gqa_float16": kFloat16RelL2, "matmulnbits_float16": kFloat16RelL2}
+# pq rounds float16 values where ORT's CPU provider stores them (gqa_float16 and MatMulNBits
+# agree exactly), but ORT also drops the model's Cast(float -> float16) when its consumer
+# runs in float32 (MatMulBnb4 here reads the unrounded float a); pq rounds there (2.3e-4).
+kFloat16RelL2 = 5e-4
+kRelL2ByModel = {"matmulnbits_float16": kFloat16RelL2}
 kUint4, kInt4 = 21, 22  # TensorProto data types Debian's python3-onnx 1.12 predates
 
 

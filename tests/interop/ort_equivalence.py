@@ -10,8 +10,8 @@ kSampleImages images of MODELS_DIR/val_images.npy), runs each with
 `pq run` and with `node ort_run.js` (onnxruntime-node, from this folder's
 node_modules) at the same batch size, and compares every output:
 relative L2 error ||pq - ort|| / max(||ort||, 1e-12) <= kFloatRelL2 for
-float outputs (the model's own limit from llm_op_models.kRelL2ByModel for
-models ORT computes in float16), exact equality for integer and bool
+float outputs (the model's own limit from llm_op_models.kRelL2ByModel where
+one is set: a float16 model), exact equality for integer and bool
 outputs, and the same shape and dtype always. Non-finite float values (NaN
 from a softmax row that is entirely -inf, say) must be at the same places
 with the same values; the relative L2 error covers the finite rest. A model
