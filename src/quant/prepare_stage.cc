@@ -111,32 +111,34 @@ Status PrepareQdqOpset(bool want_per_channel, int threads, PreparedModel* prepar
   return Status::OK();
 }
 
-// Gives the model default-domain opset 21 (blocked DequantizeLinear with
-// int4) with pq's upgrade. Errors (kNotSupported) name what stood in the
-// way and that --int4-format ort works at any opset.
-Status PrepareBlockedDqOpset(int threads, PreparedModel* prepared) {
+// Gives the model default-domain opset `target` (or keeps a newer one) with
+// pq's checked upgrade; `purpose` (" for DynamicQuantizeLinear") goes into
+// the upgrade's record. Errors (kNotSupported) read "<needs> and the model
+// (opset N) cannot be upgraded: <why><hint>".
+Status RequireOpset(int64_t target, const std::string& purpose, const std::string& needs,
+                    const std::string& hint, int threads, PreparedModel* prepared) {
   const int64_t opset = prepared->model->OpsetVersion("");
-  if (opset >= kBlockedDqOpset) return Status::OK();
-  Status up = UpgradeChecked(kBlockedDqOpset, " for blocked DequantizeLinear", threads, prepared);
+  if (opset >= target) return Status::OK();
+  Status up = UpgradeChecked(target, purpose, threads, prepared);
   if (up.ok()) return Status::OK();
-  return Status::NotSupported("--int4-format onnx needs default-domain opset " +
-                              std::to_string(kBlockedDqOpset) + " and the model (opset " +
-                              std::to_string(opset) + ") cannot be upgraded: " + up.message() +
-                              "; --int4-format ort works at any opset");
+  return Status::NotSupported(needs + " and the model (opset " + std::to_string(opset) +
+                              ") cannot be upgraded: " + up.message() + hint);
 }
 
-// Gives the model default-domain opset 11 (DynamicQuantizeLinear, which
-// int8-dynamic writes) with pq's upgrade. Errors (kNotSupported) name what
-// stood in the way.
+// Opset 21 for blocked DequantizeLinear with int4; the error says that
+// --int4-format ort works at any opset.
+Status PrepareBlockedDqOpset(int threads, PreparedModel* prepared) {
+  return RequireOpset(kBlockedDqOpset, " for blocked DequantizeLinear",
+                      "--int4-format onnx needs default-domain opset " + std::to_string(kBlockedDqOpset),
+                      "; --int4-format ort works at any opset", threads, prepared);
+}
+
+// Opset 11 for DynamicQuantizeLinear, which int8-dynamic writes.
 Status PrepareDynamicQuantizeOpset(int threads, PreparedModel* prepared) {
-  const int64_t opset = prepared->model->OpsetVersion("");
-  if (opset >= kDynamicQuantizeOpset) return Status::OK();
-  Status up = UpgradeChecked(kDynamicQuantizeOpset, " for DynamicQuantizeLinear", threads, prepared);
-  if (up.ok()) return Status::OK();
-  return Status::NotSupported("int8-dynamic needs default-domain opset " +
-                              std::to_string(kDynamicQuantizeOpset) +
-                              " (DynamicQuantizeLinear) and the model (opset " +
-                              std::to_string(opset) + ") cannot be upgraded: " + up.message());
+  return RequireOpset(kDynamicQuantizeOpset, " for DynamicQuantizeLinear",
+                      "int8-dynamic needs default-domain opset " +
+                          std::to_string(kDynamicQuantizeOpset) + " (DynamicQuantizeLinear)",
+                      "", threads, prepared);
 }
 
 // What the embedding tables of `model` will be written as (SchemeSet::
