@@ -16,6 +16,7 @@
 #include "pq/model.h"
 #include "pq/tensor.h"
 #include "fuzz/fuzz_util.h"
+#include "fuzz/graph_limits.h"
 
 // Tensors the bounded models make are small; a kernel that asks for a huge
 // one gets nullptr (Tensor::Allocate reports it) instead of a fuzzer OOM.
@@ -90,30 +91,13 @@ bool SmallTensor(const onnx::TensorProto& t) {
   return true;
 }
 
-// Checks `graph` and its subgraphs; counts their nodes into `nodes`.
-bool SmallGraph(const onnx::GraphProto& graph, int* nodes) {
-  *nodes += graph.node_size();
-  if (*nodes > kMaxNodes) return false;
-  for (const auto& v : graph.input()) if (!SmallShape(v)) return false;
-  for (const auto& v : graph.output()) if (!SmallShape(v)) return false;
-  for (const auto& v : graph.value_info()) if (!SmallShape(v)) return false;
-  for (const auto& t : graph.initializer()) if (!SmallTensor(t)) return false;
-  if (graph.sparse_initializer_size() > 0) return false;
-  for (const auto& node : graph.node()) {
-    for (const auto& attr : node.attribute()) {
-      if (attr.has_t() && !SmallTensor(attr.t())) return false;
-      for (const auto& t : attr.tensors()) if (!SmallTensor(t)) return false;
-      if (attr.has_sparse_tensor() || attr.sparse_tensors_size() > 0) return false;
-      if (node.op_type() == "Constant") {
-        if (!SmallValue(attr.f()) || !SmallValue(attr.i())) return false;
-        if (attr.ints_size() > kMaxDim || attr.floats_size() > kMaxDim) return false;
-        for (int64_t v : attr.ints()) if (!SmallValue(v)) return false;
-        for (float v : attr.floats()) if (!SmallValue(v)) return false;
-      }
-      if (attr.has_g() && !SmallGraph(attr.g(), nodes)) return false;
-      for (const auto& g : attr.graphs()) if (!SmallGraph(g, nodes)) return false;
-    }
-  }
+// Constant nodes' scalar and list attributes are bounded as tensors are.
+bool SmallConstantAttribute(const onnx::NodeProto& node, const onnx::AttributeProto& attr) {
+  if (node.op_type() != "Constant") return true;
+  if (!SmallValue(attr.f()) || !SmallValue(attr.i())) return false;
+  if (attr.ints_size() > kMaxDim || attr.floats_size() > kMaxDim) return false;
+  for (int64_t v : attr.ints()) if (!SmallValue(v)) return false;
+  for (float v : attr.floats()) if (!SmallValue(v)) return false;
   return true;
 }
 
@@ -122,8 +106,9 @@ bool SmallGraph(const onnx::GraphProto& graph, int* nodes) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto proto = std::make_unique<onnx::ModelProto>();
   if (!proto->ParseFromArray(data, static_cast<int>(size))) return 0;
+  const pq::fuzz::GraphLimits limits{kMaxNodes, SmallShape, SmallTensor, SmallConstantAttribute};
   int nodes = 0;
-  if (!SmallGraph(proto->graph(), &nodes)) return 0;
+  if (!pq::fuzz::WithinLimits(proto->graph(), limits, &nodes)) return 0;
   pq::Result<std::unique_ptr<pq::Model>> model =
       pq::Model::FromProto(std::move(proto), pq::fuzz::ScratchDir(), "fuzz.onnx");
   if (!model.ok()) return 0;

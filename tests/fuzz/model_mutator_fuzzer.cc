@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_util.h"
+#include "fuzz/graph_limits.h"
 #include "fuzz/model_mutator.h"
 #include "onnx/onnx_pb.h"
 #include "pq/executor.h"
@@ -60,27 +61,6 @@ bool SmallTensor(const onnx::TensorProto& t) {
     if (count > kMaxConstantElements) return false;
   }
   return t.raw_data().size() <= static_cast<size_t>(kMaxConstantElements) * 8;
-}
-
-// Checks `graph` and its subgraphs; counts their nodes into `nodes`.
-bool SmallGraph(const onnx::GraphProto& graph, int* nodes) {
-  *nodes += graph.node_size();
-  if (*nodes > kMaxNodes) return false;
-  for (const auto& v : graph.input()) if (!SmallShape(v)) return false;
-  for (const auto& v : graph.output()) if (!SmallShape(v)) return false;
-  for (const auto& v : graph.value_info()) if (!SmallShape(v)) return false;
-  for (const auto& t : graph.initializer()) if (!SmallTensor(t)) return false;
-  if (graph.sparse_initializer_size() > 0) return false;
-  for (const auto& node : graph.node()) {
-    for (const auto& attr : node.attribute()) {
-      if (attr.has_t() && !SmallTensor(attr.t())) return false;
-      for (const auto& t : attr.tensors()) if (!SmallTensor(t)) return false;
-      if (attr.has_sparse_tensor() || attr.sparse_tensors_size() > 0) return false;
-      if (attr.has_g() && !SmallGraph(attr.g(), nodes)) return false;
-      for (const auto& g : attr.graphs()) if (!SmallGraph(g, nodes)) return false;
-    }
-  }
-  return true;
 }
 
 // True when a name in the model holds a line break (the raw-byte fallback
@@ -161,8 +141,9 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto proto = std::make_unique<onnx::ModelProto>();
   if (!proto->ParseFromArray(data, static_cast<int>(size))) return 0;
+  const pq::fuzz::GraphLimits limits{kMaxNodes, SmallShape, SmallTensor, nullptr};
   int nodes = 0;
-  if (!SmallGraph(proto->graph(), &nodes)) return 0;
+  if (!pq::fuzz::WithinLimits(proto->graph(), limits, &nodes)) return 0;
   const bool line_breaks = NamesHaveLineBreaks(proto->graph());
   pq::Result<std::unique_ptr<pq::Model>> model =
       pq::Model::FromProto(std::move(proto), pq::fuzz::ScratchDir(), "fuzz.onnx");
