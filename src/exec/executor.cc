@@ -96,6 +96,42 @@ void RoundInPlace(exec::OutputRounding rounding, Tensor* t) {
   }
 }
 
+// The graph input `name` of `inputs` that `tensor` is fed to, after checking
+// that the model has it and that the tensor has its element type and shape
+// (dims < 0 match any size). Errors (kInvalidInput) name the input.
+Result<const TensorInfo*> CheckFeed(const std::string& origin, const std::vector<TensorInfo>& inputs,
+                                    const std::string& name, const Tensor& tensor) {
+  auto it = std::find_if(inputs.begin(), inputs.end(),
+                         [&name](const TensorInfo& info) { return info.name == name; });
+  if (it == inputs.end()) {
+    std::string names;
+    for (const auto& info : inputs) names += (names.empty() ? "" : ", ") + info.name;
+    return Status::InvalidInput(origin + ": the model has no input '" + name +
+                                "' (its inputs: " + names + ")");
+  }
+  const int32_t want = ExecutorFeedType(it->dtype);
+  if (it->dtype != 0 && tensor.dtype() != want) {
+    return Status::InvalidInput(origin + ": input '" + name + "' must be " +
+                                DataTypeName(it->dtype) + ", got " + DataTypeName(tensor.dtype()));
+  }
+  if (it->has_shape) {
+    bool matches = tensor.rank() == static_cast<int64_t>(it->dims.size());
+    for (size_t d = 0; matches && d < it->dims.size(); ++d) {
+      matches = it->dims[d] < 0 || it->dims[d] == tensor.shape()[d];
+    }
+    if (!matches) {
+      std::string expected = "[";
+      for (size_t d = 0; d < it->dims.size(); ++d) {
+        expected += (d ? ", " : "") + (it->dims[d] >= 0 ? std::to_string(it->dims[d])
+                                       : (it->dim_names[d].empty() ? "?" : it->dim_names[d]));
+      }
+      return Status::InvalidInput(origin + ": input '" + name + "' must have shape " + expected +
+                                  "], got " + ShapeToString(tensor.shape()));
+    }
+  }
+  return &*it;
+}
+
 // Returns `t` rounded to `rounding`, in a new tensor (`t` is a caller's).
 Result<Tensor> RoundedCopy(exec::OutputRounding rounding, const Tensor& t) {
   Result<Tensor> copy = Tensor::AllocateUninitialized(kFloat, t.shape());
@@ -381,35 +417,9 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
   const std::string& origin = impl.model->origin();
   std::vector<Tensor> values(impl.values.names.size());
   for (const auto& [name, tensor] : feeds) {
-    auto it = std::find_if(inputs_.begin(), inputs_.end(),
-                           [&name = name](const TensorInfo& info) { return info.name == name; });
-    if (it == inputs_.end()) {
-      std::string names;
-      for (const auto& info : inputs_) names += (names.empty() ? "" : ", ") + info.name;
-      return Status::InvalidInput(origin + ": the model has no input '" + name +
-                                  "' (its inputs: " + names + ")");
-    }
-    const int32_t want = ExecutorFeedType(it->dtype);
-    if (it->dtype != 0 && tensor.dtype() != want) {
-      return Status::InvalidInput(origin + ": input '" + name + "' must be " +
-                                  DataTypeName(it->dtype) + ", got " +
-                                  DataTypeName(tensor.dtype()));
-    }
-    if (it->has_shape) {
-      bool matches = tensor.rank() == static_cast<int64_t>(it->dims.size());
-      for (size_t d = 0; matches && d < it->dims.size(); ++d) {
-        matches = it->dims[d] < 0 || it->dims[d] == tensor.shape()[d];
-      }
-      if (!matches) {
-        std::string expected = "[";
-        for (size_t d = 0; d < it->dims.size(); ++d) {
-          expected += (d ? ", " : "") + (it->dims[d] >= 0 ? std::to_string(it->dims[d])
-                                         : (it->dim_names[d].empty() ? "?" : it->dim_names[d]));
-        }
-        return Status::InvalidInput(origin + ": input '" + name + "' must have shape " +
-                                    expected + "], got " + ShapeToString(tensor.shape()));
-      }
-    }
+    Result<const TensorInfo*> declared = CheckFeed(origin, inputs_, name, tensor);
+    if (!declared.ok()) return declared.status();
+    const TensorInfo* it = declared.value();
     const int id = impl.values.ids.at(name);
     // A float16 input fed as float takes float16 values, as the model's.
     const exec::OutputRounding rounding = exec::RoundingFor(it->dtype);
