@@ -3,34 +3,87 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <cstring>
 #include <random>
 
+#include "base/onnx_domain.h"
+#include "onnx/onnx_pb.h"
 #include "pq/executor.h"
 
 namespace pq::quant {
 namespace {
 
-// Inputs for every graph input of `executor`: uniform in [-1, 1], fixed seed.
-Result<std::map<std::string, Tensor>> SampleInputs(const Executor& executor) {
+// The smallest table an integer graph input indexes: the size along the
+// gathered axis of every Gather whose data is a constant and whose indices
+// are `input`; 2 (values 0 and 1, fit for masks and any index) when none.
+int64_t IndexBound(const Model& model, const std::string& input) {
+  int64_t bound = 0;
+  for (const onnx::NodeProto& node : model.proto().graph().node()) {
+    if (node.op_type() != "Gather" || !IsDefaultDomain(node.domain()) ||
+        node.input_size() < 2 || node.input(1) != input) {
+      continue;
+    }
+    const ConstantTensor* table = model.FindConstant(node.input(0));
+    if (table == nullptr || table->dims.empty()) continue;
+    int64_t axis = 0;
+    for (const onnx::AttributeProto& attr : node.attribute()) {
+      if (attr.name() == "axis") axis = attr.i();
+    }
+    const int64_t rank = static_cast<int64_t>(table->dims.size());
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank || table->dims[static_cast<size_t>(axis)] <= 0) continue;
+    const int64_t size = table->dims[static_cast<size_t>(axis)];
+    bound = bound == 0 ? size : std::min(bound, size);
+  }
+  return bound == 0 ? 2 : bound;
+}
+
+// Inputs for every graph input of `executor`, fixed seed, dynamic dims as 1:
+// float inputs (float16 ones are fed as float) uniform in [-1, 1]; integer
+// inputs uniform in [0, IndexBound); bool inputs 0 or 1.
+Result<std::map<std::string, Tensor>> SampleInputs(const Model& model, const Executor& executor) {
   std::mt19937 rng(1234);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   std::map<std::string, Tensor> feeds;
   for (const TensorInfo& info : executor.inputs()) {
-    if (info.dtype != kFloat) return Status::NotSupported("non-float input '" + info.name + "'");
+    const int32_t dtype = ExecutorFeedType(info.dtype);
+    const bool is_int = dtype == kInt64 || dtype == kInt32;
+    if (dtype != kFloat && !is_int && dtype != kBool) {
+      return Status::NotSupported("input '" + info.name + "' of type " + DataTypeName(info.dtype));
+    }
     std::vector<int64_t> dims = info.dims;
     for (int64_t& d : dims) d = d < 0 ? 1 : d;
-    Result<Tensor> t = Tensor::Allocate(kFloat, dims);
+    Result<Tensor> t = Tensor::Allocate(dtype, dims);
     if (!t.ok()) return t.status();
-    for (int64_t i = 0; i < t->size(); ++i) t->data<float>()[i] = dist(rng);
+    if (dtype == kFloat) {
+      for (int64_t i = 0; i < t->size(); ++i) t->data<float>()[i] = dist(rng);
+    } else {
+      std::uniform_int_distribution<int64_t> pick(0, dtype == kBool ? 1 : IndexBound(model, info.name) - 1);
+      for (int64_t i = 0; i < t->size(); ++i) {
+        const int64_t v = pick(rng);
+        if (dtype == kInt64) t->data<int64_t>()[i] = v;
+        if (dtype == kInt32) t->data<int32_t>()[i] = static_cast<int32_t>(v);
+        if (dtype == kBool) t->data<uint8_t>()[i] = static_cast<uint8_t>(v);
+      }
+    }
     feeds[info.name] = std::move(t).value();
   }
   return feeds;
 }
 
+// Float outputs agree within kEquivalenceTolerance (relative L2); all others
+// (integer, bool) exactly.
 Status CompareOutput(const std::string& name, const Tensor& x, const Tensor& y) {
   const std::string which = "output '" + name + "'";
-  if (x.shape() != y.shape() || x.dtype() != kFloat || y.dtype() != kFloat) {
+  if (x.shape() != y.shape() || x.dtype() != y.dtype()) {
     return Status::InvalidInput(which + " differs in shape or type");
+  }
+  if (x.dtype() != kFloat) {
+    if (x.byte_size() != y.byte_size() ||
+        std::memcmp(x.data<uint8_t>(), y.data<uint8_t>(), static_cast<size_t>(x.byte_size())) != 0) {
+      return Status::InvalidInput(which + " (" + DataTypeName(x.dtype()) + ") differs after conversion");
+    }
+    return Status::OK();
   }
   double diff = 0, norm = 0;
   for (int64_t i = 0; i < x.size(); ++i) {
@@ -53,7 +106,7 @@ Status CheckSameOutputs(const Model& a, const Model& b, int threads) {
   if (!ea.ok()) return ea.status();
   Result<std::unique_ptr<Executor>> eb = Executor::Create(b, options);
   if (!eb.ok()) return eb.status();
-  Result<std::map<std::string, Tensor>> feeds = SampleInputs(*ea.value());
+  Result<std::map<std::string, Tensor>> feeds = SampleInputs(a, *ea.value());
   if (!feeds.ok()) return feeds.status();
   Result<std::vector<Tensor>> ra = ea.value()->Run(feeds.value());
   if (!ra.ok()) return ra.status();

@@ -11,12 +11,14 @@ namespace pq::quant {
 // Relative L2 difference allowed between a model and its transformation.
 inline constexpr double kEquivalenceTolerance = 1e-5;
 
-// Runs `a` and `b` with pq's executor on the same inputs (uniform in [-1, 1],
-// seed fixed, dynamic dims as 1) and compares every output.
-// Errors: kNotSupported (a non-float input, an op the executor cannot run),
-// kInvalidInput when the output counts differ, or naming the first output
-// (by its name in `a`) that differs in shape, type or by more than
-// kEquivalenceTolerance.
+// Runs `a` and `b` with pq's executor on the same inputs (seed fixed, dynamic
+// dims as 1; floats uniform in [-1, 1], integers uniform over the smallest
+// table a Gather indexes with them, else 0 or 1; bools 0 or 1) and compares
+// every output: floats within kEquivalenceTolerance (relative L2), integer
+// and bool outputs exactly.
+// Errors: kNotSupported (an input of another type, an op the executor cannot
+// run), kInvalidInput when the output counts differ, or naming the first
+// output (by its name in `a`) that differs in shape, type or value.
 Status CheckSameOutputs(const Model& a, const Model& b, int threads);
 
 }  // namespace pq::quant

@@ -81,5 +81,50 @@ TEST(EquivalenceCheckTest, DifferentOutputCountIsRefused) {
   }
 }
 
+// ids (int64 [1, 6]) -> Gather(table [rows, 4]) -> MatMul(W [4, 3]) -> Y.
+// Ids outside [0, rows) would make the Gather fail.
+std::unique_ptr<Model> TokenModel(int64_t rows, uint32_t weight_seed) {
+  testing::GraphBuilder g;
+  g.Input("ids", {1, 6}).Output("Y", {1, 6, 3}).Weight("table", {rows, 4}, 1).Weight("W", {4, 3}, weight_seed);
+  g.graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(
+      onnx::TensorProto::INT64);
+  g.Node("Gather", {"table", "ids"}, {"E"});
+  g.Node("MatMul", {"E", "W"}, {"Y"});
+  return g.Build();
+}
+
+TEST(EquivalenceCheckTest, TokenIdInputsStayWithinTheTableTheyIndex) {
+  // Three rows only: the sampled ids must be 0, 1 or 2 for the Gather to run.
+  Status s = CheckSameOutputs(*TokenModel(3, 1), *TokenModel(3, 1), 1);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  s = CheckSameOutputs(*TokenModel(3, 1), *TokenModel(3, 2), 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Status::Code::kInvalidInput);
+  EXPECT_TRUE(testing::Mentions(s.message(), "output 'Y'")) << s.message();
+}
+
+// X [2, 4] -> MatMul(W [4, 3]) -> ArgMax(axis 1) -> Y (int64 [2, 1]).
+std::unique_ptr<Model> ArgMaxModel(const std::vector<float>& w) {
+  testing::GraphBuilder g;
+  g.Input("X", {2, 4}).Output("Y", {2, 1}).Floats("W", {4, 3}, w);
+  g.graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->set_elem_type(
+      onnx::TensorProto::INT64);
+  g.Node("MatMul", {"X", "W"}, {"S"});
+  testing::GraphBuilder::IntAttr(g.Node("ArgMax", {"S"}, {"Y"}), "axis", 1);
+  return g.Build();
+}
+
+TEST(EquivalenceCheckTest, IntegerOutputsAreComparedExactly) {
+  std::vector<float> w = {1, -2, 3, -4, 5, -6, 7, -8, 9, -10, 11, -12};
+  Status s = CheckSameOutputs(*ArgMaxModel(w), *ArgMaxModel(w), 1);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  std::vector<float> negated = w;
+  for (float& v : negated) v = -v;  // argmax becomes argmin
+  s = CheckSameOutputs(*ArgMaxModel(w), *ArgMaxModel(negated), 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Status::Code::kInvalidInput);
+  EXPECT_TRUE(testing::Mentions(s.message(), "output 'Y' (int64)")) << s.message();
+}
+
 }  // namespace
 }  // namespace pq::quant
