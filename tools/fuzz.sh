@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds pq's libFuzzer targets (tests/fuzz) with clang 14 under
-# ASan+UBSan in build-fuzz/ and runs each, one after the other, for SECONDS
+# ASan+UBSan in build-hardening/ (shared with tools/sanitize.sh) and runs each, one after the other, for SECONDS
 # (default 60) on its seed corpus. Prints the executions per target; exits 1
-# if any target crashed (its input is kept in build-fuzz/artifacts/<target>/:
+# if any target crashed (its input is kept in build-hardening/artifacts/<target>/:
 # fix the bug, then copy the input to tests/fuzz/corpus/<target>/ as
 # regression-<name>). Idempotent. Usage: tools/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
@@ -13,12 +13,10 @@ shift || true
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(model_loader external_data npy npz tensor_proto executor tokenizer gguf_reader
   token_data report_render pqcal config model_mutator)
-BUILD_DIR="${PQ_FUZZ_BUILD_DIR:-$PQ_ROOT/build-fuzz}"
+BUILD_DIR="$PQ_HARDENING_BUILD_DIR"
 
 ensure_packages "${PQ_PACKAGES[@]}" "${PQ_HARDENING_PACKAGES[@]}"
-say "configuring $BUILD_DIR (clang-14, PQ_FUZZ=ON, PQ_SANITIZE=address,undefined)"
-CC=clang-14 CXX=clang++-14 cmake -S "$PQ_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${PQ_SANITIZER_FLAGS[@]}" \
-  -DPQ_FUZZ=ON -DPQ_SANITIZE=address,undefined -DPQ_NATIVE=OFF -DPQ_BUILD_TESTS=OFF >/dev/null
+configure_hardening_build
 build_targets=()
 for t in "${TARGETS[@]}"; do build_targets+=("pq_fuzz_$t"); done
 say "building ${build_targets[*]} with $PQ_JOBS jobs (holding $PQ_BUILD_LOCK)"

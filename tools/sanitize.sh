@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # Builds pq and its unit tests with AddressSanitizer + UndefinedBehaviorSanitizer
-# in build-asan/ (gcc, RelWithDebInfo at -O2 -g1, portable) and runs `ctest -L unit` there.
-# Any sanitizer report fails the run. Idempotent. Extra arguments go to ctest.
+# in build-hardening/ (clang 14, -O2 -g1, portable; the build tools/fuzz.sh
+# shares) and runs `ctest -L unit` there. Any sanitizer report fails the run.
+# Idempotent. Extra arguments go to ctest.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-BUILD_DIR="${PQ_ASAN_BUILD_DIR:-$PQ_ROOT/build-asan}"
+BUILD_DIR="$PQ_HARDENING_BUILD_DIR"
 
-ensure_packages "${PQ_PACKAGES[@]}"
-say "configuring $BUILD_DIR (PQ_SANITIZE=address,undefined, RelWithDebInfo)"
-cmake -S "$PQ_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${PQ_SANITIZER_FLAGS[@]}" \
-  -DPQ_SANITIZE=address,undefined -DPQ_NATIVE=OFF -DPQ_BUILD_TESTS=ON >/dev/null
+ensure_packages "${PQ_PACKAGES[@]}" "${PQ_HARDENING_PACKAGES[@]}"
+configure_hardening_build
 say "building pq, pq_tests and the corpus replays with $PQ_JOBS jobs (holding $PQ_BUILD_LOCK)"
 with_build_lock cmake --build "$BUILD_DIR" -j "$PQ_JOBS" --target pq_cli pq_tests pq_fuzz_replays
 

@@ -30,6 +30,17 @@ PQ_BUILD_LOCK="${PQ_BUILD_LOCK:-/tmp/pq_build.lock}"
 # symbolizes every report to file:line and compiles about 30 % faster than -g.
 PQ_SANITIZER_FLAGS=(-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG")
 
+# The one hardening build that tools/sanitize.sh and tools/fuzz.sh share:
+# clang 14, ASan+UBSan, libFuzzer coverage on the library (PQ_FUZZ), the unit
+# tests and the fuzz targets, so the library is compiled once for both steps.
+PQ_HARDENING_BUILD_DIR="${PQ_HARDENING_BUILD_DIR:-$PQ_ROOT/build-hardening}"
+configure_hardening_build() {
+  say "configuring $PQ_HARDENING_BUILD_DIR (clang-14, ASan+UBSan, PQ_FUZZ=ON, tests)"
+  CC=clang-14 CXX=clang++-14 cmake -S "$PQ_ROOT" -B "$PQ_HARDENING_BUILD_DIR" \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo "${PQ_SANITIZER_FLAGS[@]}" -DPQ_SANITIZE=address,undefined \
+    -DPQ_FUZZ=ON -DPQ_NATIVE=OFF -DPQ_BUILD_TESTS=ON >/dev/null
+}
+
 say() { printf '==> %s\n' "$*" >&2; }
 
 # Installs whichever of the given Debian packages are missing (apt-get).
