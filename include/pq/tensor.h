@@ -14,8 +14,10 @@
 
 namespace pq {
 
-// Bytes per element of a type the executor computes with (kFloat, kUint8,
-// kInt8, kInt32, kInt64, kBool), or 0 for types it does not hold. float16,
+// Bytes per element of a type the executor holds (kFloat, kUint8, kInt8,
+// kInt16, kUint16, kInt32, kUint32, kInt64, kUint64, kBool), or 0 for types it
+// does not hold. Most kernels compute with float, int8/uint8, int32 and
+// int64; the integer elementwise kernels and data movement take every one. float16,
 // bfloat16 and double data is converted to float on the way in.
 int ExecutorElementSize(int32_t dtype);
 

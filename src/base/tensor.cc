@@ -26,8 +26,9 @@ int64_t PhysicalMemoryBytes() {
 
 int ExecutorElementSize(int32_t dtype) {
   switch (dtype) {
-    case kFloat: case kInt32: return 4;
-    case kInt64: return 8;
+    case kFloat: case kInt32: case kUint32: return 4;
+    case kInt64: case kUint64: return 8;
+    case kInt16: case kUint16: return 2;
     case kUint8: case kInt8: case kBool: return 1;
     default: return 0;
   }

@@ -369,6 +369,10 @@ std::string EncodeNpy(const Tensor& t) {
     case kInt32: descr = "<i4"; break;
     case kInt8: descr = "|i1"; break;
     case kUint8: descr = "|u1"; break;
+    case kInt16: descr = "<i2"; break;
+    case kUint16: descr = "<u2"; break;
+    case kUint32: descr = "<u4"; break;
+    case kUint64: descr = "<u8"; break;
     case kBool: descr = "|b1"; break;
     default: break;
   }

@@ -14,6 +14,7 @@
 #include "base/onnx_domain.h"
 #include "exec/float16_placement.h"
 #include "exec/kernel.h"
+#include "exec/legacy_opset.h"
 #include "exec/plan.h"
 #include "exec/value_types.h"
 #include "onnx/defs/schema.h"
@@ -196,6 +197,8 @@ Status CheckKernelsExist(const Model& model) {
   for (const auto& node : model.proto().graph().node()) {
     if (IsHeldConstant(model, node)) continue;
     const int64_t opset = model.OpsetVersion(node.domain());
+    Status legacy = exec::CheckLegacyOpset(node, opset);
+    if (!legacy.ok()) return Status::NotSupported(model.origin() + ": " + legacy.message());
     if (exec::FindKernel(node.domain(), node.op_type(), opset) == nullptr) {
       const std::string domain = DomainName(node.domain());
       unsupported.insert(domain + ":" + node.op_type() + "-" + std::to_string(opset));

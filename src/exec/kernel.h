@@ -152,6 +152,13 @@ const std::vector<KernelDef>& RmsNormKernels();
 const std::vector<KernelDef>& RotaryEmbeddingKernels();
 const std::vector<KernelDef>& GroupQueryAttentionKernels();
 const std::vector<KernelDef>& GatherBlockQuantizedKernels();
+const std::vector<KernelDef>& LossKernels();
+const std::vector<KernelDef>& SelectionKernels();
+const std::vector<KernelDef>& SignalKernels();
+const std::vector<KernelDef>& DetKernels();
+const std::vector<KernelDef>& DetectionKernels();
+const std::vector<KernelDef>& GridSampleKernels();
+const std::vector<KernelDef>& TfIdfVectorizerKernels();
 
 // Returns the kernel for a node of `domain`/`op_type` at `opset`, or nullptr.
 const KernelDef* FindKernel(const std::string& domain, const std::string& op_type, int64_t opset);

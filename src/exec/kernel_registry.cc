@@ -40,6 +40,13 @@ constexpr Family kFamilies[] = {
     RotaryEmbeddingKernels,       // rotary_embedding.cc
     GroupQueryAttentionKernels,   // group_query_attention.cc
     GatherBlockQuantizedKernels,  // gather_block_quantized.cc
+    LossKernels,                  // loss.cc
+    SelectionKernels,             // selection.cc
+    SignalKernels,                // signal.cc
+    DetKernels,                   // det.cc
+    DetectionKernels,             // detection.cc
+    GridSampleKernels,            // grid_sample.cc
+    TfIdfVectorizerKernels,       // tf_idf_vectorizer.cc
 };
 
 bool SameDomain(const std::string& a, const char* b) {

@@ -18,10 +18,12 @@ class ExternalDataStore;
 
 // The deepest nesting of subgraphs (If/Loop/Scan bodies) pq accepts.
 inline constexpr int kMaxSubgraphDepth = 32;
-// The ir_version and default-domain opset ranges pq is built for.
+// The ir_version and default-domain opset ranges pq loads. The executor
+// runs the ops of opsets 1-6 whose meaning is today's (exec/legacy_opset.h);
+// pq quantize upgrades from opset 7.
 inline constexpr int64_t kMinIrVersion = 3;
 inline constexpr int64_t kMaxIrVersion = 10;
-inline constexpr int64_t kMinOpset = 7;
+inline constexpr int64_t kMinOpset = 1;
 inline constexpr int64_t kMaxOpset = 21;
 
 // Validates `model`: ir_version and opset_import, every graph (names defined

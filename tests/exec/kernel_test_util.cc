@@ -15,6 +15,10 @@ std::vector<double> Values(const Tensor& t) {
       case kInt32: out[i] = t.data<int32_t>()[i]; break;
       case kInt8: out[i] = t.data<int8_t>()[i]; break;
       case kUint8: case kBool: out[i] = t.data<uint8_t>()[i]; break;
+      case kInt16: out[i] = t.data<int16_t>()[i]; break;
+      case kUint16: out[i] = t.data<uint16_t>()[i]; break;
+      case kUint32: out[i] = t.data<uint32_t>()[i]; break;
+      case kUint64: out[i] = static_cast<double>(t.data<uint64_t>()[i]); break;
       default: break;
     }
   }

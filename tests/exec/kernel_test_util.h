@@ -26,6 +26,10 @@ Tensor MakeTensor(int32_t dtype, std::vector<int64_t> shape, const std::vector<T
       case kInt32: t.data<int32_t>()[i] = static_cast<int32_t>(values[i]); break;
       case kInt8: t.data<int8_t>()[i] = static_cast<int8_t>(values[i]); break;
       case kUint8: case kBool: t.data<uint8_t>()[i] = static_cast<uint8_t>(values[i]); break;
+      case kInt16: t.data<int16_t>()[i] = static_cast<int16_t>(values[i]); break;
+      case kUint16: t.data<uint16_t>()[i] = static_cast<uint16_t>(values[i]); break;
+      case kUint32: t.data<uint32_t>()[i] = static_cast<uint32_t>(values[i]); break;
+      case kUint64: t.data<uint64_t>()[i] = static_cast<uint64_t>(values[i]); break;
       default: break;
     }
   }

@@ -50,7 +50,7 @@ Result<Tensor> ArithmeticPair(const KernelContext& ctx, const Tensor& a, const T
   Result<Tensor> out = AllocateBroadcast(ctx, a, b, a.dtype());
   if (!out.ok()) return out;
   Tensor* o = &out.value();
-  const bool known = DispatchNumeric(a.dtype(), [&](auto tag) {
+  const bool known = DispatchWideNumeric(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     BroadcastBinary<T, T, T>(a, b, o, ctx.threads(), [](T x, T y) { return Op::Apply(x, y); });
   });
@@ -81,7 +81,7 @@ Result<Tensor> FoldInputs(const KernelContext& ctx) {
     return ctx.Error("inputs of shapes " + listed + " do not broadcast");
   }
   Tensor acc = ctx.input(0);
-  if (!DispatchNumeric(acc.dtype(), [](auto) {})) return UnsupportedType(ctx, acc);
+  if (!DispatchWideNumeric(acc.dtype(), [](auto) {})) return UnsupportedType(ctx, acc);
   for (int i = 1; i < ctx.num_inputs(); ++i) {
     Result<Tensor> next = ArithmeticPair<Op>(ctx, acc, ctx.input(i));
     if (!next.ok()) return next;
@@ -128,9 +128,9 @@ Status Pow(KernelContext& ctx) {
     return SetResult(ctx, 0, std::move(out));
   }
   bool known_exponent = true;
-  const bool known_base = DispatchNumeric(x.dtype(), [&](auto base_tag) {
+  const bool known_base = DispatchWideNumeric(x.dtype(), [&](auto base_tag) {
     using B = decltype(base_tag);
-    known_exponent = DispatchNumeric(y.dtype(), [&](auto exp_tag) {
+    known_exponent = DispatchWideNumeric(y.dtype(), [&](auto exp_tag) {
       using E = decltype(exp_tag);
       BroadcastBinary<B, E, B>(x, y, o, ctx.threads(),
                                [](B b, E e) { return PowValue(b, e); });
@@ -154,7 +154,7 @@ Status Mod(KernelContext& ctx) {
   Result<Tensor> out = AllocateBroadcast(ctx, a, b, a.dtype());
   if (!out.ok()) return out.status();
   Tensor* o = &out.value();
-  const bool known = DispatchNumeric(a.dtype(), [&](auto tag) {
+  const bool known = DispatchWideNumeric(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     BroadcastBinary<T, T, T>(a, b, o, ctx.threads(), [fmod](T x, T y) {
       return fmod == 1 ? TruncatedMod(x, y) : FlooredMod(x, y);
@@ -164,24 +164,33 @@ Status Mod(KernelContext& ctx) {
   return SetResult(ctx, 0, std::move(out));
 }
 
-// BitShift on uint8 (the only unsigned type the executor holds).
+// BitShift on the unsigned types (uint8, uint16, uint32, uint64); a shift
+// by the type's width or more gives 0.
 Status BitShift(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(RequireInputs(ctx, 2));
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
   PQ_RETURN_IF_ERROR(RequireSameType(ctx, a, b));
-  if (a.dtype() != kUint8) return UnsupportedType(ctx, a);
+  const int32_t t = a.dtype();
+  if (t != kUint8 && t != kUint16 && t != kUint32 && t != kUint64) return UnsupportedType(ctx, a);
   const std::string direction = ctx.String("direction", "");
   if (direction != "LEFT" && direction != "RIGHT") {
     return ctx.Error("direction must be LEFT or RIGHT, got '" + direction + "'");
   }
   const bool left = direction == "LEFT";
-  Result<Tensor> out = AllocateBroadcast(ctx, a, b, kUint8);
+  Result<Tensor> out = AllocateBroadcast(ctx, a, b, t);
   if (!out.ok()) return out.status();
-  BroadcastBinary<uint8_t, uint8_t, uint8_t>(a, b, &out.value(), ctx.threads(),
-                                             [left](uint8_t x, uint8_t s) -> uint8_t {
-    if (s >= 8) return 0;
-    return static_cast<uint8_t>(left ? x << s : x >> s);
+  Tensor* o = &out.value();
+  DispatchWideNumeric(t, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_unsigned_v<T>) {
+      BroadcastBinary<T, T, T>(a, b, o, ctx.threads(), [left](T x, T s) -> T {
+        if (s >= sizeof(T) * 8) return 0;
+        // uint64_t keeps narrow types from promoting to a signed int.
+        const uint64_t v = static_cast<uint64_t>(x);
+        return static_cast<T>(left ? v << s : v >> s);
+      });
+    }
   });
   return SetResult(ctx, 0, std::move(out));
 }

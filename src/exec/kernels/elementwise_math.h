@@ -73,7 +73,9 @@ T TruncatedMod(T a, T b) {
 template <typename T>
 T FlooredMod(T a, T b) {
   const T r = TruncatedMod(a, b);
-  if (r != 0 && ((r < 0) != (b < 0))) return static_cast<T>(r + b);
+  if constexpr (std::is_signed_v<T>) {
+    if (r != 0 && ((r < 0) != (b < 0))) return static_cast<T>(r + b);
+  }
   return r;
 }
 

@@ -57,6 +57,19 @@ bool DispatchAll(int32_t dtype, Fn&& fn) {
   return DispatchNumeric(dtype, std::forward<Fn>(fn));
 }
 
+// As DispatchNumeric, plus the integer types only the integer elementwise
+// kernels compute with (int16, uint16, uint32, uint64).
+template <typename Fn>
+bool DispatchWideNumeric(int32_t dtype, Fn&& fn) {
+  switch (dtype) {
+    case kInt16: fn(int16_t{}); return true;
+    case kUint16: fn(uint16_t{}); return true;
+    case kUint32: fn(uint32_t{}); return true;
+    case kUint64: fn(uint64_t{}); return true;
+    default: return DispatchNumeric(dtype, std::forward<Fn>(fn));
+  }
+}
+
 // Storage type for a value type: bool is held as uint8_t.
 template <typename T>
 using Stored = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;

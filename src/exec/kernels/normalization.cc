@@ -1,6 +1,9 @@
 // Normalization kernels of pq's executor: BatchNormalization (inference),
-// LayerNormalization, InstanceNormalization.
+// LayerNormalization, InstanceNormalization, LRN, MeanVarianceNormalization.
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "exec/kernel.h"
 #include "exec/kernels/elementwise_util.h"
@@ -139,6 +142,111 @@ Status InstanceNormalization(KernelContext& ctx) {
   return Status::OK();
 }
 
+// LRN (opsets 1, 13): x of rank >= 2 ([N, C, ...]); attributes size (>= 1,
+// required), alpha (1e-4), beta (0.75), bias (1). Each element is divided by
+// (bias + alpha / size * sum of squares over channels [c - floor((size-1)/2),
+// c + ceil((size-1)/2)]) ^ beta. Channel windows sum running prefixes in
+// double, so the work does not grow with size.
+Status Lrn(KernelContext& ctx) {
+  PQ_RETURN_IF_ERROR(RequireInputs(ctx, 1));
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != kFloat) return UnsupportedType(ctx, x);
+  if (x.rank() < 2) return ctx.Error("input must have rank >= 2, got " + ShapeToString(x.shape()));
+  if (!ctx.HasAttr("size")) return ctx.Error("attribute size is required");
+  const int64_t size = ctx.Int("size", 1);
+  if (size < 1) return ctx.Error("size must be >= 1, got " + std::to_string(size));
+  const double alpha = ctx.Float("alpha", 1e-4f), beta = ctx.Float("beta", 0.75f);
+  const double bias = ctx.Float("bias", 1.0f);
+  const int64_t channels = x.dim(1);
+  const int64_t before = (size - 1) / 2, after = size - 1 - before;  // floor, ceil
+  int64_t inner = 1;
+  for (int64_t d = 2; d < x.rank(); ++d) inner *= x.dim(d);
+  Result<Tensor> out = ctx.AllocateUninitialized(kFloat, x.shape());
+  if (!out.ok()) return out.status();
+  const float* px = x.data<float>();
+  float* py = out->data<float>();
+  std::vector<double> prefix(static_cast<size_t>(channels) + 1);
+  for (int64_t n = 0; n < x.dim(0); ++n) {
+    for (int64_t i = 0; i < inner; ++i) {
+      const float* xs = px + n * channels * inner + i;
+      float* ys = py + n * channels * inner + i;
+      for (int64_t c = 0; c < channels; ++c) {
+        const double v = xs[c * inner];
+        prefix[static_cast<size_t>(c) + 1] = prefix[static_cast<size_t>(c)] + v * v;
+      }
+      for (int64_t c = 0; c < channels; ++c) {
+        const int64_t lo = c - std::min(before, c);
+        const int64_t hi = c + std::min(after, channels - 1 - c);
+        const double sum = prefix[static_cast<size_t>(hi) + 1] - prefix[static_cast<size_t>(lo)];
+        const double scale = std::pow(bias + alpha / static_cast<double>(size) * sum, beta);
+        ys[c * inner] = static_cast<float>(xs[c * inner] / scale);
+      }
+    }
+  }
+  ctx.set_output(0, std::move(out).value());
+  return Status::OK();
+}
+
+// MeanVarianceNormalization (opsets 9, 13): x and attribute axes (default
+// [0, 2, 3]). y = (x - mean) / (sqrt(mean(x^2) - mean^2) + 1e-9), the
+// moments taken over `axes` in double, as ONNX's reference computes them.
+Status MeanVarianceNormalization(KernelContext& ctx) {
+  PQ_RETURN_IF_ERROR(RequireInputs(ctx, 1));
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != kFloat) return UnsupportedType(ctx, x);
+  std::vector<int64_t> axes = ctx.HasAttr("axes") ? ctx.Ints("axes") : std::vector<int64_t>{0, 2, 3};
+  const int64_t rank = x.rank();
+  std::vector<bool> reduced(static_cast<size_t>(rank), false);
+  for (int64_t a : axes) {
+    if (a < -rank || a >= rank) {
+      return ctx.Error("axis " + std::to_string(a) + " is out of range for rank " + std::to_string(rank));
+    }
+    reduced[static_cast<size_t>(a < 0 ? a + rank : a)] = true;
+  }
+  // Each element's group: its index with the reduced dims dropped.
+  std::vector<int64_t> group_stride(static_cast<size_t>(rank), 0);
+  int64_t groups = 1;
+  for (int64_t d = rank; d-- > 0;) {
+    if (reduced[static_cast<size_t>(d)]) continue;
+    group_stride[static_cast<size_t>(d)] = groups;
+    groups *= x.dim(d);
+  }
+  Result<Tensor> out = ctx.AllocateUninitialized(kFloat, x.shape());
+  if (!out.ok()) return out.status();
+  if (x.size() == 0) {
+    ctx.set_output(0, std::move(out).value());
+    return Status::OK();
+  }
+  std::vector<int64_t> group(static_cast<size_t>(x.size()));
+  std::vector<int64_t> index(static_cast<size_t>(rank), 0);
+  for (int64_t e = 0; e < x.size(); ++e) {
+    int64_t g = 0;
+    for (int64_t d = 0; d < rank; ++d) g += index[static_cast<size_t>(d)] * group_stride[static_cast<size_t>(d)];
+    group[static_cast<size_t>(e)] = g;
+    for (int64_t d = rank; d-- > 0;) {
+      if (++index[static_cast<size_t>(d)] < x.dim(d)) break;
+      index[static_cast<size_t>(d)] = 0;
+    }
+  }
+  std::vector<double> sum(static_cast<size_t>(groups), 0), sum_sq(static_cast<size_t>(groups), 0);
+  const float* px = x.data<float>();
+  for (int64_t e = 0; e < x.size(); ++e) {
+    const double v = px[e];
+    sum[static_cast<size_t>(group[static_cast<size_t>(e)])] += v;
+    sum_sq[static_cast<size_t>(group[static_cast<size_t>(e)])] += v * v;
+  }
+  const double count = static_cast<double>(x.size() / groups);
+  float* py = out->data<float>();
+  for (int64_t e = 0; e < x.size(); ++e) {
+    const size_t g = static_cast<size_t>(group[static_cast<size_t>(e)]);
+    const double mean = sum[g] / count;
+    const double sd = std::sqrt(std::max(0.0, sum_sq[g] / count - mean * mean));
+    py[e] = static_cast<float>((px[e] - mean) / (sd + 1e-9));
+  }
+  ctx.set_output(0, std::move(out).value());
+  return Status::OK();
+}
+
 }  // namespace
 
 const std::vector<KernelDef>& NormalizationKernels() {
@@ -146,6 +254,8 @@ const std::vector<KernelDef>& NormalizationKernels() {
       {"BatchNormalization", "", 1, 0, BatchNormalization},
       {"LayerNormalization", "", 17, 0, LayerNormalization},
       {"InstanceNormalization", "", 1, 0, InstanceNormalization},
+      {"LRN", "", 1, 0, Lrn},
+      {"MeanVarianceNormalization", "", 9, 0, MeanVarianceNormalization},
   };
   return kKernels;
 }

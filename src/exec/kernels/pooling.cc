@@ -7,6 +7,7 @@
 #include "exec/kernel.h"
 #include "exec/kernels/conv_geometry.h"
 #include "exec/kernels/elementwise_util.h"
+#include "exec/kernels/movement_common.h"
 
 namespace pq::exec {
 namespace {
@@ -305,6 +306,86 @@ Status GlobalPool(KernelContext& ctx, bool is_max) {
 Status GlobalAveragePool(KernelContext& ctx) { return GlobalPool(ctx, false); }
 Status GlobalMaxPool(KernelContext& ctx) { return GlobalPool(ctx, true); }
 
+// MaxUnpool (opsets 9, 11): X [N, C, D1, ...] float, I int64 of X's shape
+// (flat indices into the whole output, as MaxPool's Indices), optional
+// output_shape; attributes kernel_shape (required), strides, pads. The
+// output, of output_shape or (D - 1) * stride + kernel - pad_begin - pad_end
+// per spatial dim, is zero except Y.flat[I[i]] = X[i].
+Status MaxUnpool(KernelContext& ctx) {
+  PQ_RETURN_IF_ERROR(RequireInputs(ctx, 2));
+  const Tensor& x = ctx.input(0);
+  const Tensor& indices = ctx.input(1);
+  if (x.dtype() != kFloat) return UnsupportedType(ctx, x);
+  if (indices.dtype() != kInt64 || indices.shape() != x.shape()) {
+    return ctx.Error("indices must be int64 of X's shape " + ShapeToString(x.shape()) + ", got " +
+                     DataTypeName(indices.dtype()) + " " + ShapeToString(indices.shape()));
+  }
+  if (x.rank() < 3) return ctx.Error("X must have rank >= 3, got " + ShapeToString(x.shape()));
+  const size_t spatial = static_cast<size_t>(x.rank() - 2);
+  const std::vector<int64_t> kernel = ctx.Ints("kernel_shape");
+  std::vector<int64_t> strides = ctx.Ints("strides"), pads = ctx.Ints("pads");
+  if (strides.empty()) strides.assign(spatial, 1);
+  if (pads.empty()) pads.assign(2 * spatial, 0);
+  if (kernel.size() != spatial || strides.size() != spatial || pads.size() != 2 * spatial) {
+    return ctx.Error("kernel_shape, strides and pads must have " + std::to_string(spatial) +
+                     ", " + std::to_string(spatial) + " and " + std::to_string(2 * spatial) +
+                     " values");
+  }
+  std::vector<int64_t> shape = {x.dim(0), x.dim(1)};
+  for (size_t d = 0; d < spatial; ++d) {
+    const int64_t in = x.dim(static_cast<int64_t>(d) + 2);
+    const int64_t limit = int64_t{1} << 40;
+    if (kernel[d] < 1 || strides[d] < 1 || kernel[d] > limit || strides[d] > limit ||
+        pads[d] < -limit || pads[d] > limit || pads[d + spatial] < -limit ||
+        pads[d + spatial] > limit || in > limit) {
+      return ctx.Error("kernel_shape, strides and pads of dim " + std::to_string(d) +
+                       " are out of range");
+    }
+    const int64_t out = (in - 1) * strides[d] + kernel[d] - pads[d] - pads[d + spatial];
+    if (out < 0) return ctx.Error("output dim " + std::to_string(d) + " would be negative");
+    shape.push_back(out);
+  }
+  Result<Tensor> y = ctx.Allocate(kFloat, shape);  // zero-filled
+  if (!y.ok()) return y.status();
+  const int64_t* pi = indices.data<int64_t>();
+  for (int64_t i = 0; i < x.size(); ++i) {
+    if (pi[i] < 0 || pi[i] >= y->size()) {
+      return ctx.Error("index " + std::to_string(pi[i]) + " is outside the output's " +
+                       std::to_string(y->size()) + " elements");
+    }
+    y->data<float>()[pi[i]] = x.data<float>()[i];
+  }
+  if (ctx.has_input(2)) {
+    // A larger output_shape holds the unpooled tensor at its start, zeros
+    // after it on each dim (ONNX's reference).
+    Result<std::vector<int64_t>> given = ctx.InputAsInts(2);
+    if (!given.ok()) return given.status();
+    bool fits = given->size() == shape.size();
+    for (size_t d = 0; fits && d < shape.size(); ++d) {
+      fits = given.value()[d] >= shape[d] && (d >= 2 || given.value()[d] == shape[d]);
+    }
+    if (!fits) {
+      return ctx.Error("output_shape " + ShapeToString(given.value()) + " must be [N, C, ...] " +
+                       "and at least the unpooled shape " + ShapeToString(shape));
+    }
+    Result<Tensor> padded = ctx.Allocate(kFloat, given.value());
+    if (!padded.ok()) return padded.status();
+    const std::vector<int64_t> from = movement::DenseStrides(shape);
+    const std::vector<int64_t> to = movement::DenseStrides(given.value());
+    for (int64_t i = 0; i < y->size(); ++i) {
+      int64_t at = 0, rest = i;
+      for (size_t d = 0; d < shape.size(); ++d) {
+        at += rest / from[d] * to[d];
+        rest %= from[d];
+      }
+      padded->data<float>()[at] = y->data<float>()[i];
+    }
+    y = std::move(padded);
+  }
+  ctx.set_output(0, std::move(y).value());
+  return Status::OK();
+}
+
 }  // namespace
 
 const std::vector<KernelDef>& PoolingKernels() {
@@ -313,6 +394,7 @@ const std::vector<KernelDef>& PoolingKernels() {
       {"AveragePool", "", 1, 0, AveragePool},
       {"GlobalAveragePool", "", 1, 0, GlobalAveragePool},
       {"GlobalMaxPool", "", 1, 0, GlobalMaxPool},
+      {"MaxUnpool", "", 9, 0, MaxUnpool},
   };
   return kKernels;
 }

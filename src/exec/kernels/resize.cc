@@ -204,8 +204,8 @@ Status RunResize(KernelContext& ctx, ResizeSpec spec, bool from_sizes) {
   }
   Result<Tensor> out = ctx.Allocate(in.dtype(), spec.out_shape);
   if (!out.ok()) return out.status();
-  if (spec.mode != "nearest" && !ForNumericType(in.dtype(), [](auto) {})) {
-    return ctx.Unsupported(spec.mode + " resize of this type");
+  if (!ForNumericType(in.dtype(), [](auto) {})) {
+    return ctx.Unsupported(spec.mode + " resize of " + DataTypeName(in.dtype()));
   }
   if (out->size() > 0) ResizeInto(spec, in, &out.value());
   ctx.set_output(0, std::move(out).value());

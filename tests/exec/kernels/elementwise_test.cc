@@ -212,6 +212,51 @@ TEST(ElementwiseTest, RandomTrainingDropoutIsNotSupported) {
   EXPECT_EQ(out.status().code(), Status::Code::kNotSupported);
 }
 
+// int16, uint16, uint32 and uint64 (issue 15): the integer elementwise
+// kernels compute with them in their own type.
+TEST(ElementwiseKernelTest, WideIntegerTypesInMaxModBitShiftAndPow) {
+  OneNodeCase c;
+  c.node = MakeNode("Mod", {"A", "B"}, {"Y"});
+  c.inputs = {{"A", MakeTensor<int>(kInt16, {4}, {-7, 7, -7, 300})},
+              {"B", MakeTensor<int>(kInt16, {4}, {3, -3, -3, 7})}};
+  auto mod = RunOneNode(c);
+  ASSERT_TRUE(mod.ok()) << mod.status().ToString();
+  EXPECT_EQ(mod.value()[0].dtype(), kInt16);
+  EXPECT_EQ(Values(mod.value()[0]), (std::vector<double>{2, -2, -1, 6}));
+
+  c.node = MakeNode("Max", {"A", "B"}, {"Y"});
+  c.inputs = {{"A", MakeTensor<double>(kUint64, {2}, {1e19, 5})},
+              {"B", MakeTensor<double>(kUint64, {2}, {3, 6})}};
+  auto max = RunOneNode(c);
+  ASSERT_TRUE(max.ok()) << max.status().ToString();
+  EXPECT_EQ(max.value()[0].data<uint64_t>()[0], 10000000000000000000ull);
+  EXPECT_EQ(max.value()[0].data<uint64_t>()[1], 6u);
+
+  c.node = MakeNode("BitShift", {"A", "B"}, {"Y"});
+  SetAttr(&c.node, "direction", std::string("LEFT"));
+  c.inputs = {{"A", MakeTensor<int>(kUint16, {3}, {1, 0x8001, 5})},
+              {"B", MakeTensor<int>(kUint16, {3}, {15, 1, 16})}};
+  auto shift = RunOneNode(c);
+  ASSERT_TRUE(shift.ok()) << shift.status().ToString();
+  EXPECT_EQ(Values(shift.value()[0]), (std::vector<double>{32768, 2, 0}));
+
+  c.node = MakeNode("Pow", {"A", "B"}, {"Y"});
+  c.inputs = {{"A", Floats({2}, {2, 3})}, {"B", MakeTensor<int>(kUint32, {2}, {10, 3})}};
+  auto pow = RunOneNode(c);
+  ASSERT_TRUE(pow.ok()) << pow.status().ToString();
+  EXPECT_EQ(Values(pow.value()[0]), (std::vector<double>{1024, 27}));
+
+  // BitShift stays refused for signed types.
+  c.node = MakeNode("BitShift", {"A", "B"}, {"Y"});
+  c.node.set_name("shift");
+  SetAttr(&c.node, "direction", std::string("RIGHT"));
+  c.inputs = {{"A", MakeTensor<int>(kInt16, {1}, {4})}, {"B", MakeTensor<int>(kInt16, {1}, {1})}};
+  auto refused = RunOneNode(c);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kNotSupported);
+  EXPECT_NE(refused.status().message().find("shift"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pq
 

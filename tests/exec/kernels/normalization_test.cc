@@ -198,5 +198,59 @@ TEST(NormalizationTest, InstanceNormalizationOfRankTwoIsAnErrorNamingTheNode) {
   EXPECT_NE(msg.find("X must have at least 3 dims"), std::string::npos) << msg;
 }
 
+TEST(NormalizationTest, LrnMatchesTheChannelWindowReference) {
+  // size 4: window [c - 1, c + 2] clipped to the channels.
+  const Tensor x = Wave({2, 5, 3}, 0.7f, 0.3f);
+  OneNodeCase c;
+  c.node = MakeNode("LRN", {"X"}, {"Y"});
+  SetAttr(&c.node, "size", int64_t{4});
+  SetAttr(&c.node, "alpha", 0.5f);
+  SetAttr(&c.node, "beta", 0.6f);
+  SetAttr(&c.node, "bias", 1.5f);
+  c.inputs = {{"X", x}};
+  auto out = RunOneNode(c);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  std::vector<double> want;
+  const float* p = x.data<float>();
+  for (int64_t n = 0; n < 2; ++n) {
+    for (int64_t ch = 0; ch < 5; ++ch) {
+      for (int64_t i = 0; i < 3; ++i) {
+        double sum = 0;
+        for (int64_t k = std::max<int64_t>(0, ch - 1); k <= std::min<int64_t>(4, ch + 2); ++k) {
+          const double v = p[(n * 5 + k) * 3 + i];
+          sum += v * v;
+        }
+        want.push_back(p[(n * 5 + ch) * 3 + i] / std::pow(1.5 + 0.5 / 4 * sum, 0.6));
+      }
+    }
+  }
+  ExpectNear(Values(out.value()[0]), want);
+  c.node = MakeNode("LRN", {"X"}, {"Y"});
+  c.node.set_name("lrn");
+  auto missing = RunOneNode(c);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("lrn"), std::string::npos);
+  EXPECT_NE(missing.status().message().find("size"), std::string::npos);
+}
+
+TEST(NormalizationTest, MeanVarianceNormalizationOverGivenAxes) {
+  // Normalised over axis 1 of [2, 4]: each row to mean 0, unit deviation.
+  OneNodeCase c;
+  c.node = MakeNode("MeanVarianceNormalization", {"X"}, {"Y"});
+  SetAttr(&c.node, "axes", std::vector<int64_t>{1});
+  c.inputs = {{"X", Floats({2, 4}, {1, 2, 3, 4, 10, 10, 30, 30})}};
+  auto out = RunOneNode(c);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  const double s = std::sqrt(1.25);
+  ExpectNear(Values(out.value()[0]), {-1.5 / s, -0.5 / s, 0.5 / s, 1.5 / s, -1, -1, 1, 1});
+  c.node = MakeNode("MeanVarianceNormalization", {"X"}, {"Y"});
+  c.node.set_name("mvn");
+  SetAttr(&c.node, "axes", std::vector<int64_t>{2});
+  auto bad = RunOneNode(c);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("mvn"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("axis 2"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pq

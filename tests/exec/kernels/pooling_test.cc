@@ -275,5 +275,25 @@ TEST(PoolingKernelTest, AttributesNotMatchingTheSpatialRankAreRefused) {
   }
 }
 
+TEST(PoolingKernelTest, MaxUnpoolScattersByIndexAndPadsToOutputShape) {
+  testing::OneNodeCase c;
+  c.node = testing::MakeNode("MaxUnpool", {"X", "I", "S"}, {"Y"});
+  c.node.set_name("unpool");
+  testing::SetAttr(&c.node, "kernel_shape", std::vector<int64_t>{2});
+  testing::SetAttr(&c.node, "strides", std::vector<int64_t>{2});
+  // [1, 1, 2] unpools to [1, 1, 4]; output_shape [1, 1, 5] adds a zero.
+  c.inputs = {{"X", testing::Floats({1, 1, 2}, {7, 9})}, {"I", testing::Int64s({1, 1, 2}, {1, 2})}};
+  c.constants = {{"S", testing::Int64s({3}, {1, 1, 5})}};
+  auto out = testing::RunOneNode(c);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out.value()[0].shape(), (std::vector<int64_t>{1, 1, 5}));
+  EXPECT_EQ(testing::Values(out.value()[0]), (std::vector<double>{0, 7, 9, 0, 0}));
+  c.inputs["I"] = testing::Int64s({1, 1, 2}, {1, 4});
+  auto bad = testing::RunOneNode(c);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("unpool"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("index 4"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pq
