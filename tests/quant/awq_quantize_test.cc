@@ -116,12 +116,15 @@ TEST_F(AwqQuantizeTest, RefusesWithoutCalibrationAndScalesInt8Weights) {
   options_.weights_only = true;
   out = Quantize(*model_, options_, {});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
+  int searched = 0;
   for (const QuantizedTensorRecord& r : out->tensors) {
-    if (r.role != TensorRole::kWeight) continue;
+    if (r.name != "W1" && r.name != "W2") continue;
+    ++searched;
     ASSERT_TRUE(r.rounding.has_value()) << r.name;
     EXPECT_EQ(r.rounding->requested, "awq");
     EXPECT_TRUE(r.rounding->alpha.has_value()) << r.name << ": " << r.rounding->fallback;
   }
+  EXPECT_EQ(searched, 2);
 }
 
 }  // namespace
