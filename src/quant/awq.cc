@@ -14,7 +14,7 @@ class Awq : public WeightRounding {
   bool NeedsCalibrationData() const override { return true; }
   bool ScalesInputs() const override { return true; }
   bool TakesScheme(const Scheme& scheme, std::string* reason) const override {
-    return TakesBlockwiseScheme(scheme, "awq scales and rounds", reason);
+    return TakesGridScheme(scheme, "awq scales and rounds", reason);
   }
 
   Result<QuantizedWeight> Round(const Scheme& scheme, const WeightView& weight,
@@ -28,8 +28,8 @@ class Awq : public WeightRounding {
     WeightRoundingRecord record;
     record.requested = Name();
     record.applied = "rtn";
-    record.fallback = scheme.AsBlockwise() == nullptr ? std::string(scheme.Name()) + " is not a blockwise scheme"
-                                                      : "the AWQ stage did not consider it";
+    record.fallback = scheme.Grid(true, false) == nullptr ? std::string(scheme.Name()) + " has no grid"
+                                                          : "the AWQ stage did not consider it";
     q->rounding = std::move(record);
     return q;
   }

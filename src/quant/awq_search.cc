@@ -21,7 +21,7 @@ std::vector<float> AwqScales(const Eigen::VectorXd& mean_abs, double alpha) {
   return scales;
 }
 
-std::vector<float> AwqRoundTrip(const BlockwiseWeightScheme& grid, const float* w, int64_t n, int64_t k,
+std::vector<float> AwqRoundTrip(const WeightGrid& grid, const float* w, int64_t n, int64_t k,
                                 const std::vector<float>& scales) {
   std::vector<float> scaled(static_cast<size_t>(n * k));
   for (int64_t r = 0; r < n; ++r) {

@@ -1,6 +1,6 @@
 // The arithmetic of AWQ (Lin et al., "AWQ: Activation-aware Weight
-// Quantization for LLM Compression and Acceleration", 2023) on the grid of a
-// blockwise scheme. Weights that read the same input x (a "group", e.g. the
+// Quantization for LLM Compression and Acceleration", 2023) on a weight grid
+// (weight_grid.h). Weights that read the same input x (a "group", e.g. the
 // q, k and v projections after one RMSNorm) share one scale per input
 // feature,
 //
@@ -22,7 +22,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "quant/scheme_bases.h"
+#include "quant/weight_grid.h"
 
 namespace pq::quant {
 
@@ -36,7 +36,7 @@ inline constexpr double kAwqMinMagnitudeRatio = 1e-5;
 struct AwqWeight {
   const float* w = nullptr;
   int64_t n = 0;
-  const BlockwiseWeightScheme* grid = nullptr;
+  const WeightGrid* grid = nullptr;
 };
 
 struct AwqChoice {
@@ -56,7 +56,7 @@ std::vector<float> AwqScales(const Eigen::VectorXd& mean_abs, double alpha);
 
 // W' = Q(W diag(s)) diag(1/s) for [n, k] `w`: what the layer effectively
 // multiplies its original input by after scaling and rounding on `grid`.
-std::vector<float> AwqRoundTrip(const BlockwiseWeightScheme& grid, const float* w, int64_t n, int64_t k,
+std::vector<float> AwqRoundTrip(const WeightGrid& grid, const float* w, int64_t n, int64_t k,
                                 const std::vector<float>& scales);
 
 // Searches alpha for the group `weights` (each [n_i, k], rounded on its own

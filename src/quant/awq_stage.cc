@@ -10,7 +10,7 @@
 #include "quant/blockwise_record.h"
 #include "quant/finite_check.h"
 #include "quant/matmul_replace.h"
-#include "quant/scheme_bases.h"
+#include "quant/weight_grid.h"
 #include "util/json_number.h"
 
 namespace pq::quant {
@@ -21,6 +21,7 @@ struct Candidate {
   const PlannedConstant* c = nullptr;
   std::vector<float> nk;
   int64_t n = 0, k = 0;
+  std::shared_ptr<const WeightGrid> grid;
 };
 
 // The activation every use of `c` reads when AWQ can scale `c`; else "" with
@@ -82,12 +83,20 @@ Result<AwqOutcome> ApplyAwq(const Model& prepared, const QuantPlan& plan, LayerH
   // Groups in plan order: the activation, then its weights.
   std::vector<std::pair<std::string, std::vector<Candidate>>> groups;
   for (const PlannedConstant& c : plan.constants) {
-    if (c.role != TensorRole::kWeight || c.scheme == nullptr || c.scheme->AsBlockwise() == nullptr) continue;
+    if (c.role != TensorRole::kWeight || c.scheme == nullptr || c.table) continue;
     WeightRoundingRecord record = BaseRecord();
+    std::shared_ptr<const WeightGrid> grid = GridOf(prepared, c, &record.fallback);
+    if (grid == nullptr) {
+      if (c.scheme->Grid(c.axis >= 0, false) != nullptr) out.records[c.tensor] = record;
+      continue;
+    }
     const std::string input = InputOf(prepared, c, &record.fallback);
     const ConstantTensor* source = prepared.FindConstant(c.tensor);
     if (source == nullptr || source->dims.size() != 2) return Status::Internal("planned weight '" + c.tensor + "' vanished");
-    Candidate cand{&c, {}, c.transposed ? source->dims[1] : source->dims[0], c.transposed ? source->dims[0] : source->dims[1]};
+    // Stored [K, N] unless read by Gemm transB = 1 (GridOf checked the uses agree).
+    const onnx::NodeProto& first = prepared.proto().graph().node(c.uses.front().first);
+    const bool kn = !(first.op_type() == "Gemm" && AttrInt(first, "transB", 0) != 0);
+    Candidate cand{&c, {}, kn ? source->dims[1] : source->dims[0], kn ? source->dims[0] : source->dims[1], grid};
     auto h = input.empty() ? hessians.by_input.end() : hessians.by_input.find({input, false, cand.k});
     if (!input.empty() && (h == hessians.by_input.end() || h->second.abs_sum.size() != cand.k)) {
       record.fallback = "no X^T X and |x| sums were gathered for its input '" + input + "'";
@@ -96,7 +105,7 @@ Result<AwqOutcome> ApplyAwq(const Model& prepared, const QuantPlan& plan, LayerH
       out.records[c.tensor] = record;
       continue;
     }
-    cand.nk = NkValues(*source, c.transposed);
+    cand.nk = NkValues(*source, kn);
     PQ_RETURN_IF_ERROR(CheckFinite(c.tensor, cand.nk.data(), cand.n * cand.k));
     auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& e) { return e.first == input; });
     if (g == groups.end()) {
@@ -114,7 +123,7 @@ Result<AwqOutcome> ApplyAwq(const Model& prepared, const QuantPlan& plan, LayerH
     std::vector<AwqWeight> view;
     std::vector<std::string> names;
     for (const Candidate& cand : weights) {
-      view.push_back({cand.nk.data(), cand.n, cand.c->scheme->AsBlockwise()});
+      view.push_back({cand.nk.data(), cand.n, cand.grid.get()});
       names.push_back(cand.c->tensor);
     }
     const Eigen::VectorXd mean_abs = h.rows > 0 ? Eigen::VectorXd(h.abs_sum / static_cast<double>(h.rows))

@@ -1,5 +1,6 @@
 // The AWQ stage, between Hessians and Decide when --weight-algo is awq: for
-// every group of planned blockwise weights that read the same activation, the
+// every group of planned weights with a grid (GridOf: the 4-bit schemes',
+// the int8 schemes' per-channel grid) that read the same activation, the
 // scales s are searched (awq_search.h) on the FP32 model's X^T X and mean |x|
 // of that input, and the model is rewritten with them (awq_fold.h): the
 // weights hold W diag(s), and 1/s is folded into what produces the input or
@@ -31,7 +32,7 @@ struct AwqOutcome {
   // input's X^T X becomes diag(1/s) X^T X diag(1/s), under its new name when a
   // Mul was inserted).
   LayerHessians hessians;
-  // The rounding record of every planned blockwise weight, by tensor name.
+  // The rounding record of every planned weight with a grid, by tensor name.
   std::map<std::string, WeightRoundingRecord> records;
   // One line per group scaled, for the report's transformations.
   std::vector<std::string> transformations;

@@ -67,8 +67,11 @@ Result<QuantizedWeight> QuantizeConstant(const PlannedConstant& c, const Constan
     inputs.op_type = consumers.front().op_type;
   }
   InputHessian summed;
-  if (rounding.NeedsCalibrationData() && blockwise && !c.table) {
-    inputs.hessian = HessianOf(prepared, c, hessians, &summed, &inputs.hessian_inputs, &inputs.no_hessian);
+  if (rounding.NeedsCalibrationData() && !c.table) {
+    inputs.grid = GridOf(prepared, c, &inputs.no_hessian);
+    if (inputs.grid != nullptr) {
+      inputs.hessian = HessianOf(prepared, c, hessians, &summed, &inputs.hessian_inputs, &inputs.no_hessian);
+    }
   }
   if (planned != nullptr) {
     auto it = planned->find(c.tensor);
@@ -154,7 +157,7 @@ Result<Decisions> Decide(const Model& prepared, const QuantPlan& plan, const Act
     if (!q.ok()) return q.status().WithPrefix(origin);
     // Warn when the algorithm could not run (not when it ran and lost).
     if (q->rounding && q->rounding->applied != q->rounding->requested && !q->rounding->output_error &&
-        IsBlockwise(scheme)) {
+        scheme.Grid(c.axis >= 0, false) != nullptr) {
       decisions.warnings.push_back(q->rounding->requested + " could not round weight '" + c.tensor +
                                    "', rounded to nearest instead: " + q->rounding->fallback);
     }

@@ -1,15 +1,18 @@
-// gptq: GPTQ weight rounding on the grid of a blockwise 4-bit scheme (nf4,
-// int4-sym, int4-asym), from X^T X of the weight's input over --calib data
-// (the arithmetic is in gptq_solver.h). A weight GPTQ cannot round falls
-// back to round-to-nearest and its record says why: a scheme that is not
-// blockwise (e.g. an int8 --fallback), an input that is a constant or 0 on
-// every row, X^T X still singular after dampening. And since both are measured on the same data, when
-// round-to-nearest gives the layer the lower output error it is kept.
+// gptq: GPTQ weight rounding on the grid of a weight's scheme
+// (Scheme::Grid: nf4, int4-sym, int4-asym, and the int8 schemes per channel
+// or per tensor), from X^T X of the weight's input over --calib data (the
+// arithmetic is in gptq_solver.h). A weight GPTQ cannot round falls back to
+// round-to-nearest and its record says why: a scheme without a grid, a
+// weight that is not a MatMul/Gemm weight, an input that is a constant or 0
+// on every row, X^T X still singular after dampening. And since both are
+// measured on the same data, when round-to-nearest gives the layer the
+// lower output error it is kept.
 #include <cstdio>
 
 #include "quant/finite_check.h"
 #include "quant/gptq_solver.h"
 #include "quant/hessian_collector.h"
+#include "quant/weight_grid.h"
 #include "quant/weight_rounding.h"
 #include "util/json_number.h"
 
@@ -26,7 +29,7 @@ class Gptq : public WeightRounding {
   const char* Name() const override { return "gptq"; }
   bool NeedsCalibrationData() const override { return true; }
   bool TakesScheme(const Scheme& scheme, std::string* reason) const override {
-    return TakesBlockwiseScheme(scheme, "gptq rounds", reason);
+    return TakesGridScheme(scheme, "gptq rounds", reason);
   }
 
   Result<QuantizedWeight> Round(const Scheme& scheme, const WeightView& weight,
@@ -36,19 +39,21 @@ class Gptq : public WeightRounding {
     record.damp = settings_.damp;
     record.act_order = settings_.act_order;
     record.inputs = inputs.hessian_inputs;
-    const BlockwiseWeightScheme* grid = scheme.AsBlockwise();
-    if (grid == nullptr) {
-      return RoundToNearest(scheme, weight, std::string(scheme.Name()) + " is not a blockwise scheme", record);
-    }
-    const int64_t n = weight.shape[0], k = weight.shape[1];
+    const std::shared_ptr<const WeightGrid> chosen =
+        inputs.grid != nullptr ? inputs.grid : scheme.Grid(weight.channel_axis >= 0, false);
+    if (chosen == nullptr) return RoundToNearest(scheme, weight, std::string(scheme.Name()) + " has no grid", record);
     if (inputs.hessian == nullptr) return RoundToNearest(scheme, weight, inputs.no_hessian, record);
+    const WeightGrid& grid = *chosen;
+    std::vector<float> storage;
+    int64_t n = 0, k = 0;
+    const float* w = grid.Rows(weight, &n, &k, &storage);
     const InputHessian& h = *inputs.hessian;
     record.rows = h.rows;
     if (h.xtx.rows() != k) {
       return Status::Internal("gptq: X^T X of '" + weight.name + "' is " + std::to_string(h.xtx.rows()) +
                               " x " + std::to_string(h.xtx.rows()) + " for K = " + std::to_string(k));
     }
-    PQ_RETURN_IF_ERROR(CheckFinite(weight.name, weight.data, n * k));
+    PQ_RETURN_IF_ERROR(CheckFinite(weight.name, w, n * k));
     if ((h.xtx.diagonal().array() == 0).all()) {
       return RoundToNearest(scheme, weight, "its input was 0 on every calibration row", record);
     }
@@ -57,19 +62,19 @@ class Gptq : public WeightRounding {
     if (!factor.ok()) return RoundToNearest(scheme, weight, factor.status().message(), record);
     record.lambda = factor->lambda;
     record.dead_inputs = factor->dead_inputs;
-    record.lazy_batch = LazyBatchFor(settings_.lazy_batch, grid->block_size());
 
-    const GptqRounded rounded = GptqRound(*grid, weight.data, n, k, factor.value(), order, settings_);
+    const GptqRounded rounded = GptqRound(grid, w, n, k, factor.value(), order, settings_);
     record.static_groups = rounded.static_groups;
+    record.lazy_batch = rounded.lazy_batch;
     std::vector<float> gptq_values, rtn_values;
-    Result<QuantizedWeight> gptq = grid->QuantizeWithParams(weight, rounded.values.data(), rounded.params,
-                                                            &gptq_values);
+    Result<QuantizedWeight> gptq = grid.QuantizeWithParams(weight, rounded.values.data(), rounded.params,
+                                                           &gptq_values);
     if (!gptq.ok()) return gptq.status();
-    const std::vector<BlockParams> rtn_params = grid->FitBlocks(weight.data, n, k);
-    Result<QuantizedWeight> rtn = grid->QuantizeWithParams(weight, weight.data, rtn_params, &rtn_values);
+    const std::vector<BlockParams> rtn_params = grid.FitBlocks(w, n, k);
+    Result<QuantizedWeight> rtn = grid.QuantizeWithParams(weight, w, rtn_params, &rtn_values);
     if (!rtn.ok()) return rtn.status();
     const std::optional<std::vector<double>> errors =
-        RelativeOutputErrors(weight.data, {rtn_values.data(), gptq_values.data()}, n, k, h.xtx, settings_.threads);
+        RelativeOutputErrors(w, {rtn_values.data(), gptq_values.data()}, n, k, h.xtx, settings_.threads);
     if (errors) {
       record.output_error_rtn = (*errors)[0];
       record.output_error = (*errors)[1];

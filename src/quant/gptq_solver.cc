@@ -76,20 +76,22 @@ Eigen::MatrixXd Permuted(const Eigen::MatrixXd& h, const std::vector<int64_t>& o
   return p;
 }
 
-GptqRounded GptqRound(const BlockwiseWeightScheme& grid, const float* w, int64_t n, int64_t k,
+GptqRounded GptqRound(const WeightGrid& grid, const float* w, int64_t n, int64_t k,
                       const GptqFactor& factor, const std::vector<int64_t>& order, const GptqSettings& settings) {
-  const int64_t bs = grid.block_size();
-  const int64_t lazy = LazyBatchFor(settings.lazy_batch, bs);
+  const int64_t bs = grid.RowBlockLength(k);
+  GptqRounded out;
+  // Static groups: every block's parameters from the original weights.
+  out.static_groups = settings.act_order || bs == 0 || bs >= k;
+  const int64_t lazy = out.static_groups ? std::max<int64_t>(1, settings.lazy_batch)
+                                         : LazyBatchFor(settings.lazy_batch, bs);
+  out.lazy_batch = lazy;
   std::vector<int64_t> perm = order;
   if (perm.empty()) {
     perm.resize(static_cast<size_t>(k));
     std::iota(perm.begin(), perm.end(), 0);
   }
   const RowMajorMatrixXd& u = factor.u;
-  GptqRounded out;
   out.values.resize(static_cast<size_t>(n * k));
-  // Static groups: every block's parameters from the original weights.
-  out.static_groups = settings.act_order || !grid.BlocksFollowRows(k);
   out.params = out.static_groups ? grid.FitBlocks(w, n, k)
                                  : std::vector<BlockParams>(static_cast<size_t>(grid.BlockCount(n, k)));
   Eigen::setNbThreads(1);
@@ -102,7 +104,7 @@ GptqRounded GptqRound(const BlockwiseWeightScheme& grid, const float* w, int64_t
       for (int64_t j = 0; j < k; ++j) work(i, j) = w[(r0 + i) * k + perm[static_cast<size_t>(j)]];
     }
     RowMajorMatrixXd err(rows, lazy);
-    std::vector<float> block(static_cast<size_t>(bs));
+    std::vector<float> block(static_cast<size_t>(out.static_groups ? 0 : bs));
     for (int64_t i1 = 0; i1 < k; i1 += lazy) {
       const int64_t i2 = std::min(k, i1 + lazy), width = i2 - i1;
       for (int64_t j = i1; j < i2; ++j) {

@@ -1,6 +1,7 @@
 // The arithmetic of GPTQ (Frantar et al., "GPTQ: Accurate Post-Training
-// Quantization for Generative Pre-trained Transformers", 2022) on the grid
-// of a blockwise scheme. For a weight seen as [n, k] (output x input
+// Quantization for Generative Pre-trained Transformers", 2022) on a weight
+// grid (weight_grid.h: the blockwise 4-bit schemes, the int8 schemes' per-channel
+// or per-tensor grid). For a weight seen as [n, k] (output x input
 // features) and H = X^T X of its input, GPTQ quantizes the k columns one at
 // a time and spreads each column's error over the columns not yet quantized
 // so that ||X (W - Q)^T||^2 stays small:
@@ -23,7 +24,7 @@
 
 #include "pq/status.h"
 #include "quant/scheme.h"
-#include "quant/scheme_bases.h"
+#include "quant/weight_grid.h"
 
 namespace pq::quant {
 
@@ -36,7 +37,9 @@ struct GptqSettings {
   // first); block parameters are then fitted from the original weights
   // before any update ("static groups"), as a column's block may be reached
   // at any time. Static groups are also used when the blocks do not follow
-  // the rows (nf4 with K not a multiple of its block).
+  // the rows (nf4 with K not a multiple of its block, a per-tensor grid) and
+  // when a block is a whole row (a per-channel grid, GPTQ's groupsize -1:
+  // the block is fitted before any update reaches it either way).
   bool act_order = false;
   // Columns per lazy batch (raised to a multiple of the block size, so that
   // a block is fitted from weights that already hold every earlier update).
@@ -73,12 +76,13 @@ struct GptqRounded {
   std::vector<float> values;         // [n, k] on the grid, original column order
   std::vector<BlockParams> params;   // grid.BlockCount(n, k), in block order
   bool static_groups = false;        // params fitted from the original weights
+  int64_t lazy_batch = 0;            // the columns per lazy batch used
 };
 
 // GPTQ of the [n, k] weight `w` (row-major, finite) on `grid`, walking the
 // columns in `order` (empty = 0, 1, ..., k - 1), with `factor` made from H
 // permuted the same way. REQUIRES: factor.u is k x k.
-GptqRounded GptqRound(const BlockwiseWeightScheme& grid, const float* w, int64_t n, int64_t k,
+GptqRounded GptqRound(const WeightGrid& grid, const float* w, int64_t n, int64_t k,
                       const GptqFactor& factor, const std::vector<int64_t>& order, const GptqSettings& settings);
 
 // The output error traces of `w` and `qs` on the data of `h`: element 0 is

@@ -5,15 +5,14 @@
 #include "pq/executor.h"
 #include "quant/calibrate_stage.h"
 #include "quant/matmul_replace.h"
-#include "quant/scheme_bases.h"
+#include "quant/weight_grid.h"
 
 namespace pq::quant {
 namespace {
 
-// Whether `c` is a weight that a rounding algorithm puts on a blockwise grid.
-bool RoundedOnBlocks(const PlannedConstant& c) {
-  return c.role == TensorRole::kWeight && c.scheme != nullptr && c.scheme->AsBlockwise() != nullptr;
-}
+// Whether the use `use` (a MatMul or Gemm) reads its weight stored as
+// [K, N] (MatMul, Gemm transB = 0) rather than [N, K].
+bool StoredAsKn(const onnx::NodeProto& node) { return !(node.op_type() == "Gemm" && AttrInt(node, "transB", 0) != 0); }
 
 // The input whose X^T X the use `use` of weight `c` needs; false with
 // `reason` when its data input is a constant.
@@ -28,23 +27,54 @@ bool InputOfUse(const Model& prepared, const PlannedConstant& c, const Use& use,
     return false;
   }
   const ConstantTensor* w = prepared.FindConstant(c.tensor);
-  // Blockwise weights are [K, N] (handed over transposed) or, for Gemm
-  // transB=1, [N, K].
+  // Weights are [K, N] or, for Gemm transB=1, [N, K].
   in->tensor = activation;
   in->transposed = node.op_type() == "Gemm" && AttrInt(node, "transA", 0) != 0;
-  in->k = w == nullptr || w->dims.size() != 2 ? 0 : c.transposed ? w->dims[0] : w->dims[1];
+  in->k = w == nullptr || w->dims.size() != 2 ? 0 : StoredAsKn(node) ? w->dims[0] : w->dims[1];
   return true;
 }
 
 }  // namespace
 
+std::shared_ptr<const WeightGrid> GridOf(const Model& prepared, const PlannedConstant& c, std::string* reason) {
+  if (c.role != TensorRole::kWeight || c.scheme == nullptr || c.table) {
+    *reason = "it is not a MatMul/Gemm weight";
+    return nullptr;
+  }
+  if (c.uses.empty()) {
+    *reason = "it has no uses";
+    return nullptr;
+  }
+  const ConstantTensor* w = prepared.FindConstant(c.tensor);
+  const onnx::GraphProto& graph = prepared.proto().graph();
+  bool stored_as_kn = true;
+  for (size_t i = 0; i < c.uses.size(); ++i) {
+    const onnx::NodeProto& node = graph.node(c.uses[i].first);
+    const std::string name = node.name().empty() ? "#" + std::to_string(c.uses[i].first) : node.name();
+    if ((node.op_type() != "MatMul" && node.op_type() != "Gemm") || c.uses[i].second != 1 || w == nullptr ||
+        w->dims.size() != 2) {
+      *reason = "the rounding algorithms take 2-D MatMul/Gemm weights; " + node.op_type() + " '" + name +
+                "' reads it otherwise";
+      return nullptr;
+    }
+    if (i > 0 && StoredAsKn(node) != stored_as_kn) {
+      *reason = "its uses read it as [K, N] and as [N, K] (Gemm transB)";
+      return nullptr;
+    }
+    stored_as_kn = StoredAsKn(node);
+  }
+  std::shared_ptr<const WeightGrid> grid = c.scheme->Grid(c.axis >= 0, stored_as_kn);
+  if (grid == nullptr) *reason = std::string(c.scheme->Name()) + " has no grid";
+  return grid;
+}
+
 std::vector<HessianInput> HessianInputsOf(const Model& prepared, const QuantPlan& plan) {
   std::vector<HessianInput> inputs;
   for (const PlannedConstant& c : plan.constants) {
-    if (!RoundedOnBlocks(c)) continue;
+    std::string reason;
+    if (GridOf(prepared, c, &reason) == nullptr) continue;
     for (const Use& use : c.uses) {
       HessianInput in;
-      std::string reason;
       if (InputOfUse(prepared, c, use, &in, &reason) &&
           std::find_if(inputs.begin(), inputs.end(), [&](const HessianInput& i) {
             return !(i < in) && !(in < i);

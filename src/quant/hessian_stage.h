@@ -1,8 +1,8 @@
 // The Hessian stage, between Plan and Decide when the weight-rounding
 // algorithm uses calibration data (WeightRounding::NeedsCalibrationData):
 // runs the prepared FP32 model over --calib data with a HessianCollector
-// and returns X^T X of every activation that a planned blockwise weight's
-// MatMul/Gemm reads, shared by all the nodes that read the same activation.
+// and returns X^T X of every activation that a planned weight's MatMul/Gemm
+// reads when the weight is rounded on a grid (GridOf), shared by all the nodes that read the same activation.
 // The inputs are those of the FP32 model (every layer sees FP32 inputs; the
 // "sequential" variant that feeds each layer the outputs of the layers
 // already quantized is not done).
@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,13 @@ struct LayerHessians {
   int64_t batch = 0;
 };
 
-// The activations whose X^T X `plan`'s blockwise weights need (constants
+// The grid that GPTQ and AWQ round planned weight `c` on: its scheme's
+// (Scheme::Grid) for how the weight is stored, when every use of `c` is a
+// MatMul/Gemm reading it as its 2-D weight (input 1) in one layout; else null
+// with `reason`. Embedding tables have none.
+std::shared_ptr<const WeightGrid> GridOf(const Model& prepared, const PlannedConstant& c, std::string* reason);
+
+// The activations whose X^T X `plan`'s weights with a grid need (constants
 // read as the data input are left out: they have no rows to observe).
 std::vector<HessianInput> HessianInputsOf(const Model& prepared, const QuantPlan& plan);
 

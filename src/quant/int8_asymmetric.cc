@@ -5,6 +5,7 @@
 // from each channel's range, which sends ONNX Runtime's QLinearConv to a
 // slower path.
 #include "pq/data_type.h"
+#include "quant/linear_grid.h"
 #include "quant/linear_quant.h"
 #include "quant/scheme_bases.h"
 
@@ -24,6 +25,12 @@ class Int8Asymmetric : public GridActivationScheme {
   Result<QuantizedWeight> QuantizeWeight(const WeightView& weight) const override {
     if (symmetric_weights_) return QuantizeLinearWeight(weight, kInt8, -127, 127, true);
     return QuantizeLinearWeight(weight, kInt8, -128, 127, false);
+  }
+  // The same grid as QuantizeWeight.
+  std::shared_ptr<const WeightGrid> Grid(bool per_channel, bool transposed) const override {
+    const LinearGridSpec spec = symmetric_weights_ ? LinearGridSpec{kInt8, -127, 127, true}
+                                                   : LinearGridSpec{kInt8, -128, 127, false};
+    return MakeLinearGrid(spec, per_channel, transposed);
   }
 
  private:

@@ -4,6 +4,7 @@
 // DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul, which ONNX Runtime
 // fuses into DynamicQuantizeMatMul: the standard CPU path for transformers.
 #include "pq/data_type.h"
+#include "quant/linear_grid.h"
 #include "quant/linear_quant.h"
 #include "quant/scheme.h"
 
@@ -33,6 +34,9 @@ class Int8Dynamic : public Scheme {
   }
   Result<QuantizedWeight> QuantizeWeight(const WeightView& weight) const override {
     return QuantizeLinearWeight(weight, kInt8, -kQmax, kQmax, true);
+  }
+  std::shared_ptr<const WeightGrid> Grid(bool per_channel, bool transposed) const override {
+    return MakeLinearGrid({kInt8, -kQmax, kQmax, true}, per_channel, transposed);
   }
 };
 

@@ -1,6 +1,7 @@
 // int8-sym: weights int8 on [-127, 127] with zero point 0 (per channel or per
 // tensor); activations int8 with zero point 0.
 #include "pq/data_type.h"
+#include "quant/linear_grid.h"
 #include "quant/linear_quant.h"
 #include "quant/scheme_bases.h"
 
@@ -19,6 +20,9 @@ class Int8Symmetric : public GridActivationScheme {
   bool SymmetricWeights() const override { return true; }
   Result<QuantizedWeight> QuantizeWeight(const WeightView& weight) const override {
     return QuantizeLinearWeight(weight, kInt8, -kQmax, kQmax, true);
+  }
+  std::shared_ptr<const WeightGrid> Grid(bool per_channel, bool transposed) const override {
+    return MakeLinearGrid({kInt8, -kQmax, kQmax, true}, per_channel, transposed);
   }
 };
 

@@ -1,9 +1,9 @@
 // Quantize: the stages in order, each handing a value to the next.
-//   Prepare (prepare_stage.h) -> Plan (plan.h) -> Calibrate
-//   (calibrate_stage.h) -> [Hessians (hessian_stage.h), when the weight
-//   rounding uses calibration data] -> [AWQ (awq_stage.h): the model
-//   rewritten with per-input scales, then planned again] -> Decide
-//   (decide.h) -> Write (write_stage.h)
+//   Prepare (prepare_stage.h) -> Plan (plan.h) -> [Hessians
+//   (hessian_stage.h), when the weight rounding uses calibration data] ->
+//   [AWQ (awq_stage.h): the model rewritten with per-input scales, then
+//   planned again] -> Calibrate (calibrate_stage.h), static schemes ->
+//   Decide (decide.h) -> Write (write_stage.h)
 #include "pq/quantize.h"
 
 #include <cmath>
@@ -134,14 +134,6 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   outcome.skipped = plan.skipped;
   outcome.nodes_quantized = static_cast<int64_t>(plan.nodes.size()) + plan.table_gathers;
 
-  if (static_mode && !plan.calibrate.empty()) {
-    Result<ActivationStats> stats =
-        quant::CalibrateActivations(ready, prepared->transformations, plan.calibrate, options,
-                                    *schemes->main, progress);
-    if (!stats.ok()) return stats.status();
-    outcome.activation_stats = std::move(stats).value();
-  }
-
   quant::LayerHessians hessians;
   if (rounding.value()->NeedsCalibrationData()) {
     Result<quant::LayerHessians> collected = quant::CollectHessians(ready, plan, options, progress);
@@ -168,6 +160,15 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     }
   }
   const Model& decided = scaled != nullptr ? *scaled : ready;
+  // Activations are calibrated on the model that is written: after AWQ, its
+  // scaled inputs have other ranges.
+  if (static_mode && !plan.calibrate.empty()) {
+    Result<ActivationStats> stats =
+        quant::CalibrateActivations(decided, prepared->transformations, plan.calibrate, options,
+                                    *schemes->main, progress);
+    if (!stats.ok()) return stats.status();
+    outcome.activation_stats = std::move(stats).value();
+  }
   Result<quant::Decisions> decisions =
       quant::Decide(decided, plan, outcome.activation_stats, hessians, schemes.value(), *rounding.value(), options,
                     model.origin(), &planned_rounding);

@@ -123,6 +123,7 @@ struct QuantizedWeight {
 };
 
 class BlockwiseWeightScheme;
+class WeightGrid;  // quant/weight_grid.h
 
 class Scheme {
  public:
@@ -160,6 +161,15 @@ class Scheme {
   virtual bool SymmetricWeights() const { return false; }
   // The scheme as a blockwise one (its grid), or null.
   virtual const BlockwiseWeightScheme* AsBlockwise() const { return nullptr; }
+  // The grid that rounding algorithms (GPTQ, AWQ) put this scheme's 2-D
+  // MatMul/Gemm weights on, or null when it has none. `per_channel`: the
+  // weight has a per-channel axis (its output features); `transposed`: it
+  // is stored as [K, N] (MatMul, Gemm transB = 0) rather than [N, K]. The
+  // blockwise schemes, whose weights are always handed over as [N, K], are
+  // their own grid whatever the arguments.
+  virtual std::shared_ptr<const WeightGrid> Grid(bool /*per_channel*/, bool /*transposed*/) const {
+    return nullptr;
+  }
 };
 
 // Whether `scheme` sees weights as [N, K] blocks (IsBlockwiseEncoding).

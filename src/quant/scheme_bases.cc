@@ -53,6 +53,10 @@ Result<QuantizedWeight> BlockwiseWeightScheme::QuantizeWithParams(const WeightVi
   return QuantizeBlocks(values, n, k, encoding);
 }
 
+std::shared_ptr<const WeightGrid> BlockwiseWeightScheme::Grid(bool /*per_channel*/, bool /*transposed*/) const {
+  return std::shared_ptr<const WeightGrid>(std::shared_ptr<const WeightGrid>(), this);
+}
+
 int64_t BlockwiseWeightScheme::BlockCount(int64_t n, int64_t k) const {
   return BlocksFollowRows(k) ? n * ((k + block_size_ - 1) / block_size_) : (n * k + block_size_ - 1) / block_size_;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "quant/scheme.h"
+#include "quant/weight_grid.h"
 
 namespace pq::quant {
 
@@ -33,7 +34,7 @@ class GridActivationScheme : public Scheme {
   bool symmetric_;
 };
 
-class BlockwiseWeightScheme : public Scheme {
+class BlockwiseWeightScheme : public Scheme, public WeightGrid {
  public:
   // `standard_ops`: written with standard ONNX ops (the "onnx" format)
   // rather than a fused com.microsoft MatMul (the "ort" format).
@@ -52,6 +53,8 @@ class BlockwiseWeightScheme : public Scheme {
     return IsBlockwiseMatMulWeight(site, !standard_ops_, Name(), reason);
   }
   const BlockwiseWeightScheme* AsBlockwise() const override { return this; }
+  // The scheme itself, not owned (the returned pointer shares no ownership).
+  std::shared_ptr<const WeightGrid> Grid(bool per_channel, bool transposed) const override;
   // Checks the [N, K] weight (shape and finite values, naming the tensor)
   // and hands it to QuantizeBlocks with each block's own parameters.
   Result<QuantizedWeight> QuantizeWeight(const WeightView& weight) const final;
@@ -70,15 +73,15 @@ class BlockwiseWeightScheme : public Scheme {
   virtual bool BlocksFollowRows(int64_t /*k*/) const { return true; }
   // The number of blocks of an [n, k] weight, and the block that element
   // (r, c) lies in.
-  int64_t BlockCount(int64_t n, int64_t k) const;
-  int64_t BlockOf(int64_t r, int64_t c, int64_t k) const;
+  int64_t BlockCount(int64_t n, int64_t k) const override;
+  int64_t BlockOf(int64_t r, int64_t c, int64_t k) const override;
+  // block_size() when BlocksFollowRows(k), else 0.
+  int64_t RowBlockLength(int64_t k) const override { return BlocksFollowRows(k) ? block_size_ : 0; }
   // FitBlock of every block of the finite [n, k] weight `w`, in block order:
   // the parameters QuantizeWeight uses.
-  std::vector<BlockParams> FitBlocks(const float* w, int64_t n, int64_t k) const;
-  virtual BlockParams FitBlock(const float* w, int64_t count) const = 0;
-  // What the written model reads back for `w` in a block of `params`: the
-  // grid value QuantizeWeight would code it as.
-  virtual float RoundToGrid(float w, const BlockParams& params) const = 0;
+  std::vector<BlockParams> FitBlocks(const float* w, int64_t n, int64_t k) const override;
+  // (FitBlock and RoundToGrid: see WeightGrid; RoundToGrid gives the grid
+  // value QuantizeWeight would code `w` as.)
   // Quantizes `weight` ([N, K], as QuantizeWeight) with the given parameters
   // (BlockCount of them, numbered as above): each of `values` (the [N, K]
   // values to code, e.g. already on the grid) is coded as RoundToGrid codes
@@ -88,7 +91,7 @@ class BlockwiseWeightScheme : public Scheme {
   // of QuantizeWeight.
   Result<QuantizedWeight> QuantizeWithParams(const WeightView& weight, const float* values,
                                              const std::vector<BlockParams>& params,
-                                             std::vector<float>* dequantized) const;
+                                             std::vector<float>* dequantized) const override;
 
  protected:
   // Quantizes the finite [n, k] weight `values` (row-major) as `encoding`

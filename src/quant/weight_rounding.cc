@@ -1,6 +1,8 @@
 // The table of weight-rounding algorithms.
 #include "quant/weight_rounding.h"
 
+#include "quant/weight_grid.h"
+
 namespace pq::quant {
 
 const std::vector<WeightRoundingEntry>& WeightRoundingTable() {
@@ -8,20 +10,24 @@ const std::vector<WeightRoundingEntry>& WeightRoundingTable() {
       {"rtn", "round to nearest on the scheme's grid (no calibration data)", MakeRoundToNearest},
       {"gptq",
        "GPTQ: columns rounded in turn, each one's error spread over the rest by X^T X of the layer "
-       "input from --calib (nf4, int4-sym, int4-asym; --gptq-damp, --gptq-act-order)",
+       "input from --calib (nf4, int4-*, int8-* weights; --gptq-damp, --gptq-act-order)",
        MakeGptq},
       {"awq",
        "AWQ: per-input-feature scales s = mean|x|^alpha (alpha searched per group of weights sharing an "
        "input, by X^T X from --calib), W diag(s) rounded to nearest, 1/s folded into the input's producer "
-       "(nf4, int4-sym, int4-asym)",
+       "(nf4, int4-*, int8-* weights)",
        MakeAwq},
   };
   return kAlgorithms;
 }
 
-bool TakesBlockwiseScheme(const Scheme& scheme, const std::string& does, std::string* reason) {
-  if (scheme.AsBlockwise() != nullptr) return true;
-  *reason = "--weight-algo " + does + " the weights of the blockwise 4-bit schemes (nf4, int4-sym, int4-asym), not " +
+bool TakesGridScheme(const Scheme& scheme, const std::string& does, std::string* reason) {
+  if (scheme.Grid(true, false) != nullptr) return true;
+  std::string names;
+  for (const SchemeEntry& entry : SchemeTable()) {
+    if (entry.create({})->Grid(true, false) != nullptr) names += (names.empty() ? "" : ", ") + std::string(entry.name);
+  }
+  *reason = "--weight-algo " + does + " the weights of the schemes with a grid (" + names + "), not " +
             scheme.Name() + " (use --weight-algo rtn)";
   return false;
 }

@@ -18,6 +18,7 @@
 namespace pq::quant {
 
 struct InputHessian;  // quant/hessian_collector.h
+class WeightGrid;     // quant/weight_grid.h
 
 // What a rounding algorithm is handed besides the weight: the node that
 // reads it and, for algorithms that use calibration data, X^T X of the
@@ -29,6 +30,10 @@ struct RoundingInputs {
   const InputHessian* hessian = nullptr;
   std::string no_hessian;
   std::vector<std::string> hessian_inputs;  // the activations it sums
+  // The grid to round on: the scheme's for how the weight is stored
+  // (Scheme::Grid); null = scheme.Grid(weight.channel_axis >= 0, false),
+  // the weight handed over as [N, K].
+  std::shared_ptr<const WeightGrid> grid;
   // What a stage that rewrote the model before rounding (AWQ's scaling)
   // recorded for this weight; null when there is none.
   const WeightRoundingRecord* planned = nullptr;
@@ -72,12 +77,12 @@ const std::vector<WeightRoundingEntry>& WeightRoundingTable();
 Result<std::unique_ptr<WeightRounding>> MakeWeightRounding(const std::string& name,
                                                            const WeightRoundingOptions& options = {});
 
-// TakesScheme of the algorithms that work on the blockwise 4-bit grids: true
-// for a blockwise scheme, else false with reason "--weight-algo <does> the
-// weights of the blockwise 4-bit schemes (nf4, int4-sym, int4-asym), not
-// <scheme> (use --weight-algo rtn)", `does` naming the algorithm and what it
-// does (e.g. "gptq rounds").
-bool TakesBlockwiseScheme(const Scheme& scheme, const std::string& does, std::string* reason);
+// TakesScheme of the algorithms that round on a scheme's grid
+// (Scheme::Grid): true when `scheme` has one, else false with reason
+// "--weight-algo <does> the weights of the schemes with a grid (<their
+// names, from the scheme table>), not <scheme> (use --weight-algo rtn)",
+// `does` naming the algorithm and what it does (e.g. "gptq rounds").
+bool TakesGridScheme(const Scheme& scheme, const std::string& does, std::string* reason);
 
 std::unique_ptr<WeightRounding> MakeRoundToNearest(const WeightRoundingOptions& options = {});
 std::unique_ptr<WeightRounding> MakeGptq(const WeightRoundingOptions& options = {});

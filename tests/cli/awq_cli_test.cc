@@ -61,13 +61,38 @@ TEST(AwqCliTest, ReportRecordsAlphaAndFoldOfEveryFourBitWeight) {
   EXPECT_NE(rendered.out.find("1/s folded into"), std::string::npos);
 }
 
-TEST(AwqCliTest, WithoutCalibrationOrWithAnInt8SchemeIsAUsageError) {
+TEST(AwqCliTest, Int8AsymStaticScalesTheInt8WeightsAndCalibratesTheScaledModel) {
+  TempDir dir;
+  CliRun run = RunPq({"-q", "quantize", Llm(), "-o", dir.File("q.onnx"), "--scheme", "int8-asym",
+                      "--asymmetric-weights", "--weight-algo", "awq", "--calib", Tokens(), "--validate", Tokens(),
+                      "--task", "lm"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const nlohmann::json report = nlohmann::json::parse(ReadFile(dir.File("q.report.json")));
+  int weights = 0, scaled = 0;
+  for (const nlohmann::json& t : report["tensors"]) {
+    if (t["role"] != "weight") continue;
+    ++weights;
+    const nlohmann::json& r = t["rounding"];
+    ASSERT_TRUE(r.is_object()) << t["name"];
+    EXPECT_EQ(r["requested"], "awq");
+    ASSERT_TRUE(r["awq"].is_object()) << t["name"];
+    ASSERT_TRUE(r["output_error"]["rtn"].is_number() && r["output_error"]["awq"].is_number()) << t["name"];
+    scaled += r["applied"] == "awq";
+    EXPECT_EQ(t["granularity"], "per-channel") << t["name"];
+  }
+  EXPECT_EQ(weights, 29);  // 7 per layer x 4 and lm_head
+  EXPECT_GT(scaled, 0);
+  // The activations were calibrated after the scaling: the model still predicts.
+  EXPECT_LT(report["validation"]["metrics"]["lm"]["kld_mean"].get<double>(), 0.05);
+}
+
+TEST(AwqCliTest, WithoutCalibrationIsAUsageError) {
   TempDir dir;
   ExpectRefusal(RunPq({"quantize", Llm(), "-o", dir.File("q.onnx"), "--scheme", "nf4", "--weight-algo", "awq"}),
                 kExitUsage, "--calib");
-  ExpectRefusal(RunPq({"quantize", Llm(), "-o", dir.File("q.onnx"), "--scheme", "int8-sym", "--weight-algo", "awq",
-                       "--calib", Tokens()}),
-                kExitUsage, "int8-sym");
+  ExpectRefusal(RunPq({"quantize", Llm(), "-o", dir.File("q.onnx"), "--scheme", "int8-sym", "--weights-only",
+                       "--weight-algo", "awq"}),
+                kExitUsage, "--calib");
   EXPECT_TRUE(dir.List().empty());
 }
 

@@ -1,8 +1,9 @@
 // End-to-end tests of `pq quantize --weight-algo gptq` on the sample
 // transformer: the model and a report that records the rounding of every
-// 4-bit weight, the same bytes for any --threads, and the refusals (no
-// --calib and an int8 scheme: exit 2; data that does not fit: exit 3), with
-// nothing written.
+// 4-bit weight, the same bytes for any --threads, int8-sym on the sample
+// decoder LLM (per-channel, zero point 0, GPTQ's layer errors below
+// round-to-nearest's), and the refusals (no --calib: exit 2; data that does
+// not fit: exit 3), with nothing written.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -90,13 +91,49 @@ TEST(GptqCliTest, SameBytesForEveryThreadCount) {
   EXPECT_EQ(ra["tensors"][0]["rounding"]["act_order"], true);
 }
 
-TEST(GptqCliTest, WithoutCalibrationOrWithAnInt8SchemeIsAUsageError) {
+TEST(GptqCliTest, Int8SymOnTheSampleLlmRoundsEveryMatMulWeightPerChannel) {
+  TempDir dir;
+  const std::string llm = testing::ModelsDir() + "/tiny_llm/tiny_llm_optimum.onnx";
+  const std::string tokens = testing::ModelsDir() + "/tiny_llm/calib_tokens.npy";
+  CliRun run = RunPq({"-q", "quantize", llm, "-o", dir.File("q.onnx"), "--scheme", "int8-sym", "--weight-algo",
+                      "gptq", "--calib", tokens});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(dir.List(), (std::vector<std::string>{"q.onnx", "q.report.json"}));
+  const nlohmann::json report = nlohmann::json::parse(ReadFile(dir.File("q.report.json")));
+  EXPECT_EQ(report["config"]["weight_rounding"]["algorithm"], "gptq");
+  int weights = 0, gptq = 0;
+  for (const nlohmann::json& t : report["tensors"]) {
+    if (t["role"] != "weight") continue;
+    ++weights;
+    EXPECT_EQ(t["granularity"], "per-channel") << t["name"];
+    const nlohmann::json& zps = t["zero_point"];  // the values, or a digest of a long list
+    if (zps.is_array()) {
+      for (const nlohmann::json& zp : zps) EXPECT_EQ(zp, 0) << t["name"];
+    } else {
+      EXPECT_TRUE(zps["min"] == 0 && zps["max"] == 0) << t["name"];
+    }
+    const nlohmann::json& r = t["rounding"];
+    ASSERT_TRUE(r.is_object()) << t["name"];
+    EXPECT_EQ(r["requested"], "gptq");
+    ASSERT_TRUE(r["output_error"]["rtn"].is_number() && r["output_error"]["gptq"].is_number()) << t["name"];
+    if (r["applied"] == "gptq") {
+      ++gptq;
+      EXPECT_LE(r["output_error"]["gptq"].get<double>(), r["output_error"]["rtn"].get<double>()) << t["name"];
+    }
+  }
+  EXPECT_EQ(weights, 29);  // 7 per layer x 4 and lm_head
+  EXPECT_GT(gptq, weights / 2);
+}
+
+TEST(GptqCliTest, WithoutCalibrationIsAUsageError) {
   TempDir dir;
   ExpectRefusal(RunPq({"quantize", Vit(), "-o", dir.File("q.onnx"), "--scheme", "nf4", "--weight-algo", "gptq"}),
                 kExitUsage, "--calib");
-  ExpectRefusal(RunPq({"quantize", Vit(), "-o", dir.File("q.onnx"), "--scheme", "int8-sym", "--weight-algo",
-                       "gptq", "--calib", Calib()}),
-                kExitUsage, "int8-sym");
+  for (const char* algo : {"gptq", "awq"}) {
+    ExpectRefusal(RunPq({"quantize", Vit(), "-o", dir.File("q.onnx"), "--scheme", "int8-sym", "--weights-only",
+                         "--weight-algo", algo}),
+                  kExitUsage, "--calib");
+  }
   ExpectRefusal(RunPq({"quantize", Vit(), "-o", dir.File("q.onnx"), "--scheme", "nf4", "--weight-algo", "gptq",
                        "--calib", Calib(), "--gptq-damp", "-1"}),
                 kExitUsage, "--gptq-damp");

@@ -18,11 +18,13 @@ tools/make_fp16_model.py into WORK), with the held-out token ids:
   - text through the SentencePiece tokenizer (`--text FILE --tokenizer tokenizer.model
     --context 16`): as many scored positions as Debian's spm_encode gives tokens;
   - every scheme calibrates and validates on token ids (`pq quantize --calib TOKENS
-    --validate TOKENS --task lm`), the 4-bit ones with --weight-algo rtn, gptq and awq,
+    --validate TOKENS --task lm`), the 4-bit and static int8 ones with --weight-algo rtn,
+    gptq and awq,
     and the quantized model's perplexity in ONNX Runtime is within 1e-3 relative of what
     pq's validation measured for it;
   - held-out mean KLD per 4-bit scheme: gptq <= 0.8 x rtn, awq <= rtn + 10% (every MatMul
     4-bit, --lm-head same, so that the rounding algorithms are compared on all of them);
+    int8-sym and int8-asym: gptq and awq <= rtn + 10%;
   - --embeddings int8/4bit (DequantizeLinear, DequantizeLinear-21, GatherBlockQuantized, nf4
     decode), --lm-head, a tied embedding/lm_head (one tensor) and --accuracy-level: each
     model passes onnx.checker (python3-onnx 1.12 checks up to opset 17; opset-21 models are
@@ -277,7 +279,7 @@ def main():
     calib = os.path.join(kDir, files["calib_tokens"])
     kld = {}
     runs = [(s, "rtn") for s in ("int8-sym", "int8-asym", "int8-dynamic", "nf4", "int4-sym", "int4-asym")]
-    runs += [(s, a) for a in ("gptq", "awq") for s in ("nf4", "int4-sym", "int4-asym")]
+    runs += [(s, a) for a in ("gptq", "awq") for s in ("nf4", "int4-sym", "int4-asym", "int8-sym", "int8-asym")]
     for scheme, algo in runs:
         tag = scheme if algo == "rtn" else "%s %s" % (scheme, algo)
         out = os.path.join(work, "q_%s_%s.onnx" % (scheme, algo))
@@ -311,6 +313,17 @@ def main():
                       "%s held-out mean KLD / perplexity: rtn %.5f / %.3f, gptq %.5f / %.3f, awq %.5f / %.3f "
                       "(gptq <= %.2f x rtn; awq <= rtn + %.0f%%)"
                       % (scheme, rtn[0], rtn[1], gptq[0], gptq[1], awq[0], awq[1], kMaxGptqToRtnKld, 100 * kAwqNoise))
+    # int8 (static: weights and activations): GPTQ and AWQ round the weights; the
+    # activations' error, which they do not touch, is most of the KLD, so they must
+    # only not lose to round-to-nearest by more than noise.
+    for scheme in ("int8-sym", "int8-asym"):
+        if any((scheme, a) not in kld for a in ("rtn", "gptq", "awq")):
+            continue
+        rtn, gptq, awq = (kld[(scheme, a)] for a in ("rtn", "gptq", "awq"))
+        checks.report(gptq[0] <= (1 + kAwqNoise) * rtn[0] and awq[0] <= (1 + kAwqNoise) * rtn[0],
+                      "%s held-out mean KLD / perplexity: rtn %.5f / %.3f, gptq %.5f / %.3f, awq %.5f / %.3f "
+                      "(gptq, awq <= rtn + %.0f%%)"
+                      % (scheme, rtn[0], rtn[1], gptq[0], gptq[1], awq[0], awq[1], 100 * kAwqNoise))
     check_embeddings(checks, binary, work, cfg, optimum, tokens, tokens_path)
     print("%d passed, %d failed" % (checks.passed, checks.failed))
     return 1 if checks.failed else 0
