@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "pq/data_type.h"
 #include "quant/constant_writers.h"
+#include "quant/float_type.h"
 
 namespace pq::quant {
 namespace {
@@ -16,7 +18,13 @@ constexpr int64_t kTile = 32;
 std::vector<float> NkValues(const ConstantTensor& c, bool transposed) {
   const int64_t rows = c.dims.at(0), cols = c.dims.at(1);  // as stored
   std::vector<float> out(static_cast<size_t>(rows * cols));
-  const auto* src = reinterpret_cast<const char*>(c.data);
+  std::vector<float> widened;  // float16 / bfloat16 values as float32
+  if (c.data_type != kFloat) {
+    widened = ReadFloats(c);
+    if (!transposed) return widened;
+  }
+  const auto* src = reinterpret_cast<const char*>(widened.empty() ? static_cast<const void*>(c.data)
+                                                                  : static_cast<const void*>(widened.data()));
   if (!transposed) {
     if (!out.empty()) std::memcpy(out.data(), src, out.size() * sizeof(float));
     return out;
