@@ -51,22 +51,23 @@ void RecordBlockwise(const QuantizedWeight& q, WeightEncoding encoding,
   const BlockwisePacked& p = *q.blockwise;
   record->storage_type = q.storage_type;
   record->written_form = ConstantWriterFor(encoding).form;
-  int64_t bytes = static_cast<int64_t>(p.codes.size() + p.scales.size() * sizeof(float) +
-                                       p.zero_points.size());
+  // Scales are written in the weight's float type (record->from_dtype).
+  const size_t scale_bytes = record->from_dtype == kFloat ? sizeof(float) : sizeof(uint16_t);
+  int64_t bytes = static_cast<int64_t>(p.codes.size() + p.scales.size() * scale_bytes + p.zero_points.size());
   if (encoding == WeightEncoding::kBlockedDequantizeLinear) {
     // INT4/UINT4 tensors of the weight's and the scale's element counts,
     // two per byte, without MatMulNBits' row padding.
     const int64_t scales = static_cast<int64_t>(p.scales.size());
-    bytes = (p.n * p.k + 1) / 2 + scales * static_cast<int64_t>(sizeof(float)) +
+    bytes = (p.n * p.k + 1) / 2 + scales * static_cast<int64_t>(scale_bytes) +
             (p.zero_points.empty() ? 0 : (scales + 1) / 2);
   }
   if (encoding == WeightEncoding::kGatherBlockQuantized) {
     // Rows of k / 2 bytes without MatMulNBits' padding to whole blocks.
-    bytes = p.n * ((p.k + 1) / 2) + static_cast<int64_t>(p.scales.size() * sizeof(float) + p.zero_points.size());
+    bytes = p.n * ((p.k + 1) / 2) + static_cast<int64_t>(p.scales.size() * scale_bytes + p.zero_points.size());
   }
   if (p.double_quant) {
     const ScaleDoubleQuant& dq = *p.double_quant;
-    bytes += static_cast<int64_t>(dq.codes.size() + dq.scales.size() * sizeof(float) + sizeof(float));
+    bytes += static_cast<int64_t>(dq.codes.size() + (dq.scales.size() + 1) * scale_bytes);
     QuantizedTensorRecord::DoubleQuant d;
     d.block_size = dq.block_size;
     d.offset = dq.offset;

@@ -144,6 +144,13 @@ TEST(HalfQuantizeTest, MatMulNBitsScalesTakeAsType) {
   ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
   EXPECT_EQ(CountOps(*outcome->model, "MatMulNBits"), 2);
   ExpectFloat16Side(*outcome);
+  // The report counts the float16 scales at 2 bytes, as written.
+  for (const QuantizedTensorRecord& r : outcome->tensors) {
+    const onnx::TensorProto* codes = Initializer(*outcome->model, r.quantized_name);
+    const onnx::TensorProto* scales = Initializer(*outcome->model, r.scale_name);
+    ASSERT_TRUE(codes != nullptr && scales != nullptr) << r.name;
+    EXPECT_EQ(r.stored_bytes, static_cast<int64_t>(codes->raw_data().size() + scales->raw_data().size())) << r.name;
+  }
   // No QuantizeLinear/DequantizeLinear of float16 written: the opset stays.
   EXPECT_EQ(outcome->model->OpsetVersion(""), 17);
 }
