@@ -7,6 +7,7 @@
 #include <set>
 
 #include "onnx/onnx_pb.h"
+#include "quant/float_type.h"
 #include "quant/matmul_replace.h"
 #include "quant/name_allocator.h"
 #include "quant/proto_build.h"
@@ -72,22 +73,26 @@ class Readers {
   std::set<std::string> external_;
 };
 
-// The float values of constant `name`, or empty when it is not a float
-// constant.
+// The values of float32, float16 or bfloat16 constant `name` as float32,
+// or empty when it is not such a constant.
 std::vector<float> FloatsOf(const Model& model, const std::string& name, std::vector<int64_t>* dims) {
   const ConstantTensor* c = model.FindConstant(name);
-  if (c == nullptr || c->data_type != onnx::TensorProto::FLOAT || c->data == nullptr) return {};
-  std::vector<float> values(static_cast<size_t>(c->element_count));
-  if (!values.empty()) std::memcpy(values.data(), c->data, values.size() * sizeof(float));
+  if (c == nullptr || !IsQuantizableFloat(c->data_type) || c->data == nullptr) return {};
   *dims = c->dims;
-  return values;
+  return ReadFloats(*c);
+}
+
+// The float type of constant `name` (float32 when it has none).
+int32_t FloatTypeOf(const Model& model, const std::string& name) {
+  const ConstantTensor* c = model.FindConstant(name);
+  return c != nullptr && IsQuantizableFloat(c->data_type) ? c->data_type : int32_t{onnx::TensorProto::FLOAT};
 }
 
 // Replaces the value of constant `name` (an initializer or a Constant node's
-// output) in `graph`.
-void SetConstant(onnx::GraphProto* graph, const std::string& name, const std::vector<int64_t>& dims,
+// output) in `graph`, keeping its float type `dtype`.
+void SetConstant(onnx::GraphProto* graph, const std::string& name, int32_t dtype, const std::vector<int64_t>& dims,
                  const std::vector<float>& values) {
-  onnx::TensorProto t = Initializer(name, onnx::TensorProto::FLOAT, dims, RawBytes(values));
+  onnx::TensorProto t = Initializer(name, dtype, dims, FloatRaw(values, dtype));
   for (onnx::TensorProto& init : *graph->mutable_initializer()) {
     if (init.name() == name) {
       init = std::move(t);
@@ -252,8 +257,10 @@ Result<ScaledModel> ApplyInputScales(const Model& model, const std::vector<Input
       std::vector<float> inverse(scaling.scales.size());
       for (size_t j = 0; j < inverse.size(); ++j) inverse[j] = 1.0f / scaling.scales[j];
       const std::string constant = names.Make(scaling.input + "_awq_inverse_scale");
-      *out->add_initializer() = Initializer(constant, onnx::TensorProto::FLOAT,
-                                            {static_cast<int64_t>(inverse.size())}, RawBytes(inverse));
+      // The input's float type is its readers' weights' (ONNX's T binds them).
+      const int32_t dtype = FloatTypeOf(model, graph.node(scaling.nodes.front()).input(1));
+      *out->add_initializer() = Initializer(constant, dtype, {static_cast<int64_t>(inverse.size())},
+                                            FloatRaw(inverse, dtype));
       onnx::NodeProto mul;
       mul.set_op_type("Mul");
       mul.set_name(names.Make(scaling.input + "_awq_scale"));
@@ -268,7 +275,9 @@ Result<ScaledModel> ApplyInputScales(const Model& model, const std::vector<Input
     }
     result.folds.push_back(std::move(fold));
   }
-  for (const auto& [name, value] : rewrites) SetConstant(out, name, value.first, value.second);
+  for (const auto& [name, value] : rewrites) {
+    SetConstant(out, name, FloatTypeOf(model, name), value.first, value.second);
+  }
   if (!inserted.empty()) {
     std::vector<onnx::NodeProto> nodes(out->node().begin(), out->node().end());
     out->clear_node();

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "quant/constant_writers.h"
+#include "quant/float_type.h"
 #include "quant/int4_blockwise.h"
 #include "quant/proto_build.h"
 
@@ -83,10 +84,8 @@ Status WriteBlockedDequantizeLinear(ConstantRewrite& c, const WriteTarget& targe
   w->quantized = names->Make(c.tensor + "_quantized");
   w->scale = names->Make(c.tensor + "_scale");
   *graph->add_initializer() = Initializer(w->quantized, params.dtype, q_dims, PackNibbles(values));
-  std::string scale_raw(params.scale.size() * sizeof(float), '\0');
-  std::memcpy(scale_raw.data(), params.scale.data(), scale_raw.size());
   *graph->add_initializer() =
-      Initializer(w->scale, onnx::TensorProto::FLOAT, scale_dims, std::move(scale_raw));
+      Initializer(w->scale, c.float_type, scale_dims, FloatRaw(params.scale, c.float_type));
   onnx::NodeProto dq;
   dq.set_op_type("DequantizeLinear");
   dq.set_name(names->Make(c.tensor + "_DequantizeLinear"));

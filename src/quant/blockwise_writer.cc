@@ -5,6 +5,7 @@
 #include "onnx/onnx_pb.h"
 #include "quant/blocked_dq_writer.h"
 #include "quant/constant_writers.h"
+#include "quant/float_type.h"
 #include "quant/matmul_replace.h"
 #include "quant/proto_build.h"
 
@@ -50,11 +51,11 @@ Status WriteDecode(const ConstantRewrite& c, onnx::GraphProto* graph, NameAlloca
     *graph->add_initializer() =
         Initializer(w->scale, onnx::TensorProto::INT8, {q_blocks, row}, RawBytes(dq.codes));
     *graph->add_initializer() =
-        Initializer(w->scale_scales, onnx::TensorProto::FLOAT, {q_blocks, 1}, RawBytes(dq.scales));
-    *graph->add_initializer() = Initializer(w->scale_offset, onnx::TensorProto::FLOAT, {},
-                                            RawBytes(std::vector<float>{dq.offset}));
+        Initializer(w->scale_scales, c.float_type, {q_blocks, 1}, FloatRaw(dq.scales, c.float_type));
+    *graph->add_initializer() =
+        Initializer(w->scale_offset, c.float_type, {}, FloatRaw({dq.offset}, c.float_type));
     onnx::NodeProto* cast = list.Add("Cast", {w->scale});
-    SetInt(cast, "to", onnx::TensorProto::FLOAT);
+    SetInt(cast, "to", c.float_type);
     const std::string scaled = list.Add("Mul", {cast->output(0), w->scale_scales})->output(0);
     const std::string shifted = list.Add("Add", {scaled, w->scale_offset})->output(0);
     const std::string flat =
@@ -66,11 +67,11 @@ Status WriteDecode(const ConstantRewrite& c, onnx::GraphProto* graph, NameAlloca
   } else {
     w->scale = names->Make(c.tensor + "_absmax");
     *graph->add_initializer() =
-        Initializer(w->scale, onnx::TensorProto::FLOAT, {blocks, 1, 1}, RawBytes(p.scales));
+        Initializer(w->scale, c.float_type, {blocks, 1, 1}, FloatRaw(p.scales, c.float_type));
     scales = w->scale;
   }
-  const std::string codebook = SharedConstant(graph, names, nodes, "blockwise_codebook",
-                                      onnx::TensorProto::FLOAT, {16}, RawBytes(p.codebook));
+  const std::string codebook = SharedConstant(graph, names, nodes, "blockwise_codebook", c.float_type, {16},
+                                              FloatRaw(p.codebook, c.float_type));
   const std::string sixteen = SharedConstant(graph, names, nodes, "blockwise_sixteen",
                                      onnx::TensorProto::INT32, {}, RawBytes(std::vector<int32_t>{16}));
   onnx::NodeProto* cast = list.Add("Cast", {w->quantized});
@@ -112,14 +113,14 @@ Status WriteFused(const ConstantRewrite& c, onnx::GraphProto* graph, NameAllocat
   if (bnb4) {
     *graph->add_initializer() = Initializer(
         w->quantized, onnx::TensorProto::UINT8, {static_cast<int64_t>(p.codes.size())}, p.codes);
-    *graph->add_initializer() = Initializer(
-        w->scale, onnx::TensorProto::FLOAT, {static_cast<int64_t>(p.scales.size())}, RawBytes(p.scales));
+    *graph->add_initializer() = Initializer(w->scale, c.float_type, {static_cast<int64_t>(p.scales.size())},
+                                            FloatRaw(p.scales, c.float_type));
   } else {
     const int64_t k_blocks = (p.k + p.block_size - 1) / p.block_size;
     *graph->add_initializer() = Initializer(w->quantized, onnx::TensorProto::UINT8,
                                             {p.n, k_blocks, p.block_size / 2}, p.codes);
     *graph->add_initializer() =
-        Initializer(w->scale, onnx::TensorProto::FLOAT, {p.n, k_blocks}, RawBytes(p.scales));
+        Initializer(w->scale, c.float_type, {p.n, k_blocks}, FloatRaw(p.scales, c.float_type));
     if (!p.zero_points.empty()) {
       w->zero_point = names->Make(c.tensor + "_zero_points");
       *graph->add_initializer() = Initializer(w->zero_point, onnx::TensorProto::UINT8,
@@ -147,7 +148,7 @@ Status WriteFused(const ConstantRewrite& c, onnx::GraphProto* graph, NameAllocat
       if (c.accuracy_level >= 0) SetInt(fused, "accuracy_level", c.accuracy_level);
     }
     w->nodes.push_back(fused->name());
-    AddGemmTail(node, fused->output(0), graph, names, nodes, &list);
+    AddGemmTail(node, fused->output(0), c.float_type, graph, names, nodes, &list);
   }
   return Status::OK();
 }

@@ -2,6 +2,7 @@
 // range; tensors that share an owner's parameters take them as they are.
 #include "onnx/onnx_pb.h"
 #include "quant/decide.h"
+#include "quant/float_type.h"
 
 namespace pq::quant {
 
@@ -26,13 +27,17 @@ Result<std::vector<ActivationDecision>> DecideActivations(
     if (range == stats.ranges.end()) {
       return Status::Internal("activation '" + a.tensor + "' has no calibrated range");
     }
-    (*params)[a.tensor] = scheme.ActivationParams(range->second.chosen_min, range->second.chosen_max);
+    QuantParams p = scheme.ActivationParams(range->second.chosen_min, range->second.chosen_max);
+    // A float16/bfloat16 activation's scale is written in its type.
+    if (a.float_type != kFloat) p.scale = RoundedTo(std::move(p.scale), a.float_type);
+    (*params)[a.tensor] = std::move(p);
   }
   std::vector<ActivationDecision> decisions;
   for (const PlannedActivation& a : plan.activations) {
     QuantizedTensorRecord r;
     r.name = a.tensor;
     r.role = TensorRole::kActivation;
+    r.from_dtype = a.float_type;
     r.consumers = ConsumersOf(prepared, a.uses);
     r.scheme = scheme_name;
     r.granularity = "per-tensor";
@@ -45,7 +50,7 @@ Result<std::vector<ActivationDecision>> DecideActivations(
     }
     (*params)[a.tensor] = r.params;
     if (a.uses.empty()) continue;
-    ActivationRewrite rewrite{a.tensor, r.params, a.uses};
+    ActivationRewrite rewrite{a.tensor, r.params, a.uses, a.float_type};
     decisions.push_back({std::move(r), std::move(rewrite)});
   }
   return decisions;

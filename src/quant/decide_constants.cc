@@ -10,6 +10,7 @@
 #include "quant/blockwise_record.h"
 #include "quant/constant_writers.h"
 #include "quant/decide.h"
+#include "quant/float_type.h"
 
 namespace pq::quant {
 namespace {
@@ -23,7 +24,10 @@ class FloatValues {
     size_ = copy_.size();
   }
   explicit FloatValues(const ConstantTensor& c) : size_(static_cast<size_t>(c.element_count)) {
-    if (reinterpret_cast<uintptr_t>(c.data) % alignof(float) == 0) {
+    if (c.data_type != kFloat) {  // float16, bfloat16: read as float32
+      copy_ = ReadFloats(c);
+      data_ = copy_.data();
+    } else if (reinterpret_cast<uintptr_t>(c.data) % alignof(float) == 0) {
       data_ = reinterpret_cast<const float*>(c.data);
     } else {
       copy_.resize(size_);
@@ -54,9 +58,17 @@ Result<QuantizedWeight> QuantizeConstant(const PlannedConstant& c, const Constan
   // Blockwise schemes see the weight as [N, K].
   const FloatValues values = blockwise && c.transposed ? FloatValues(NkValues(source, true))
                                                        : FloatValues(source);
+  // A float16/bfloat16 constant's scales are written in its type: the
+  // record holds them as written.
+  auto as_written = [&](Result<QuantizedWeight> q) {
+    if (!q.ok() || source.data_type == kFloat) return q;
+    q->params.scale = RoundedTo(std::move(q->params.scale), source.data_type);
+    if (q->blockwise) q->blockwise->scales = RoundedTo(std::move(q->blockwise->scales), source.data_type);
+    return q;
+  };
   if (c.role != TensorRole::kWeight) {
-    return QuantizeBias(c.tensor, values.data(), values.size(), c.axis,
-                        activation_params.at(c.activation), weight_params->at({c.weight, c.weight_axis}));
+    return as_written(QuantizeBias(c.tensor, values.data(), values.size(), c.axis,
+                                   activation_params.at(c.activation), weight_params->at({c.weight, c.weight_axis})));
   }
   std::vector<int64_t> dims = source.dims;
   if (blockwise && c.transposed) std::swap(dims[0], dims[1]);
@@ -79,7 +91,8 @@ Result<QuantizedWeight> QuantizeConstant(const PlannedConstant& c, const Constan
   }
   // Embedding tables are rounded to nearest: they are read, not multiplied
   // by calibrated activations.
-  Result<QuantizedWeight> q = c.table ? scheme.QuantizeWeight(view) : rounding.Round(scheme, view, inputs);
+  Result<QuantizedWeight> q =
+      as_written(c.table ? scheme.QuantizeWeight(view) : rounding.Round(scheme, view, inputs));
   if (q.ok()) (*weight_params)[{c.tensor, c.axis}] = q->params;
   return q;
 }
@@ -96,6 +109,7 @@ ConstantDecision MakeDecision(const PlannedConstant& c, const ConstantTensor& so
   r.role = c.role;
   r.consumers = std::move(consumers);
   r.shape = source.dims;
+  r.from_dtype = source.data_type;
   r.scheme = c.role == TensorRole::kWeight ? scheme.Name() : scheme_name;
   r.granularity = blockwise ? scheme.Granularity() : c.axis >= 0 ? "per-channel" : "per-tensor";
   r.params = q.params;
@@ -111,6 +125,7 @@ ConstantDecision MakeDecision(const PlannedConstant& c, const ConstantTensor& so
   w.params = q.params;
   w.data = std::move(q.data);
   w.uses = c.uses;
+  w.float_type = source.data_type;
   w.encoding = c.role != TensorRole::kWeight ? WeightEncoding::kDequantizeLinear : c.encoding.value_or(scheme.Encoding());
   if (w.encoding == WeightEncoding::kMatMulNBits && options.accuracy_level >= 0) {
     w.accuracy_level = options.accuracy_level;

@@ -16,7 +16,7 @@ Status WriteDequantizeLinearConstant(ConstantRewrite& c, const WriteTarget& targ
   for (int64_t d : c.shape) q.add_dims(d);
   q.set_raw_data(std::move(c.data));  // the plan is ours: no second copy
   *graph->add_initializer() = std::move(q);
-  AddQdqParams(graph, names, c.tensor, c.params, w);
+  AddQdqParams(graph, names, c.tensor, c.params, c.float_type, w);
   w->dequantized = names->Make(c.tensor + "_dequantized");
   target.prologue->push_back(MakeQdqNode("DequantizeLinear", names->Make(c.tensor + "_DequantizeLinear"),
                                          {w->quantized, w->scale, w->zero_point}, w->dequantized,

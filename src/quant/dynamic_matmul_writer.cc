@@ -6,7 +6,8 @@
 //   Cast(to float) -> Mul(A_scale x W_scale) -> [Gemm: x alpha, + beta C] -> Y
 //
 // the form ONNX Runtime's quantize_dynamic writes and its graph optimizer
-// fuses into DynamicQuantizeMatMul.
+// fuses into DynamicQuantizeMatMul. A float16 or bfloat16 product has A cast
+// to float32 before DynamicQuantizeLinear and Y cast back after the Mul.
 
 #include "pq/data_type.h"
 #include "pq/model.h"
@@ -32,10 +33,21 @@ std::string WeightAsKn(const ConstantRewrite& c, int64_t* k, int64_t* n) {
 }
 
 // Replaces `node` (reading the weight as input 1) by the dynamic product.
+// A float16 or bfloat16 product (`float_type`) is computed in float32
+// between two Casts (DynamicQuantizeLinear takes float32 only): A is cast to
+// float32 and the product back to A's type, so the node's output keeps it.
 void ReplaceConsumer(const onnx::NodeProto& node, const WrittenNames& w, const std::string& base,
-                     const WriteTarget& target, std::vector<onnx::NodeProto>* out, std::string* product_node) {
+                     int32_t float_type, const WriteTarget& target, std::vector<onnx::NodeProto>* out,
+                     std::string* product_node) {
   NodeList list(target.names, base, out);
-  onnx::NodeProto* dql = list.Add("DynamicQuantizeLinear", {node.input(0)});
+  const bool narrow = float_type != kFloat;
+  std::string a = node.input(0);
+  if (narrow) {
+    onnx::NodeProto* widen = list.Add("Cast", {a});
+    SetInt(widen, "to", kFloat);
+    a = widen->output(0);
+  }
+  onnx::NodeProto* dql = list.Add("DynamicQuantizeLinear", {a});
   const std::string a_q = dql->output(0);
   const std::string a_scale = list.Fresh("a_scale");
   const std::string a_zero_point = list.Fresh("a_zero_point");
@@ -48,8 +60,14 @@ void ReplaceConsumer(const onnx::NodeProto& node, const WrittenNames& w, const s
   SetInt(cast, "to", kFloat);
   const std::string as_float = cast->output(0);
   const std::string scale = list.Add("Mul", {a_scale, w.scale})->output(0);
-  const std::string y = list.Add("Mul", {as_float, scale}, NeedsGemmTail(node) ? "" : node.output(0))->output(0);
-  AddGemmTail(node, y, target.model->mutable_graph(), target.names, target.blockwise, &list);
+  const std::string out_name = NeedsGemmTail(node) ? std::string() : node.output(0);
+  std::string y = list.Add("Mul", {as_float, scale}, narrow ? "" : out_name)->output(0);
+  if (narrow) {
+    onnx::NodeProto* back = list.Add("Cast", {y}, out_name);
+    SetInt(back, "to", float_type);
+    y = back->output(0);
+  }
+  AddGemmTail(node, y, float_type, target.model->mutable_graph(), target.names, target.blockwise, &list);
 }
 
 }  // namespace
@@ -79,7 +97,7 @@ Status WriteDynamicMatMul(ConstantRewrite& c, const WriteTarget& target, Written
     const onnx::NodeProto& node = graph->node(use.first);
     PQ_RETURN_IF_ERROR(CheckReplaceableMatMul(node, use.second, "a dynamic int8 MatMul"));
     std::string product_node;
-    ReplaceConsumer(node, *w, node.name().empty() ? c.tensor : node.name(), target,
+    ReplaceConsumer(node, *w, node.name().empty() ? c.tensor : node.name(), c.float_type, target,
                     &target.blockwise->replace[use.first], &product_node);
     w->nodes.push_back(product_node);
   }

@@ -5,6 +5,7 @@
 
 #include "base/onnx_domain.h"
 #include "onnx/onnx_pb.h"
+#include "quant/float_type.h"
 #include "quant/matmul_replace.h"
 
 namespace pq::quant {
@@ -68,7 +69,7 @@ std::vector<EmbeddingTable> FindEmbeddingTables(const Model& model) {
     const onnx::NodeProto& node = graph.node(i);
     if (!IsDefaultOp(node, "Gather") || node.input_size() != 2 || AttrInt(node, "axis", 0) != 0) continue;
     const ConstantTensor* data = model.FindConstant(node.input(0));
-    if (data == nullptr || data->data_type != onnx::TensorProto::FLOAT || data->dims.size() != 2 ||
+    if (data == nullptr || !IsQuantizableFloat(data->data_type) || data->dims.size() != 2 ||
         model.FindConstant(node.input(1)) != nullptr || (decoder && !FromTokens(producer, node.input(1)))) {
       continue;
     }

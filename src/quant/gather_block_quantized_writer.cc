@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "quant/constant_writers.h"
+#include "quant/float_type.h"
 #include "quant/int4_blockwise.h"
 #include "quant/matmul_replace.h"
 #include "quant/proto_build.h"
@@ -50,7 +51,7 @@ Status WriteGatherBlockQuantized(ConstantRewrite& c, const WriteTarget& target, 
   w->quantized = names->Make(c.tensor + "_quantized");
   w->scale = names->Make(c.tensor + "_scales");
   *graph->add_initializer() = Initializer(w->quantized, onnx::TensorProto::UINT8, {p.n, p.k / 2}, std::move(data));
-  *graph->add_initializer() = Initializer(w->scale, onnx::TensorProto::FLOAT, {p.n, k_blocks}, RawBytes(p.scales));
+  *graph->add_initializer() = Initializer(w->scale, c.float_type, {p.n, k_blocks}, FloatRaw(p.scales, c.float_type));
   if (!symmetric) {
     w->zero_point = names->Make(c.tensor + "_zero_points");
     *graph->add_initializer() =

@@ -1,5 +1,6 @@
 #include "quant/matmul_replace.h"
 
+#include "quant/float_type.h"
 #include "quant/proto_build.h"
 
 namespace pq::quant {
@@ -73,23 +74,23 @@ bool NeedsGemmTail(const onnx::NodeProto& node) {
   return IsGemm(node) && (AttrFloat(node, "alpha", 1.0f) != 1.0f || HasBias(node));
 }
 
-void AddGemmTail(const onnx::NodeProto& node, std::string product, onnx::GraphProto* graph,
-                 NameAllocator* names, BlockwiseNodes* nodes, NodeList* list) {
+void AddGemmTail(const onnx::NodeProto& node, std::string product, int32_t float_type,
+                 onnx::GraphProto* graph, NameAllocator* names, BlockwiseNodes* nodes, NodeList* list) {
   if (!NeedsGemmTail(node)) return;
   const std::string& y = node.output(0);
   const float alpha = AttrFloat(node, "alpha", 1.0f);
   const float beta = AttrFloat(node, "beta", 1.0f);
   const bool bias = HasBias(node);
   if (alpha != 1.0f) {
-    const std::string a = SharedConstant(graph, names, nodes, "gemm_alpha", onnx::TensorProto::FLOAT, {},
-                                         RawBytes(std::vector<float>{alpha}));
+    const std::string a = SharedConstant(graph, names, nodes, "gemm_alpha", float_type, {},
+                                         FloatRaw({alpha}, float_type));
     product = list->Add("Mul", {product, a}, bias ? "" : y)->output(0);
   }
   if (!bias) return;
   std::string c_in = node.input(2);
   if (beta != 1.0f) {
-    const std::string b = SharedConstant(graph, names, nodes, "gemm_beta", onnx::TensorProto::FLOAT, {},
-                                         RawBytes(std::vector<float>{beta}));
+    const std::string b = SharedConstant(graph, names, nodes, "gemm_beta", float_type, {},
+                                         FloatRaw({beta}, float_type));
     c_in = list->Add("Mul", {c_in, b})->output(0);
   }
   list->Add("Add", {product, c_in}, y);

@@ -55,8 +55,9 @@ Status CheckReplaceableMatMul(const onnx::NodeProto& node, int input, const char
 // node writes the node's own output. For a MatMul, an Identity-free rename:
 // REQUIRES the caller named the product's producer output `node.output(0)`
 // when NeedsGemmTail(node) is false.
-void AddGemmTail(const onnx::NodeProto& node, std::string product, onnx::GraphProto* graph,
-                 NameAllocator* names, BlockwiseNodes* nodes, NodeList* list);
+// alpha and beta are written as `float_type`, the product's.
+void AddGemmTail(const onnx::NodeProto& node, std::string product, int32_t float_type,
+                 onnx::GraphProto* graph, NameAllocator* names, BlockwiseNodes* nodes, NodeList* list);
 
 // Whether AddGemmTail adds nodes for `node` (alpha != 1 or a C input).
 bool NeedsGemmTail(const onnx::NodeProto& node);

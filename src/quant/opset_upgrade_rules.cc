@@ -3,6 +3,8 @@
 #include <cstring>
 #include <utility>
 
+#include "pq/data_type.h"
+#include "quant/float_type.h"
 #include "quant/proto_build.h"
 
 namespace pq::quant::upgrade {
@@ -38,6 +40,13 @@ Result<std::string> UpgradeContext::AddScalarOfType(const onnx::NodeProto& node,
   if (dtype == 0 || dtype == onnx::TensorProto::FLOAT) {
     return AddFloats(node, what, {static_cast<float>(value)}, {});
   }
+  if (dtype == onnx::TensorProto::FLOAT16 || dtype == onnx::TensorProto::BFLOAT16) {
+    // The attribute was a float that the op compared with values of this
+    // type; rounded to the type, it bounds them the same way.
+    const std::string name = NewName(node, what);
+    *main_->add_initializer() = Initializer(name, dtype, {}, FloatRaw({static_cast<float>(value)}, dtype));
+    return name;
+  }
   if (dtype == onnx::TensorProto::DOUBLE) {
     const std::string name = NewName(node, what);
     *main_->add_initializer() =
@@ -45,8 +54,8 @@ Result<std::string> UpgradeContext::AddScalarOfType(const onnx::NodeProto& node,
     return name;
   }
   return Status::NotSupported(NodeLabel(node) + ": pq cannot write its " + what +
-                              " as an input of ONNX element type " + std::to_string(dtype) +
-                              " (float and double only)");
+                              " as an input of ONNX element type " + DataTypeName(dtype) +
+                              " (float, float16, bfloat16 and double only)");
 }
 
 void UpgradeContext::Declare(const onnx::GraphProto& graph) {

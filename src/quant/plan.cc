@@ -9,6 +9,7 @@
 #include "onnx/onnx_pb.h"
 #include "pq/data_type.h"
 #include "quant/embedding_tables.h"
+#include "quant/float_type.h"
 
 namespace pq::quant {
 namespace {
@@ -50,6 +51,9 @@ int64_t ChannelAxis(const onnx::NodeProto& node, const ConstantTensor& w) {
   return -1;
 }
 
+// How a constant left unquantized is described: "FP32", or its type's name.
+std::string KeptType(int32_t dtype) { return dtype == kFloat ? "FP32" : DataTypeName(dtype); }
+
 std::string NodeName(const onnx::NodeProto& node, int index) {
   return node.name().empty() ? "#" + std::to_string(index) : node.name();
 }
@@ -68,13 +72,14 @@ void ListOtherConstants(const Model& model, const std::vector<PlannedConstant>& 
       const std::string& input = node.input(k);
       if (input.empty() || seen.count(input) != 0) continue;
       const ConstantTensor* c = model.FindConstant(input);
-      if (c == nullptr || c->data_type != onnx::TensorProto::FLOAT) continue;
+      if (c == nullptr || !IsQuantizableFloat(c->data_type)) continue;
       seen.insert(input);
       const bool bias = k == 2 && (node.op_type() == "Gemm" || node.op_type() == "Conv");
       std::string what = bias ? "bias" : std::to_string(c->dims.size()) + "-D float constant";
       skipped->push_back({NodeName(node, i), node.op_type(), input,
                           what + " (input " + std::to_string(k) + " of " + node.op_type() +
-                              "); weights-only schemes quantize MatMul/Gemm weights only; left FP32"});
+                              "); weights-only schemes quantize MatMul/Gemm weights only; left " +
+                              KeptType(c->data_type)});
     }
   }
 }
@@ -117,6 +122,12 @@ void PlanTables(const Model& model, const QuantizeOptions& options, bool per_cha
     };
     if (excluded) {
       skip("embedding table read by a node excluded by --exclude-nodes/--exclude-op-types; left FP32");
+      continue;
+    }
+    const ConstantTensor* table = model.FindConstant(t.tensor);
+    if (table != nullptr && table->data_type == kBfloat16) {
+      skip(std::string("embedding table: ") + kBfloat16NotWritten);
+      plan->skipped.back().weight_not_taken = true;
       continue;
     }
     PlannedConstant c;
@@ -227,8 +238,13 @@ QuantPlan BuildPlanWith(const Model& model, const QuantizeOptions& options, bool
       skip("weight input '" + weight + "' is not a constant (an activation-by-activation product)");
       continue;
     }
-    if (w->data_type != onnx::TensorProto::FLOAT) {
-      not_taken("weight is " + DataTypeName(w->data_type) + ", not float32 (pq quantizes float32 weights)");
+    if (!IsQuantizableFloat(w->data_type)) {
+      not_taken("weight is " + DataTypeName(w->data_type) +
+                ", not float32, float16 or bfloat16 (pq quantizes floating-point weights of those types)");
+      continue;
+    }
+    if (w->data_type == kBfloat16) {
+      not_taken(kBfloat16NotWritten);
       continue;
     }
     if (node.op_type() == "Gemm" && AttrInt(node, "transA", 0) != 0 && static_mode) {
@@ -309,7 +325,7 @@ QuantPlan BuildPlanWith(const Model& model, const QuantizeOptions& options, bool
       const int64_t out_channels = node.op_type() == "Conv" || AttrInt(node, "transB", 0) != 0
                                        ? w->dims[0]
                                        : w->dims[1];
-      if (b != nullptr && b->data_type == onnx::TensorProto::FLOAT && b->dims.size() == 1 &&
+      if (b != nullptr && IsQuantizableFloat(b->data_type) && b->dims.size() == 1 &&
           b->dims[0] == out_channels) {
         PlannedConstant c;
         c.tensor = node.input(2);
@@ -345,9 +361,17 @@ QuantPlan BuildPlanWith(const Model& model, const QuantizeOptions& options, bool
   for (const auto& out : graph.output()) graph_outputs.insert(out.name());
   std::set<std::string> needed;
   std::set<std::string> conv_outputs;  // every reader takes the DQ output
+  // An activation's float type is its quantized reader's or writer's
+  // weight type (ONNX's T binds them), carried back through pass-through ops.
+  std::map<std::string, int32_t> float_types;
+  auto weight_type = [&](const onnx::NodeProto& node) {
+    const ConstantTensor* w = model.FindConstant(node.input(1));
+    return w != nullptr && IsQuantizableFloat(w->data_type) ? w->data_type : int32_t{kFloat};
+  };
   for (int i : plan.nodes) {
     const onnx::NodeProto& node = graph.node(i);
     needed.insert(node.input(0));
+    float_types[node.input(0)] = weight_type(node);
     // A quantized Conv's output is quantized too, whoever reads it: ONNX
     // Runtime fuses DQ -> Conv -> Q into QLinearConv only with that Q. A
     // single Relu reader carries it (Conv -> Relu -> Q fuses as well).
@@ -361,6 +385,7 @@ QuantPlan BuildPlanWith(const Model& model, const QuantizeOptions& options, bool
     if (graph_outputs.count(out) == 0) {
       needed.insert(out);
       conv_outputs.insert(out);
+      float_types[out] = weight_type(node);
     }
   }
   auto is_pass_through = [&](const onnx::NodeProto& node) {
@@ -388,6 +413,8 @@ QuantPlan BuildPlanWith(const Model& model, const QuantizeOptions& options, bool
     if (model.FindConstant(node.input(0)) != nullptr || !from_quantized(node.input(0))) continue;
     active_pass.insert(i);
     needed.insert(node.input(0));
+    auto type = float_types.find(node.output(0));
+    if (type != float_types.end() && float_types.count(node.input(0)) == 0) float_types[node.input(0)] = type->second;
   }
   // Graph order is topological for valid ONNX; pass-through outputs share
   // their input's parameters, everything else is calibrated.
@@ -424,6 +451,8 @@ QuantPlan BuildPlanWith(const Model& model, const QuantizeOptions& options, bool
   for (const std::string& t : order) {
     PlannedActivation a;
     a.tensor = t;
+    auto type = float_types.find(t);
+    if (type != float_types.end()) a.float_type = type->second;
     auto s = shares.find(t);
     if (s != shares.end()) {
       // Follow the chain to the tensor that owns the parameters.

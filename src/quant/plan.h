@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "pq/data_type.h"
 #include "pq/model.h"
 #include "pq/quantize.h"
 #include "quant/qdq_writer.h"
@@ -48,6 +49,9 @@ struct PlannedActivation {
   std::string tensor;
   std::string shares_params_with;  // "" = calibrated itself
   std::vector<Use> uses;
+  // Its float type (float, float16 or bfloat16): the weight type of the
+  // quantized node that reads or writes it, through pass-through ops.
+  int32_t float_type = kFloat;
 };
 
 struct QuantPlan {

@@ -5,10 +5,12 @@
 #include <vector>
 
 #include "onnx/onnx_pb.h"
+#include "pq/data_type.h"
 #include "quant/blocked_dq_writer.h"
 #include "quant/constant_writers.h"
 #include "quant/embedding_tables.h"
 #include "quant/equivalence_check.h"
+#include "quant/float_type.h"
 #include "quant/opset_upgrade.h"
 #include "quant/prepare.h"
 
@@ -154,6 +156,33 @@ void TableNeeds(const Model& model, const SchemeSet& schemes, bool* per_axis, bo
 }
 
 }  // namespace
+
+bool NeedsHalfQdqOpset(const Model& model, const QuantPlan& plan) {
+  if (model.OpsetVersion("") >= kHalfQdqOpset) return false;
+  for (const PlannedActivation& a : plan.activations) {
+    if (a.float_type != kFloat && !a.uses.empty()) return true;
+  }
+  for (const PlannedConstant& c : plan.constants) {
+    const ConstantTensor* t = model.FindConstant(c.tensor);
+    const bool dq = c.role != TensorRole::kWeight || c.scheme == nullptr ||
+                    c.encoding.value_or(c.scheme->Encoding()) == WeightEncoding::kDequantizeLinear;
+    if (dq && t != nullptr && t->data_type != kFloat) return true;
+  }
+  return false;
+}
+
+Status PrepareHalfQdqOpset(int threads, PreparedModel* prepared) {
+  const int64_t opset = prepared->model->OpsetVersion("");
+  if (opset >= kHalfQdqOpset) return Status::OK();
+  Status up = UpgradeChecked(kHalfQdqOpset, " for float16/bfloat16 QuantizeLinear/DequantizeLinear scales",
+                             threads, prepared);
+  if (up.ok()) return Status::OK();
+  return Status::NotSupported("float16/bfloat16 weights need default-domain opset " +
+                              std::to_string(kHalfQdqOpset) +
+                              " (DequantizeLinear with float16/bfloat16 scales) and the model (opset " +
+                              std::to_string(opset) + ") cannot be upgraded: " + up.message())
+      .WithPrefix(prepared->model->origin());
+}
 
 Result<PreparedModel> PrepareModel(const Model& model, const QuantizeOptions& options,
                                    const SchemeSet& schemes) {

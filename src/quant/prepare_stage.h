@@ -5,7 +5,9 @@
 //   2. An opset that can hold what the writers emit: per-axis
 //      DequantizeLinear (13) for per-channel QDQ weights, QuantizeLinear (10)
 //      for per-tensor ones and the standard-ops decode, 21 for blocked
-//      DequantizeLinear, by pq's own opset upgrade. Every upgrade that
+//      DequantizeLinear, by pq's own opset upgrade (and, once the plan is
+//      known, 19 when it writes float16/bfloat16 QDQ: NeedsHalfQdqOpset).
+//      Every upgrade that
 //      rewrote a node is checked by running both models (or, when they
 //      cannot run, a warning says it was not verified).
 #ifndef PQ_QUANT_PREPARE_STAGE_H_
@@ -18,6 +20,7 @@
 #include "pq/model.h"
 #include "pq/quantize.h"
 #include "pq/status.h"
+#include "quant/plan.h"
 #include "quant/scheme_set.h"
 
 namespace pq::quant {
@@ -36,6 +39,17 @@ struct PreparedModel {
 // errors.
 Result<PreparedModel> PrepareModel(const Model& model, const QuantizeOptions& options,
                                    const SchemeSet& schemes);
+
+// Whether `plan` writes a QuantizeLinear or DequantizeLinear of a float16
+// or bfloat16 value (a weight, bias or activation of that type) and `model`
+// is below kHalfQdqOpset, from which those ops take such scales.
+bool NeedsHalfQdqOpset(const Model& model, const QuantPlan& plan);
+
+// Upgrades `prepared->model` to kHalfQdqOpset (checked and recorded as the
+// other upgrades). The caller plans the upgraded model again: an upgrade
+// may rewrite nodes. Errors (kNotSupported): the model cannot be upgraded,
+// naming why.
+Status PrepareHalfQdqOpset(int threads, PreparedModel* prepared);
 
 }  // namespace pq::quant
 

@@ -2,8 +2,11 @@
 
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #include "pq/data_type.h"
+#include "quant/float_type.h"
+#include "quant/proto_build.h"
 
 namespace pq::quant {
 namespace {
@@ -49,12 +52,17 @@ void AddIntAttribute(onnx::NodeProto* node, const char* name, int64_t value) {
 }  // namespace
 
 void AddQdqParams(onnx::GraphProto* graph, NameAllocator* names, const std::string& base,
-                  const QuantParams& params, WrittenNames* written) {
+                  const QuantParams& params, int32_t float_type, WrittenNames* written) {
   const bool scalar = params.axis < 0;
   written->scale = names->Make(base + "_scale");
   written->zero_point = names->Make(base + "_zero_point");
-  *graph->add_initializer() =
-      VectorTensor<float>(written->scale, kFloat, params.scale, scalar, 4);
+  if (float_type == kFloat) {
+    *graph->add_initializer() = VectorTensor<float>(written->scale, kFloat, params.scale, scalar, 4);
+  } else {
+    onnx::TensorProto scale = Initializer(written->scale, float_type, {}, FloatRaw(params.scale, float_type));
+    if (!scalar) scale.add_dims(static_cast<int64_t>(params.scale.size()));
+    *graph->add_initializer() = std::move(scale);
+  }
   *graph->add_initializer() = VectorTensor<int64_t>(written->zero_point, params.dtype, params.zero_point,
                                                     scalar, ElementBytes(params.dtype));
 }

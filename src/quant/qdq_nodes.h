@@ -13,11 +13,11 @@
 
 namespace pq::quant {
 
-// Adds `base`_scale (float) and `base`_zero_point (params.dtype) initializers
-// holding `params` (scalars when params.axis < 0, else 1-D) to `graph`, and
-// names them in `written`.
+// Adds `base`_scale (of `float_type`: float, float16 or bfloat16) and
+// `base`_zero_point (params.dtype) initializers holding `params` (scalars
+// when params.axis < 0, else 1-D) to `graph`, and names them in `written`.
 void AddQdqParams(onnx::GraphProto* graph, NameAllocator* names, const std::string& base,
-                  const QuantParams& params, WrittenNames* written);
+                  const QuantParams& params, int32_t float_type, WrittenNames* written);
 
 // A QuantizeLinear or DequantizeLinear node (`op`) with params' axis and
 // block_size attributes when set.

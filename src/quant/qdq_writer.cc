@@ -52,7 +52,7 @@ Status WriteActivations(const std::vector<ActivationRewrite>& activations, onnx:
     PQ_RETURN_IF_ERROR(CheckUses(*graph, a.uses, a.tensor));
     WrittenNames w;
     w.tensor = a.tensor;
-    AddQdqParams(graph, names, a.tensor, a.params, &w);
+    AddQdqParams(graph, names, a.tensor, a.params, a.float_type, &w);
     w.quantized = names->Make(a.tensor + "_quantized");
     w.dequantized = names->Make(a.tensor + "_dequantized");
     std::vector<onnx::NodeProto> pair = {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "pq/data_type.h"
 #include "pq/quant_params.h"
 #include "pq/status.h"
 #include "quant/scheme.h"
@@ -38,6 +39,9 @@ struct ConstantRewrite {
   bool transposed = false;
   // kMatMulNBits: the accuracy_level attribute to write (-1 = none).
   int64_t accuracy_level = -1;
+  // The constant's float type (float, float16 or bfloat16): the type of
+  // the scales and of the dequantized value the consumers read.
+  int32_t float_type = kFloat;
 };
 
 // An activation to pass through QuantizeLinear -> DequantizeLinear.
@@ -45,6 +49,7 @@ struct ActivationRewrite {
   std::string tensor;
   QuantParams params;             // per-tensor
   std::vector<Use> uses;          // inputs to rewire to the dequantized value
+  int32_t float_type = kFloat;    // the activation's float type: its scale's
 };
 
 struct QdqPlan {

@@ -125,12 +125,17 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
 
   Result<quant::PreparedModel> prepared = quant::PrepareModel(model, options, schemes.value());
   if (!prepared.ok()) return prepared.status();
-  const Model& ready = *prepared->model;
   outcome.per_channel = prepared->per_channel && options.per_channel;
+  quant::QuantPlan plan =
+      quant::BuildPlan(*prepared->model, options, static_mode, outcome.per_channel, schemes.value());
+  // float16/bfloat16 scales need opset 19: upgraded, then planned again.
+  if (quant::NeedsHalfQdqOpset(*prepared->model, plan)) {
+    PQ_RETURN_IF_ERROR(quant::PrepareHalfQdqOpset(options.threads, &prepared.value()));
+    plan = quant::BuildPlan(*prepared->model, options, static_mode, outcome.per_channel, schemes.value());
+  }
+  const Model& ready = *prepared->model;
   outcome.transformations = prepared->transformations;
   outcome.warnings.insert(outcome.warnings.end(), prepared->warnings.begin(), prepared->warnings.end());
-
-  quant::QuantPlan plan = quant::BuildPlan(ready, options, static_mode, outcome.per_channel, schemes.value());
   outcome.skipped = plan.skipped;
   outcome.nodes_quantized = static_cast<int64_t>(plan.nodes.size()) + plan.table_gathers;
 

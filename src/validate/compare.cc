@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "onnx/onnx_pb.h"
+#include "pq/data_type.h"
 #include "pq/language_model.h"
 #include "pq/validate.h"
 #include "validate/labels.h"
@@ -127,8 +128,8 @@ Status CheckInputs(const Executor& reference, const Executor& candidate, const s
     }
     if (it->dtype != r.dtype) {
       return Status::InvalidInput(origin + ": input '" + r.name + "' has element type " +
-                                  std::to_string(it->dtype) + ", the reference's has " +
-                                  std::to_string(r.dtype));
+                                  DataTypeName(it->dtype) + ", the reference's has " +
+                                  DataTypeName(r.dtype));
     }
   }
   if (candidate.inputs().size() != reference.inputs().size()) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "pq/data_type.h"
 #include "validate/tensor_values.h"
 
 namespace pq::validate {
@@ -77,7 +78,7 @@ void OutputErrorSums::Fill(OutputComparison* out) const {
 Result<std::vector<double>> ToDoubles(const Tensor& t, const std::string& what) {
   std::optional<std::vector<double>> values = ConvertElements<double>(t);
   if (!values) {
-    return Status::InvalidInput(what + " has element type " + std::to_string(t.dtype()) +
+    return Status::InvalidInput(what + " has element type " + DataTypeName(t.dtype()) +
                                 ", which pq cannot compare");
   }
   return std::move(*values);
