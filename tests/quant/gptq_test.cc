@@ -13,6 +13,7 @@
 
 #include "quant/fourbit_decode.h"
 #include "quant/gptq_solver.h"
+#include "quant/correlated_hessian.h"
 #include "quant/hessian_collector.h"
 #include "quant/scheme_bases.h"
 #include "quant/weight_rounding.h"
@@ -27,24 +28,10 @@ constexpr int64_t kN = 48, kK = 128, kRows = 2048;
 constexpr int kDirections = 6;
 constexpr float kNoise = 0.05f;
 
-// X = Z A + noise, Z [rows, directions] standard normal: inputs strongly
-// correlated, as a transformer's are. Returns X^T X.
+// X = Z A + noise: inputs strongly correlated, as a transformer's are
+// (tests/quant/correlated_hessian.h). Returns X^T X.
 InputHessian CorrelatedHessian(uint32_t seed, int64_t k = kK) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  Eigen::MatrixXd a(kDirections, k);
-  for (int64_t i = 0; i < a.size(); ++i) a.data()[i] = normal(rng);
-  Eigen::MatrixXd x(kRows, k);
-  for (int64_t r = 0; r < kRows; ++r) {
-    Eigen::RowVectorXd z(kDirections);
-    for (int d = 0; d < kDirections; ++d) z(d) = normal(rng);
-    x.row(r) = z * a;
-    for (int64_t c = 0; c < k; ++c) x(r, c) += kNoise * normal(rng);
-  }
-  InputHessian h;
-  h.rows = kRows;
-  h.xtx = x.transpose() * x;
-  return h;
+  return SyntheticCorrelatedHessian(seed, k, kRows, kDirections, kNoise);
 }
 
 std::vector<float> GaussianWeight(int64_t n, int64_t k, uint32_t seed) {

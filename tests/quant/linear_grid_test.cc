@@ -14,6 +14,7 @@
 
 #include "quant/awq_search.h"
 #include "quant/gptq_solver.h"
+#include "quant/correlated_hessian.h"
 #include "quant/hessian_collector.h"
 #include "quant/weight_grid.h"
 #include "quant/weight_rounding.h"
@@ -28,23 +29,9 @@ constexpr double kNoise = 0.05;
 // (it is kept when GPTQ loses); on correlated inputs it must clearly win.
 constexpr double kMaxGptqToRtnRatio = 0.9;
 
-// X^T X of X = Z A + noise (Z [rows, directions] standard normal).
+// X^T X of X = Z A + noise (tests/quant/correlated_hessian.h).
 InputHessian CorrelatedHessian(uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> normal(0.0, 1.0);
-  Eigen::MatrixXd a(kDirections, kK);
-  for (int64_t i = 0; i < a.size(); ++i) a.data()[i] = normal(rng);
-  Eigen::MatrixXd x(kRows, kK);
-  for (int64_t r = 0; r < kRows; ++r) {
-    Eigen::RowVectorXd z(kDirections);
-    for (int d = 0; d < kDirections; ++d) z(d) = normal(rng);
-    x.row(r) = z * a;
-    for (int64_t c = 0; c < kK; ++c) x(r, c) += kNoise * normal(rng);
-  }
-  InputHessian h;
-  h.rows = kRows;
-  h.xtx = x.transpose() * x;
-  return h;
+  return SyntheticCorrelatedHessian(seed, kK, kRows, kDirections, kNoise);
 }
 
 // [n, k] Gaussian weights with a shifted mean per row (so that asymmetric
