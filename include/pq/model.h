@@ -83,7 +83,7 @@ class Model {
 
   // Loads and validates the model at `path`.
   // Errors: kInvalidInput (unreadable, not ONNX, malformed, unsafe external
-  // data), kNotSupported (ir_version < 3, default-domain opset < 7, segmented
+  // data), kNotSupported (ir_version < 3, default-domain opset < 1, segmented
   // tensors). Newer ir_version/opset than pq knows load with a warning.
   static Result<std::unique_ptr<Model>> Load(const std::string& path);
 
