@@ -4,8 +4,18 @@
 #define PQ_BASE_FLOAT16_H_
 
 #include <cstdint>
+#include <cstring>
 
 namespace pq {
+
+// Returns the float value of the bfloat16 with bits `b` (exact: bfloat16 is
+// the top half of a float).
+inline float Bfloat16BitsToFloat(uint16_t b) {
+  const uint32_t bits = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
 
 // Returns the float value of the half with bits `h` (exact: every half is a
 // float). Subnormals, infinities and NaN (payload kept) are decoded.

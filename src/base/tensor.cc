@@ -122,8 +122,7 @@ Result<Tensor> TensorFromBytes(int32_t dtype, const std::vector<int64_t>& shape,
     for (int64_t i = 0; i < *count; ++i) {
       uint16_t b;
       std::memcpy(&b, bytes + 2 * i, 2);
-      const uint32_t bits = static_cast<uint32_t>(b) << 16;  // bfloat16 is float's top half
-      std::memcpy(&out[i], &bits, 4);
+      out[i] = Bfloat16BitsToFloat(b);
     }
   } else if (dtype == kDouble) {
     float* out = t->data<float>();

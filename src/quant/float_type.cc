@@ -26,9 +26,8 @@ std::vector<float> ReadFloats(const ConstantTensor& c) {
     std::memcpy(&bits, c.data + 2 * i, 2);
     if (c.data_type == kFloat16) {
       out[i] = HalfBitsToFloat(bits);
-    } else {  // bfloat16: the top half of a float
-      const uint32_t wide = static_cast<uint32_t>(bits) << 16;
-      std::memcpy(&out[i], &wide, 4);
+    } else {
+      out[i] = Bfloat16BitsToFloat(bits);
     }
   }
   return out;
