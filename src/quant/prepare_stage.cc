@@ -172,15 +172,11 @@ bool NeedsHalfQdqOpset(const Model& model, const QuantPlan& plan) {
 }
 
 Status PrepareHalfQdqOpset(int threads, PreparedModel* prepared) {
-  const int64_t opset = prepared->model->OpsetVersion("");
-  if (opset >= kHalfQdqOpset) return Status::OK();
-  Status up = UpgradeChecked(kHalfQdqOpset, " for float16/bfloat16 QuantizeLinear/DequantizeLinear scales",
-                             threads, prepared);
-  if (up.ok()) return Status::OK();
-  return Status::NotSupported("float16/bfloat16 weights need default-domain opset " +
-                              std::to_string(kHalfQdqOpset) +
-                              " (DequantizeLinear with float16/bfloat16 scales) and the model (opset " +
-                              std::to_string(opset) + ") cannot be upgraded: " + up.message())
+  return RequireOpset(kHalfQdqOpset, " for float16/bfloat16 QuantizeLinear/DequantizeLinear scales",
+                      "float16/bfloat16 weights need default-domain opset " +
+                          std::to_string(kHalfQdqOpset) +
+                          " (DequantizeLinear with float16/bfloat16 scales)",
+                      "", threads, prepared)
       .WithPrefix(prepared->model->origin());
 }
 
