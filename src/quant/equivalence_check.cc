@@ -41,10 +41,10 @@ int64_t IndexBound(const Model& model, const std::string& input) {
 // Inputs for every graph input of `executor`, fixed seed, dynamic dims as 1:
 // float inputs (float16 ones are fed as float) uniform in [-1, 1]; integer
 // inputs uniform in [0, IndexBound); bool inputs 0 or 1.
-Result<std::map<std::string, Tensor>> SampleInputs(const Model& model, const Executor& executor) {
+Result<Feeds> SampleInputs(const Model& model, const Executor& executor) {
   std::mt19937 rng(1234);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::map<std::string, Tensor> feeds;
+  Feeds feeds;
   for (const TensorInfo& info : executor.inputs()) {
     const int32_t dtype = ExecutorFeedType(info.dtype);
     const bool is_int = dtype == kInt64 || dtype == kInt32;
@@ -71,9 +71,9 @@ Result<std::map<std::string, Tensor>> SampleInputs(const Model& model, const Exe
   return feeds;
 }
 
-// Float outputs agree within kEquivalenceTolerance (relative L2); all others
-// (integer, bool) exactly.
-Status CompareOutput(const std::string& name, const Tensor& x, const Tensor& y) {
+// Float outputs agree within `tolerance` (relative L2); all others (integer,
+// bool) exactly.
+Status CompareOutput(const std::string& name, const Tensor& x, const Tensor& y, double tolerance) {
   const std::string which = "output '" + name + "'";
   if (x.shape() != y.shape() || x.dtype() != y.dtype()) {
     return Status::InvalidInput(which + " differs in shape or type");
@@ -91,37 +91,47 @@ Status CompareOutput(const std::string& name, const Tensor& x, const Tensor& y) 
     diff += d * d;
     norm += static_cast<double>(x.data<float>()[i]) * x.data<float>()[i];
   }
-  if (std::sqrt(diff) > kEquivalenceTolerance * std::max(std::sqrt(norm), 1e-12)) {
+  if (std::sqrt(diff) > tolerance * std::max(std::sqrt(norm), 1e-12)) {
     return Status::InvalidInput(which + " differs after conversion");
+  }
+  return Status::OK();
+}
+
+// Runs both executors on `feeds` and compares their outputs.
+Status CompareRuns(Executor& ea, Executor& eb, const Feeds& feeds, double tolerance) {
+  Result<std::vector<Tensor>> ra = ea.Run(feeds);
+  if (!ra.ok()) return ra.status();
+  Result<std::vector<Tensor>> rb = eb.Run(feeds);
+  if (!rb.ok()) return rb.status();
+  if (ra->size() != rb->size()) {
+    return Status::InvalidInput("the models have " + std::to_string(ra->size()) + " and " +
+                                std::to_string(rb->size()) + " outputs");
+  }
+  const std::vector<TensorInfo>& outputs = ea.outputs();
+  for (size_t o = 0; o < ra->size(); ++o) {
+    const std::string name = o < outputs.size() ? outputs[o].name : std::to_string(o);
+    PQ_RETURN_IF_ERROR(CompareOutput(name, (*ra)[o], (*rb)[o], tolerance));
   }
   return Status::OK();
 }
 
 }  // namespace
 
-Status CheckSameOutputs(const Model& a, const Model& b, int threads) {
+Status CheckSameOutputs(const Model& a, const Model& b, int threads, double tolerance,
+                        const std::vector<Feeds>& feeds) {
   ExecutorOptions options;
   options.threads = threads;
   Result<std::unique_ptr<Executor>> ea = Executor::Create(a, options);
   if (!ea.ok()) return ea.status();
   Result<std::unique_ptr<Executor>> eb = Executor::Create(b, options);
   if (!eb.ok()) return eb.status();
-  Result<std::map<std::string, Tensor>> feeds = SampleInputs(a, *ea.value());
-  if (!feeds.ok()) return feeds.status();
-  Result<std::vector<Tensor>> ra = ea.value()->Run(feeds.value());
-  if (!ra.ok()) return ra.status();
-  Result<std::vector<Tensor>> rb = eb.value()->Run(feeds.value());
-  if (!rb.ok()) return rb.status();
-  if (ra->size() != rb->size()) {
-    return Status::InvalidInput("the models have " + std::to_string(ra->size()) + " and " +
-                                std::to_string(rb->size()) + " outputs");
+  if (!feeds.empty()) {
+    for (const Feeds& f : feeds) PQ_RETURN_IF_ERROR(CompareRuns(*ea.value(), *eb.value(), f, tolerance));
+    return Status::OK();
   }
-  const std::vector<TensorInfo>& outputs = ea.value()->outputs();
-  for (size_t o = 0; o < ra->size(); ++o) {
-    const std::string name = o < outputs.size() ? outputs[o].name : std::to_string(o);
-    PQ_RETURN_IF_ERROR(CompareOutput(name, (*ra)[o], (*rb)[o]));
-  }
-  return Status::OK();
+  Result<Feeds> sample = SampleInputs(a, *ea.value());
+  if (!sample.ok()) return sample.status();
+  return CompareRuns(*ea.value(), *eb.value(), sample.value(), tolerance);
 }
 
 }  // namespace pq::quant

@@ -1,11 +1,15 @@
 #include "quant/prepare_stage.h"
 
+#include <algorithm>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "onnx/onnx_pb.h"
 #include "pq/data_type.h"
+#include "pq/dataset.h"
+#include "pq/executor.h"
 #include "quant/blocked_dq_writer.h"
 #include "quant/constant_writers.h"
 #include "quant/embedding_tables.h"
@@ -21,6 +25,50 @@ namespace {
 // QuantizeLinear/DequantizeLinear exist from opset 10.
 constexpr int64_t kPerAxisOpset = 13;
 constexpr int64_t kMinQdqOpset = 10;
+
+// An opset upgrade rewrites nodes into their newer, same-meaning forms: both
+// models' float outputs must agree within this relative L2 (integer outputs
+// exactly).
+constexpr double kUpgradeTolerance = 1e-6;
+// How many calibration batches the upgrade check runs both models on.
+constexpr int64_t kUpgradeCheckBatches = 2;
+
+// The inputs the upgrade check runs on: the first kUpgradeCheckBatches
+// batches of --calib (read for `model`'s inputs) when given, else none (the
+// check generates a sample). Errors: the dataset's (data that does not fit
+// the model), so they surface before any work as calibration's would.
+Result<std::vector<Feeds>> UpgradeCheckFeeds(const Model& model, const QuantizeOptions& options) {
+  std::vector<Feeds> feeds;
+  if (options.calib_paths.empty() || options.calibration_statistics != nullptr) return feeds;
+  DatasetOptions data_options;
+  data_options.outputs = Executor::GraphOutputs(model);
+  data_options.tokens = options.calib_tokens;
+  Result<std::unique_ptr<Dataset>> data =
+      Dataset::Open(options.calib_paths, Executor::GraphInputs(model), data_options);
+  if (!data.ok()) return data.status();
+  const int64_t batch = std::max<int64_t>(1, options.calib_batch);
+  int64_t available = data.value()->num_samples();
+  if (options.calib_samples > 0) available = std::min(available, options.calib_samples);
+  for (int64_t first = 0; first < available && static_cast<int64_t>(feeds.size()) < kUpgradeCheckBatches;
+       first += batch) {
+    Result<Feeds> f = data.value()->Batch(first, std::min(batch, available - first));
+    if (!f.ok()) return f.status();
+    feeds.push_back(std::move(f).value());
+  }
+  return feeds;
+}
+
+// What every checked upgrade of one Prepare needs: threads, and the check's
+// inputs, read on first use (only a rewriting upgrade runs the models).
+// `data_status` keeps a failure to read them, which is the user's data
+// error, not the upgrade's.
+struct UpgradeCheck {
+  explicit UpgradeCheck(const QuantizeOptions& o) : options(o) {}
+  const QuantizeOptions& options;
+  bool read = false;
+  std::vector<Feeds> feeds;
+  Status data_status;
+};
 
 Status FoldOrCopy(const Model& model, bool fold, PreparedModel* prepared) {
   if (!fold) {
@@ -48,7 +96,7 @@ Status FoldOrCopy(const Model& model, bool fold, PreparedModel* prepared) {
 // construction; a warning says it was not verified. Records the
 // transformation. Errors: the upgrade's (naming the node), kInvalidInput
 // naming the rewritten nodes when the outputs differ.
-Status UpgradeChecked(int64_t target, const std::string& purpose, int threads,
+Status UpgradeChecked(int64_t target, const std::string& purpose, UpgradeCheck* check,
                       PreparedModel* prepared) {
   const Model& model = *prepared->model;
   const int64_t opset = model.OpsetVersion("");
@@ -65,7 +113,17 @@ Status UpgradeChecked(int64_t target, const std::string& purpose, int threads,
   } else {
     std::string nodes;
     for (const std::string& n : rewritten) nodes += (nodes.empty() ? "" : ", ") + n;
-    Status same = CheckSameOutputs(model, *upgraded.value(), threads);
+    if (!check->read) {
+      Result<std::vector<Feeds>> feeds = UpgradeCheckFeeds(model, check->options);
+      check->read = true;
+      if (!feeds.ok()) {
+        check->data_status = feeds.status();
+        return feeds.status();
+      }
+      check->feeds = std::move(feeds).value();
+    }
+    Status same = CheckSameOutputs(model, *upgraded.value(), check->options.threads, kUpgradeTolerance,
+                                   check->feeds);
     // The text of the verified case is what reports have always said.
     what += std::to_string(rewritten.size()) + " node(s) rewritten";
     if (same.ok()) {
@@ -90,13 +148,14 @@ Status UpgradeChecked(int64_t target, const std::string& purpose, int threads,
 // Gives the model an opset that can hold per-axis parameters when asked
 // (13), else one that has QuantizeLinear (10). When the upgrade to 13
 // fails, weights go per-tensor with a warning (upgrading to 10 if needed).
-Status PrepareQdqOpset(bool want_per_channel, int threads, PreparedModel* prepared) {
+Status PrepareQdqOpset(bool want_per_channel, UpgradeCheck* check, PreparedModel* prepared) {
   const int64_t opset = prepared->model->OpsetVersion("");
   prepared->per_channel = want_per_channel;
   if (opset >= kPerAxisOpset || (!want_per_channel && opset >= kMinQdqOpset)) return Status::OK();
   if (want_per_channel) {
-    Status up = UpgradeChecked(kPerAxisOpset, "", threads, prepared);
+    Status up = UpgradeChecked(kPerAxisOpset, "", check, prepared);
     if (up.ok()) return Status::OK();
+    PQ_RETURN_IF_ERROR(check->data_status);
     prepared->per_channel = false;
     prepared->warnings.push_back("per-channel weights need opset " +
                                  std::to_string(kPerAxisOpset) + " and upgrading from opset " +
@@ -104,7 +163,8 @@ Status PrepareQdqOpset(bool want_per_channel, int threads, PreparedModel* prepar
                                  "); weights are per-tensor");
     if (opset >= kMinQdqOpset) return Status::OK();
   }
-  Status up = UpgradeChecked(kMinQdqOpset, "", threads, prepared);
+  Status up = UpgradeChecked(kMinQdqOpset, "", check, prepared);
+  PQ_RETURN_IF_ERROR(check->data_status);
   if (!up.ok()) {
     return Status::NotSupported(prepared->model->origin() + ": opset " + std::to_string(opset) +
                                 " has no QuantizeLinear and the upgrade to opset " +
@@ -118,29 +178,30 @@ Status PrepareQdqOpset(bool want_per_channel, int threads, PreparedModel* prepar
 // the upgrade's record. Errors (kNotSupported) read "<needs> and the model
 // (opset N) cannot be upgraded: <why><hint>".
 Status RequireOpset(int64_t target, const std::string& purpose, const std::string& needs,
-                    const std::string& hint, int threads, PreparedModel* prepared) {
+                    const std::string& hint, UpgradeCheck* check, PreparedModel* prepared) {
   const int64_t opset = prepared->model->OpsetVersion("");
   if (opset >= target) return Status::OK();
-  Status up = UpgradeChecked(target, purpose, threads, prepared);
+  Status up = UpgradeChecked(target, purpose, check, prepared);
   if (up.ok()) return Status::OK();
+  PQ_RETURN_IF_ERROR(check->data_status);
   return Status::NotSupported(needs + " and the model (opset " + std::to_string(opset) +
                               ") cannot be upgraded: " + up.message() + hint);
 }
 
 // Opset 21 for blocked DequantizeLinear with int4; the error says that
 // --int4-format ort works at any opset.
-Status PrepareBlockedDqOpset(int threads, PreparedModel* prepared) {
+Status PrepareBlockedDqOpset(UpgradeCheck* check, PreparedModel* prepared) {
   return RequireOpset(kBlockedDqOpset, " for blocked DequantizeLinear",
                       "--int4-format onnx needs default-domain opset " + std::to_string(kBlockedDqOpset),
-                      "; --int4-format ort works at any opset", threads, prepared);
+                      "; --int4-format ort works at any opset", check, prepared);
 }
 
 // Opset 11 for DynamicQuantizeLinear, which int8-dynamic writes.
-Status PrepareDynamicQuantizeOpset(int threads, PreparedModel* prepared) {
+Status PrepareDynamicQuantizeOpset(UpgradeCheck* check, PreparedModel* prepared) {
   return RequireOpset(kDynamicQuantizeOpset, " for DynamicQuantizeLinear",
                       "int8-dynamic needs default-domain opset " +
                           std::to_string(kDynamicQuantizeOpset) + " (DynamicQuantizeLinear)",
-                      "", threads, prepared);
+                      "", check, prepared);
 }
 
 // What the embedding tables of `model` will be written as (SchemeSet::
@@ -171,18 +232,20 @@ bool NeedsHalfQdqOpset(const Model& model, const QuantPlan& plan) {
   return false;
 }
 
-Status PrepareHalfQdqOpset(int threads, PreparedModel* prepared) {
+Status PrepareHalfQdqOpset(const QuantizeOptions& options, PreparedModel* prepared) {
+  UpgradeCheck check(options);
   return RequireOpset(kHalfQdqOpset, " for float16/bfloat16 QuantizeLinear/DequantizeLinear scales",
                       "float16/bfloat16 weights need default-domain opset " +
                           std::to_string(kHalfQdqOpset) +
                           " (DequantizeLinear with float16/bfloat16 scales)",
-                      "", threads, prepared)
+                      "", &check, prepared)
       .WithPrefix(prepared->model->origin());
 }
 
 Result<PreparedModel> PrepareModel(const Model& model, const QuantizeOptions& options,
                                    const SchemeSet& schemes) {
   PreparedModel prepared;
+  UpgradeCheck check(options);
   PQ_RETURN_IF_ERROR(FoldOrCopy(model, options.fold_batchnorm, &prepared));
   // The opset matters to DequantizeLinear (per-axis from 13) and to the
   // standard-ops decode (opset 10); fused com.microsoft forms need neither.
@@ -192,14 +255,14 @@ Result<PreparedModel> PrepareModel(const Model& model, const QuantizeOptions& op
                       (schemes.embedding != nullptr && schemes.embedding->Encoding() == WeightEncoding::kCodebookDecode);
   if (schemes.WritesDequantizeLinear() || table_dq || decode) {
     const bool per_axis = options.per_channel && (schemes.WritesDequantizeLinear() || table_dq);
-    PQ_RETURN_IF_ERROR(PrepareQdqOpset(per_axis, options.threads, &prepared));
+    PQ_RETURN_IF_ERROR(PrepareQdqOpset(per_axis, &check, &prepared));
   }
   if (schemes.Writes(WeightEncoding::kBlockedDequantizeLinear) || table_blocked) {
-    Status ready = PrepareBlockedDqOpset(options.threads, &prepared);
+    Status ready = PrepareBlockedDqOpset(&check, &prepared);
     if (!ready.ok()) return ready.WithPrefix(model.origin());
   }
   if (schemes.Writes(WeightEncoding::kDynamicMatMul)) {
-    Status ready = PrepareDynamicQuantizeOpset(options.threads, &prepared);
+    Status ready = PrepareDynamicQuantizeOpset(&check, &prepared);
     if (!ready.ok()) return ready.WithPrefix(model.origin());
   }
   return prepared;

@@ -8,8 +8,9 @@
 //      DequantizeLinear, by pq's own opset upgrade (and, once the plan is
 //      known, 19 when it writes float16/bfloat16 QDQ: NeedsHalfQdqOpset).
 //      Every upgrade that
-//      rewrote a node is checked by running both models (or, when they
-//      cannot run, a warning says it was not verified).
+//      rewrote a node is checked by running both models on the first
+//      batches of --calib when given, else on a generated sample (or, when
+//      they cannot run, a warning says it was not verified).
 #ifndef PQ_QUANT_PREPARE_STAGE_H_
 #define PQ_QUANT_PREPARE_STAGE_H_
 
@@ -36,7 +37,8 @@ struct PreparedModel {
 
 // Errors: kNotSupported (an opset below 10 that cannot be upgraded, a model
 // --int4-format onnx cannot bring to opset 21, naming why), the folding's
-// errors.
+// errors, the calibration data's (read for the upgrade check) when it does
+// not fit the model.
 Result<PreparedModel> PrepareModel(const Model& model, const QuantizeOptions& options,
                                    const SchemeSet& schemes);
 
@@ -49,7 +51,7 @@ bool NeedsHalfQdqOpset(const Model& model, const QuantPlan& plan);
 // other upgrades). The caller plans the upgraded model again: an upgrade
 // may rewrite nodes. Errors (kNotSupported): the model cannot be upgraded,
 // naming why.
-Status PrepareHalfQdqOpset(int threads, PreparedModel* prepared);
+Status PrepareHalfQdqOpset(const QuantizeOptions& options, PreparedModel* prepared);
 
 }  // namespace pq::quant
 

@@ -130,7 +130,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
       quant::BuildPlan(*prepared->model, options, static_mode, outcome.per_channel, schemes.value());
   // float16/bfloat16 scales need opset 19: upgraded, then planned again.
   if (quant::NeedsHalfQdqOpset(*prepared->model, plan)) {
-    PQ_RETURN_IF_ERROR(quant::PrepareHalfQdqOpset(options.threads, &prepared.value()));
+    PQ_RETURN_IF_ERROR(quant::PrepareHalfQdqOpset(options, &prepared.value()));
     plan = quant::BuildPlan(*prepared->model, options, static_mode, outcome.per_channel, schemes.value());
   }
   const Model& ready = *prepared->model;

@@ -126,5 +126,38 @@ TEST(EquivalenceCheckTest, IntegerOutputsAreComparedExactly) {
   EXPECT_TRUE(testing::Mentions(s.message(), "output 'Y' (int64)")) << s.message();
 }
 
+// Y = Relu(X) and Y = Relu(Min(X, 1)) agree on the generated sample (values
+// in [-1, 1]) and differ on inputs above 1.
+std::unique_ptr<Model> ReluModel(bool capped) {
+  testing::GraphBuilder g;
+  g.Input("X", {1, 4}).Output("Y", {1, 4}).Floats("one", {1}, {1.0f});
+  if (capped) {
+    g.Node("Min", {"X", "one"}, {"M"});
+    g.Node("Relu", {"M"}, {"Y"});
+  } else {
+    g.Node("Relu", {"X"}, {"Y"});
+  }
+  return g.Build();
+}
+
+TEST(EquivalenceCheckTest, GivenFeedsAreWhatBothModelsRunOn) {
+  EXPECT_TRUE(CheckSameOutputs(*ReluModel(false), *ReluModel(true), 1).ok());
+  std::vector<Feeds> inside = {{{"X", testing::Floats({1, 4}, {-0.5f, 0.25f, 0.5f, 1.0f})}}};
+  EXPECT_TRUE(CheckSameOutputs(*ReluModel(false), *ReluModel(true), 1, kEquivalenceTolerance, inside).ok());
+  std::vector<Feeds> outside = {inside[0], {{"X", testing::Floats({1, 4}, {-2.0f, 0.5f, 3.0f, 4.0f})}}};
+  Status s = CheckSameOutputs(*ReluModel(false), *ReluModel(true), 1, kEquivalenceTolerance, outside);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(testing::Mentions(s.message(), "output 'Y'")) << s.message();
+}
+
+TEST(EquivalenceCheckTest, ToleranceIsTheCallers) {
+  // A change of 1e-6 relative: inside the default, outside 1e-7.
+  const float factor = static_cast<float>(1.0 + kEquivalenceTolerance / 10);
+  auto a = testing::ModelOf(testing::ConvMlpProto());
+  auto b = testing::ModelOf(Scaled(testing::ConvMlpProto(), kWg, factor));
+  EXPECT_TRUE(CheckSameOutputs(*a, *b, 1, kEquivalenceTolerance).ok());
+  EXPECT_FALSE(CheckSameOutputs(*a, *b, 1, kEquivalenceTolerance / 100).ok());
+}
+
 }  // namespace
 }  // namespace pq::quant

@@ -119,6 +119,38 @@ TEST(PrepareStageTest, OpsetNineSoftmaxIsRewrittenAndVerified) {
   EXPECT_TRUE(Mentions(t, "outputs verified equal")) << t;
 }
 
+// With --calib, the upgrade check runs both models on the calibration data
+// (here values up to 4, outside the generated sample's [-1, 1]).
+TEST(PrepareStageTest, UpgradeCheckRunsOnTheCalibrationData) {
+  auto model = testing::ModelOf(ConvMlpSoftmaxProto(9));
+  ASSERT_NE(model, nullptr);
+  testing::TempDir dir;
+  testing::WriteConvMlpCalibration(dir.File("calib.npy"), 3, 4.0f, 0.0f);
+  QuantizeOptions o;
+  o.calib_paths = {dir.File("calib.npy")};
+  Result<PreparedModel> p = PrepareModel(*model, o, SchemesFor(o));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->model->OpsetVersion(""), 13);
+  ASSERT_EQ(p->transformations.size(), 1u);
+  EXPECT_TRUE(Mentions(p->transformations[0], "outputs verified equal")) << p->transformations[0];
+}
+
+// Calibration data that does not fit the model is the data's error, named
+// as calibration names it, not an upgrade failure turned into per-tensor
+// weights.
+TEST(PrepareStageTest, CalibrationDataThatDoesNotFitIsRefusedBeforeTheUpgrade) {
+  auto model = testing::ModelOf(ConvMlpSoftmaxProto(9));
+  ASSERT_NE(model, nullptr);
+  testing::TempDir dir;
+  testing::WriteFile(dir.File("calib.npy"), EncodeNpy(testing::Floats({2, 3}, {1, 2, 3, 4, 5, 6})));
+  QuantizeOptions o;
+  o.calib_paths = {dir.File("calib.npy")};
+  Result<PreparedModel> p = PrepareModel(*model, o, SchemesFor(o));
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), Status::Code::kInvalidInput);
+  EXPECT_TRUE(Mentions(p.status().message(), "calib.npy")) << p.status().message();
+}
+
 // A string input: the check feeds floats, integers and bools only, so the
 // upgraded model cannot be checked by running it. The rewrite is taken, and
 // the transformation and a warning say it was not verified.
