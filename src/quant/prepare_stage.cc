@@ -146,8 +146,9 @@ Status UpgradeChecked(int64_t target, const std::string& purpose, UpgradeCheck* 
 }
 
 // Gives the model an opset that can hold per-axis parameters when asked
-// (13), else one that has QuantizeLinear (10). When the upgrade to 13
-// fails, weights go per-tensor with a warning (upgrading to 10 if needed).
+// (13), else one that has QuantizeLinear (10). When the upgrade to 13 meets
+// a node pq cannot rewrite, weights go per-tensor with a warning (upgrading
+// to 10 if needed); an upgrade that changed the outputs is an error.
 Status PrepareQdqOpset(bool want_per_channel, UpgradeCheck* check, PreparedModel* prepared) {
   const int64_t opset = prepared->model->OpsetVersion("");
   prepared->per_channel = want_per_channel;
@@ -156,6 +157,9 @@ Status PrepareQdqOpset(bool want_per_channel, UpgradeCheck* check, PreparedModel
     Status up = UpgradeChecked(kPerAxisOpset, "", check, prepared);
     if (up.ok()) return Status::OK();
     PQ_RETURN_IF_ERROR(check->data_status);
+    // Only a node pq cannot rewrite falls back; changed outputs or a
+    // malformed node are the model's error.
+    if (up.code() != Status::Code::kNotSupported) return up.WithPrefix(prepared->model->origin());
     prepared->per_channel = false;
     prepared->warnings.push_back("per-channel weights need opset " +
                                  std::to_string(kPerAxisOpset) + " and upgrading from opset " +
