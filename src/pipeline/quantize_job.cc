@@ -87,7 +87,7 @@ Status CheckSomethingQuantized(const QuantizeJob& job, const Quantized& q) {
   for (const std::string& op : job.quantize.op_types) ops += (ops.empty() ? "" : ", ") + op;
   std::string message = job.model_path + ": scheme " + job.quantize.scheme + " quantized nothing: ";
   if (why.empty()) {
-    message += "no " + ops + " node with a float32 or float16 weight to quantize";
+    message += "no " + ops + " node with a float32, float16 or bfloat16 weight to quantize";
   } else {
     for (size_t i = 0; i < why.size(); ++i) message += (i ? "; " : "") + why[i];
   }

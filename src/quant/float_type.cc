@@ -7,11 +7,6 @@
 
 namespace pq::quant {
 
-const char kBfloat16NotWritten[] =
-    "weight is bfloat16, which pq reads but does not quantize: ONNX Runtime's CPU provider (1.30) has no "
-    "bfloat16 DequantizeLinear, QuantizeLinear, MatMulNBits, MatMulBnb4 or MatMul kernel to run the result; "
-    "convert the model to float16 or float32";
-
 bool IsQuantizableFloat(int32_t dtype) { return dtype == kFloat || dtype == kFloat16 || dtype == kBfloat16; }
 
 std::vector<float> ReadFloats(const ConstantTensor& c) {

@@ -20,11 +20,6 @@ constexpr int64_t kHalfQdqOpset = 19;
 // True for float32, float16 and bfloat16: the weight types pq quantizes.
 bool IsQuantizableFloat(int32_t dtype);
 
-// Why pq writes no quantized form of a bfloat16 weight: ONNX Runtime's CPU
-// provider (onnxruntime-node 1.30, measured) has no bfloat16 kernel for
-// DequantizeLinear, QuantizeLinear, MatMulNBits, MatMulBnb4, Mul or MatMul.
-extern const char kBfloat16NotWritten[];
-
 // The values of `c` as float32 (exact: every float16 and bfloat16 is a
 // float). REQUIRES: IsQuantizableFloat(c.data_type), c.data set.
 std::vector<float> ReadFloats(const ConstantTensor& c);

@@ -124,12 +124,6 @@ void PlanTables(const Model& model, const QuantizeOptions& options, bool per_cha
       skip("embedding table read by a node excluded by --exclude-nodes/--exclude-op-types; left FP32");
       continue;
     }
-    const ConstantTensor* table = model.FindConstant(t.tensor);
-    if (table != nullptr && table->data_type == kBfloat16) {
-      skip(std::string("embedding table: ") + kBfloat16NotWritten);
-      plan->skipped.back().weight_not_taken = true;
-      continue;
-    }
     PlannedConstant c;
     c.tensor = t.tensor;
     c.role = TensorRole::kWeight;
@@ -241,10 +235,6 @@ QuantPlan BuildPlanWith(const Model& model, const QuantizeOptions& options, bool
     if (!IsQuantizableFloat(w->data_type)) {
       not_taken("weight is " + DataTypeName(w->data_type) +
                 ", not float32, float16 or bfloat16 (pq quantizes floating-point weights of those types)");
-      continue;
-    }
-    if (w->data_type == kBfloat16) {
-      not_taken(kBfloat16NotWritten);
       continue;
     }
     if (node.op_type() == "Gemm" && AttrInt(node, "transA", 0) != 0 && static_mode) {

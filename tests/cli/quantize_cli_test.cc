@@ -127,68 +127,69 @@ TEST(QuantizeCliTest, ConfigFileSuppliesOptionsAndFlagsOverrideIt) {
   EXPECT_EQ(report["config"]["granularity"], "per-channel");
 }
 
-// TinyMatMulModel with every tensor in `dtype` (X, W, B, Y): float16 or
-// bfloat16.
-onnx::ModelProto HalfMatMulModel(int32_t dtype) {
+// TinyMatMulModel with every tensor in `dtype` (X, W, B, Y) of `bytes` per
+// value: float16 or bfloat16 (2; 0x3c3c is about 1.06 in float16, 0.0115 in
+// bfloat16), or double (8).
+onnx::ModelProto TypedMatMulModel(int32_t dtype, size_t bytes = 2) {
   onnx::ModelProto m = testing::TinyMatMulModel();
   auto* g = m.mutable_graph();
   for (auto& t : *g->mutable_initializer()) {
     size_t count = 1;
     for (int64_t d : t.dims()) count *= static_cast<size_t>(d);
     t.set_data_type(dtype);
-    // 0x3c3c: about 1.06 in float16, 0.0115 in bfloat16.
-    t.set_raw_data(std::string(count * 2, '\x3c'));
+    t.set_raw_data(std::string(count * bytes, '\x3c'));
   }
   g->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(dtype);
   g->mutable_output(0)->mutable_type()->mutable_tensor_type()->set_elem_type(dtype);
   return m;
 }
 
-// A float16 model is quantized like a float32 one (issue 15 item 3): every
-// weight, with float16 scales; nothing is left FP32.
-TEST(QuantizeCliTest, Float16WeightsAreQuantized) {
-  TempDir dir;
-  testing::SaveProto(HalfMatMulModel(onnx::TensorProto::FLOAT16), dir.File("m.onnx"));
-  CliRun run = RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("q.onnx"), "--scheme", "int8-sym",
-                      "--weights-only"});
-  ASSERT_EQ(run.exit_code, kExitOk) << run.err;
-  EXPECT_EQ(run.err.find("left FP32"), std::string::npos) << run.err;
-  nlohmann::json report = nlohmann::json::parse(ReadFile(dir.File("q.report.json")));
-  ASSERT_EQ(report["tensors"].size(), 1u);  // W (B is not a MatMul weight)
-  EXPECT_EQ(report["tensors"][0]["name"], "W");
-  onnx::ModelProto q;
-  ASSERT_TRUE(q.ParseFromString(ReadFile(dir.File("q.onnx"))));
-  int scales = 0;
-  for (const auto& t : q.graph().initializer()) {
-    if (t.name() != report["tensors"][0]["written_as"]["scale"]) continue;
-    EXPECT_EQ(t.data_type(), onnx::TensorProto::FLOAT16);
-    ++scales;
+// float16 and bfloat16 models are quantized like float32 ones (issue 15
+// item 3): every weight, with scales of the model's type; nothing is left.
+TEST(QuantizeCliTest, Float16AndBfloat16WeightsAreQuantized) {
+  for (int32_t dtype : {onnx::TensorProto::FLOAT16, onnx::TensorProto::BFLOAT16}) {
+    SCOPED_TRACE(dtype);
+    TempDir dir;
+    testing::SaveProto(TypedMatMulModel(dtype), dir.File("m.onnx"));
+    CliRun run = RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("q.onnx"), "--scheme", "int8-sym",
+                        "--weights-only"});
+    ASSERT_EQ(run.exit_code, kExitOk) << run.err;
+    EXPECT_EQ(run.err.find("left FP32"), std::string::npos) << run.err;
+    nlohmann::json report = nlohmann::json::parse(ReadFile(dir.File("q.report.json")));
+    ASSERT_EQ(report["tensors"].size(), 1u);  // W (B is not a MatMul weight)
+    EXPECT_EQ(report["tensors"][0]["name"], "W");
+    onnx::ModelProto q;
+    ASSERT_TRUE(q.ParseFromString(ReadFile(dir.File("q.onnx"))));
+    int scales = 0;
+    for (const auto& t : q.graph().initializer()) {
+      if (t.name() != report["tensors"][0]["written_as"]["scale"]) continue;
+      EXPECT_EQ(t.data_type(), dtype);
+      ++scales;
+    }
+    EXPECT_EQ(scales, 1);
+    EXPECT_EQ(q.graph().output(0).type().tensor_type().elem_type(), dtype);
   }
-  EXPECT_EQ(scales, 1);
-  EXPECT_EQ(q.graph().output(0).type().tensor_type().elem_type(), onnx::TensorProto::FLOAT16);
 }
 
 // A scheme that quantizes nothing is an error naming why, with nothing
 // written, so a nightly job cannot mistake an unchanged model for success;
-// --allow-unchanged writes it anyway. bfloat16 weights are not quantized:
-// ONNX Runtime's CPU provider could not run the result.
+// --allow-unchanged writes it anyway.
 TEST(QuantizeCliTest, QuantizingNothingExitsThreeNamingWhy) {
   TempDir dir;
-  testing::SaveProto(HalfMatMulModel(onnx::TensorProto::BFLOAT16), dir.File("m.onnx"));
+  testing::SaveProto(TypedMatMulModel(onnx::TensorProto::DOUBLE, 8), dir.File("m.onnx"));
   ExpectRefusal(RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("q.onnx"), "--scheme", "int8-sym",
                        "--weights-only"}),
-                kExitInvalidInput, "quantized nothing: weight is bfloat16, which pq reads but does not quantize: "
-                                   "ONNX Runtime's CPU provider (1.30) has no bfloat16 DequantizeLinear");
+                kExitInvalidInput, "quantized nothing: weight is double, not float32, float16 or bfloat16");
   EXPECT_EQ(dir.List().size(), 1u);  // only the input
   // A model without any weight of the requested op types says so.
   testing::SaveProto(testing::TinyMatMulModel(), dir.File("f.onnx"));
   ExpectRefusal(RunPq({"quantize", dir.File("f.onnx"), "-o", dir.File("q.onnx"), "--scheme", "int8-sym",
                        "--weights-only", "--op-types", "Conv"}),
-                kExitInvalidInput, "no Conv node with a float32 or float16 weight");
+                kExitInvalidInput, "no Conv node with a float32, float16 or bfloat16 weight");
   CliRun run = RunPq({"quantize", dir.File("m.onnx"), "-o", dir.File("q.onnx"), "--scheme", "int8-sym",
                       "--weights-only", "--allow-unchanged"});
   EXPECT_EQ(run.exit_code, kExitOk) << run.err;
-  EXPECT_NE(run.err.find("left FP32: weight is bfloat16"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("left FP32: weight is double"), std::string::npos) << run.err;
   EXPECT_FALSE(ReadFile(dir.File("q.onnx")).empty());
 }
 
