@@ -155,6 +155,8 @@ const std::vector<KernelDef>& GatherBlockQuantizedKernels();
 const std::vector<KernelDef>& LossKernels();
 const std::vector<KernelDef>& SelectionKernels();
 const std::vector<KernelDef>& SignalKernels();
+const std::vector<KernelDef>& DftKernels();
+const std::vector<KernelDef>& MelWeightMatrixKernels();
 const std::vector<KernelDef>& DetKernels();
 const std::vector<KernelDef>& DetectionKernels();
 const std::vector<KernelDef>& GridSampleKernels();

@@ -43,6 +43,8 @@ constexpr Family kFamilies[] = {
     LossKernels,                  // loss.cc
     SelectionKernels,             // selection.cc
     SignalKernels,                // signal.cc
+    DftKernels,                   // dft.cc
+    MelWeightMatrixKernels,       // mel_weight_matrix.cc
     DetKernels,                   // det.cc
     DetectionKernels,             // detection.cc
     GridSampleKernels,            // grid_sample.cc

@@ -88,6 +88,11 @@ std::vector<HostileAttr> HostileAttrs() {
       {"equation", A::STRING, {}, "ij->k"},
       {"direction", A::STRING, {}, "bidirectional"},
       {"mode", A::STRING, {}, "CRD"},
+      {"storage_order", A::INT, {1}, ""},
+      {"storage_order", A::INT, {2}, ""},
+      {"onesided", A::INT, {1}, ""},
+      {"inverse", A::INT, {1}, ""},
+      {"output_datatype", A::INT, {6}, ""},
   };
 }
 

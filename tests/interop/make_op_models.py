@@ -506,9 +506,42 @@ def quantized_blockwise():
     return g.build(13, microsoft=True)
 
 
+def signal():
+    """DFT (radix-2, Bluestein, onesided, inverse with dft_length), STFT with a
+    Hann window and its power, MelWeightMatrix, and MaxPool of
+    uint8 with column-major Indices."""
+    g = GraphBuilder("signal")
+    sig = g.input("sig", ["batch", 64, 1], g.normal(kSamples, 64, 1))
+    xc = g.input("xc", ["batch", 12, 3, 2], g.normal(kSamples, 12, 3, 2))
+    u8 = g.input("u8", ["batch", 2, 7, 7],
+                 g.rng.integers(0, 256, (kSamples, 2, 7, 7)).astype(np.uint8))
+    g.output(g.op("DFT", [sig], axis=1, onesided=1), "dft_onesided_pow2")
+    g.output(g.op("DFT", [xc], axis=1), "dft_complex_12")
+    g.output(g.op("DFT", [xc, g.const(np.array(8, np.int64))], axis=2, inverse=1),
+             "dft_inverse_padded")
+    window = g.op("HannWindow", [g.const(np.array(16, np.int64))])
+    stft = g.op("STFT", [sig, g.const(np.array(6, np.int64)), window])
+    g.output(stft, "stft_hann")
+    power = g.op("ReduceSum", [g.op("Mul", [stft, stft]), g.const(np.array([3], np.int64))],
+                 keepdims=0)
+    mel = g.op("MelWeightMatrix", [g.const(np.array(6, np.int32)), g.const(np.array(64, np.int32)),
+                                   g.const(np.array(8000, np.int32)),
+                                   g.const(np.array(125, np.float32)),
+                                   g.const(np.array(3800, np.float32))])
+    # Separate outputs: python3-onnx 1.12's shape inference gets STFT's bins
+    # wrong and would refuse their MatMul.
+    g.output(power, "stft_power")
+    g.output(mel, "mel_weight_matrix")
+    values, indices = g.op("MaxPool", [u8], outputs=2, kernel_shape=[3, 3], strides=[2, 2],
+                           pads=[1, 1, 1, 1], storage_order=1)
+    g.output(values, "maxpool_uint8", np.uint8)
+    g.output(indices, "maxpool_uint8_indices_col_major", np.int64)
+    return g.build(17, batch=2)
+
+
 kFamilies = [elementwise, linear_matmul, linear_gemm, linear_conv, linear_convtranspose,
              normalization, pooling, reduction_opset11, reduction_opset13, shape, movement,
-             softmax_opset11, softmax_opset13, quantized, quantized_blockwise]
+             softmax_opset11, softmax_opset13, quantized, quantized_blockwise, signal]
 
 
 def build_all(out_dir, families=None):

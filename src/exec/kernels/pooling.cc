@@ -3,87 +3,18 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
 
 #include "exec/kernel.h"
 #include "exec/kernels/conv_geometry.h"
 #include "exec/kernels/elementwise_util.h"
 #include "exec/kernels/movement_common.h"
+#include "exec/kernels/pool_windows.h"
 
 namespace pq::exec {
 namespace {
-
-// Visits every window of one [spatial...] plane in output order;
-// `fn(out_index, starts, ends)` receives each window's first and one-past-last
-// padded coordinates. O(rank) per window: the output index advances like an
-// odometer instead of being recomputed by division.
-template <typename Fn>
-void ForEachWindow(const WindowGeometry& g, Fn fn) {
-  const size_t rank = g.output.size();
-  int64_t total = 1;
-  for (int64_t d : g.output) total *= d;
-  if (total == 0) return;
-  std::vector<int64_t> index(rank, 0), starts(rank), ends(rank);
-  for (size_t d = 0; d < rank; ++d) {
-    starts[d] = -g.pad_begin[d];
-    ends[d] = starts[d] + g.dilations[d] * (g.kernel[d] - 1) + 1;
-  }
-  for (int64_t o = 0; o < total; ++o) {
-    fn(o, starts, ends);
-    for (size_t d = rank; d-- > 0;) {
-      if (++index[d] < g.output[d]) {
-        starts[d] += g.strides[d];
-        ends[d] += g.strides[d];
-        break;
-      }
-      index[d] = 0;
-      starts[d] = -g.pad_begin[d];
-      ends[d] = starts[d] + g.dilations[d] * (g.kernel[d] - 1) + 1;
-    }
-  }
-}
-
-// Scratch for ForEachTap, allocated once per plane rather than per window.
-struct TapWalk {
-  explicit TapWalk(const WindowGeometry& g)
-      : lo(g.kernel.size()), hi(g.kernel.size()), k(g.kernel.size()),
-        in_stride(g.kernel.size(), 1) {
-    for (size_t d = g.kernel.size(); d-- > 1;) in_stride[d - 1] = in_stride[d] * g.input[d];
-  }
-  std::vector<int64_t> lo, hi, k;  // in-bounds kernel index range, current index
-  std::vector<int64_t> in_stride;  // elements per step along each input axis
-};
-
-// Visits the in-bounds taps of the window starting at `starts`, in row-major
-// kernel order (the order the results' rounding depends on): fn(flat input
-// index). Taps outside the input are skipped by clipping each axis's kernel
-// index range first, so the cost is O(in-bounds taps + rank * rows).
-template <typename Fn>
-void ForEachTap(const WindowGeometry& g, const std::vector<int64_t>& starts, TapWalk* w, Fn fn) {
-  const size_t rank = g.kernel.size();
-  for (size_t d = 0; d < rank; ++d) {
-    const int64_t dil = g.dilations[d];
-    // First k with starts + k * dil >= 0; first k with starts + k * dil >= input.
-    const int64_t lo = starts[d] >= 0 ? 0 : (-starts[d] + dil - 1) / dil;
-    const int64_t hi = starts[d] >= g.input[d] ? 0 : (g.input[d] - starts[d] + dil - 1) / dil;
-    w->lo[d] = lo;
-    w->hi[d] = std::min(hi, g.kernel[d]);
-    if (w->lo[d] >= w->hi[d]) return;
-    w->k[d] = lo;
-  }
-  const size_t last = rank - 1;
-  const int64_t last_dil = g.dilations[last];
-  while (true) {
-    int64_t row = starts[last];
-    for (size_t d = 0; d < last; ++d) row += (starts[d] + w->k[d] * g.dilations[d]) * w->in_stride[d];
-    for (int64_t k = w->lo[last]; k < w->hi[last]; ++k) fn(row + k * last_dil);
-    size_t d = last;
-    while (d-- > 0) {
-      if (++w->k[d] < w->hi[d]) break;
-      w->k[d] = w->lo[d];
-    }
-    if (d == static_cast<size_t>(-1)) return;
-  }
-}
 
 // Keeps the first NaN seen, else the larger value (MaxPool's combine).
 // No short-circuits: the compiler can select rather than branch.
@@ -184,9 +115,102 @@ void Pool2d(const float* src, float* dst, const WindowGeometry& g, bool is_max, 
   }
 }
 
-Status Pool(KernelContext& ctx, bool is_max) {
+template <typename T>
+bool IsNanValue(T v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::isnan(v);
+  } else {
+    return false;
+  }
+}
+
+// The offset of row-major index `flat` of a plane of `dims` in column-major
+// order (the first spatial axis fastest): MaxPool's storage_order=1 indices.
+int64_t ColumnMajorOffset(int64_t flat, const std::vector<int64_t>& dims) {
+  int64_t offset = 0, scale = 1;
+  std::vector<int64_t> coord(dims.size());
+  for (size_t d = dims.size(); d-- > 0;) {
+    coord[d] = flat % dims[d];
+    flat /= dims[d];
+  }
+  for (size_t d = 0; d < dims.size(); ++d) {
+    offset += coord[d] * scale;
+    scale *= dims[d];
+  }
+  return offset;
+}
+
+// Max pooling of one plane by the generic window walk, for float (the first
+// NaN of a window wins), int8 and uint8. When `indices` is given, writes each
+// window's argmax as `base` plus its offset in the plane: row-major, or
+// column-major when `column_major` (storage_order=1).
+template <typename T>
+void MaxPoolPlane(const T* src, T* dst, int64_t* indices, int64_t base, const WindowGeometry& g,
+                  bool column_major) {
+  TapWalk walk(g);
+  ForEachWindow(g, [&](int64_t o, const std::vector<int64_t>& starts, const std::vector<int64_t>&) {
+    T best = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
+                                                  : std::numeric_limits<T>::lowest();
+    int64_t best_index = -1;
+    ForEachTap(g, starts, &walk, [&](int64_t flat) {
+      if (src[flat] > best || best_index < 0 || IsNanValue(src[flat])) {
+        if (!(IsNanValue(best) && best_index >= 0)) {
+          best = src[flat];
+          best_index = flat;
+        }
+      }
+    });
+    dst[o] = best;
+    if (indices != nullptr) {
+      indices[o] = base + (column_major && best_index >= 0 ? ColumnMajorOffset(best_index, g.input)
+                                                           : best_index);
+    }
+  });
+}
+
+// MaxPool of int8 or uint8 X (the window walk of MaxPoolPlane; Indices as
+// for float). REQUIRES: `g` is X's geometry.
+Status IntegerMaxPool(KernelContext& ctx, const WindowGeometry& g, bool column_major) {
   const Tensor& x = ctx.input(0);
-  if (x.dtype() != kFloat) return ctx.Unsupported("non-float pooling");
+  std::vector<int64_t> out_shape = {x.dim(0), x.dim(1)};
+  out_shape.insert(out_shape.end(), g.output.begin(), g.output.end());
+  Result<Tensor> y = ctx.AllocateUninitialized(x.dtype(), out_shape);  // every window writes
+  if (!y.ok()) return y.status();
+  Tensor indices;
+  if (ctx.num_outputs() > 1) {
+    Result<Tensor> t = ctx.AllocateUninitialized(kInt64, out_shape);
+    if (!t.ok()) return t.status();
+    indices = std::move(t).value();
+  }
+  const int64_t in_plane = movement::Product(g.input), out_plane = movement::Product(g.output);
+  const int64_t planes = x.dim(0) * x.dim(1);
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    for (int64_t p = 0; p < planes; ++p) {
+      MaxPoolPlane<T>(x.data<T>() + p * in_plane, y->data<T>() + p * out_plane,
+                      indices.defined() ? indices.data<int64_t>() + p * out_plane : nullptr,
+                      p * in_plane, g, column_major);
+    }
+  };
+  if (x.dtype() == kInt8) {
+    run(int8_t{});
+  } else {
+    run(uint8_t{});
+  }
+  ctx.set_output(0, std::move(y).value());
+  if (indices.defined()) ctx.set_output(1, std::move(indices));
+  return Status::OK();
+}
+
+Status Pool(KernelContext& ctx, bool is_max) {
+  PQ_RETURN_IF_ERROR(RequireInputs(ctx, 1));
+  PQ_RETURN_IF_ERROR(ctx.CheckMaxOutputs(is_max ? 2 : 1));
+  const Tensor& x = ctx.input(0);
+  const bool integer_max = is_max && (x.dtype() == kInt8 || x.dtype() == kUint8);
+  if (x.dtype() != kFloat && !integer_max) {
+    return ctx.Unsupported(std::string(is_max ? "MaxPool" : "AveragePool") + " of " +
+                           DataTypeName(x.dtype()));
+  }
   if (x.rank() < 3) return ctx.Error("X must be [N, C, spatial...], got " + ShapeToString(x.shape()));
   const std::vector<int64_t> spatial(x.shape().begin() + 2, x.shape().end());
   const std::vector<int64_t> kernel = ctx.Ints("kernel_shape");
@@ -194,11 +218,14 @@ Status Pool(KernelContext& ctx, bool is_max) {
   if (!is_max && ctx.HasAttr("dilations") && ctx.opset() < 19) {
     return ctx.Error("AveragePool has dilations only from opset 19");
   }
-  if (is_max && ctx.Int("storage_order", 0) != 0 && ctx.num_outputs() > 1) {
-    return ctx.Unsupported("storage_order=1 indices");
+  const int64_t storage_order = is_max ? ctx.Int("storage_order", 0) : 0;
+  if (storage_order != 0 && storage_order != 1) {
+    return ctx.Error("storage_order must be 0 (row-major) or 1 (column-major), got " +
+                     std::to_string(storage_order));
   }
   WindowGeometry g;
   PQ_RETURN_IF_ERROR(ComputeWindowGeometry(ctx, spatial, kernel, ctx.Int("ceil_mode", 0) != 0, &g));
+  if (integer_max) return IntegerMaxPool(ctx, g, storage_order == 1);
   const bool include_pad = ctx.Int("count_include_pad", 0) != 0;
   std::vector<int64_t> out_shape = {x.dim(0), x.dim(1)};
   out_shape.insert(out_shape.end(), g.output.begin(), g.output.end());
@@ -232,24 +259,14 @@ Status Pool(KernelContext& ctx, bool is_max) {
       Pool2d(src, dst, g, is_max, include_pad);
       continue;
     }
+    if (is_max) {
+      MaxPoolPlane<float>(src, dst, want_indices ? indices.data<int64_t>() + p * out_plane : nullptr,
+                          p * in_plane, g, storage_order == 1);
+      continue;
+    }
     TapWalk walk(g);
     ForEachWindow(g, [&](int64_t o, const std::vector<int64_t>& starts,
                          const std::vector<int64_t>& ends) {
-      if (is_max) {
-        float best = -std::numeric_limits<float>::infinity();
-        int64_t best_index = -1;
-        ForEachTap(g, starts, &walk, [&](int64_t flat) {
-          if (src[flat] > best || best_index < 0 || std::isnan(src[flat])) {
-            if (!(std::isnan(best) && best_index >= 0)) {
-              best = src[flat];
-              best_index = flat;
-            }
-          }
-        });
-        dst[o] = best;
-        if (want_indices) indices.data<int64_t>()[p * out_plane + o] = p * in_plane + best_index;
-        return;
-      }
       double sum = 0;
       int64_t count = 0;
       ForEachTap(g, starts, &walk, [&](int64_t flat) {

@@ -295,5 +295,119 @@ TEST(PoolingKernelTest, MaxUnpoolScattersByIndexAndPadsToOutputShape) {
   EXPECT_NE(bad.status().message().find("index 4"), std::string::npos);
 }
 
+// Brute-force 2-D max pooling of one [H, W] plane with stride 1 and a
+// 2x2 kernel over `pads` (top/left = bottom/right): each window's maximum
+// (the first in row-major order on ties) and its row-major offset.
+template <typename T>
+void ReferenceMaxPool2x2(const std::vector<T>& plane, int64_t h, int64_t w, int64_t pad,
+                         std::vector<T>* values, std::vector<int64_t>* offsets) {
+  for (int64_t oy = 0; oy < h + 2 * pad - 1; ++oy) {
+    for (int64_t ox = 0; ox < w + 2 * pad - 1; ++ox) {
+      int64_t best = -1;
+      for (int64_t y = oy - pad; y < oy - pad + 2; ++y) {
+        for (int64_t x = ox - pad; x < ox - pad + 2; ++x) {
+          if (y < 0 || y >= h || x < 0 || x >= w) continue;
+          if (best < 0 || plane[static_cast<size_t>(y * w + x)] > plane[static_cast<size_t>(best)]) {
+            best = y * w + x;
+          }
+        }
+      }
+      values->push_back(plane[static_cast<size_t>(best)]);
+      offsets->push_back(best);
+    }
+  }
+}
+
+// uint8 and int8 MaxPool over padding: padding never wins (an all-negative
+// int8 window keeps its negative maximum), 255 and -128 survive, and the
+// Indices output counts within the whole tensor.
+TEST(PoolingKernelTest, MaxPoolOfUint8AndInt8IgnoresPaddingAndGivesIndices) {
+  const int64_t h = 3, w = 4;
+  const std::vector<int64_t> u8 = {0, 255, 3, 7, 9, 1, 254, 0, 4, 4, 2, 128,
+                                   5, 6, 7, 8, 1, 1, 1, 1, 0, 0, 0, 0};
+  const std::vector<int64_t> i8 = {-5, -9, -128, -7, -3, -100, -4, -6, -8, -2, -1, -128,
+                                   127, -1, 0, 1, -128, -128, -128, -128, 3, 2, 1, 0};
+  for (int32_t dtype : {kUint8, kInt8}) {
+    const std::vector<int64_t>& values = dtype == kUint8 ? u8 : i8;
+    testing::OneNodeCase c;
+    c.node = testing::MakeNode("MaxPool", {"X"}, {"Y", "I"});
+    testing::SetAttr(&c.node, "kernel_shape", std::vector<int64_t>{2, 2});
+    testing::SetAttr(&c.node, "pads", std::vector<int64_t>{1, 1, 1, 1});
+    c.inputs["X"] = testing::MakeTensor<int64_t>(dtype, {1, 2, h, w}, values);
+    c.opset = 12;
+    auto out = testing::RunOneNode(c);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    ASSERT_EQ(out.value()[0].dtype(), dtype);
+    ASSERT_EQ(out.value()[0].shape(), (std::vector<int64_t>{1, 2, 4, 5}));
+    const std::vector<double> got = testing::Values(out.value()[0]);
+    const std::vector<double> got_index = testing::Values(out.value()[1]);
+    for (int64_t p = 0; p < 2; ++p) {
+      const std::vector<int64_t> plane(values.begin() + p * h * w, values.begin() + (p + 1) * h * w);
+      std::vector<int64_t> want, offsets;
+      ReferenceMaxPool2x2(plane, h, w, 1, &want, &offsets);
+      for (size_t o = 0; o < want.size(); ++o) {
+        EXPECT_EQ(got[static_cast<size_t>(p) * 20 + o], static_cast<double>(want[o]))
+            << DataTypeName(dtype) << " plane " << p << " output " << o;
+        EXPECT_EQ(got_index[static_cast<size_t>(p) * 20 + o], static_cast<double>(p * h * w + offsets[o]))
+            << DataTypeName(dtype) << " plane " << p << " output " << o;
+      }
+    }
+  }
+}
+
+// storage_order=1: each window's argmax counts column-major within its
+// plane (h + w * H), plus the plane's start; storage_order=0 row-major.
+TEST(PoolingKernelTest, MaxPoolStorageOrderOneGivesColumnMajorIndices) {
+  const int64_t h = 4, w = 5;
+  std::vector<float> values(static_cast<size_t>(2 * h * w));
+  for (size_t i = 0; i < values.size(); ++i) values[i] = std::sin(1.3f * static_cast<float>(i));
+  for (int64_t order : {0, 1}) {
+    testing::OneNodeCase c;
+    c.node = testing::MakeNode("MaxPool", {"X"}, {"Y", "I"});
+    testing::SetAttr(&c.node, "kernel_shape", std::vector<int64_t>{2, 2});
+    testing::SetAttr(&c.node, "storage_order", order);
+    c.inputs["X"] = testing::Floats({1, 2, h, w}, values);
+    c.opset = 12;
+    auto out = testing::RunOneNode(c);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    const std::vector<double> index = testing::Values(out.value()[1]);
+    ASSERT_EQ(index.size(), 2u * 3 * 4);
+    for (int64_t p = 0; p < 2; ++p) {
+      const std::vector<float> plane(values.begin() + p * h * w, values.begin() + (p + 1) * h * w);
+      std::vector<float> want;
+      std::vector<int64_t> offsets;
+      ReferenceMaxPool2x2(plane, h, w, 0, &want, &offsets);
+      for (size_t o = 0; o < offsets.size(); ++o) {
+        const int64_t y = offsets[o] / w, x = offsets[o] % w;
+        const int64_t expected = p * h * w + (order == 1 ? y + x * h : offsets[o]);
+        EXPECT_EQ(index[static_cast<size_t>(p) * 12 + o], static_cast<double>(expected))
+            << "storage_order " << order << " plane " << p << " output " << o;
+        EXPECT_EQ(out.value()[0].data<float>()[p * 12 + static_cast<int64_t>(o)], want[o]);
+      }
+    }
+  }
+}
+
+TEST(PoolingKernelTest, RefusesIntegerAveragePoolAndBadStorageOrderNamingTheNode) {
+  testing::OneNodeCase c;
+  c.node = testing::MakeNode("AveragePool", {"X"}, {"Y"});
+  c.node.set_name("avg_u8");
+  testing::SetAttr(&c.node, "kernel_shape", std::vector<int64_t>{2, 2});
+  c.inputs["X"] = testing::MakeTensor<int64_t>(kUint8, {1, 1, 2, 2}, {1, 2, 3, 4});
+  auto avg = testing::RunOneNode(c);
+  ASSERT_FALSE(avg.ok());
+  EXPECT_EQ(avg.status().code(), Status::Code::kNotSupported);
+  EXPECT_NE(avg.status().message().find("avg_u8"), std::string::npos) << avg.status().message();
+  c.node = testing::MakeNode("MaxPool", {"X"}, {"Y", "I"});
+  c.node.set_name("max_order");
+  testing::SetAttr(&c.node, "kernel_shape", std::vector<int64_t>{2, 2});
+  testing::SetAttr(&c.node, "storage_order", int64_t{2});
+  c.opset = 12;
+  auto order = testing::RunOneNode(c);
+  ASSERT_FALSE(order.ok());
+  EXPECT_NE(order.status().message().find("max_order"), std::string::npos);
+  EXPECT_NE(order.status().message().find("storage_order"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pq
