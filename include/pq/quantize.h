@@ -84,6 +84,14 @@ struct QuantizeOptions {
   // calibration runs them (calib_batch, calib_samples, calib_tokens).
   double gptq_damp = kDefaultGptqDamp;
   bool gptq_act_order = false;
+  // SmoothQuant (--smoothquant ALPHA, in [0, 1]; unset = off): before
+  // calibration, each quantized MatMul/Gemm input X with an exact fold has
+  // its outlier channels moved into the weight, s_j = max|X_j|^alpha /
+  // max|W_j|^(1-alpha), X/s folded into the LayerNorm/RMSNorm, constant Mul
+  // or constant MatMul producing it and W scaled by s. Needs calib_paths and
+  // a scheme that quantizes activations (not weights_only); excludes
+  // --weight-algo awq.
+  std::optional<double> smoothquant_alpha;
   // Embedding tables (a Gather's float 2-D constant data, read along axis 0
   // with run-time indices): "keep" (FP32), "int8" (int8 per row, zero point
   // 0, DequantizeLinear -> Gather) or "4bit" (blocks along the row: int4 as
@@ -161,6 +169,16 @@ struct WeightRoundingRecord {
   std::string scales_folded_into;
 };
 
+// SmoothQuant of one MatMul/Gemm weight (--smoothquant).
+struct SmoothQuantRecord {
+  double alpha = 0;
+  std::string input;                // the activation whose channels were scaled
+  std::string folded_into;          // "<op> '<node>'" that took 1/s; "" when not applied
+  std::string not_applied;          // why not ("" when applied)
+  double scale_min = 1, scale_max = 1;
+  std::vector<std::string> scaled_with;  // the weights sharing s (this one included)
+};
+
 // One tensor pq quantized, as written into the model.
 struct QuantizedTensorRecord {
   std::string name;        // the FP32 tensor
@@ -196,6 +214,8 @@ struct QuantizedTensorRecord {
   std::optional<DoubleQuant> double_quant;
   // Weights, when --weight-algo is not rtn.
   std::optional<WeightRoundingRecord> rounding;
+  // Weights of MatMul/Gemm when --smoothquant is set.
+  std::optional<SmoothQuantRecord> smoothquant;
   // What chose this weight's scheme when it was not --scheme/--fallback:
   // "embeddings" (--embeddings), "lm_head" (--lm-head), "tied" (an embedding
   // table that the lm_head reads too, stored once), "override" (a

@@ -236,11 +236,19 @@ Status ScaleWeights(const Model& model, const Readers& readers, const InputScali
 
 }  // namespace
 
-Result<ScaledModel> ApplyInputScales(const Model& model, const std::vector<InputScaling>& scalings) {
+Result<ScaledModel> ApplyInputScales(const Model& model, const std::vector<InputScaling>& scalings,
+                                     bool exact_only) {
   const onnx::GraphProto& graph = model.proto().graph();
   const Readers readers(graph);
   std::map<std::string, std::pair<std::vector<int64_t>, std::vector<float>>> rewrites;
-  for (const InputScaling& scaling : scalings) PQ_RETURN_IF_ERROR(ScaleWeights(model, readers, scaling, &rewrites));
+  std::vector<std::set<std::string>> weights_of(scalings.size());
+  for (size_t i = 0; i < scalings.size(); ++i) {
+    std::map<std::string, std::pair<std::vector<int64_t>, std::vector<float>>> own;
+    PQ_RETURN_IF_ERROR(ScaleWeights(model, readers, scalings[i], &own));
+    for (auto& [name, value] : own) {
+      if (rewrites.emplace(name, std::move(value)).second) weights_of[i].insert(name);
+    }
+  }
   std::set<std::string> scaled_weights;
   for (const auto& [name, value] : rewrites) scaled_weights.insert(name);
 
@@ -249,11 +257,17 @@ Result<ScaledModel> ApplyInputScales(const Model& model, const std::vector<Input
   NameAllocator names(graph);
   ScaledModel result;
   std::multimap<int, onnx::NodeProto> inserted;  // before which original node
-  for (const InputScaling& scaling : scalings) {
+  for (size_t i = 0; i < scalings.size(); ++i) {
+    const InputScaling& scaling = scalings[i];
     ScaleFold fold;
     fold.input = scaling.input;
     fold.folded_into = FoldIntoProducer(model, readers, scaling, scaled_weights, &rewrites);
-    if (fold.folded_into.empty()) {
+    if (fold.folded_into.empty() && exact_only) {
+      // Its weights go back to what they were (no fold wrote them: a scaled
+      // weight is never a producer's constant).
+      for (const std::string& name : weights_of[i]) rewrites.erase(name);
+      fold.applied = false;
+    } else if (fold.folded_into.empty()) {
       std::vector<float> inverse(scaling.scales.size());
       for (size_t j = 0; j < inverse.size(); ++j) inverse[j] = 1.0f / scaling.scales[j];
       const std::string constant = names.Make(scaling.input + "_awq_inverse_scale");

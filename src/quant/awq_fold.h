@@ -46,6 +46,9 @@ struct ScaleFold {
   // The tensor the scaled nodes read now: `input`, or the inserted Mul's
   // output.
   std::string input;
+  // False when `exact_only` left this scaling out (no exact fold): its
+  // weights and input are as they were, and `folded_into` is "".
+  bool applied = true;
 };
 
 struct ScaledModel {
@@ -54,14 +57,17 @@ struct ScaledModel {
 };
 
 // The model with every scaling applied (node indices of `scalings` are
-// `model`'s; inserted Mul nodes shift the later ones in the result).
+// `model`'s; inserted Mul nodes shift the later ones in the result). With
+// `exact_only` no Mul is inserted: a scaling whose 1/s cannot be folded into
+// its producer is not applied (its fold says so).
 // REQUIRES: no two scalings share an input, a node or a weight.
 // Errors (kInvalidArgument, naming the node or tensor): a scaling that breaks
 // the contract above (a node that is not MatMul/Gemm(transA = 0) reading
 // `input`, a weight that is not a 2-D float constant with K input features
 // or that another node reads, a scale that is not finite and positive);
 // those of Model::FromProto.
-Result<ScaledModel> ApplyInputScales(const Model& model, const std::vector<InputScaling>& scalings);
+Result<ScaledModel> ApplyInputScales(const Model& model, const std::vector<InputScaling>& scalings,
+                                     bool exact_only = false);
 
 }  // namespace pq::quant
 

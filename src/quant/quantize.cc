@@ -15,6 +15,7 @@
 #include "quant/plan.h"
 #include "quant/prepare_stage.h"
 #include "quant/scheme_set.h"
+#include "quant/smoothquant_stage.h"
 #include "quant/weight_rounding.h"
 #include "quant/write_stage.h"
 
@@ -51,6 +52,73 @@ Status CheckRoundingOptions(const quant::WeightRounding& rounding, const quant::
                                    "(inputs of the model, or token ids for a decoder LLM)");
   }
   return Status::OK();
+}
+
+// Errors (kInvalidArgument, naming --smoothquant): ALPHA outside [0, 1], no
+// --calib data, a scheme or --weights-only that leaves activations float, or
+// --weight-algo awq (which scales the same inputs its own way).
+Status CheckSmoothQuantOptions(const QuantizeOptions& options, bool static_mode) {
+  if (!options.smoothquant_alpha) return Status::OK();
+  const double alpha = *options.smoothquant_alpha;
+  if (!(alpha >= 0 && alpha <= 1)) {
+    return Status::InvalidArgument("--smoothquant ALPHA must be in [0, 1], got " + std::to_string(alpha));
+  }
+  if (!static_mode) {
+    return Status::InvalidArgument("--smoothquant moves activation outliers into the weights so that activations "
+                                   "quantize better; scheme " + options.scheme +
+                                   (options.weights_only ? " with --weights-only" : "") +
+                                   " leaves activations float (use a static int8 scheme without --weights-only)");
+  }
+  if (options.calib_paths.empty()) {
+    return Status::InvalidArgument("--smoothquant needs calibration data to measure each MatMul input's "
+                                   "per-channel max: pass --calib PATH (a .pqcal from --calib-stats does not hold it)");
+  }
+  if (options.weight_algo == "awq") {
+    return Status::InvalidArgument("--smoothquant and --weight-algo awq both scale MatMul inputs per channel; "
+                                   "choose one");
+  }
+  return Status::OK();
+}
+
+// With --smoothquant: rewrites `prepared`'s model, returns the records in
+// `records` and the transformations in `outcome`; the plan is made again for
+// the rewritten model. Without it: nothing.
+Status SmoothQuantStage(const QuantizeOptions& options, bool static_mode, const quant::SchemeSet& schemes,
+                        const std::function<void(int64_t, int64_t)>& progress, quant::PreparedModel* prepared,
+                        quant::QuantPlan* plan, std::map<std::string, SmoothQuantRecord>* records,
+                        QuantizeOutcome* outcome) {
+  if (!options.smoothquant_alpha) return Status::OK();
+  Result<quant::SmoothQuantOutcome> smooth = quant::ApplySmoothQuant(*prepared->model, *plan, options, progress);
+  if (!smooth.ok()) return smooth.status();
+  *records = std::move(smooth->records);
+  outcome->transformations.insert(outcome->transformations.end(), smooth->transformations.begin(),
+                                  smooth->transformations.end());
+  if (smooth->model == nullptr) return Status::OK();
+  prepared->model = std::move(smooth->model);
+  *plan = quant::BuildPlan(*prepared->model, options, static_mode, outcome->per_channel, schemes);
+  return Status::OK();
+}
+
+// Gives each weight record its SmoothQuant record.
+void AttachSmoothQuantRecords(const std::map<std::string, SmoothQuantRecord>& records,
+                              std::vector<QuantizedTensorRecord>* tensors) {
+  for (QuantizedTensorRecord& r : *tensors) {
+    if (r.role == TensorRole::kWeight && records.count(r.name) != 0) r.smoothquant = records.at(r.name);
+  }
+}
+
+// The Calibrate stage on `decided`. Statistics handed in are not reused after
+// --smoothquant: they were measured without this run's scales.
+Result<ActivationStats> CalibrateDecided(const Model& decided, const quant::PreparedModel& prepared,
+                                         const quant::QuantPlan& plan, const QuantizeOptions& options,
+                                         const quant::Scheme& scheme,
+                                         const std::function<void(int64_t, int64_t)>& progress) {
+  if (!options.smoothquant_alpha || !options.activation_stats) {
+    return quant::CalibrateActivations(decided, prepared.transformations, plan.calibrate, options, scheme, progress);
+  }
+  QuantizeOptions fresh = options;
+  fresh.activation_stats.reset();
+  return quant::CalibrateActivations(decided, prepared.transformations, plan.calibrate, fresh, scheme, progress);
 }
 
 }  // namespace
@@ -103,6 +171,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   if (!rounding.ok()) return rounding.status();
   PQ_RETURN_IF_ERROR(CheckRoundingOptions(*rounding.value(), *schemes->main, options));
   const bool static_mode = !options.weights_only && schemes->main->QuantizesActivations();
+  PQ_RETURN_IF_ERROR(CheckSmoothQuantOptions(options, static_mode));
   if (options.calibration_statistics && !options.calib_paths.empty()) {
     return Status::InvalidArgument("calibration statistics (--calib-stats) and calibration data (--calib) "
                                    "exclude each other: the statistics already hold what the data gives");
@@ -133,8 +202,11 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     PQ_RETURN_IF_ERROR(quant::PrepareHalfQdqOpset(options, &prepared.value()));
     plan = quant::BuildPlan(*prepared->model, options, static_mode, outcome.per_channel, schemes.value());
   }
-  const Model& ready = *prepared->model;
   outcome.transformations = prepared->transformations;
+  std::map<std::string, SmoothQuantRecord> smoothquant;
+  PQ_RETURN_IF_ERROR(SmoothQuantStage(options, static_mode, schemes.value(), progress, &prepared.value(), &plan,
+                                      &smoothquant, &outcome));
+  const Model& ready = *prepared->model;
   outcome.warnings.insert(outcome.warnings.end(), prepared->warnings.begin(), prepared->warnings.end());
   outcome.skipped = plan.skipped;
   outcome.nodes_quantized = static_cast<int64_t>(plan.nodes.size()) + plan.table_gathers;
@@ -168,9 +240,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   // Activations are calibrated on the model that is written: after AWQ, its
   // scaled inputs have other ranges.
   if (static_mode && !plan.calibrate.empty()) {
-    Result<ActivationStats> stats =
-        quant::CalibrateActivations(decided, prepared->transformations, plan.calibrate, options,
-                                    *schemes->main, progress);
+    Result<ActivationStats> stats = CalibrateDecided(decided, prepared.value(), plan, options, *schemes->main, progress);
     if (!stats.ok()) return stats.status();
     outcome.activation_stats = std::move(stats).value();
   }
@@ -184,6 +254,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
       quant::WriteDecisions(decided, std::move(decisions).value(), model.origin(), &outcome.tensors);
   if (!written.ok()) return written.status();
   outcome.model = std::move(written).value();
+  AttachSmoothQuantRecords(smoothquant, &outcome.tensors);
   outcome.scheme_config = quant::SchemeReportConfig(schemes.value(), options, outcome.double_quant_applied);
   return outcome;
 }

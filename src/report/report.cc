@@ -214,6 +214,18 @@ Json TensorJson(const QuantizedTensorRecord& r, size_t limit) {
                       {"note", text(r.selection_note)}};
   }
   if (r.rounding) j["rounding"] = RoundingJson(*r.rounding);
+  if (r.smoothquant) {
+    const SmoothQuantRecord& q = *r.smoothquant;
+    auto text = [](const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); };
+    j["smoothquant"] = {{"alpha", q.alpha},
+                        {"input", text(q.input)},
+                        {"applied", q.not_applied.empty()},
+                        {"folded_into", text(q.folded_into)},
+                        {"not_applied", text(q.not_applied)},
+                        {"scale_min", q.scale_min},
+                        {"scale_max", q.scale_max},
+                        {"scaled_with", q.scaled_with}};
+  }
   return j;
 }
 
@@ -253,6 +265,8 @@ Json ConfigJson(const QuantizeOptions& o, const QuantizeOutcome& outcome, const 
       config["weight_rounding"]["act_order"] = o.gptq_act_order;
     }
   }
+  // Present only with the flag: reports without it stay as they were.
+  if (o.smoothquant_alpha) config["smoothquant"] = {{"alpha", *o.smoothquant_alpha}};
   return config;
 }
 

@@ -146,6 +146,7 @@ def main(argv):
                                                 "--calib-method", "percentile", "--calib-batch", "16"]),
         ("vit-sym-mse", "fashion_vit", ["--scheme", "int8-sym", "--calib", calib, "--calib-method", "mse"]),
         ("vit-weights-only", "fashion_vit", ["--scheme", "int8-asym", "--weights-only"]),
+        ("vit-sym-smoothquant", "fashion_vit", ["--scheme", "int8-sym", "--calib", calib, "--smoothquant", "0.75"]),
         ("vit-summary-detail", "fashion_vit", ["--scheme", "int8-sym", "--calib", calib,
                                                "--report-detail", "summary"]),
     ]

@@ -4,7 +4,8 @@
 // rewrite, which must leave the FP32 model's outputs unchanged (within
 // float rounding) wherever 1/s goes: into a Mul by a constant, a
 // SimplifiedLayerNormalization's scale, a preceding MatMul's columns, or an
-// inserted Mul; on a small graph and on the sample LLM.
+// inserted Mul; on a small graph and on the sample LLM. In exact-only form
+// (--smoothquant) a scaling with no exact fold is left out, its weights untouched.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -154,6 +155,46 @@ TEST(AwqFoldTest, RefusesAWeightReadElsewhere) {
   Result<ScaledModel> scaled = ApplyInputScales(*model, {{"X", {0}, RandomScales(4, 1)}});
   ASSERT_FALSE(scaled.ok());
   EXPECT_NE(scaled.status().message().find("'W'"), std::string::npos) << scaled.status().message();
+}
+
+// --smoothquant's exact-only fold: X[-1, 8] -> LayerNormalization(g, b) -> N -> MatMul(W1) -> Y1;  X -> MatMul(W2) -> Y2, X -> Relu -> Y3
+onnx::ModelProto LayerNormProto() {
+  testing::GraphBuilder b(17);
+  b.Input("X", {-1, 8}).Output("Y1", {-1, 4}).Output("Y2", {-1, 4}).Output("Y3", {-1, 8});
+  b.Weight("g", {8}, 1).Weight("b", {8}, 2).Weight("W1", {8, 4}, 3).Weight("W2", {8, 4}, 4);
+  b.Node("LayerNormalization", {"X", "g", "b"}, {"N"}, "ln");
+  b.Node("MatMul", {"N", "W1"}, {"Y1"}, "mm1");
+  b.Node("MatMul", {"X", "W2"}, {"Y2"}, "mm2");
+  b.Node("Relu", {"X"}, {"Y3"}, "relu");
+  return b.proto();
+}
+
+TEST(AwqFoldTest, ExactOnlyFoldsIntoLayerNormAndLeavesOutWhatHasNoExactFold) {
+  const std::unique_ptr<Model> model = testing::ModelOf(LayerNormProto());
+  ASSERT_NE(model, nullptr);
+  const std::vector<float> s1 = {0.5f, 2, 3, 0.25f, 1, 4, 0.75f, 1.5f};
+  const std::vector<float> s2 = {2, 2, 2, 2, 2, 2, 2, 2};
+  Result<ScaledModel> scaled = ApplyInputScales(*model, {{"N", {1}, s1}, {"X", {2}, s2}}, /*exact_only=*/true);
+  ASSERT_TRUE(scaled.ok()) << scaled.status().ToString();
+  ASSERT_EQ(scaled->folds.size(), 2u);
+  EXPECT_TRUE(scaled->folds[0].applied);
+  EXPECT_EQ(scaled->folds[0].folded_into, "LayerNormalization 'ln'");
+  EXPECT_FALSE(scaled->folds[1].applied);  // X is a graph input, read by Relu too
+  EXPECT_FALSE(scaled->folds[1].inserted);
+  EXPECT_EQ(testing::CountOpType(*scaled->model, "Mul"), 0);
+  // W2 is untouched, W1 holds diag(s1) W1, g and b hold g / s1 and b / s1.
+  auto floats = [](const Model& m, const std::string& name) {
+    const ConstantTensor* c = m.FindConstant(name);
+    const float* p = reinterpret_cast<const float*>(c->data);
+    return std::vector<float>(p, p + c->element_count);
+  };
+  EXPECT_EQ(floats(*scaled->model, "W2"), floats(*model, "W2"));
+  EXPECT_FLOAT_EQ(floats(*scaled->model, "W1")[5 * 4 + 2], floats(*model, "W1")[5 * 4 + 2] * 4);
+  EXPECT_FLOAT_EQ(floats(*scaled->model, "b")[3], floats(*model, "b")[3] / 0.25f);
+  std::vector<float> x(6 * 8);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = 3 * std::sin(0.9f * static_cast<float>(i)) + (i % 8 == 2 ? 20 : 0);
+  const std::map<std::string, Tensor> feeds = {{"X", testing::Floats({6, 8}, x)}};
+  EXPECT_LE(MaxRelativeDifference(RunModel(*model, feeds), RunModel(*scaled->model, feeds)), kMaxRewriteError);
 }
 
 // Every decoder layer's q/k/v, gate/up, o and down inputs scaled at random:

@@ -93,6 +93,13 @@ void AddWeightFlags(CLI::App* sub, QuantizeOptions* q, const std::vector<std::st
                   "int4-sym/int4-asym --int4-format ort: MatMulNBits' accuracy_level attribute, 0-4 (the "
                   "lowest precision ONNX Runtime may compute in: 0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8)")
       ->check(CLI::Range(0, 4));
+  sub->add_option_function<double>(
+         "--smoothquant", [q](const double& alpha) { q->smoothquant_alpha = alpha; },
+         "Static int8 schemes, with --calib: move MatMul/Gemm input outlier channels into the weights, "
+         "s = max|X|^ALPHA / max|W|^(1-ALPHA) per input channel, 1/s folded exactly into the LayerNorm/RMSNorm, "
+         "constant Mul or constant MatMul before (ALPHA in [0, 1], e.g. 0.5)")
+      ->type_name("ALPHA")
+      ->check(CLI::Range(0.0, 1.0));
   sub->add_flag("--gptq-act-order", q->gptq_act_order,
                 "gptq: round the input columns by decreasing X^T X diagonal (block parameters then "
                 "come from the original weights)");
