@@ -36,6 +36,11 @@ struct RunStats {
 struct ExecutorOptions {
   // Intra-op threads; 0 = all cores. Results are identical for every count.
   int threads = 0;
+  // The most iterations one Loop node may run per execution of that node
+  // (its trip count M and its condition notwithstanding): a Loop that would
+  // run more fails with kInvalidInput naming the node, rather than hang or
+  // exhaust memory on a condition that never becomes false. At least 1.
+  int64_t max_loop_iterations = 1000000;
 };
 
 class Executor {

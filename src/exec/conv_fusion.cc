@@ -97,10 +97,12 @@ std::vector<PlanStep> FuseConvEpilogues(const std::vector<PlanStep>& steps,
   // For each value: how many inputs read it, and the last step that does.
   std::vector<int> uses(values->names.size(), 0), consumer(values->names.size(), -1);
   for (size_t s = 0; s < steps.size(); ++s) {
-    for (int id : steps[s].inputs) {
-      if (id < 0) continue;
-      ++uses[static_cast<size_t>(id)];
-      consumer[static_cast<size_t>(id)] = static_cast<int>(s);
+    for (const std::vector<int>* ids : {&steps[s].inputs, &steps[s].captures}) {
+      for (int id : *ids) {  // a body's capture is a use: its value is not fused away
+        if (id < 0) continue;
+        ++uses[static_cast<size_t>(id)];
+        consumer[static_cast<size_t>(id)] = static_cast<int>(s);
+      }
     }
   }
   const std::set<int> kept(keep.begin(), keep.end());

@@ -18,6 +18,26 @@ namespace pq::exec {
 // producing 'OUTPUT'": how every executor error names its node.
 std::string DescribeNode(const onnx::NodeProto& node);
 
+// How a control-flow kernel (If, Loop, Scan) runs its node's graph
+// attributes. The executor plans each body once, when it is created, and
+// implements this for the duration of one kernel call (graph_run.cc): a
+// kernel must not keep the pointer.
+class SubgraphRunner {
+ public:
+  virtual ~SubgraphRunner() = default;
+  // The graph attribute `attr` of the node, or nullptr if it has none (the
+  // kernel reads its formal inputs' and outputs' declarations from it).
+  virtual const onnx::GraphProto* Body(const std::string& attr) const = 0;
+  // Runs body `attr` with `inputs` bound to its formal inputs in order (the
+  // values of enclosing graphs it reads by name are bound by the runner) and
+  // returns its outputs in order. Errors: an input count that differs from
+  // the body's, a body kernel's error, prefixed with the node and attribute.
+  virtual Result<std::vector<Tensor>> Run(const std::string& attr,
+                                          std::vector<Tensor> inputs) const = 0;
+  // The most iterations a Loop may run (ExecutorOptions::max_loop_iterations).
+  virtual int64_t max_iterations() const = 0;
+};
+
 class KernelContext {
  public:
   KernelContext(const onnx::NodeProto& node, int64_t opset, std::vector<const Tensor*> inputs,
@@ -96,6 +116,11 @@ class KernelContext {
   // the context.
   void set_input_types(const std::vector<int32_t>* types) { input_types_ = types; }
 
+  // The runner of the node's bodies, or nullptr for a node without graph
+  // attributes. Set by the executor; valid during the kernel call only.
+  const SubgraphRunner* subgraphs() const { return subgraphs_; }
+  void set_subgraphs(const SubgraphRunner* runner) { subgraphs_ = runner; }
+
  private:
   const onnx::AttributeProto* Find(const char* name) const;
 
@@ -107,6 +132,7 @@ class KernelContext {
   bool fused_relu_;
   std::vector<int32_t> declared_dtypes_;
   const std::vector<int32_t>* input_types_ = nullptr;
+  const SubgraphRunner* subgraphs_ = nullptr;
 };
 
 using KernelFn = Status (*)(KernelContext& ctx);
@@ -161,6 +187,8 @@ const std::vector<KernelDef>& DetKernels();
 const std::vector<KernelDef>& DetectionKernels();
 const std::vector<KernelDef>& GridSampleKernels();
 const std::vector<KernelDef>& TfIdfVectorizerKernels();
+const std::vector<KernelDef>& ControlFlowKernels();  // If, Loop
+const std::vector<KernelDef>& ScanKernels();
 
 // Returns the kernel for a node of `domain`/`op_type` at `opset`, or nullptr.
 const KernelDef* FindKernel(const std::string& domain, const std::string& op_type, int64_t opset);

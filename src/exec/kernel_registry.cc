@@ -49,6 +49,8 @@ constexpr Family kFamilies[] = {
     DetectionKernels,             // detection.cc
     GridSampleKernels,            // grid_sample.cc
     TfIdfVectorizerKernels,       // tf_idf_vectorizer.cc
+    ControlFlowKernels,           // control_flow.cc (If, Loop)
+    ScanKernels,                  // scan.cc
 };
 
 bool SameDomain(const std::string& a, const char* b) {

@@ -23,8 +23,10 @@ void SetReleases(const PlanValues& values, const std::vector<int>& keep,
   std::vector<int> last_use(values.names.size(), -1);
   for (size_t s = 0; s < steps->size(); ++s) {
     (*steps)[s].release.clear();
-    for (int id : (*steps)[s].inputs) {
-      if (id >= 0) last_use[static_cast<size_t>(id)] = static_cast<int>(s);
+    for (const std::vector<int>* ids : {&(*steps)[s].inputs, &(*steps)[s].captures}) {
+      for (int id : *ids) {
+        if (id >= 0) last_use[static_cast<size_t>(id)] = static_cast<int>(s);
+      }
     }
   }
   const std::set<int> kept(keep.begin(), keep.end());

@@ -4,6 +4,7 @@
 #ifndef PQ_EXEC_PLAN_H_
 #define PQ_EXEC_PLAN_H_
 
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,6 +36,19 @@ struct PlanValues {
   int Id(const std::string& name);
 };
 
+struct GraphPlan;
+
+// A graph attribute of a control-flow node (If's branches, Loop's and Scan's
+// body), planned once when the executor is created and run by the node's
+// kernel through KernelContext::subgraphs() (graph_run.h).
+struct PlanBody {
+  std::string attr;                       // the attribute's name ("then_branch", "body")
+  std::shared_ptr<const GraphPlan> plan;  // shared: fusion copies steps
+  // Value ids, in the enclosing plan, of plan->capture_ids (same order): the
+  // outer-scope values the body reads by name.
+  std::vector<int> outer_ids;
+};
+
 // One kernel call.
 struct PlanStep {
   const onnx::NodeProto* node;  // the node whose kernel runs (and errors name)
@@ -49,6 +63,25 @@ struct PlanStep {
   // By output: how its values are rounded once the kernel ran (SetRounding);
   // empty when no output needs it, as in every float32 model.
   std::vector<OutputRounding> rounding;
+  // Control-flow nodes only: the node's planned bodies, and the union of
+  // their outer_ids. Captured values count as inputs of this step for
+  // ordering, release and fusion.
+  std::vector<PlanBody> bodies;
+  std::vector<int> captures;
+};
+
+// A planned graph: the model's main graph or a control-flow node's body.
+// Values are numbered per graph; a body reads outer-scope values through its
+// capture_ids, which the running body gets from its enclosing graph's values
+// (PlanBody::outer_ids).
+struct GraphPlan {
+  const onnx::GraphProto* graph = nullptr;  // owned by the model
+  PlanValues values;
+  std::vector<int> input_ids;    // graph inputs fed by the caller, in order
+  std::vector<int> capture_ids;  // outer-scope names read (bodies only)
+  std::vector<int> output_ids;   // graph outputs, in order
+  std::vector<PlanStep> steps;   // execution order, every node
+  std::vector<bool> rounded;     // by value id: rounded float16/bfloat16 values
 };
 
 // Fills each step's `input_types` from values.types and its `rounding`: for
@@ -58,8 +91,8 @@ struct PlanStep {
 void SetRounding(const PlanValues& values, const std::vector<bool>& rounded,
                  std::vector<PlanStep>* steps);
 
-// Fills each step's `release` with the values it is the last consumer of,
-// except `keep` (graph outputs) and constants.
+// Fills each step's `release` with the values it is the last consumer of
+// (as an input or a capture), except `keep` (graph outputs) and constants.
 void SetReleases(const PlanValues& values, const std::vector<int>& keep,
                  std::vector<PlanStep>* steps);
 

@@ -70,6 +70,7 @@ Result<std::vector<Tensor>> RunOneNode(const OneNodeCase& c) {
   if (!model.ok()) return model.status();
   ExecutorOptions options;
   options.threads = c.threads;
+  options.max_loop_iterations = c.max_loop_iterations;
   Result<std::unique_ptr<Executor>> executor = Executor::Create(*model.value(), options);
   if (!executor.ok()) return executor.status();
   return executor.value()->Run(c.inputs);

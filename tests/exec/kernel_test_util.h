@@ -57,6 +57,7 @@ struct OneNodeCase {
   std::vector<onnx::TensorProto> raw_initializers;
   int64_t opset = 17;
   int threads = 0;  // executor threads; 0 = all cores
+  int64_t max_loop_iterations = ExecutorOptions().max_loop_iterations;
 };
 
 // Runs the case and returns its outputs in node output order, or the error.

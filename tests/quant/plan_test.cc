@@ -305,5 +305,45 @@ TEST(PlanTest, FallbackSchemeTakesWhatTheMainSchemeRefuses) {
   EXPECT_TRUE(Mentions(reason, "nf4") && Mentions(reason, "; fallback: int4-sym")) << reason;
 }
 
+// A Gemm in each branch of an If, reading main-graph weights (as torch
+// exports a data-dependent `if` over two Linear layers), plus a MatMul in the
+// main graph: the MatMul is planned, both Gemms are listed as weights not
+// taken, naming the If's branch.
+TEST(PlanTest, ListsWeightNodesInsideIfBranchesAsNotTaken) {
+  GraphBuilder b;
+  b.Input("X", {2, 4}).Input("C", {}).Output("Y", {2, 4});
+  b.Weight("Wm", {4, 4}, 1).Weight("Wa", {4, 4}, 2).Weight("Wb", {4, 4}, 3);
+  b.Node("MatMul", {"X", "Wm"}, {"M"});
+  onnx::NodeProto* if_node = b.Node("If", {"C"}, {"Y"});
+  if_node->set_name("branch");
+  for (const auto& [attr, weight] : {std::pair<std::string, std::string>{"then_branch", "Wa"},
+                                     {"else_branch", "Wb"}}) {
+    onnx::AttributeProto* a = if_node->add_attribute();
+    a->set_name(attr);
+    a->set_type(onnx::AttributeProto::GRAPH);
+    onnx::NodeProto* gemm = a->mutable_g()->add_node();
+    gemm->set_op_type("Gemm");
+    gemm->add_input("M");
+    gemm->add_input(weight);
+    gemm->add_output(attr + "_out");
+    a->mutable_g()->add_output()->set_name(attr + "_out");
+  }
+  auto model = b.Build();
+  auto scheme = SchemeNamed("int8-sym");
+  QuantPlan plan = BuildPlan(*model, QuantizeOptions{}, false, true, *scheme, nullptr);
+  EXPECT_EQ(plan.nodes, (std::vector<int>{0}));
+  ASSERT_EQ(plan.constants.size(), 1u);
+  EXPECT_EQ(plan.constants[0].tensor, "Wm");
+  for (const std::string weight : {"Wa", "Wb"}) {
+    const SkippedRecord* s = FindSkipped(plan, weight);
+    ASSERT_NE(s, nullptr) << weight;
+    EXPECT_TRUE(s->weight_not_taken) << weight;
+    EXPECT_TRUE(Mentions(s->reason, "inside the 'branch/" +
+                                        std::string(weight == "Wa" ? "then_branch" : "else_branch") +
+                                        "' body: pq quantizes main-graph nodes only"))
+        << s->reason;
+  }
+}
+
 }  // namespace
 }  // namespace pq::quant
