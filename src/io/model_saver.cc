@@ -16,6 +16,7 @@
 #include "onnx/onnx_pb.h"
 #include "pq/model.h"
 #include "util/file_util.h"
+#include "util/sha256.h"
 
 namespace pq {
 namespace {
@@ -158,6 +159,7 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
   const bool external = options.external_data || result.external_forced;
 
   std::unique_ptr<AtomicFile> data_file;
+  std::unique_ptr<Sha256Stream> data_hash;  // of data_file's bytes, hashed while they are written
   if (external) {
     result.data_path = path + ".data";
     PQ_RETURN_IF_ERROR(CheckNotAnInput(model, result.data_path, options));
@@ -168,6 +170,7 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
     Result<std::unique_ptr<AtomicFile>> created = AtomicFile::Create(result.data_path);
     if (!created.ok()) return created.status();
     data_file = std::move(created).value();
+    data_hash = std::make_unique<Sha256Stream>();
   }
   const std::string location = BaseName(result.data_path);
 
@@ -213,9 +216,11 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
       static const char kZeros[kExternalAlignment] = {};
       status = data_file->Write(kZeros, static_cast<size_t>(padding));
       if (!status.ok()) return;
+      data_hash->Update(kZeros, static_cast<size_t>(padding));
       const int64_t offset = data_file->size();
       status = data_file->Write(bytes->data, bytes->size);
       if (!status.ok()) return;
+      data_hash->Update(bytes->data, bytes->size);
       if (bytes->mapped) {
         ExternalDataStore::ReleasePages(reinterpret_cast<const uint8_t*>(bytes->data),
                                         static_cast<int64_t>(bytes->size));
@@ -246,6 +251,7 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
   if (fstat(model_file.value()->fd(), &st) == 0) result.model_bytes = st.st_size;
   if (data_file) {
     result.data_bytes = data_file->size();
+    result.data_sha256 = data_hash->Finish();
     PQ_RETURN_IF_ERROR(data_file->Commit());
   }
   Status committed = model_file.value()->Commit();
