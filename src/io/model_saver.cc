@@ -123,6 +123,31 @@ Status CheckNotAnInput(const Model& model, const std::string& path, const SaveOp
   return Status::OK();
 }
 
+// Appends `bytes` to `data_file` (and `data_hash`) at the next aligned
+// offset and points `t` at them.
+Status AppendExternal(const Model::TensorData& bytes, const std::string& location, AtomicFile* data_file,
+                      Sha256Stream* data_hash, onnx::TensorProto* t) {
+  const int64_t padding = (kExternalAlignment - data_file->size() % kExternalAlignment) % kExternalAlignment;
+  static const char kZeros[kExternalAlignment] = {};
+  PQ_RETURN_IF_ERROR(data_file->Write(kZeros, static_cast<size_t>(padding)));
+  data_hash->Update(kZeros, static_cast<size_t>(padding));
+  const int64_t offset = data_file->size();
+  PQ_RETURN_IF_ERROR(data_file->Write(bytes.data, bytes.size));
+  data_hash->Update(bytes.data, bytes.size);
+  if (bytes.mapped) {
+    ExternalDataStore::ReleasePages(reinterpret_cast<const uint8_t*>(bytes.data), static_cast<int64_t>(bytes.size));
+  }
+  t->set_data_location(onnx::TensorProto::EXTERNAL);
+  for (const auto& [key, value] : {std::pair<const char*, std::string>{"location", location},
+                                   {"offset", std::to_string(offset)},
+                                   {"length", std::to_string(bytes.size)}}) {
+    auto* entry = t->add_external_data();
+    entry->set_key(key);
+    entry->set_value(value);
+  }
+  return Status::OK();
+}
+
 Status SerializeDeterministic(const onnx::ModelProto& proto, AtomicFile* file) {
   google::protobuf::io::FileOutputStream stream(file->fd());
   stream.SetCloseOnDelete(false);
@@ -211,30 +236,7 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
         t->set_raw_data(std::string(bytes->data, bytes->size));
         return;
       }
-      const int64_t padding = (kExternalAlignment - data_file->size() % kExternalAlignment) %
-                              kExternalAlignment;
-      static const char kZeros[kExternalAlignment] = {};
-      status = data_file->Write(kZeros, static_cast<size_t>(padding));
-      if (!status.ok()) return;
-      data_hash->Update(kZeros, static_cast<size_t>(padding));
-      const int64_t offset = data_file->size();
-      status = data_file->Write(bytes->data, bytes->size);
-      if (!status.ok()) return;
-      data_hash->Update(bytes->data, bytes->size);
-      if (bytes->mapped) {
-        ExternalDataStore::ReleasePages(reinterpret_cast<const uint8_t*>(bytes->data),
-                                        static_cast<int64_t>(bytes->size));
-      }
-      t->set_data_location(onnx::TensorProto::EXTERNAL);
-      auto* entry = t->add_external_data();
-      entry->set_key("location");
-      entry->set_value(location);
-      entry = t->add_external_data();
-      entry->set_key("offset");
-      entry->set_value(std::to_string(offset));
-      entry = t->add_external_data();
-      entry->set_key("length");
-      entry->set_value(std::to_string(bytes->size));
+      status = AppendExternal(bytes.value(), location, data_file.get(), data_hash.get(), t);
     });
   }
   PQ_RETURN_IF_ERROR(status);
