@@ -178,6 +178,7 @@ struct SaveResult {
   int64_t model_bytes = 0;
   std::string data_path;  // "" when no external data was written
   int64_t data_bytes = 0;
+  std::string data_sha256;  // lower-case hex SHA-256 of the data file as written; "" when none
   bool external_forced = false;  // external data chosen because of the 2 GiB limit
 };
 

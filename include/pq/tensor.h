@@ -43,6 +43,14 @@ class Tensor {
   // REQUIRES: the caller writes every element before anyone reads it.
   static Result<Tensor> AllocateUninitialized(int32_t dtype, std::vector<int64_t> shape);
 
+  // A tensor over `size` elements of `dtype` at `data`, borrowed, not
+  // copied. Null (undefined) when `data` is not kBorrowAlignment-aligned or
+  // `dtype` is not one the executor holds as it is stored.
+  // REQUIRES: `data` stays valid and unchanged while this tensor or a copy
+  // of it lives, and nobody writes through data<T>() of any of them.
+  static constexpr size_t kBorrowAlignment = 64;
+  static Tensor Borrowed(int32_t dtype, std::vector<int64_t> shape, const void* data);
+
   bool defined() const { return dtype_ != 0; }
   int32_t dtype() const { return dtype_; }
   const std::vector<int64_t>& shape() const { return shape_; }

@@ -81,6 +81,23 @@ Result<Tensor> Tensor::AllocateUninitialized(int32_t dtype, std::vector<int64_t>
   return t;
 }
 
+Tensor Tensor::Borrowed(int32_t dtype, std::vector<int64_t> shape, const void* data) {
+  static_assert(kBorrowAlignment == kAlignment, "kernels may rely on allocated tensors' alignment");
+  std::optional<int64_t> count = CheckedElementCount(shape);
+  if (ExecutorElementSize(dtype) == 0 || !count || data == nullptr ||
+      reinterpret_cast<uintptr_t>(data) % kBorrowAlignment != 0) {
+    return Tensor();
+  }
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.size_ = *count;
+  // The aliasing constructor with no owner: a pointer that frees nothing.
+  t.storage_ = std::shared_ptr<uint8_t>(std::shared_ptr<uint8_t>(),
+                                        static_cast<uint8_t*>(const_cast<void*>(data)));
+  return t;
+}
+
 Tensor Tensor::Reshaped(std::vector<int64_t> shape) const {
   Tensor t = *this;
   t.shape_ = std::move(shape);

@@ -82,6 +82,19 @@ Status LoadConstants(const Model& model, exec::PlanValues* values) {
   for (const ConstantTensor& c : model.constants()) {
     if (c.data == nullptr && c.byte_size > 0) continue;
     if (c.data_type == onnx::TensorProto::STRING) continue;
+    // Weights the executor holds as they are stored are read in place (the
+    // model outlives the executor): no second copy of a large model.
+    const bool as_stored = c.data_type == ExecutorFeedType(c.data_type) &&
+                           c.byte_size == c.element_count * ExecutorElementSize(c.data_type);
+    if (as_stored) {
+      Tensor view = Tensor::Borrowed(c.data_type, c.dims, c.data);
+      if (view.defined()) {
+        const int id = values->Id(c.name);
+        values->constants[static_cast<size_t>(id)] = std::move(view);
+        values->declared_dtypes[static_cast<size_t>(id)] = c.data_type;
+        continue;
+      }
+    }
     Result<Tensor> t = TensorFromBytes(c.data_type, c.dims, c.data, c.byte_size,
                                        model.origin() + ": tensor '" + c.name + "'");
     if (!t.ok()) {

@@ -16,6 +16,7 @@
 #include "onnx/onnx_pb.h"
 #include "pq/model.h"
 #include "util/file_util.h"
+#include "util/sha256.h"
 
 namespace pq {
 namespace {
@@ -122,6 +123,31 @@ Status CheckNotAnInput(const Model& model, const std::string& path, const SaveOp
   return Status::OK();
 }
 
+// Appends `bytes` to `data_file` (and `data_hash`) at the next aligned
+// offset and points `t` at them.
+Status AppendExternal(const Model::TensorData& bytes, const std::string& location, AtomicFile* data_file,
+                      Sha256Stream* data_hash, onnx::TensorProto* t) {
+  const int64_t padding = (kExternalAlignment - data_file->size() % kExternalAlignment) % kExternalAlignment;
+  static const char kZeros[kExternalAlignment] = {};
+  PQ_RETURN_IF_ERROR(data_file->Write(kZeros, static_cast<size_t>(padding)));
+  data_hash->Update(kZeros, static_cast<size_t>(padding));
+  const int64_t offset = data_file->size();
+  PQ_RETURN_IF_ERROR(data_file->Write(bytes.data, bytes.size));
+  data_hash->Update(bytes.data, bytes.size);
+  if (bytes.mapped) {
+    ExternalDataStore::ReleasePages(reinterpret_cast<const uint8_t*>(bytes.data), static_cast<int64_t>(bytes.size));
+  }
+  t->set_data_location(onnx::TensorProto::EXTERNAL);
+  for (const auto& [key, value] : {std::pair<const char*, std::string>{"location", location},
+                                   {"offset", std::to_string(offset)},
+                                   {"length", std::to_string(bytes.size)}}) {
+    auto* entry = t->add_external_data();
+    entry->set_key(key);
+    entry->set_value(value);
+  }
+  return Status::OK();
+}
+
 Status SerializeDeterministic(const onnx::ModelProto& proto, AtomicFile* file) {
   google::protobuf::io::FileOutputStream stream(file->fd());
   stream.SetCloseOnDelete(false);
@@ -158,6 +184,7 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
   const bool external = options.external_data || result.external_forced;
 
   std::unique_ptr<AtomicFile> data_file;
+  std::unique_ptr<Sha256Stream> data_hash;  // of data_file's bytes, hashed while they are written
   if (external) {
     result.data_path = path + ".data";
     PQ_RETURN_IF_ERROR(CheckNotAnInput(model, result.data_path, options));
@@ -168,6 +195,7 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
     Result<std::unique_ptr<AtomicFile>> created = AtomicFile::Create(result.data_path);
     if (!created.ok()) return created.status();
     data_file = std::move(created).value();
+    data_hash = std::make_unique<Sha256Stream>();
   }
   const std::string location = BaseName(result.data_path);
 
@@ -208,28 +236,7 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
         t->set_raw_data(std::string(bytes->data, bytes->size));
         return;
       }
-      const int64_t padding = (kExternalAlignment - data_file->size() % kExternalAlignment) %
-                              kExternalAlignment;
-      static const char kZeros[kExternalAlignment] = {};
-      status = data_file->Write(kZeros, static_cast<size_t>(padding));
-      if (!status.ok()) return;
-      const int64_t offset = data_file->size();
-      status = data_file->Write(bytes->data, bytes->size);
-      if (!status.ok()) return;
-      if (bytes->mapped) {
-        ExternalDataStore::ReleasePages(reinterpret_cast<const uint8_t*>(bytes->data),
-                                        static_cast<int64_t>(bytes->size));
-      }
-      t->set_data_location(onnx::TensorProto::EXTERNAL);
-      auto* entry = t->add_external_data();
-      entry->set_key("location");
-      entry->set_value(location);
-      entry = t->add_external_data();
-      entry->set_key("offset");
-      entry->set_value(std::to_string(offset));
-      entry = t->add_external_data();
-      entry->set_key("length");
-      entry->set_value(std::to_string(bytes->size));
+      status = AppendExternal(bytes.value(), location, data_file.get(), data_hash.get(), t);
     });
   }
   PQ_RETURN_IF_ERROR(status);
@@ -246,6 +253,7 @@ Result<SaveResult> SaveModel(const Model& model, const std::string& path,
   if (fstat(model_file.value()->fd(), &st) == 0) result.model_bytes = st.st_size;
   if (data_file) {
     result.data_bytes = data_file->size();
+    result.data_sha256 = data_hash->Finish();
     PQ_RETURN_IF_ERROR(data_file->Commit());
   }
   Status committed = model_file.value()->Commit();

@@ -152,6 +152,8 @@ Result<nlohmann::ordered_json> WriteReportOrRollBack(const QuantizeJob& job, con
   ReportInputs inputs;
   Result<std::map<std::string, std::string>> digests = input_digests->Wait();
   if (digests.ok()) inputs.known_sha256 = std::move(digests).value();  // else BuildReport retries
+  // The data file was hashed as it was written.
+  if (!saved.data_sha256.empty()) inputs.known_sha256[saved.data_path] = saved.data_sha256;
   inputs.argv = job.argv;
   inputs.input_model = &model;
   inputs.output = &saved;

@@ -10,8 +10,8 @@
 namespace pq::quant {
 namespace {
 
-// Tile edge of the cache-blocked transpose.
-constexpr int64_t kTile = 32;
+// Stored rows transposed together (see NkValues).
+constexpr int64_t kStrip = 8;
 
 }  // namespace
 
@@ -30,16 +30,28 @@ std::vector<float> NkValues(const ConstantTensor& c, bool transposed) {
     return out;
   }
   // Stored [K, N] (rows = K, cols = N); out[n * K + k] = stored[k * N + n].
-  // Tiles are independent (OpenMP); a copy is exact for any thread count.
+  // A strip of kStrip stored rows at a time: each output row receives
+  // kStrip consecutive floats per step, so the writes are not kStrip
+  // separate 4-byte stores to lines K * 4 bytes apart (which, for K a power
+  // of two, all fall in one cache set). Strips are independent (OpenMP); a
+  // copy is exact for any thread count.
+  // Reads go through memcpy: inline raw data need not be float-aligned.
+  float* o = out.data();
+  auto at = [src, cols](int64_t k, int64_t n) {
+    float v;
+    std::memcpy(&v, src + static_cast<size_t>(k * cols + n) * sizeof(float), sizeof(float));
+    return v;
+  };
 #pragma omp parallel for schedule(static)
-  for (int64_t k0 = 0; k0 < rows; k0 += kTile) {
-    for (int64_t n0 = 0; n0 < cols; n0 += kTile) {
-      const int64_t k1 = std::min(rows, k0 + kTile), n1 = std::min(cols, n0 + kTile);
-      for (int64_t k = k0; k < k1; ++k) {
-        for (int64_t n = n0; n < n1; ++n) {
-          std::memcpy(&out[static_cast<size_t>(n * rows + k)],
-                      src + static_cast<size_t>(k * cols + n) * sizeof(float), sizeof(float));
-        }
+  for (int64_t k0 = 0; k0 < rows; k0 += kStrip) {
+    if (k0 + kStrip <= rows) {
+      for (int64_t n = 0; n < cols; ++n) {
+        float* dst = o + n * rows + k0;
+        for (int64_t i = 0; i < kStrip; ++i) dst[i] = at(k0 + i, n);
+      }
+    } else {
+      for (int64_t k = k0; k < rows; ++k) {
+        for (int64_t n = 0; n < cols; ++n) o[n * rows + k] = at(k, n);
       }
     }
   }

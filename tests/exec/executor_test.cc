@@ -8,6 +8,8 @@
 #include <limits>
 
 #include "base/float16.h"
+#include "pq/data_type.h"
+#include "pq/model.h"
 #include "exec/kernel_test_util.h"
 #include "testutil/model_builder.h"
 #include "testutil/temp_dir.h"
@@ -82,6 +84,49 @@ TEST(ExecutorRunTest, ComputesMatMulAddAndShowsEveryTensorToTheObserver) {
   EXPECT_FLOAT_EQ(y[4], wv[10] - 0.25f);
   EXPECT_EQ(observer.names, (std::vector<std::string>{"X", "XW", "Y"}));
   EXPECT_EQ(observer.shapes[1], (std::vector<int64_t>{2, 3}));
+}
+
+TEST(ExecutorRunTest, ReadsAlignedWeightsInPlaceWithoutACopy) {
+  // W in 64-byte aligned external data (as pq and make_1b_decoder.py write
+  // it), and a graph output that is W itself through Identity.
+  onnx::ModelProto proto = testing::TinyMatMulModel();
+  *proto.mutable_graph()->mutable_initializer(0) = testing::RandomFloatTensor("W", {4, 3}, 3);
+  auto* identity = proto.mutable_graph()->add_node();
+  identity->set_op_type("Identity");
+  identity->add_input("W");
+  identity->add_output("W_out");
+  proto.mutable_graph()->add_output()->set_name("W_out");
+  testing::TempDir dir;
+  testing::SaveProto(proto, dir.File("inline.onnx"));
+  Result<std::unique_ptr<Model>> inline_model = Model::Load(dir.File("inline.onnx"));
+  ASSERT_TRUE(inline_model.ok()) << inline_model.status().ToString();
+  SaveOptions save;
+  save.external_data = true;
+  save.external_threshold = 1;
+  ASSERT_TRUE(SaveModel(*inline_model.value(), dir.File("ext.onnx"), save).ok());
+  Result<std::unique_ptr<Model>> model = Model::Load(dir.File("ext.onnx"));
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  const ConstantTensor* w = model.value()->FindConstant("W");
+  ASSERT_TRUE(w != nullptr && w->external);
+  ASSERT_EQ(reinterpret_cast<uintptr_t>(w->data) % Tensor::kBorrowAlignment, 0u);
+  auto executor = Executor::Create(*model.value());
+  ASSERT_TRUE(executor.ok()) << executor.status().ToString();
+  auto out = executor.value()->Run({{"X", testing::Floats({1, 4}, {1, 2, 3, 4})}});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out.value().size(), 2u);
+  // The executor's W is the model's bytes, not a copy of them.
+  EXPECT_EQ(out.value()[1].raw(), static_cast<const void*>(w->data));
+  EXPECT_EQ(out.value()[1].shape(), (std::vector<int64_t>{4, 3}));
+}
+
+TEST(TensorTest, BorrowsOnlyAlignedDataOfAnExecutorType) {
+  alignas(64) static float values[16] = {1, 2, 3};
+  const Tensor view = Tensor::Borrowed(kFloat, {2, 8}, values);
+  ASSERT_TRUE(view.defined());
+  EXPECT_EQ(view.data<float>(), values);
+  EXPECT_EQ(view.size(), 16);
+  EXPECT_FALSE(Tensor::Borrowed(kFloat, {3}, values + 1).defined());  // 4-byte aligned only
+  EXPECT_FALSE(Tensor::Borrowed(kFloat16, {2}, values).defined());   // held as float
 }
 
 TEST(ExecutorRunTest, RefusesBadFeedsNamingTheInput) {

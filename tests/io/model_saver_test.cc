@@ -8,6 +8,7 @@
 #include "pq/model.h"
 #include "testutil/model_builder.h"
 #include "testutil/temp_dir.h"
+#include "util/sha256.h"
 
 namespace pq {
 namespace {
@@ -63,6 +64,24 @@ TEST(ModelSaverTest, SavingTwiceGivesIdenticalBytes) {
   // Constant-node weights survive the round trip as Constant nodes.
   std::unique_ptr<Model> reloaded = MustLoad(dir.File("a.onnx"));
   EXPECT_EQ(reloaded->FindConstant("W")->source, ConstantSource::kConstantNode);
+}
+
+TEST(ModelSaverTest, ReportsTheDigestOfTheDataFileItWrote) {
+  TempDir dir;
+  std::unique_ptr<Model> model = MustLoad(MakeExternalModel(dir));
+  ASSERT_NE(model, nullptr);
+  SaveOptions options;
+  options.external_data = true;
+  options.external_threshold = 1;
+  Result<SaveResult> saved = SaveModel(*model, dir.File("again.onnx"), options);
+  ASSERT_TRUE(saved.ok()) << saved.status().ToString();
+  Result<std::string> on_disk = Sha256File(saved->data_path);
+  ASSERT_TRUE(on_disk.ok());
+  EXPECT_EQ(saved->data_sha256, on_disk.value());
+  // Inline saving writes no data file and reports no digest.
+  Result<SaveResult> inline_saved = SaveModel(*model, dir.File("inline_again.onnx"), {});
+  ASSERT_TRUE(inline_saved.ok());
+  EXPECT_EQ(inline_saved->data_sha256, "");
 }
 
 TEST(ModelSaverTest, ExternalDataLoadsAndResavesIdentically) {
