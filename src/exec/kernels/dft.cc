@@ -16,6 +16,7 @@
 
 #include "exec/kernel.h"
 #include "exec/kernels/movement_common.h"
+#include "exec/kernels/signal_inputs.h"
 
 namespace pq::exec {
 namespace {
@@ -104,17 +105,6 @@ void Transform(std::vector<Complex>* a, bool inverse) {
   }
 }
 
-// Reads scalar input `i` (int32 or int64, one element) into `*value`.
-Status ScalarInt(const KernelContext& ctx, int i, const char* what, int64_t* value) {
-  const Tensor& t = ctx.input(i);
-  if ((t.dtype() != kInt32 && t.dtype() != kInt64) || t.size() != 1 || t.rank() > 1) {
-    return ctx.Error(std::string(what) + " must be one int32 or int64 value, got " +
-                     DataTypeName(t.dtype()) + " " + ShapeToString(t.shape()));
-  }
-  *value = t.dtype() == kInt64 ? t.data<int64_t>()[0] : t.data<int32_t>()[0];
-  return Status::OK();
-}
-
 // Longest signal or transform the kernels accept (keeps sizes in range).
 constexpr int64_t kMaxLength = int64_t{1} << 40;
 
@@ -135,7 +125,7 @@ Status Dft(KernelContext& ctx) {
   }
   const bool complex_in = x.dim(rank - 1) == 2;
   int64_t axis = ctx.opset() >= 20 ? -2 : ctx.Int("axis", 1);
-  if (ctx.opset() >= 20 && ctx.has_input(2)) PQ_RETURN_IF_ERROR(ScalarInt(ctx, 2, "axis", &axis));
+  if (ctx.opset() >= 20 && ctx.has_input(2)) PQ_RETURN_IF_ERROR(signal::ScalarInt(ctx, 2, "axis", &axis));
   // The last dim holds (real, imaginary): it is not a signal axis.
   const int64_t given_axis = axis;
   if (!movement::NormalizeAxis(given_axis, rank, &axis) || axis == rank - 1) {
@@ -147,7 +137,7 @@ Status Dft(KernelContext& ctx) {
   const int64_t n_in = x.dim(axis);
   int64_t length = n_in;
   if (ctx.has_input(1)) {
-    PQ_RETURN_IF_ERROR(ScalarInt(ctx, 1, "dft_length", &length));
+    PQ_RETURN_IF_ERROR(signal::ScalarInt(ctx, 1, "dft_length", &length));
     if (length < 1 || length > kMaxLength) {
       return ctx.Error("dft_length must be in [1, 2^40], got " + std::to_string(length));
     }
@@ -211,7 +201,7 @@ Status Stft(KernelContext& ctx) {
                      ShapeToString(signal.shape()));
   }
   int64_t step = 0;
-  PQ_RETURN_IF_ERROR(ScalarInt(ctx, 1, "frame_step", &step));
+  PQ_RETURN_IF_ERROR(signal::ScalarInt(ctx, 1, "frame_step", &step));
   if (step < 1) return ctx.Error("frame_step must be >= 1, got " + std::to_string(step));
   const bool has_window = ctx.has_input(2);
   if (has_window && (ctx.input(2).dtype() != kFloat || ctx.input(2).rank() != 1)) {
@@ -220,7 +210,7 @@ Status Stft(KernelContext& ctx) {
   }
   int64_t frame_length = has_window ? ctx.input(2).dim(0) : 0;
   if (ctx.has_input(3)) {
-    PQ_RETURN_IF_ERROR(ScalarInt(ctx, 3, "frame_length", &frame_length));
+    PQ_RETURN_IF_ERROR(signal::ScalarInt(ctx, 3, "frame_length", &frame_length));
     if (has_window && frame_length != ctx.input(2).dim(0)) {
       return ctx.Error("frame_length " + std::to_string(frame_length) +
                        " differs from the window's length " + std::to_string(ctx.input(2).dim(0)));

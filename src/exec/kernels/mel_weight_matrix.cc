@@ -7,21 +7,11 @@
 
 #include "exec/kernel.h"
 #include "exec/kernels/movement_common.h"
+#include "exec/kernels/signal_inputs.h"
 #include "pq/data_type.h"
 
 namespace pq::exec {
 namespace {
-
-// Reads scalar input `i` of an integer type into `*value`.
-Status ScalarInt(const KernelContext& ctx, int i, const char* what, int64_t* value) {
-  const Tensor& t = ctx.input(i);
-  if ((t.dtype() != kInt32 && t.dtype() != kInt64) || t.size() != 1 || t.rank() > 1) {
-    return ctx.Error(std::string(what) + " must be one int32 or int64 value, got " +
-                     DataTypeName(t.dtype()) + " " + ShapeToString(t.shape()));
-  }
-  *value = t.dtype() == kInt64 ? t.data<int64_t>()[0] : t.data<int32_t>()[0];
-  return Status::OK();
-}
 
 // Reads scalar input `i` of a float type into `*value`.
 Status ScalarFloat(const KernelContext& ctx, int i, const char* what, double* value) {
@@ -69,9 +59,9 @@ Status MelWeightMatrix(KernelContext& ctx) {
   PQ_RETURN_IF_ERROR(ctx.CheckMaxOutputs(1));
   int64_t mel_bins = 0, dft_length = 0, sample_rate = 0;
   double lower_hz = 0, upper_hz = 0;
-  PQ_RETURN_IF_ERROR(ScalarInt(ctx, 0, "num_mel_bins", &mel_bins));
-  PQ_RETURN_IF_ERROR(ScalarInt(ctx, 1, "dft_length", &dft_length));
-  PQ_RETURN_IF_ERROR(ScalarInt(ctx, 2, "sample_rate", &sample_rate));
+  PQ_RETURN_IF_ERROR(signal::ScalarInt(ctx, 0, "num_mel_bins", &mel_bins));
+  PQ_RETURN_IF_ERROR(signal::ScalarInt(ctx, 1, "dft_length", &dft_length));
+  PQ_RETURN_IF_ERROR(signal::ScalarInt(ctx, 2, "sample_rate", &sample_rate));
   PQ_RETURN_IF_ERROR(ScalarFloat(ctx, 3, "lower_edge_hertz", &lower_hz));
   PQ_RETURN_IF_ERROR(ScalarFloat(ctx, 4, "upper_edge_hertz", &upper_hz));
   if (mel_bins < 1 || mel_bins > kMaxBins || dft_length < 1 || dft_length > kMaxBins ||
@@ -85,15 +75,8 @@ Status MelWeightMatrix(KernelContext& ctx) {
                      "sample_rate / 2, got " + std::to_string(lower_hz) + " and " +
                      std::to_string(upper_hz));
   }
-  const int64_t declared = ctx.Int("output_datatype", kFloat);
-  if (declared <= 0 || declared > 0x7fffffff) {
-    return ctx.Error("output_datatype " + std::to_string(declared) + " is not a tensor type");
-  }
-  const int32_t dtype = ExecutorFeedType(static_cast<int32_t>(declared));
-  if (!movement::ForNumericType(dtype, [](auto) {})) {
-    return ctx.Unsupported("output type " + DataTypeName(static_cast<int32_t>(declared)) +
-                           " is not supported");
-  }
+  int32_t dtype = kFloat;
+  PQ_RETURN_IF_ERROR(signal::OutputDatatype(ctx, &dtype));
   const int64_t spectrum_bins = dft_length / 2 + 1;
   const std::vector<int64_t> edges = EdgeBins(mel_bins, dft_length, sample_rate, lower_hz, upper_hz);
   // Edges rise with the mel scale and stay below upper_edge_hertz <=

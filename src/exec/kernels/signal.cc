@@ -7,6 +7,7 @@
 
 #include "exec/kernel.h"
 #include "exec/kernels/movement_common.h"
+#include "exec/kernels/signal_inputs.h"
 #include "pq/data_type.h"
 
 namespace pq::exec {
@@ -48,15 +49,8 @@ Status MakeWindow(KernelContext& ctx) {
   if (periodic != 0 && periodic != 1) {
     return ctx.Error("periodic must be 0 or 1, got " + std::to_string(periodic));
   }
-  const int64_t declared = ctx.Int("output_datatype", kFloat);
-  if (declared <= 0 || declared > 0x7fffffff) {
-    return ctx.Error("output_datatype " + std::to_string(declared) + " is not a tensor type");
-  }
-  const int32_t dtype = ExecutorFeedType(static_cast<int32_t>(declared));
-  if (!movement::ForNumericType(dtype, [](auto) {})) {
-    return ctx.Unsupported("output type " + DataTypeName(static_cast<int32_t>(declared)) +
-                           " is not supported");
-  }
+  int32_t dtype = kFloat;
+  PQ_RETURN_IF_ERROR(signal::OutputDatatype(ctx, &dtype));
   Result<Tensor> out = ctx.AllocateUninitialized(dtype, {size});
   if (!out.ok()) return out.status();
   const double period = static_cast<double>(periodic == 1 ? size : size - 1);
