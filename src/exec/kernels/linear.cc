@@ -227,7 +227,22 @@ void Col2ImNd(const float* col, int64_t mg, const TransposeGeometry& g, float* y
   }
 }
 
-Status ConvTranspose(KernelContext& ctx) {
+// A ConvTranspose node's problem: X's and W's sizes, the group split and the
+// spatial geometry (one entry per spatial axis, 1-D not yet widened).
+struct TransposeProblem {
+  int64_t batch, channels, out_channels, group;
+  int64_t cg, mg;  // input and output channels per group
+  TransposeGeometry g;
+};
+
+// The spatial attributes of a ConvTranspose node, defaults filled in.
+struct TransposeAttrs {
+  std::vector<int64_t> strides, dilations, pads, output_padding, output_shape;
+};
+
+// Checks X's and W's types, ranks, group and kernel_shape; fills the sizes
+// of `p` and g.in and g.kernel.
+Status ReadTransposeInputs(const KernelContext& ctx, TransposeProblem* p) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
   if (x.dtype() != kFloat || w.dtype() != kFloat) return ctx.Unsupported("non-float ConvTranspose");
@@ -236,24 +251,43 @@ Status ConvTranspose(KernelContext& ctx) {
                      "; ConvTranspose takes N x C x spatial dims (rank 3 or more)");
   }
   if (w.rank() != x.rank()) return ctx.Error("W and X have different ranks");
-  const size_t rank = static_cast<size_t>(x.rank() - 2);
-  const int64_t group = ctx.Int("group", 1);
-  const int64_t batch = x.dim(0), channels = x.dim(1);
-  if (group <= 0 || w.dim(0) != channels || channels % group != 0) {
+  p->group = ctx.Int("group", 1);
+  p->batch = x.dim(0);
+  p->channels = x.dim(1);
+  if (p->group <= 0 || w.dim(0) != p->channels || p->channels % p->group != 0) {
     return ctx.Error("W " + ShapeToString(w.shape()) + " does not fit X " +
-                     ShapeToString(x.shape()) + " with group " + std::to_string(group));
+                     ShapeToString(x.shape()) + " with group " + std::to_string(p->group));
   }
-  const int64_t cg = channels / group, mg = w.dim(1), out_channels = mg * group;
-  std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end());
-  std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
+  p->cg = p->channels / p->group;
+  p->mg = w.dim(1);
+  p->out_channels = p->mg * p->group;
+  p->g.in.assign(x.shape().begin() + 2, x.shape().end());
+  p->g.kernel.assign(w.shape().begin() + 2, w.shape().end());
   const std::vector<int64_t> attr_kernel = ctx.Ints("kernel_shape");
-  if (!attr_kernel.empty() && attr_kernel != kernel) {
+  if (!attr_kernel.empty() && attr_kernel != p->g.kernel) {
     return ctx.Error("kernel_shape " + ShapeToString(attr_kernel) + " differs from W's " +
-                     ShapeToString(kernel));
+                     ShapeToString(p->g.kernel));
   }
-  std::vector<int64_t> strides = ctx.Ints("strides"), dilations = ctx.Ints("dilations");
-  std::vector<int64_t> pads = ctx.Ints("pads"), output_padding = ctx.Ints("output_padding");
-  std::vector<int64_t> output_shape = ctx.Ints("output_shape");
+  return Status::OK();
+}
+
+// Reads strides, dilations, pads, output_padding and output_shape (its last
+// `in.size()` entries), filling defaults; errors unless each has one entry
+// per spatial axis (two for pads) and every value, with `in` and `kernel`,
+// lies in the bounds that keep the size arithmetic inside int64.
+Status ReadTransposeAttrs(const KernelContext& ctx, const std::vector<int64_t>& in,
+                          const std::vector<int64_t>& kernel, TransposeAttrs* a) {
+  const size_t rank = in.size();
+  std::vector<int64_t>& strides = a->strides;
+  std::vector<int64_t>& dilations = a->dilations;
+  std::vector<int64_t>& pads = a->pads;
+  std::vector<int64_t>& output_padding = a->output_padding;
+  std::vector<int64_t>& output_shape = a->output_shape;
+  strides = ctx.Ints("strides");
+  dilations = ctx.Ints("dilations");
+  pads = ctx.Ints("pads");
+  output_padding = ctx.Ints("output_padding");
+  output_shape = ctx.Ints("output_shape");
   if (strides.empty()) strides.assign(rank, 1);
   if (dilations.empty()) dilations.assign(rank, 1);
   if (pads.empty()) pads.assign(2 * rank, 0);
@@ -280,69 +314,109 @@ Status ConvTranspose(KernelContext& ctx) {
                        "output_shape and spatial sizes in [0, 2^30]");
     }
   }
+  return Status::OK();
+}
+
+// Fills g's out, strides, dilations and pad_begin from `a` and auto_pad
+// (output_shape or SAME_* choose the size and split the padding).
+// REQUIRES: g.in and g.kernel set, `a` checked by ReadTransposeAttrs.
+// Errors when an output axis would be empty.
+Status TransposeOutputSize(const KernelContext& ctx, const TransposeAttrs& a, TransposeGeometry* g) {
+  const size_t rank = g->in.size();
+  const std::vector<int64_t>& in = g->in;
+  const std::vector<int64_t>& kernel = g->kernel;
   const std::string auto_pad = ctx.String("auto_pad", "NOTSET");
-  std::vector<int64_t> out(rank), pad_begin(rank);
+  g->out.assign(rank, 0);
+  g->pad_begin.assign(rank, 0);
   for (size_t i = 0; i < rank; ++i) {
-    const int64_t full = strides[i] * (in[i] - 1) + output_padding[i] +
-                         (kernel[i] - 1) * dilations[i] + 1;
-    if (!output_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      out[i] = output_shape.empty() ? in[i] * strides[i] : output_shape[i];
-      const int64_t total = full - out[i];
-      pad_begin[i] = auto_pad == "SAME_LOWER" ? total - total / 2 : total / 2;
+    const int64_t full = a.strides[i] * (in[i] - 1) + a.output_padding[i] +
+                         (kernel[i] - 1) * a.dilations[i] + 1;
+    if (!a.output_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      g->out[i] = a.output_shape.empty() ? in[i] * a.strides[i] : a.output_shape[i];
+      const int64_t total = full - g->out[i];
+      g->pad_begin[i] = auto_pad == "SAME_LOWER" ? total - total / 2 : total / 2;
     } else {
-      out[i] = full - pads[i] - pads[i + rank];
-      pad_begin[i] = pads[i];
+      g->out[i] = full - a.pads[i] - a.pads[i + rank];
+      g->pad_begin[i] = a.pads[i];
     }
-    if (out[i] <= 0) return ctx.Error("the output would be empty");
+    if (g->out[i] <= 0) return ctx.Error("the output would be empty");
   }
-  std::vector<int64_t> out_shape = {batch, out_channels};
-  out_shape.insert(out_shape.end(), out.begin(), out.end());
+  g->strides = a.strides;
+  g->dilations = a.dilations;
+  return Status::OK();
+}
+
+// Checks the ConvTranspose node and fills `p` (1-D not yet widened).
+Status ReadTransposeProblem(const KernelContext& ctx, TransposeProblem* p) {
+  PQ_RETURN_IF_ERROR(ReadTransposeInputs(ctx, p));
+  TransposeAttrs attrs;
+  PQ_RETURN_IF_ERROR(ReadTransposeAttrs(ctx, p->g.in, p->g.kernel, &attrs));
+  return TransposeOutputSize(ctx, attrs, &p->g);
+}
+
+// Runs 1-D as 2-D with height 1: puts a size-1, unpadded axis first.
+void WidenTo2d(TransposeGeometry* g) {
+  for (std::vector<int64_t>* v : {&g->in, &g->out, &g->kernel, &g->strides, &g->dilations}) {
+    v->insert(v->begin(), 1);
+  }
+  g->pad_begin.insert(g->pad_begin.begin(), 0);
+}
+
+// Adds each (image, group)'s W_g^T * X_g, scattered by col2im, into y.
+// `rows` is mg times the kernel's taps, `pixels` and `out_pixels` the
+// products of g.in and g.out. REQUIRES: y zeroed, shaped [batch,
+// out_channels, g.out...], g widened to 2-D or more.
+void TransposeGroups(const Tensor& x, const Tensor& w, const TransposeProblem& p, int64_t rows,
+                     int64_t pixels, int64_t out_pixels, Tensor* y) {
+  // Without outputs or input channels there is nothing to multiply (and X or
+  // W may be empty with sizes that bound nothing).
+  const bool multiply = y->size() > 0 && p.cg > 0;
+  std::vector<float> col(multiply ? static_cast<size_t>(rows * pixels) : 0);
+  for (int64_t n = 0; n < p.batch && multiply; ++n) {
+    for (int64_t gi = 0; gi < p.group; ++gi) {
+      // col[mg*taps, pixels] = W_g^T * X_g, with W_g viewed as [cg, mg*taps].
+      Map(col.data(), rows, pixels).noalias() =
+          ConstMap(w.data<float>() + gi * p.cg * rows, p.cg, rows).transpose() *
+          ConstMap(x.data<float>() + (n * p.channels + gi * p.cg) * pixels, p.cg, pixels);
+      float* yg = y->data<float>() + (n * p.out_channels + gi * p.mg) * out_pixels;
+      if (p.g.in.size() == 2) {
+        Col2Im2d(col.data(), p.mg, p.g, yg);
+      } else {
+        Col2ImNd(col.data(), p.mg, p.g, yg);
+      }
+    }
+  }
+}
+
+Status ConvTranspose(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& w = ctx.input(1);
+  TransposeProblem p;
+  PQ_RETURN_IF_ERROR(ReadTransposeProblem(ctx, &p));
+  std::vector<int64_t> out_shape = {p.batch, p.out_channels};
+  out_shape.insert(out_shape.end(), p.g.out.begin(), p.g.out.end());
   Result<Tensor> y = ctx.Allocate(kFloat, out_shape);
   if (!y.ok()) return y.status();
-  // 1-D is run as 2-D with height 1.
-  TransposeGeometry g{in, out, kernel, strides, dilations, pad_begin};
-  if (rank == 1) {
-    for (std::vector<int64_t>* v : {&g.in, &g.out, &g.kernel, &g.strides, &g.dilations}) {
-      v->insert(v->begin(), 1);
-    }
-    g.pad_begin.insert(g.pad_begin.begin(), 0);
-  }
-  int64_t pixels = 1, out_pixels = 1, rows = mg;
-  for (size_t d = 0; d < g.in.size(); ++d) {
-    if (__builtin_mul_overflow(pixels, g.in[d], &pixels) ||
-        __builtin_mul_overflow(out_pixels, g.out[d], &out_pixels) ||
-        __builtin_mul_overflow(rows, g.kernel[d], &rows)) {
+  if (p.g.in.size() == 1) WidenTo2d(&p.g);
+  int64_t pixels = 1, out_pixels = 1, rows = p.mg;
+  for (size_t d = 0; d < p.g.in.size(); ++d) {
+    if (__builtin_mul_overflow(pixels, p.g.in[d], &pixels) ||
+        __builtin_mul_overflow(out_pixels, p.g.out[d], &out_pixels) ||
+        __builtin_mul_overflow(rows, p.g.kernel[d], &rows)) {
       return ctx.Error("X " + ShapeToString(x.shape()) + " with W " + ShapeToString(w.shape()) +
                        " gives sizes beyond int64");
     }
   }
-  if (ctx.has_input(2) && ctx.input(2).size() != out_channels) {
+  if (ctx.has_input(2) && ctx.input(2).size() != p.out_channels) {
     return ctx.Error("B does not have one value per output channel");
   }
-  // Without outputs or input channels there is nothing to multiply (and X or
-  // W may be empty with sizes that bound nothing).
-  const bool multiply = y->size() > 0 && cg > 0;
-  std::vector<float> col(multiply ? static_cast<size_t>(rows * pixels) : 0);
-  for (int64_t n = 0; n < batch && multiply; ++n) {
-    for (int64_t gi = 0; gi < group; ++gi) {
-      // col[mg*taps, pixels] = W_g^T * X_g, with W_g viewed as [cg, mg*taps].
-      Map(col.data(), rows, pixels).noalias() =
-          ConstMap(w.data<float>() + gi * cg * rows, cg, rows).transpose() *
-          ConstMap(x.data<float>() + (n * channels + gi * cg) * pixels, cg, pixels);
-      float* yg = y->data<float>() + (n * out_channels + gi * mg) * out_pixels;
-      if (g.in.size() == 2) {
-        Col2Im2d(col.data(), mg, g, yg);
-      } else {
-        Col2ImNd(col.data(), mg, g, yg);
-      }
-    }
-  }
+  TransposeGroups(x, w, p, rows, pixels, out_pixels, &y.value());
   if (ctx.has_input(2)) {
     const Tensor& b = ctx.input(2);
-    for (int64_t n = 0; n < batch; ++n) {
-      for (int64_t m = 0; m < out_channels; ++m) {
-        float* p = y->data<float>() + (n * out_channels + m) * out_pixels;
-        for (int64_t i = 0; i < out_pixels; ++i) p[i] += b.data<float>()[m];
+    for (int64_t n = 0; n < p.batch; ++n) {
+      for (int64_t m = 0; m < p.out_channels; ++m) {
+        float* dst = y->data<float>() + (n * p.out_channels + m) * out_pixels;
+        for (int64_t i = 0; i < out_pixels; ++i) dst[i] += b.data<float>()[m];
       }
     }
   }
