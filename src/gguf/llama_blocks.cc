@@ -297,15 +297,11 @@ Status CheckMatrix(const Projection& p, const char* what, int64_t rows, int64_t 
                               Dims(p.rows, p.cols) + " (out, in), expected " + Dims(rows, cols));
 }
 
-}  // namespace
-
-Result<BlockWeights> ReadBlock(const GraphView& view, const NormMatch& attn_norm,
-                               const std::string& where, LlamaHyperParams* hparams,
-                               std::string* residual, std::string* pending) {
-  BlockWeights block;
-  block.attn_norm = attn_norm;
-  const bool first = hparams->heads == 0;
-  const int64_t embd = hparams->embedding;
+// Finds the attention fed by the q/k/v projections of `attn_norm` (a Softmax
+// or a com.microsoft GroupQueryAttention / MultiHeadAttention) and fills
+// `shape` from it. Errors: kNotSupported naming what was not found.
+Status FindAttention(const GraphView& view, const NormMatch& attn_norm, const std::string& where,
+                     AttentionShape* shape) {
   const std::vector<const onnx::NodeProto*> projections = WeightMatMulsOf(view, attn_norm.output);
   if (projections.empty()) {
     return Status::NotSupported(where + ": the norm '" + NodeLabel(*attn_norm.last) +
@@ -322,39 +318,53 @@ Result<BlockWeights> ReadBlock(const GraphView& view, const NormMatch& attn_norm
     return Status::NotSupported(where + ": no attention (Softmax or GroupQueryAttention) after " +
                                 "the projections of norm '" + NodeLabel(*attn_norm.last) + "'");
   }
-  AttentionShape shape;
-  PQ_RETURN_IF_ERROR(att->op_type() == "Softmax"
-                         ? ReadWrittenAttention(view, *att, projections, attn_norm, where, &shape)
-                         : ReadFusedAttention(view, *att, where, &shape));
-  // The weights, split when packed.
-  Result<Projection> q = ReadProjection(view, *shape.q);
+  return att->op_type() == "Softmax"
+             ? ReadWrittenAttention(view, *att, projections, attn_norm, where, shape)
+             : ReadFusedAttention(view, *att, where, shape);
+}
+
+// Reads the q, k and v weights of `shape` into `block` (rows split when
+// packed) and completes heads, kv_heads and head_dim of `shape` from their
+// widths where the graph left them 0. Errors: those of ReadProjection;
+// kInvalidInput when a packed projection's rows do not divide.
+Status ReadQkv(const GraphView& view, const std::string& where, AttentionShape* shape,
+               BlockWeights* block) {
+  Result<Projection> q = ReadProjection(view, *shape->q);
   if (!q.ok()) return q.status();
-  if (shape.packed) {
-    if (shape.heads <= 0 || shape.kv_heads <= 0 ||
-        q->rows % (shape.heads + 2 * shape.kv_heads) != 0) {
-      return Status::InvalidInput(where + ": packed projection '" + NodeLabel(*shape.q) + "' has " +
-                                  std::to_string(q->rows) + " rows, not (heads + 2 kv_heads) * " +
-                                  "head_dim");
+  if (shape->packed) {
+    if (shape->heads <= 0 || shape->kv_heads <= 0 ||
+        q->rows % (shape->heads + 2 * shape->kv_heads) != 0) {
+      return Status::InvalidInput(where + ": packed projection '" + NodeLabel(*shape->q) +
+                                  "' has " + std::to_string(q->rows) +
+                                  " rows, not (heads + 2 kv_heads) * " + "head_dim");
     }
-    const int64_t hd = q->rows / (shape.heads + 2 * shape.kv_heads);
-    if (shape.head_dim == 0) shape.head_dim = hd;
-    block.q = RowsOf(*q, 0, shape.heads * hd);
-    block.k = RowsOf(*q, shape.heads * hd, shape.kv_heads * hd);
-    block.v = RowsOf(*q, (shape.heads + shape.kv_heads) * hd, shape.kv_heads * hd);
-  } else {
-    block.q = std::move(*q);
-    Result<Projection> k = ReadProjection(view, *shape.k);
-    if (!k.ok()) return k.status();
-    Result<Projection> v = ReadProjection(view, *shape.v);
-    if (!v.ok()) return v.status();
-    block.k = std::move(*k);
-    block.v = std::move(*v);
-    if (shape.head_dim == 0 && shape.heads > 0) shape.head_dim = block.q.rows / shape.heads;
-    if (shape.heads == 0 && shape.head_dim > 0) {  // from the attention scale
-      shape.heads = block.q.rows / shape.head_dim;
-      shape.kv_heads = block.k.rows / shape.head_dim;
-    }
+    const int64_t hd = q->rows / (shape->heads + 2 * shape->kv_heads);
+    if (shape->head_dim == 0) shape->head_dim = hd;
+    block->q = RowsOf(*q, 0, shape->heads * hd);
+    block->k = RowsOf(*q, shape->heads * hd, shape->kv_heads * hd);
+    block->v = RowsOf(*q, (shape->heads + shape->kv_heads) * hd, shape->kv_heads * hd);
+    return Status::OK();
   }
+  block->q = std::move(*q);
+  Result<Projection> k = ReadProjection(view, *shape->k);
+  if (!k.ok()) return k.status();
+  Result<Projection> v = ReadProjection(view, *shape->v);
+  if (!v.ok()) return v.status();
+  block->k = std::move(*k);
+  block->v = std::move(*v);
+  if (shape->head_dim == 0 && shape->heads > 0) shape->head_dim = block->q.rows / shape->heads;
+  if (shape->heads == 0 && shape->head_dim > 0) {  // from the attention scale
+    shape->heads = block->q.rows / shape->head_dim;
+    shape->kv_heads = block->k.rows / shape->head_dim;
+  }
+  return Status::OK();
+}
+
+// Checks that `shape` forms a decoder, then sets (`first` block) or checks
+// heads, kv_heads, head_dim and the rope fields of `hparams`, then checks the
+// rotary dims fit head_dim. Errors: kInvalidInput.
+Status AgreeOnAttention(const AttentionShape& shape, bool first, const std::string& where,
+                        LlamaHyperParams* hparams) {
   if (shape.heads <= 0 || shape.kv_heads <= 0 || shape.head_dim <= 0 ||
       shape.heads % shape.kv_heads != 0) {
     return Status::InvalidInput(where + ": heads " + std::to_string(shape.heads) + ", kv_heads " +
@@ -378,26 +388,44 @@ Result<BlockWeights> ReadBlock(const GraphView& view, const NormMatch& attn_norm
     return Status::InvalidInput(where + ": rotary dims " + std::to_string(shape.rope.rope_dims) +
                                 " do not fit head_dim " + std::to_string(shape.head_dim));
   }
+  return Status::OK();
+}
+
+// Checks block->q/k/v against `shape` and an embedding width `embd`, then
+// reads the output projection after the attention into block->o and checks
+// it. On success `*o` is that MatMul. Errors: kInvalidInput for a wrong
+// shape; kNotSupported when there is no output projection.
+Status ReadOutputProjection(const GraphView& view, const AttentionShape& shape, int64_t embd,
+                            const std::string& where, BlockWeights* block,
+                            const onnx::NodeProto** o) {
   const int64_t hd = shape.head_dim;
-  PQ_RETURN_IF_ERROR(CheckMatrix(block.q, "q", shape.heads * hd, embd, where));
-  PQ_RETURN_IF_ERROR(CheckMatrix(block.k, "k", shape.kv_heads * hd, embd, where));
-  PQ_RETURN_IF_ERROR(CheckMatrix(block.v, "v", shape.kv_heads * hd, embd, where));
-  const onnx::NodeProto* o = NextWeightMatMul(view, shape.context);
-  if (o == nullptr) {
+  PQ_RETURN_IF_ERROR(CheckMatrix(block->q, "q", shape.heads * hd, embd, where));
+  PQ_RETURN_IF_ERROR(CheckMatrix(block->k, "k", shape.kv_heads * hd, embd, where));
+  PQ_RETURN_IF_ERROR(CheckMatrix(block->v, "v", shape.kv_heads * hd, embd, where));
+  *o = NextWeightMatMul(view, shape.context);
+  if (*o == nullptr) {
     return Status::NotSupported(where + ": no output projection after the attention");
   }
-  Result<Projection> o_weight = ReadProjection(view, *o);
+  Result<Projection> o_weight = ReadProjection(view, **o);
   if (!o_weight.ok()) return o_weight.status();
-  block.o = std::move(*o_weight);
-  PQ_RETURN_IF_ERROR(CheckMatrix(block.o, "attention output", embd, shape.heads * hd, where));
+  block->o = std::move(*o_weight);
+  return CheckMatrix(block->o, "attention output", embd, shape.heads * hd, where);
+}
 
-  // MLP: norm, gate (the one feeding a Sigmoid) and up, down.
-  std::optional<NormMatch> ffn_norm = MatchRmsNorm(view, attn_norm.residual, o->output(0));
+// Reads the MLP after the output projection `o`: the norm, gate (the MatMul
+// feeding a Sigmoid), up and down into `block`; sets (`first` block) or
+// checks hparams->feed_forward. On success `*residual` / `*pending` are the
+// stream before the MLP and the MLP output. Errors: kNotSupported naming what
+// was not found; kInvalidInput for a wrong shape.
+Status ReadMlp(const GraphView& view, const NormMatch& attn_norm, const onnx::NodeProto& o,
+               bool first, int64_t embd, const std::string& where, LlamaHyperParams* hparams,
+               BlockWeights* block, std::string* residual, std::string* pending) {
+  std::optional<NormMatch> ffn_norm = MatchRmsNorm(view, attn_norm.residual, o.output(0));
   if (!ffn_norm) {
     return Status::NotSupported(where + ": no RMSNorm found before the MLP (after node '" +
-                                NodeLabel(*o) + "')");
+                                NodeLabel(o) + "')");
   }
-  block.ffn_norm = *ffn_norm;
+  block->ffn_norm = *ffn_norm;
   const std::vector<const onnx::NodeProto*> mlp = WeightMatMulsOf(view, ffn_norm->output);
   const onnx::NodeProto* gate = nullptr;
   const onnx::NodeProto* up = nullptr;
@@ -416,18 +444,40 @@ Result<BlockWeights> ReadBlock(const GraphView& view, const NormMatch& attn_norm
   if (down == nullptr || NextWeightMatMul(view, gate->output(0)) != down) {
     return Status::NotSupported(where + ": no down projection joining the gate and up MatMuls");
   }
-  for (auto [node, target] : {std::pair{gate, &block.gate}, {up, &block.up}, {down, &block.down}}) {
+  for (auto [node, target] :
+       {std::pair{gate, &block->gate}, {up, &block->up}, {down, &block->down}}) {
     Result<Projection> p = ReadProjection(view, *node);
     if (!p.ok()) return p.status();
     *target = std::move(*p);
   }
-  PQ_RETURN_IF_ERROR(AgreeOn("feed_forward", block.gate.rows, &hparams->feed_forward, first, where));
+  PQ_RETURN_IF_ERROR(
+      AgreeOn("feed_forward", block->gate.rows, &hparams->feed_forward, first, where));
   const int64_t ff = hparams->feed_forward;
-  PQ_RETURN_IF_ERROR(CheckMatrix(block.gate, "gate", ff, embd, where));
-  PQ_RETURN_IF_ERROR(CheckMatrix(block.up, "up", ff, embd, where));
-  PQ_RETURN_IF_ERROR(CheckMatrix(block.down, "down", embd, ff, where));
+  PQ_RETURN_IF_ERROR(CheckMatrix(block->gate, "gate", ff, embd, where));
+  PQ_RETURN_IF_ERROR(CheckMatrix(block->up, "up", ff, embd, where));
+  PQ_RETURN_IF_ERROR(CheckMatrix(block->down, "down", embd, ff, where));
   *residual = ffn_norm->residual;
   *pending = down->output(0);
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<BlockWeights> ReadBlock(const GraphView& view, const NormMatch& attn_norm,
+                               const std::string& where, LlamaHyperParams* hparams,
+                               std::string* residual, std::string* pending) {
+  BlockWeights block;
+  block.attn_norm = attn_norm;
+  const bool first = hparams->heads == 0;
+  const int64_t embd = hparams->embedding;
+  AttentionShape shape;
+  PQ_RETURN_IF_ERROR(FindAttention(view, attn_norm, where, &shape));
+  PQ_RETURN_IF_ERROR(ReadQkv(view, where, &shape, &block));
+  PQ_RETURN_IF_ERROR(AgreeOnAttention(shape, first, where, hparams));
+  const onnx::NodeProto* o = nullptr;
+  PQ_RETURN_IF_ERROR(ReadOutputProjection(view, shape, embd, where, &block, &o));
+  PQ_RETURN_IF_ERROR(
+      ReadMlp(view, attn_norm, *o, first, embd, where, hparams, &block, residual, pending));
   return block;
 }
 
