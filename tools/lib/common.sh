@@ -18,7 +18,9 @@ PQ_PACKAGES=(
 # tools/make_wide_llm.py, which derives the hidden-256 LLM the GGUF test
 # needs in 3 s (nothing is trained in the tests), and dpkg-shlibdeps
 # (dpkg-dev) for the Debian package's Depends (`cpack -G DEB`).
-PQ_TEST_PACKAGES=(python3-jsonschema chromium sentencepiece python3-torch dpkg-dev)
+# pmccabe measures function lengths (tools/function_lengths.sh, issue 14's
+# 120-line limit).
+PQ_TEST_PACKAGES=(python3-jsonschema chromium sentencepiece python3-torch dpkg-dev pmccabe)
 
 # What the hardening steps need beyond the build: clang 14 with libFuzzer and
 # the sanitizer runtimes (tools/fuzz.sh), and clang's OpenMP runtime.
