@@ -14,12 +14,15 @@ CalibrationOptions CalibrationFor(const QuantizeOptions& options, const Scheme& 
   return calibration;
 }
 
-Result<CalibrationRun> OpenCalibrationRun(const Model& prepared, const QuantizeOptions& options) {
+Result<std::unique_ptr<Dataset>> OpenCalibrationData(const Model& model, const QuantizeOptions& options) {
   DatasetOptions data_options;
-  data_options.outputs = Executor::GraphOutputs(prepared);
+  data_options.outputs = Executor::GraphOutputs(model);
   data_options.tokens = options.calib_tokens;
-  Result<std::unique_ptr<Dataset>> data =
-      Dataset::Open(options.calib_paths, Executor::GraphInputs(prepared), data_options);
+  return Dataset::Open(options.calib_paths, Executor::GraphInputs(model), data_options);
+}
+
+Result<CalibrationRun> OpenCalibrationRun(const Model& prepared, const QuantizeOptions& options) {
+  Result<std::unique_ptr<Dataset>> data = OpenCalibrationData(prepared, options);
   if (!data.ok()) return data.status();
   ExecutorOptions exec_options;
   exec_options.threads = options.threads;

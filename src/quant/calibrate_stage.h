@@ -27,6 +27,10 @@ namespace pq::quant {
 // of the scheme's activations.
 CalibrationOptions CalibrationFor(const QuantizeOptions& options, const Scheme& scheme);
 
+// The calibration data (options.calib_paths, with options.calib_tokens) read
+// for `model`'s inputs. Errors: the dataset's (data that does not fit).
+Result<std::unique_ptr<Dataset>> OpenCalibrationData(const Model& model, const QuantizeOptions& options);
+
 // The calibration data and an executor of `prepared`, opened in that order so
 // that data which does not fit the model's inputs fails before the executor
 // copies the weights. Shared by the stages that run the model over --calib.

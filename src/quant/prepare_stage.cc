@@ -9,8 +9,8 @@
 #include "onnx/onnx_pb.h"
 #include "pq/data_type.h"
 #include "pq/dataset.h"
-#include "pq/executor.h"
 #include "quant/blocked_dq_writer.h"
+#include "quant/calibrate_stage.h"
 #include "quant/constant_writers.h"
 #include "quant/embedding_tables.h"
 #include "quant/equivalence_check.h"
@@ -40,11 +40,7 @@ constexpr int64_t kUpgradeCheckBatches = 2;
 Result<std::vector<Feeds>> UpgradeCheckFeeds(const Model& model, const QuantizeOptions& options) {
   std::vector<Feeds> feeds;
   if (options.calib_paths.empty() || options.calibration_statistics != nullptr) return feeds;
-  DatasetOptions data_options;
-  data_options.outputs = Executor::GraphOutputs(model);
-  data_options.tokens = options.calib_tokens;
-  Result<std::unique_ptr<Dataset>> data =
-      Dataset::Open(options.calib_paths, Executor::GraphInputs(model), data_options);
+  Result<std::unique_ptr<Dataset>> data = OpenCalibrationData(model, options);
   if (!data.ok()) return data.status();
   const int64_t batch = std::max<int64_t>(1, options.calib_batch);
   int64_t available = data.value()->num_samples();
