@@ -70,7 +70,14 @@ std::unique_ptr<Model> FromProto(const onnx::ModelProto& proto) {
   return std::move(model).value();
 }
 
-// An .npy of kSamples float16 rows of X.
+// kSamples rows of X, fixed values in [-1, 1).
+std::vector<float> RowsOfX() {
+  std::vector<float> x(static_cast<size_t>(kSamples * kK));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 37) % 101) / 50.0f - 1.0f;
+  return x;
+}
+
+// An .npy of RowsOfX() in float16.
 std::string Float16Npy() {
   std::string header = "{'descr': '<f2', 'fortran_order': False, 'shape': (" + std::to_string(kSamples) + ", " +
                        std::to_string(kK) + "), }";
@@ -80,9 +87,7 @@ std::string Float16Npy() {
   out += static_cast<char>(header.size() & 0xff);
   out += static_cast<char>(header.size() >> 8);
   out += header;
-  std::vector<float> x(static_cast<size_t>(kSamples * kK));
-  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 37) % 101) / 50.0f - 1.0f;
-  return out + quant::FloatRaw(x, kFloat16);
+  return out + quant::FloatRaw(RowsOfX(), kFloat16);
 }
 
 const onnx::TensorProto* Initializer(const Model& model, const std::string& name) {
@@ -170,11 +175,10 @@ TEST(HalfQuantizeTest, DynamicInt8CastsAroundTheFloat32Product) {
   EXPECT_EQ(outcome->model->proto().graph().output(0).type().tensor_type().elem_type(), kFloat16);
 }
 
-// Y of `model` on kSamples rows of X (float32 feed, as the executor takes
+// Y of `model` on RowsOfX() (float32 feed, as the executor takes
 // float16 and bfloat16 inputs).
 std::vector<float> RunOnRows(const Model& model) {
-  std::vector<float> x(static_cast<size_t>(kSamples * kK));
-  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 37) % 101) / 50.0f - 1.0f;
+  const std::vector<float> x = RowsOfX();
   Tensor feed = Tensor::Allocate(kFloat, {kSamples, kK}).value();
   std::memcpy(feed.data<float>(), x.data(), x.size() * sizeof(float));
   Result<std::unique_ptr<Executor>> exec = Executor::Create(model, {});
