@@ -205,6 +205,8 @@ Result<AddedBiases> AddMissingBiases(const Model& model, const QuantPlan& plan) 
     const int reader = SoleReader(c);
     const ConstantTensor* w = model.FindConstant(c.tensor);
     if (reader < 0 || w == nullptr || w->data_type != onnx::TensorProto::FLOAT || w->dims.empty()) continue;
+    // Only weights written as DequantizeLinear can be corrected (Dequantizable).
+    if (c.encoding.value_or(c.scheme->Encoding()) != WeightEncoding::kDequantizeLinear) continue;
     onnx::NodeProto* node = graph->mutable_node(reader);
     const bool conv = node->op_type() == "Conv" && w->dims.size() == 4;
     const bool gemm = node->op_type() == "Gemm" && w->dims.size() == 2 && AttrInt(*node, "transA", 0) == 0;

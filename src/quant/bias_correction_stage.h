@@ -1,7 +1,8 @@
 // The bias-correction stage (--bias-correction), in two steps around the
 // first Decide:
 //   1. AddMissingBiases, after Plan: a quantized Conv or Gemm (transA = 0)
-//      without a bias gets a zero float32 one (exact: it adds 0), so that
+//      whose weight is written as DequantizeLinear, without a bias, gets a
+//      zero float32 one (exact: it adds 0), so that
 //      its correction has somewhere to go; the caller plans again.
 //   2. CorrectBiases, after Decide: for each quantized Conv (2-D), Gemm
 //      (transA = 0, beta != 0) and MatMul whose output only an Add of a

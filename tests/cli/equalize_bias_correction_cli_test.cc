@@ -3,8 +3,8 @@
 // BatchNormalization is folded): the report's config flags, the
 // equalization record of that pair, a bias-correction record on each of the
 // four weights; without the flags none of it; the refusals without
-// calibration data, exit 2 naming the flag with nothing written, while
-// --equalize alone needs none.
+// calibration data and with a GGUF output, exit 2 naming the flag with
+// nothing written, while --equalize alone needs none.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -73,6 +73,15 @@ TEST(EqualizeBiasCorrectionCliTest, BiasCorrectionWithoutDataExitsTwoAndWritesNo
                 "--bias-correction");
   ExpectRefusal(RunPq({"quantize", Cnn(), "-o", out, "--weights-only", "--equalize", "--bias-correction"}),
                 kExitUsage, "--bias-correction");
+  EXPECT_TRUE(dir.List().empty());
+}
+
+TEST(EqualizeBiasCorrectionCliTest, AGgufExportRefusesBothFlags) {
+  TempDir dir;
+  for (const char* flag : {"--equalize", "--bias-correction"}) {
+    ExpectRefusal(RunPq({"quantize", Cnn(), "-o", dir.File("q.gguf"), "--scheme", "gguf-q8_0", flag}), kExitUsage,
+                  flag);
+  }
   EXPECT_TRUE(dir.List().empty());
 }
 
