@@ -92,6 +92,21 @@ struct QuantizeOptions {
   // a scheme that quantizes activations (not weights_only); excludes
   // --weight-algo awq.
   std::optional<double> smoothquant_alpha;
+  // Cross-layer equalization (--equalize): before planning, each pair of
+  // Convs with only positive-homogeneous ops between them (Relu, LeakyRelu,
+  // PRelu, Identity, max/average pooling, Clip without an upper bound) has
+  // its channels rescaled, W1[i] / s_i and b1[i] / s_i, W2[:, i] * s_i, so that
+  // both weights' per-channel ranges are equal. Kept only when the FP32
+  // outputs stay within 1e-5 relative L2 (on the first --calib batches, or
+  // a generated sample without --calib); otherwise not applied, reported.
+  bool equalize = false;
+  // Empirical bias correction (--bias-correction): after the weights are
+  // quantized, E[(W_q - W) x] per output channel, with x the layer's input in
+  // the FP32 model over calib_paths, is subtracted from the bias of each
+  // quantized Conv, Gemm (C) or MatMul followed by an Add of a constant;
+  // quantized Conv/Gemm without a bias get a zero one first. Needs
+  // calib_paths.
+  bool bias_correction = false;
   // Embedding tables (a Gather's float 2-D constant data, read along axis 0
   // with run-time indices): "keep" (FP32), "int8" (int8 per row, zero point
   // 0, DequantizeLinear -> Gather) or "4bit" (blocks along the row: int4 as
@@ -179,6 +194,35 @@ struct SmoothQuantRecord {
   std::vector<std::string> scaled_with;  // the weights sharing s (this one included)
 };
 
+// Empirical bias correction of one quantized weight's layer
+// (--bias-correction).
+struct BiasCorrectionRecord {
+  std::string bias;         // the corrected constant (Conv/Gemm bias, or the constant an Add after a MatMul adds)
+  bool bias_added = false;  // pq added a zero bias (the node had none)
+  std::string not_applied;  // why not ("" when applied)
+  // |correction| over the output channels: largest, mean, and the largest
+  // relative to the largest |bias| before correction (0 when that is 0).
+  double max_abs = 0, mean_abs = 0, max_relative = 0;
+  int64_t channels = 0;
+};
+
+// Cross-layer equalization of one Conv -> ... -> Conv pair (--equalize).
+struct EqualizationRecord {
+  std::string first_node, second_node;      // "<op> '<name>'"
+  std::string first_weight, second_weight;  // their weight tensors
+  std::vector<std::string> between;         // the ops between, "<op> '<name>'"
+  bool applied = false;
+  std::string not_applied;                  // why not ("" when applied)
+  // The per-channel scales s (W1[i] / s_i, W2[:, i] * s_i), their extremes.
+  double scale_min = 1, scale_max = 1;
+  int64_t channels = 0;
+  // min_i r_i / max_i r_i of each weight's channel ranges (W1 per output,
+  // W2 per input channel), before and after (after = before when not
+  // applied).
+  double first_range_ratio_before = 0, first_range_ratio_after = 0;
+  double second_range_ratio_before = 0, second_range_ratio_after = 0;
+};
+
 // One tensor pq quantized, as written into the model.
 struct QuantizedTensorRecord {
   std::string name;        // the FP32 tensor
@@ -216,6 +260,8 @@ struct QuantizedTensorRecord {
   std::optional<WeightRoundingRecord> rounding;
   // Weights of MatMul/Gemm when --smoothquant is set.
   std::optional<SmoothQuantRecord> smoothquant;
+  // Weights of Conv/MatMul/Gemm when --bias-correction is set.
+  std::optional<BiasCorrectionRecord> bias_correction;
   // What chose this weight's scheme when it was not --scheme/--fallback:
   // "embeddings" (--embeddings), "lm_head" (--lm-head), "tied" (an embedding
   // table that the lm_head reads too, stored once), "override" (a
@@ -248,6 +294,8 @@ struct QuantizeOutcome {
   std::vector<QuantizedTensorRecord> tensors;
   std::vector<SkippedRecord> skipped;
   std::vector<std::string> transformations;  // e.g. BatchNormalization folding, opset conversion
+  // --equalize: every Conv pair found, equalized or not (and why not).
+  std::vector<EqualizationRecord> equalization;
   std::vector<std::string> warnings;
   // The activation statistics the parameters came from (empty when nothing
   // was calibrated): pass them back in QuantizeOptions::activation_stats to

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "onnx/onnx_pb.h"
+#include "quant/constant_edit.h"
 #include "quant/float_type.h"
 #include "quant/matmul_replace.h"
 #include "quant/name_allocator.h"
@@ -34,45 +35,6 @@ std::string NodeName(const onnx::NodeProto& node, int index) {
   return node.name().empty() ? "#" + std::to_string(index) : node.name();
 }
 
-// Every name read by a node of a subgraph of `graph` (at any depth).
-void SubgraphReads(const onnx::GraphProto& graph, bool inside, std::set<std::string>* reads) {
-  for (const onnx::NodeProto& node : graph.node()) {
-    if (inside) reads->insert(node.input().begin(), node.input().end());
-    for (const onnx::AttributeProto& a : node.attribute()) {
-      if (a.has_g()) SubgraphReads(a.g(), true, reads);
-      for (const onnx::GraphProto& g : a.graphs()) SubgraphReads(g, true, reads);
-    }
-  }
-}
-
-// Who reads what in the main graph.
-class Readers {
- public:
-  explicit Readers(const onnx::GraphProto& graph) {
-    for (int i = 0; i < graph.node_size(); ++i) {
-      // Shape and Size read the shape alone, which scaling keeps.
-      if (graph.node(i).op_type() == "Shape" || graph.node(i).op_type() == "Size") continue;
-      for (const std::string& in : graph.node(i).input()) {
-        if (!in.empty()) nodes_[in].insert(i);
-      }
-    }
-    for (const auto& out : graph.output()) external_.insert(out.name());
-    SubgraphReads(graph, false, &external_);
-  }
-  // Whether `name` is read by nodes in `allowed` only (and not outside the
-  // main graph's nodes).
-  bool OnlyBy(const std::string& name, const std::set<int>& allowed) const {
-    if (external_.count(name) != 0) return false;
-    auto it = nodes_.find(name);
-    if (it == nodes_.end()) return true;
-    return std::all_of(it->second.begin(), it->second.end(), [&](int i) { return allowed.count(i) != 0; });
-  }
-
- private:
-  std::map<std::string, std::set<int>> nodes_;
-  std::set<std::string> external_;
-};
-
 // The values of float32, float16 or bfloat16 constant `name` as float32,
 // or empty when it is not such a constant.
 std::vector<float> FloatsOf(const Model& model, const std::string& name, std::vector<int64_t>* dims) {
@@ -86,29 +48,6 @@ std::vector<float> FloatsOf(const Model& model, const std::string& name, std::ve
 int32_t FloatTypeOf(const Model& model, const std::string& name) {
   const ConstantTensor* c = model.FindConstant(name);
   return c != nullptr && IsQuantizableFloat(c->data_type) ? c->data_type : int32_t{onnx::TensorProto::FLOAT};
-}
-
-// Replaces the value of constant `name` (an initializer or a Constant node's
-// output) in `graph`, keeping its float type `dtype`.
-void SetConstant(onnx::GraphProto* graph, const std::string& name, int32_t dtype, const std::vector<int64_t>& dims,
-                 const std::vector<float>& values) {
-  onnx::TensorProto t = Initializer(name, dtype, dims, FloatRaw(values, dtype));
-  for (onnx::TensorProto& init : *graph->mutable_initializer()) {
-    if (init.name() == name) {
-      init = std::move(t);
-      return;
-    }
-  }
-  for (onnx::NodeProto& node : *graph->mutable_node()) {
-    if (node.op_type() != "Constant" || node.output_size() != 1 || node.output(0) != name) continue;
-    node.clear_attribute();
-    onnx::AttributeProto* a = node.add_attribute();
-    a->set_name("value");
-    a->set_type(onnx::AttributeProto::TENSOR);
-    t.clear_name();
-    *a->mutable_t() = std::move(t);
-    return;
-  }
 }
 
 // `c` ([..., 1] or [..., K] or a scalar) divided by s along its last axis,
@@ -134,7 +73,7 @@ bool DivideLastAxis(std::vector<float>* c, std::vector<int64_t>* dims, const std
 // Folds 1/s into the producer of `scaling.input` when exact (see the header):
 // the constants to rewrite go to `rewrites`, and the producer's description
 // is returned; "" when there is no such producer.
-std::string FoldIntoProducer(const Model& model, const Readers& readers, const InputScaling& scaling,
+std::string FoldIntoProducer(const Model& model, const GraphReaders& readers, const InputScaling& scaling,
                              const std::set<std::string>& scaled_weights,
                              std::map<std::string, std::pair<std::vector<int64_t>, std::vector<float>>>* rewrites) {
   const onnx::GraphProto& graph = model.proto().graph();
@@ -195,7 +134,7 @@ std::string FoldIntoProducer(const Model& model, const Readers& readers, const I
 
 // Checks one scaling's contract; on success `weights` receives its weights'
 // names, values and dims scaled by s.
-Status ScaleWeights(const Model& model, const Readers& readers, const InputScaling& scaling,
+Status ScaleWeights(const Model& model, const GraphReaders& readers, const InputScaling& scaling,
                     std::map<std::string, std::pair<std::vector<int64_t>, std::vector<float>>>* rewrites) {
   const onnx::GraphProto& graph = model.proto().graph();
   const int64_t k = static_cast<int64_t>(scaling.scales.size());
@@ -239,7 +178,7 @@ Status ScaleWeights(const Model& model, const Readers& readers, const InputScali
 Result<ScaledModel> ApplyInputScales(const Model& model, const std::vector<InputScaling>& scalings,
                                      bool exact_only) {
   const onnx::GraphProto& graph = model.proto().graph();
-  const Readers readers(graph);
+  const GraphReaders readers(graph);
   std::map<std::string, std::pair<std::vector<int64_t>, std::vector<float>>> rewrites;
   std::vector<std::set<std::string>> weights_of(scalings.size());
   for (size_t i = 0; i < scalings.size(); ++i) {

@@ -21,6 +21,24 @@ Result<std::unique_ptr<Dataset>> OpenCalibrationData(const Model& model, const Q
   return Dataset::Open(options.calib_paths, Executor::GraphInputs(model), data_options);
 }
 
+Result<std::vector<std::map<std::string, Tensor>>> FirstCalibrationBatches(const Model& model,
+                                                                           const QuantizeOptions& options,
+                                                                           int64_t max_batches) {
+  std::vector<std::map<std::string, Tensor>> feeds;
+  if (options.calib_paths.empty() || options.calibration_statistics != nullptr) return feeds;
+  Result<std::unique_ptr<Dataset>> data = OpenCalibrationData(model, options);
+  if (!data.ok()) return data.status();
+  const int64_t batch = std::max<int64_t>(1, options.calib_batch);
+  int64_t available = data.value()->num_samples();
+  if (options.calib_samples > 0) available = std::min(available, options.calib_samples);
+  for (int64_t first = 0; first < available && static_cast<int64_t>(feeds.size()) < max_batches; first += batch) {
+    Result<std::map<std::string, Tensor>> f = data.value()->Batch(first, std::min(batch, available - first));
+    if (!f.ok()) return f.status();
+    feeds.push_back(std::move(f).value());
+  }
+  return feeds;
+}
+
 Result<CalibrationRun> OpenCalibrationRun(const Model& prepared, const QuantizeOptions& options) {
   Result<std::unique_ptr<Dataset>> data = OpenCalibrationData(prepared, options);
   if (!data.ok()) return data.status();

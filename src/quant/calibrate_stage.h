@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -30,6 +31,15 @@ CalibrationOptions CalibrationFor(const QuantizeOptions& options, const Scheme& 
 // The calibration data (options.calib_paths, with options.calib_tokens) read
 // for `model`'s inputs. Errors: the dataset's (data that does not fit).
 Result<std::unique_ptr<Dataset>> OpenCalibrationData(const Model& model, const QuantizeOptions& options);
+
+// The inputs a check that runs two models compares them on: the first
+// `max_batches` batches of --calib (read for `model`'s inputs, in batches of
+// options.calib_batch, within options.calib_samples) when given, else none
+// (the check then generates a sample). Errors: the dataset's (data that does
+// not fit the model), so they surface before any work as calibration's would.
+Result<std::vector<std::map<std::string, Tensor>>> FirstCalibrationBatches(const Model& model,
+                                                                           const QuantizeOptions& options,
+                                                                           int64_t max_batches);
 
 // The calibration data and an executor of `prepared`, opened in that order so
 // that data which does not fit the model's inputs fails before the executor

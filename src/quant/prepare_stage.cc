@@ -33,27 +33,6 @@ constexpr double kUpgradeTolerance = 1e-6;
 // How many calibration batches the upgrade check runs both models on.
 constexpr int64_t kUpgradeCheckBatches = 2;
 
-// The inputs the upgrade check runs on: the first kUpgradeCheckBatches
-// batches of --calib (read for `model`'s inputs) when given, else none (the
-// check generates a sample). Errors: the dataset's (data that does not fit
-// the model), so they surface before any work as calibration's would.
-Result<std::vector<Feeds>> UpgradeCheckFeeds(const Model& model, const QuantizeOptions& options) {
-  std::vector<Feeds> feeds;
-  if (options.calib_paths.empty() || options.calibration_statistics != nullptr) return feeds;
-  Result<std::unique_ptr<Dataset>> data = OpenCalibrationData(model, options);
-  if (!data.ok()) return data.status();
-  const int64_t batch = std::max<int64_t>(1, options.calib_batch);
-  int64_t available = data.value()->num_samples();
-  if (options.calib_samples > 0) available = std::min(available, options.calib_samples);
-  for (int64_t first = 0; first < available && static_cast<int64_t>(feeds.size()) < kUpgradeCheckBatches;
-       first += batch) {
-    Result<Feeds> f = data.value()->Batch(first, std::min(batch, available - first));
-    if (!f.ok()) return f.status();
-    feeds.push_back(std::move(f).value());
-  }
-  return feeds;
-}
-
 // What every checked upgrade of one Prepare needs: threads, and the check's
 // inputs, read on first use (only a rewriting upgrade runs the models).
 // `data_status` keeps a failure to read them, which is the user's data
@@ -110,7 +89,7 @@ Status UpgradeChecked(int64_t target, const std::string& purpose, UpgradeCheck* 
     std::string nodes;
     for (const std::string& n : rewritten) nodes += (nodes.empty() ? "" : ", ") + n;
     if (!check->read) {
-      Result<std::vector<Feeds>> feeds = UpgradeCheckFeeds(model, check->options);
+      Result<std::vector<Feeds>> feeds = FirstCalibrationBatches(model, check->options, kUpgradeCheckBatches);
       check->read = true;
       if (!feeds.ok()) {
         check->data_status = feeds.status();

@@ -3,14 +3,21 @@
 //   (hessian_stage.h), when the weight rounding uses calibration data] ->
 //   [AWQ (awq_stage.h): the model rewritten with per-input scales, then
 //   planned again] -> Calibrate (calibrate_stage.h), static schemes ->
-//   Decide (decide.h) -> Write (write_stage.h)
+//   Decide (decide.h) -> [bias correction (bias_correction_stage.h): the
+//   biases corrected for the decided weights, then Decide again] -> Write
+//   (write_stage.h). --equalize (equalize_stage.h) and the zero biases
+//   --bias-correction adds rewrite the prepared model right after Plan,
+//   which is then made again.
 #include "pq/quantize.h"
 
 #include <cmath>
+#include <set>
 
 #include "quant/awq_stage.h"
+#include "quant/bias_correction_stage.h"
 #include "quant/calibrate_stage.h"
 #include "quant/decide.h"
+#include "quant/equalize_stage.h"
 #include "quant/hessian_stage.h"
 #include "quant/plan.h"
 #include "quant/prepare_stage.h"
@@ -80,6 +87,71 @@ Status CheckSmoothQuantOptions(const QuantizeOptions& options, bool static_mode)
   return Status::OK();
 }
 
+// Errors (kInvalidArgument, naming --bias-correction): no --calib data (a
+// .pqcal holds ranges, not the layer inputs' means). --equalize needs no
+// data: its check runs on a generated sample without --calib.
+Status CheckBiasCorrectionOptions(const QuantizeOptions& options) {
+  if (!options.bias_correction || !options.calib_paths.empty()) return Status::OK();
+  return Status::InvalidArgument("--bias-correction needs calibration data to measure each layer's mean input: "
+                                 "pass --calib PATH (a .pqcal from --calib-stats does not hold it)");
+}
+
+// With --equalize: the Conv pairs of `prepared`'s model equalized (when the
+// check keeps them, the plan is made again), their records and
+// transformations in `outcome`. Then, with --bias-correction, a zero bias
+// for each quantized Conv/Gemm without one (`added`; planned again).
+Status RewriteBeforeCalibration(const QuantizeOptions& options, bool static_mode, const quant::SchemeSet& schemes,
+                                quant::PreparedModel* prepared, quant::QuantPlan* plan,
+                                std::set<std::string>* added, QuantizeOutcome* outcome) {
+  auto replan = [&]() {
+    *plan = quant::BuildPlan(*prepared->model, options, static_mode, outcome->per_channel, schemes);
+  };
+  if (options.equalize) {
+    Result<quant::EqualizeOutcome> eq = quant::EqualizeConvPairs(*prepared->model, options);
+    if (!eq.ok()) return eq.status();
+    outcome->equalization = std::move(eq->records);
+    outcome->transformations.insert(outcome->transformations.end(), eq->transformations.begin(),
+                                    eq->transformations.end());
+    outcome->warnings.insert(outcome->warnings.end(), eq->warnings.begin(), eq->warnings.end());
+    if (eq->model != nullptr) {
+      prepared->model = std::move(eq->model);
+      replan();
+    }
+  }
+  if (!options.bias_correction) return Status::OK();
+  Result<quant::AddedBiases> biases = quant::AddMissingBiases(*prepared->model, *plan);
+  if (!biases.ok()) return biases.status();
+  *added = std::move(biases->names);
+  outcome->transformations.insert(outcome->transformations.end(), biases->transformations.begin(),
+                                  biases->transformations.end());
+  if (biases->model != nullptr) {
+    prepared->model = std::move(biases->model);
+    replan();
+  }
+  return Status::OK();
+}
+
+// With --bias-correction: the biases of `decided` corrected for the decided
+// weights into `corrected` (null when none changed), `decisions` made again
+// on it by `decide`, the records in `records`.
+Status BiasCorrectionStage(const Model& decided, const quant::QuantPlan& plan, const std::set<std::string>& added,
+                           const std::function<Result<quant::Decisions>(const Model&)>& decide,
+                           const QuantizeOptions& options, const std::function<void(int64_t, int64_t)>& progress,
+                           quant::Decisions* decisions, std::unique_ptr<Model>* corrected,
+                           std::map<std::string, BiasCorrectionRecord>* records) {
+  if (!options.bias_correction) return Status::OK();
+  Result<quant::BiasCorrectionOutcome> bc =
+      quant::CorrectBiases(decided, plan, decisions->constants, added, options, progress);
+  if (!bc.ok()) return bc.status();
+  *records = std::move(bc->records);
+  if (bc->model == nullptr) return Status::OK();
+  *corrected = std::move(bc->model);
+  Result<quant::Decisions> again = decide(**corrected);
+  if (!again.ok()) return again.status();
+  *decisions = std::move(again).value();
+  return Status::OK();
+}
+
 // With --smoothquant: rewrites `prepared`'s model, returns the records in
 // `records` and the transformations in `outcome`; the plan is made again for
 // the rewritten model. Without it: nothing.
@@ -99,11 +171,14 @@ Status SmoothQuantStage(const QuantizeOptions& options, bool static_mode, const 
   return Status::OK();
 }
 
-// Gives each weight record its SmoothQuant record.
-void AttachSmoothQuantRecords(const std::map<std::string, SmoothQuantRecord>& records,
-                              std::vector<QuantizedTensorRecord>* tensors) {
+// Gives each weight record its SmoothQuant and bias-correction records.
+void AttachWeightRecords(const std::map<std::string, SmoothQuantRecord>& smoothquant,
+                         const std::map<std::string, BiasCorrectionRecord>& bias_correction,
+                         std::vector<QuantizedTensorRecord>* tensors) {
   for (QuantizedTensorRecord& r : *tensors) {
-    if (r.role == TensorRole::kWeight && records.count(r.name) != 0) r.smoothquant = records.at(r.name);
+    if (r.role != TensorRole::kWeight) continue;
+    if (smoothquant.count(r.name) != 0) r.smoothquant = smoothquant.at(r.name);
+    if (bias_correction.count(r.name) != 0) r.bias_correction = bias_correction.at(r.name);
   }
 }
 
@@ -172,6 +247,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   PQ_RETURN_IF_ERROR(CheckRoundingOptions(*rounding.value(), *schemes->main, options));
   const bool static_mode = !options.weights_only && schemes->main->QuantizesActivations();
   PQ_RETURN_IF_ERROR(CheckSmoothQuantOptions(options, static_mode));
+  PQ_RETURN_IF_ERROR(CheckBiasCorrectionOptions(options));
   if (options.calibration_statistics && !options.calib_paths.empty()) {
     return Status::InvalidArgument("calibration statistics (--calib-stats) and calibration data (--calib) "
                                    "exclude each other: the statistics already hold what the data gives");
@@ -203,6 +279,9 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     plan = quant::BuildPlan(*prepared->model, options, static_mode, outcome.per_channel, schemes.value());
   }
   outcome.transformations = prepared->transformations;
+  std::set<std::string> added_biases;
+  PQ_RETURN_IF_ERROR(RewriteBeforeCalibration(options, static_mode, schemes.value(), &prepared.value(), &plan,
+                                              &added_biases, &outcome));
   std::map<std::string, SmoothQuantRecord> smoothquant;
   PQ_RETURN_IF_ERROR(SmoothQuantStage(options, static_mode, schemes.value(), progress, &prepared.value(), &plan,
                                       &smoothquant, &outcome));
@@ -244,17 +323,23 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     if (!stats.ok()) return stats.status();
     outcome.activation_stats = std::move(stats).value();
   }
-  Result<quant::Decisions> decisions =
-      quant::Decide(decided, plan, outcome.activation_stats, hessians, schemes.value(), *rounding.value(), options,
-                    model.origin(), &planned_rounding);
+  auto decide = [&](const Model& m) {
+    return quant::Decide(m, plan, outcome.activation_stats, hessians, schemes.value(), *rounding.value(), options,
+                         model.origin(), &planned_rounding);
+  };
+  Result<quant::Decisions> decisions = decide(decided);
   if (!decisions.ok()) return decisions.status();
+  std::unique_ptr<Model> corrected;
+  std::map<std::string, BiasCorrectionRecord> bias_correction;
+  PQ_RETURN_IF_ERROR(BiasCorrectionStage(decided, plan, added_biases, decide, options, progress, &decisions.value(),
+                                         &corrected, &bias_correction));
   hessians = {};  // K x K per input: not kept while writing
   outcome.warnings.insert(outcome.warnings.end(), decisions->warnings.begin(), decisions->warnings.end());
-  Result<std::unique_ptr<Model>> written =
-      quant::WriteDecisions(decided, std::move(decisions).value(), model.origin(), &outcome.tensors);
+  Result<std::unique_ptr<Model>> written = quant::WriteDecisions(
+      corrected != nullptr ? *corrected : decided, std::move(decisions).value(), model.origin(), &outcome.tensors);
   if (!written.ok()) return written.status();
   outcome.model = std::move(written).value();
-  AttachSmoothQuantRecords(smoothquant, &outcome.tensors);
+  AttachWeightRecords(smoothquant, bias_correction, &outcome.tensors);
   outcome.scheme_config = quant::SchemeReportConfig(schemes.value(), options, outcome.double_quant_applied);
   return outcome;
 }

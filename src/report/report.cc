@@ -226,7 +226,35 @@ Json TensorJson(const QuantizedTensorRecord& r, size_t limit) {
                         {"scale_max", q.scale_max},
                         {"scaled_with", q.scaled_with}};
   }
+  if (r.bias_correction) {
+    const BiasCorrectionRecord& b = *r.bias_correction;
+    auto text = [](const std::string& v) { return v.empty() ? Json(nullptr) : Json(v); };
+    j["bias_correction"] = {{"bias", text(b.bias)},
+                            {"bias_added", b.bias_added},
+                            {"applied", b.not_applied.empty()},
+                            {"not_applied", text(b.not_applied)},
+                            {"channels", b.channels},
+                            {"max_abs", b.max_abs},
+                            {"mean_abs", b.mean_abs},
+                            {"max_relative", b.max_relative}};
+  }
   return j;
+}
+
+// One Conv pair of --equalize.
+Json EqualizationJson(const EqualizationRecord& r) {
+  return {{"first", r.first_node},
+          {"second", r.second_node},
+          {"first_weight", r.first_weight},
+          {"second_weight", r.second_weight},
+          {"between", r.between},
+          {"applied", r.applied},
+          {"not_applied", r.not_applied.empty() ? Json(nullptr) : Json(r.not_applied)},
+          {"channels", r.channels},
+          {"scale_min", r.scale_min},
+          {"scale_max", r.scale_max},
+          {"first_range_ratio", {{"before", r.first_range_ratio_before}, {"after", r.first_range_ratio_after}}},
+          {"second_range_ratio", {{"before", r.second_range_ratio_before}, {"after", r.second_range_ratio_after}}}};
 }
 
 // The options as applied; the schemes add their own part (symmetric_weights
@@ -267,6 +295,8 @@ Json ConfigJson(const QuantizeOptions& o, const QuantizeOutcome& outcome, const 
   }
   // Present only with the flag: reports without it stay as they were.
   if (o.smoothquant_alpha) config["smoothquant"] = {{"alpha", *o.smoothquant_alpha}};
+  if (o.equalize) config["equalize"] = true;
+  if (o.bias_correction) config["bias_correction"] = true;
   return config;
 }
 
@@ -364,6 +394,12 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
   if (!calibration.ok()) return calibration.status();
   report["calibration"] = calibration.value();
   report["transformations"] = outcome.transformations;
+  // Present only with --equalize: reports without it stay as they were.
+  if (o.equalize) {
+    Json pairs = Json::array();
+    for (const EqualizationRecord& r : outcome.equalization) pairs.push_back(EqualizationJson(r));
+    report["equalization"] = pairs;
+  }
 
   Json tensors = Json::array();
   for (const QuantizedTensorRecord& r : outcome.tensors) tensors.push_back(TensorJson(r, in.array_limit));

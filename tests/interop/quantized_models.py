@@ -106,12 +106,17 @@ def main(argv):
         print(f"{name}: FP32 top-1 {100 * fp32_acc:.1f}%")
         runs = [(s, m) for s in ("int8-sym", "int8-asym") for m in ("minmax", "entropy", "weights-only")]
         runs.append(("int8-dynamic", "dynamic"))
+        # --equalize and --bias-correction rewrite FP32 weights and biases
+        # before QDQ: ORT must run the result and fuse it as without them.
+        runs.append(("int8-asym", "equalize-bias-correction"))
         for scheme, mode in runs:
             tag = f"{name} {scheme} {mode}"
             out = os.path.join(work_dir, f"{name}_{scheme}_{mode}.onnx")
             cmd = [pq, "--quiet", "quantize", fp32, "-o", out, "--scheme", scheme, "--force"]
             if mode == "weights-only":
                 cmd += ["--weights-only"]
+            elif mode == "equalize-bias-correction":
+                cmd += ["--calib", calib, "--equalize", "--bias-correction"]
             elif mode != "dynamic":
                 cmd += ["--calib", calib, "--calib-method", mode]
             proc = run(cmd, kTimeoutSeconds)

@@ -147,6 +147,8 @@ def main(argv):
         ("vit-sym-mse", "fashion_vit", ["--scheme", "int8-sym", "--calib", calib, "--calib-method", "mse"]),
         ("vit-weights-only", "fashion_vit", ["--scheme", "int8-asym", "--weights-only"]),
         ("vit-sym-smoothquant", "fashion_vit", ["--scheme", "int8-sym", "--calib", calib, "--smoothquant", "0.75"]),
+        ("cnn-asym-equalize-bias-correction", "fashion_cnn", ["--scheme", "int8-asym", "--calib", calib,
+                                                              "--equalize", "--bias-correction"]),
         ("vit-summary-detail", "fashion_vit", ["--scheme", "int8-sym", "--calib", calib,
                                                "--report-detail", "summary"]),
     ]

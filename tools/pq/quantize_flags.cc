@@ -100,6 +100,14 @@ void AddWeightFlags(CLI::App* sub, QuantizeOptions* q, const std::vector<std::st
          "constant Mul or constant MatMul before (ALPHA in [0, 1], e.g. 0.5)")
       ->type_name("ALPHA")
       ->check(CLI::Range(0.0, 1.0));
+  sub->add_flag("--equalize", q->equalize,
+                "Cross-layer equalization: rescale the channels of Conv -> (Relu, pooling, ...) -> Conv pairs so "
+                "both weights' per-channel ranges are equal; kept only when the FP32 outputs stay within 1e-5 "
+                "(checked on --calib, else a generated sample); the report lists every pair");
+  sub->add_flag("--bias-correction", q->bias_correction,
+                "With --calib: subtract each quantized Conv/Gemm/MatMul(+Add) layer's mean output error "
+                "(W_q - W) E[x], E[x] from the FP32 model on the calibration data, from its bias (a zero bias "
+                "is added to a Conv/Gemm without one)");
   sub->add_flag("--gptq-act-order", q->gptq_act_order,
                 "gptq: round the input columns by decreasing X^T X diagonal (block parameters then "
                 "come from the original weights)");

@@ -20,6 +20,11 @@ int RunGgufQuantize(const QuantizeJob& flags, int64_t context_length, bool json,
         "--validate, --auto-fallback, --junit, --external-data and --calib-stats apply to ONNX outputs; a "
         "GGUF file is validated by running it in llama.cpp"));
   }
+  if (q.equalize || q.bias_correction) {
+    return Fail(Status::InvalidArgument(std::string(q.equalize ? "--equalize" : "--bias-correction") +
+                                        " rewrites the weights or biases of an ONNX output; a GGUF export does not "
+                                        "take it"));
+  }
   const Status format = CheckGgufOutput(q.scheme, flags.output_path);
   if (!format.ok()) return Fail(format);
   const auto start = std::chrono::steady_clock::now();

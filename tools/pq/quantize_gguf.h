@@ -10,7 +10,8 @@ namespace pq::cli {
 
 // Runs a GGUF export of `flags` (the quantize flags as parsed; the ONNX-only
 // ones — --validate, --auto-fallback, --junit, --external-data, --calib-stats
-// — are refused with exit 2 rather than ignored), prints where the file and
+// — and --equalize, --bias-correction are refused with exit 2 rather than
+// ignored), prints where the file and
 // report went (a JSON summary with `json`) and returns the exit code.
 int RunGgufQuantize(const QuantizeJob& flags, int64_t context_length, bool json,
                     const QuantizeJobEvents& events);
