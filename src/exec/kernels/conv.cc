@@ -16,17 +16,12 @@
 #include <cstring>
 #include <vector>
 
-#include <Eigen/Core>
-
 #include "exec/kernel.h"
 #include "exec/kernels/conv_geometry.h"
+#include "exec/kernels/sgemm.h"
 
 namespace pq::exec {
 namespace {
-
-using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using StridedMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
-using ConstStridedMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
 
 // Convs with fewer multiply-adds than this run on one thread: forking and
 // joining costs more than it saves.
@@ -38,7 +33,7 @@ constexpr int64_t kMinParallelMacs = 1 << 20;
 constexpr int64_t kMinParallelTasks = 2;
 // Target size of one task's im2col buffer, in floats (256 KiB: it and the
 // tile of Y stay in a core's L2 cache during the GEMM).
-constexpr int64_t kTileFloats = 1 << 16;
+constexpr int64_t kTileFloats = 1 << 18;
 
 // A Conv node's problem: 1-D convs widened to 2-D (height 1), 2-D and N-D
 // (N >= 3) as they are; g's vectors have one entry per spatial axis.
@@ -268,17 +263,16 @@ void GemmConv(const ConvProblem& p, const float* x, const float* w, const float*
       const int64_t p0 = t * tile, count = std::min(tile, p.pixels - p0);
       const float* xg = x + (n * p.channels + gi * p.cg) * p.in_pixels;
       float* yt = y + (n * p.out_channels + gi * p.mg) * p.pixels + p0;
-      const Eigen::Map<const RowMatrix> wg(w + gi * p.mg * p.patch, p.mg, p.patch);
-      StridedMap out(yt, p.mg, count, Eigen::OuterStride<>(p.pixels));
+      const SgemmOperand wg{w + gi * p.mg * p.patch, p.patch};
       if (p.pointwise) {
-        out.noalias() = wg * ConstStridedMap(xg + p0, p.cg, count, Eigen::OuterStride<>(p.in_pixels));
+        Sgemm(p.mg, count, p.cg, wg, {xg + p0, p.in_pixels}, yt, p.pixels);
       } else {
         if (p.g.kernel.size() == 2) {
           Im2ColTile(xg, p, p0, count, col);
         } else {
           Im2ColTileNd(xg, p, p0, count, col);
         }
-        out.noalias() = wg * Eigen::Map<const RowMatrix>(col, p.patch, count);
+        Sgemm(p.mg, count, p.patch, wg, {col, count}, yt, p.pixels);
       }
       Epilogue(yt, p.mg, count, p.pixels, bias != nullptr ? bias + gi * p.mg : nullptr, relu);
     }
