@@ -9,7 +9,7 @@ PQ_JOBS="${PQ_JOBS:-2}"
 PQ_PACKAGES=(
   cmake make g++ pkg-config
   libonnx-dev libprotobuf-dev protobuf-compiler
-  libeigen3-dev libcli11-dev libspdlog-dev libgtest-dev nlohmann-json3-dev libzip-dev libssl-dev
+  libeigen3-dev libcli11-dev libspdlog-dev libgtest-dev nlohmann-json3-dev libzip-dev libssl-dev libdnnl-dev
   python3 python3-onnx python3-numpy libonnx-testdata
 )
 

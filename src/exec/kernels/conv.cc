@@ -16,17 +16,13 @@
 #include <cstring>
 #include <vector>
 
-#include <Eigen/Core>
-
 #include "exec/kernel.h"
 #include "exec/kernels/conv_geometry.h"
+#include "exec/kernels/depthwise_plane.h"
+#include "exec/kernels/sgemm.h"
 
 namespace pq::exec {
 namespace {
-
-using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using StridedMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
-using ConstStridedMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
 
 // Convs with fewer multiply-adds than this run on one thread: forking and
 // joining costs more than it saves.
@@ -36,9 +32,11 @@ constexpr int64_t kMinParallelMacs = 1 << 20;
 // from the shape alone. (More tasks make each GEMM narrower: 4 tasks cost a
 // 32->64 channel 14x14 conv 12% at 1 thread.)
 constexpr int64_t kMinParallelTasks = 2;
-// Target size of one task's im2col buffer, in floats (256 KiB: it and the
-// tile of Y stay in a core's L2 cache during the GEMM).
-constexpr int64_t kTileFloats = 1 << 16;
+// Target size of one task's im2col buffer, in floats (1 MiB: it and the tile
+// of Y stay in this machine's 2 MiB L2 cache; oneDNN's sgemm runs a
+// 64x576 weight 15% faster over 455 pixels than over the 113 of a 256 KiB
+// buffer, tools/bench/gemm_libraries.cc).
+constexpr int64_t kTileFloats = 1 << 18;
 
 // A Conv node's problem: 1-D convs widened to 2-D (height 1), 2-D and N-D
 // (N >= 3) as they are; g's vectors have one entry per spatial axis.
@@ -268,17 +266,16 @@ void GemmConv(const ConvProblem& p, const float* x, const float* w, const float*
       const int64_t p0 = t * tile, count = std::min(tile, p.pixels - p0);
       const float* xg = x + (n * p.channels + gi * p.cg) * p.in_pixels;
       float* yt = y + (n * p.out_channels + gi * p.mg) * p.pixels + p0;
-      const Eigen::Map<const RowMatrix> wg(w + gi * p.mg * p.patch, p.mg, p.patch);
-      StridedMap out(yt, p.mg, count, Eigen::OuterStride<>(p.pixels));
+      const SgemmOperand wg{w + gi * p.mg * p.patch, p.patch};
       if (p.pointwise) {
-        out.noalias() = wg * ConstStridedMap(xg + p0, p.cg, count, Eigen::OuterStride<>(p.in_pixels));
+        Sgemm(p.mg, count, p.cg, wg, {xg + p0, p.in_pixels}, yt, p.pixels);
       } else {
         if (p.g.kernel.size() == 2) {
           Im2ColTile(xg, p, p0, count, col);
         } else {
           Im2ColTileNd(xg, p, p0, count, col);
         }
-        out.noalias() = wg * Eigen::Map<const RowMatrix>(col, p.patch, count);
+        Sgemm(p.mg, count, p.patch, wg, {col, count}, yt, p.pixels);
       }
       Epilogue(yt, p.mg, count, p.pixels, bias != nullptr ? bias + gi * p.mg : nullptr, relu);
     }
@@ -286,38 +283,27 @@ void GemmConv(const ConvProblem& p, const float* x, const float* w, const float*
 }
 
 // One input channel per group: each output channel o reads input channel
-// o / mg. Accumulates the taps in (row, column) order, then adds the bias.
+// o / mg. Sums each output's taps in (row, column) order
+// (DepthwisePlaneSum), then adds the bias.
 void DepthwiseConv(const ConvProblem& p, const float* x, const float* w, const float* bias,
                    bool relu, int threads, float* y) {
   const WindowGeometry& g = p.g;
-  const int64_t ih = g.input[0], iw = g.input[1], oh = g.output[0], ow = g.output[1];
-  const int64_t kh = g.kernel[0], kw = g.kernel[1], sx = g.strides[1];
-  const int64_t planes = p.batch * p.out_channels;
-  const bool parallel = threads > 1 && planes > 1 && planes * p.pixels * kh * kw >= kMinParallelMacs;
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 4) if (parallel)
-  for (int64_t plane = 0; plane < planes; ++plane) {
-    const int64_t n = plane / p.out_channels, o = plane % p.out_channels;
-    const float* src = x + (n * p.channels + o / p.mg) * p.in_pixels;
-    const float* taps = w + o * kh * kw;
-    float* dst = y + plane * p.pixels;
-    std::fill(dst, dst + p.pixels, 0.0f);
-    for (int64_t oy = 0; oy < oh; ++oy) {
-      float* row = dst + oy * ow;
-      for (int64_t i = 0; i < kh; ++i) {
-        const int64_t sy = oy * g.strides[0] - g.pad_begin[0] + i * g.dilations[0];
-        if (sy < 0 || sy >= ih) continue;
-        const float* line = src + sy * iw;
-        for (int64_t j = 0; j < kw; ++j) {
-          const float k = taps[i * kw + j];
-          const int64_t sx0 = j * g.dilations[1] - g.pad_begin[1];
-          // Output columns whose source column sx0 + ox * sx lies in [0, iw).
-          const int64_t lo = sx0 >= 0 ? 0 : (-sx0 + sx - 1) / sx;
-          const int64_t hi = std::min(ow, sx0 >= iw ? 0 : (iw - 1 - sx0) / sx + 1);
-          for (int64_t ox = lo; ox < hi; ++ox) row[ox] += k * line[sx0 + ox * sx];
-        }
-      }
+  const DepthwisePlane plane_geometry{g.input[0],     g.input[1],     g.output[0],    g.output[1],
+                                      g.kernel[0],    g.kernel[1],    g.strides[0],   g.strides[1],
+                                      g.dilations[0], g.dilations[1], g.pad_begin[0], g.pad_begin[1]};
+  const int64_t planes = p.batch * p.out_channels, taps = g.kernel[0] * g.kernel[1];
+  const bool parallel = threads > 1 && planes > 1 && planes * p.pixels * taps >= kMinParallelMacs;
+#pragma omp parallel num_threads(threads) if (parallel)
+  {
+    float* scratch = ThreadScratch(DepthwiseScratchFloats(plane_geometry));
+#pragma omp for schedule(dynamic, 4)
+    for (int64_t plane = 0; plane < planes; ++plane) {
+      const int64_t n = plane / p.out_channels, o = plane % p.out_channels;
+      const float* src = x + (n * p.channels + o / p.mg) * p.in_pixels;
+      float* dst = y + plane * p.pixels;
+      DepthwisePlaneSum(src, w + o * taps, plane_geometry, scratch, dst);
+      Epilogue(dst, 1, p.pixels, p.pixels, bias != nullptr ? bias + o : nullptr, relu);
     }
-    Epilogue(dst, 1, p.pixels, p.pixels, bias != nullptr ? bias + o : nullptr, relu);
   }
 }
 

@@ -1,5 +1,5 @@
 // Linear kernels of pq's executor: MatMul, Gemm, ConvTranspose (Conv is in
-// conv.cc). Float products go through Eigen's GEMM; ConvTranspose lowers to
+// conv.cc). Float products go through Sgemm (sgemm.h); ConvTranspose lowers to
 // GEMM + col2im (1-D and 2-D by one loop, 3-D and more by an N-D one).
 #include <algorithm>
 #include <cstring>
@@ -10,6 +10,7 @@
 
 #include "exec/broadcast.h"
 #include "exec/kernel.h"
+#include "exec/kernels/sgemm.h"
 
 namespace pq::exec {
 namespace {
@@ -18,9 +19,10 @@ using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::Ro
 using ConstMap = Eigen::Map<const RowMatrix>;
 using Map = Eigen::Map<RowMatrix>;
 
-// C[m x n] = A[m x k] * B[k x n], all row-major and contiguous.
-void Gemm(const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n) {
-  Map(c, m, n).noalias() = ConstMap(a, m, k) * ConstMap(b, k, n);
+// C[m x n] = A[m x k] * B[k x n], all row-major and contiguous, on `threads`
+// threads.
+void Gemm(const float* a, const float* b, float* c, int64_t m, int64_t k, int64_t n, int threads) {
+  ParallelSgemm(m, n, k, {a, k}, {b, n}, c, n, threads);
 }
 
 // Integer C = A * B, wrapping around on overflow (two's complement, as ONNX
@@ -40,7 +42,7 @@ void NaiveGemm(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n) {
 template <typename T>
 void BatchedMatMul(const Tensor& a, const Tensor& b, const std::vector<int64_t>& a_shape,
                    const std::vector<int64_t>& b_shape, const std::vector<int64_t>& batch,
-                   int64_t m, int64_t k, int64_t n, Tensor* y) {
+                   int64_t m, int64_t k, int64_t n, int threads, Tensor* y) {
   const std::vector<int64_t> a_batch(a_shape.begin(), a_shape.end() - 2);
   const std::vector<int64_t> b_batch(b_shape.begin(), b_shape.end() - 2);
   const std::vector<int64_t> sa = BroadcastStrides(a_batch, batch);
@@ -50,7 +52,7 @@ void BatchedMatMul(const Tensor& a, const Tensor& b, const std::vector<int64_t>&
     const T* pb = b.data<T>() + ib * k * n;
     T* pc = y->data<T>() + o * m * n;
     if constexpr (std::is_same_v<T, float>) {
-      Gemm(pa, pb, pc, m, k, n);
+      Gemm(pa, pb, pc, m, k, n, threads);
     } else {
       NaiveGemm(pa, pb, pc, m, k, n);
     }
@@ -93,13 +95,13 @@ Status MatMul(KernelContext& ctx) {
   if (b_shape.size() == 2 && a.dtype() == kFloat) {
     int64_t rows = 1;
     for (size_t i = 0; i + 1 < a_shape.size(); ++i) rows *= a_shape[i];
-    Gemm(a.data<float>(), b.data<float>(), y->data<float>(), rows, k, n);
+    Gemm(a.data<float>(), b.data<float>(), y->data<float>(), rows, k, n, ctx.threads());
   } else if (a.dtype() == kFloat) {
-    BatchedMatMul<float>(a, b, a_shape, b_shape, batch, m, k, n, &y.value());
+    BatchedMatMul<float>(a, b, a_shape, b_shape, batch, m, k, n, ctx.threads(), &y.value());
   } else if (a.dtype() == kInt32) {
-    BatchedMatMul<int32_t>(a, b, a_shape, b_shape, batch, m, k, n, &y.value());
+    BatchedMatMul<int32_t>(a, b, a_shape, b_shape, batch, m, k, n, ctx.threads(), &y.value());
   } else if (a.dtype() == kInt64) {
-    BatchedMatMul<int64_t>(a, b, a_shape, b_shape, batch, m, k, n, &y.value());
+    BatchedMatMul<int64_t>(a, b, a_shape, b_shape, batch, m, k, n, ctx.threads(), &y.value());
   } else {
     return ctx.Unsupported("MatMul of this element type");
   }
@@ -124,16 +126,11 @@ Status GemmKernel(KernelContext& ctx) {
   Result<Tensor> y = ctx.AllocateUninitialized(kFloat, {m, n});  // the GEMM writes it all
   if (!y.ok()) return y.status();
   Map out(y->data<float>(), m, n);
-  ConstMap ma(a.data<float>(), a.dim(0), a.dim(1));
-  ConstMap mb(b.data<float>(), b.dim(0), b.dim(1));
-  if (!trans_a && !trans_b) {
-    out.noalias() = ma * mb;
-  } else if (!trans_a && trans_b) {
-    out.noalias() = ma * mb.transpose();
-  } else if (trans_a && !trans_b) {
-    out.noalias() = ma.transpose() * mb;
+  if (m > 0 && n > 0 && k > 0) {
+    ParallelSgemm(m, n, k, {a.data<float>(), a.dim(1), trans_a}, {b.data<float>(), b.dim(1), trans_b},
+                  y->data<float>(), n, ctx.threads());
   } else {
-    out.noalias() = ma.transpose() * mb.transpose();
+    out.setZero();
   }
   if (alpha != 1.0f) out *= alpha;
   if (ctx.has_input(2) && beta != 0.0f) {
@@ -375,9 +372,8 @@ void TransposeGroups(const Tensor& x, const Tensor& w, const TransposeProblem& p
   for (int64_t n = 0; n < p.batch && multiply; ++n) {
     for (int64_t gi = 0; gi < p.group; ++gi) {
       // col[mg*taps, pixels] = W_g^T * X_g, with W_g viewed as [cg, mg*taps].
-      Map(col.data(), rows, pixels).noalias() =
-          ConstMap(w.data<float>() + gi * p.cg * rows, p.cg, rows).transpose() *
-          ConstMap(x.data<float>() + (n * p.channels + gi * p.cg) * pixels, p.cg, pixels);
+      Sgemm(rows, pixels, p.cg, {w.data<float>() + gi * p.cg * rows, rows, true},
+            {x.data<float>() + (n * p.channels + gi * p.cg) * pixels, pixels}, col.data(), pixels);
       float* yg = y->data<float>() + (n * p.out_channels + gi * p.mg) * out_pixels;
       if (p.g.in.size() == 2) {
         Col2Im2d(col.data(), p.mg, p.g, yg);
