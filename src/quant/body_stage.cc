@@ -169,6 +169,11 @@ class BodyQuantizer {
       return std::move(outcome_);
     }
     DropUnreadCopies(proto_->mutable_graph(), copied_);
+    if (options_.weight_algo != "rtn") {
+      outcome_.warnings.push_back("--weight-algo " + options_.weight_algo + " needs calibration data, which pq does not "
+                                  "observe inside If/Loop/Scan bodies: the " + std::to_string(outcome_.tensors.size()) +
+                                  " body weights were rounded to nearest");
+    }
     Result<std::unique_ptr<Model>> model = Model::FromProto(std::move(proto_), model_.base_dir(), model_.origin());
     if (!model.ok()) return model.status().WithPrefix("the model with quantized bodies is invalid");
     outcome_.model = std::move(model).value();

@@ -1,7 +1,8 @@
 // The Body stage: weights of weight ops inside If/Loop/Scan bodies, at any
 // depth. Each body is lifted into a model of its own (its nodes, its
 // initializers, and copies of the outer-scope constants it reads), planned
-// weights-only with the same schemes, decided (round to nearest) and written
+// weights-only with the same schemes, decided (round to nearest, whatever
+// --weight-algo says: calibration does not observe bodies) and written
 // by the main graph's writers, then put back in place. Runs before the main
 // graph is planned, so a weight shared by the main graph and a body is
 // quantized for each: the body keeps its own quantized copy.
@@ -34,6 +35,8 @@ struct BodyOutcome {
   // static scheme the activations of taken ones, left float.
   std::vector<SkippedRecord> skipped;
   int64_t nodes_quantized = 0;
+  // E.g. that --weight-algo gptq/awq rounded body weights to nearest.
+  std::vector<std::string> warnings;
   // Set (and nothing written) when a body's float16/bfloat16 weights need
   // DequantizeLinear with half scales and the model's opset is below
   // kHalfQdqOpset: upgrade, then run the stage again.

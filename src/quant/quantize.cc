@@ -278,6 +278,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   outcome.nodes_quantized += bodies->nodes_quantized;
   outcome.tensors.insert(outcome.tensors.end(), bodies->tensors.begin(), bodies->tensors.end());
   outcome.skipped.insert(outcome.skipped.end(), bodies->skipped.begin(), bodies->skipped.end());
+  outcome.warnings.insert(outcome.warnings.end(), bodies->warnings.begin(), bodies->warnings.end());
   outcome.scheme_config = quant::SchemeReportConfig(schemes.value(), options, outcome.double_quant_applied);
   return outcome;
 }
