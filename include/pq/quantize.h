@@ -226,6 +226,9 @@ struct EqualizationRecord {
 // One tensor pq quantized, as written into the model.
 struct QuantizedTensorRecord {
   std::string name;        // the FP32 tensor
+  // The If/Loop/Scan body holding it, as a path from the main graph
+  // ("If 'gate'/then_branch/Loop #0/body"); "" for the main graph.
+  std::string graph;
   TensorRole role = TensorRole::kWeight;
   std::vector<ConsumerRef> consumers;
   std::vector<int64_t> shape;  // constants only; activations: empty

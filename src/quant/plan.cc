@@ -58,35 +58,6 @@ std::string NodeName(const onnx::NodeProto& node, int index) {
   return node.name().empty() ? "#" + std::to_string(index) : node.name();
 }
 
-// Lists every node of a selected weight op inside an If, Loop or Scan body
-// of `graph` (at any depth; `owner` is "" for the main graph, else the body
-// that holds `graph`): pq plans main-graph nodes only, so their weights stay
-// float. A node whose weight is a constant (of the main graph or of its
-// body) counts as a weight not taken, which `pq quantize` reports.
-void SkipBodyNodes(const Model& model, const onnx::GraphProto& graph, const std::string& owner,
-                   const std::set<std::string>& selected_ops, std::vector<SkippedRecord>* skipped) {
-  std::set<std::string> initializers;
-  for (const auto& init : graph.initializer()) initializers.insert(init.name());
-  for (int i = 0; i < graph.node_size(); ++i) {
-    const onnx::NodeProto& node = graph.node(i);
-    const std::string name = node.name().empty() ? owner + "#" + std::to_string(i) : node.name();
-    if (!owner.empty() && IsDefault(node) && WeightOps().count(node.op_type()) != 0 &&
-        selected_ops.count(node.op_type()) != 0) {
-      const std::string weight = node.input_size() > 1 ? node.input(1) : "";
-      const bool constant = model.FindConstant(weight) != nullptr || initializers.count(weight) != 0;
-      skipped->push_back({name, node.op_type(), weight,
-                          "inside the '" + owner.substr(0, owner.size() - 1) +
-                              "' body: pq quantizes main-graph nodes only, left float",
-                          constant});
-    }
-    for (const auto& attr : node.attribute()) {
-      if (!attr.has_g()) continue;
-      const std::string label = node.name().empty() ? node.op_type() + " #" + std::to_string(i) : node.name();
-      SkipBodyNodes(model, attr.g(), label + "/" + attr.name() + "/", selected_ops, skipped);
-    }
-  }
-}
-
 // Adds a skipped record for every float constant that a node of the main
 // graph reads and that is neither planned nor already listed.
 void ListOtherConstants(const Model& model, const std::vector<PlannedConstant>& planned,
@@ -264,7 +235,6 @@ class WeightPlanner {
   }
 
   QuantPlan& plan() { return plan_; }
-  const std::set<std::string>& selected_ops() const { return selected_ops_; }
   int lm_head() const { return lm_head_; }
   // The nodes PlanNode quantized (not the table readers PlanTables adds).
   const std::set<int>& quantized() const { return quantized_; }
@@ -617,7 +587,6 @@ QuantPlan BuildPlanWith(const Model& model, const QuantizeOptions& options, bool
   const onnx::GraphProto& graph = model.proto().graph();
   for (int i = 0; i < graph.node_size(); ++i) weights.PlanNode(i);
   QuantPlan& plan = weights.plan();
-  SkipBodyNodes(model, graph, "", weights.selected_ops(), &plan.skipped);
   if (set != nullptr) PlanTables(model, options, per_channel, *set, weights.lm_head(), &plan);
   if (!scheme.QuantizesActivations()) ListOtherConstants(model, plan.constants, &plan.skipped);
   if (static_mode) ActivationPlanner(model, &plan, weights.quantized()).Plan();

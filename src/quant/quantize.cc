@@ -1,5 +1,6 @@
 // Quantize: the stages in order, each handing a value to the next.
-//   Prepare (prepare_stage.h) -> Plan (plan.h) -> [Hessians
+//   Prepare (prepare_stage.h) -> Bodies (body_stage.h: weights inside
+//   If/Loop/Scan bodies, written in place) -> Plan (plan.h) -> [Hessians
 //   (hessian_stage.h), when the weight rounding uses calibration data] ->
 //   [AWQ (awq_stage.h): the model rewritten with per-input scales, then
 //   planned again] -> Calibrate (calibrate_stage.h), static schemes ->
@@ -15,6 +16,7 @@
 
 #include "quant/awq_stage.h"
 #include "quant/bias_correction_stage.h"
+#include "quant/body_stage.h"
 #include "quant/calibrate_stage.h"
 #include "quant/decide.h"
 #include "quant/equalize_stage.h"
@@ -196,6 +198,21 @@ Result<ActivationStats> CalibrateDecided(const Model& decided, const quant::Prep
   return quant::CalibrateActivations(decided, prepared.transformations, plan.calibrate, fresh, scheme, progress);
 }
 
+// The Body stage on `prepared`, upgraded first to kHalfQdqOpset when its
+// float16/bfloat16 body weights need it; prepared->model becomes the model
+// with its bodies rewritten (unchanged when no body weight is quantized).
+Result<quant::BodyOutcome> BodyStage(const QuantizeOptions& options, bool static_mode, bool per_channel,
+                                     const quant::SchemeSet& schemes, quant::PreparedModel* prepared) {
+  Result<quant::BodyOutcome> bodies =
+      quant::QuantizeBodies(*prepared->model, options, static_mode, per_channel, schemes);
+  if (bodies.ok() && bodies->needs_half_qdq_opset) {
+    PQ_RETURN_IF_ERROR(quant::PrepareHalfQdqOpset(options, prepared));
+    bodies = quant::QuantizeBodies(*prepared->model, options, static_mode, per_channel, schemes);
+  }
+  if (bodies.ok() && bodies->model != nullptr) prepared->model = std::move(bodies->model);
+  return bodies;
+}
+
 }  // namespace
 
 const char* TensorRoleName(TensorRole role) {
@@ -271,6 +288,9 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   Result<quant::PreparedModel> prepared = quant::PrepareModel(model, options, schemes.value());
   if (!prepared.ok()) return prepared.status();
   outcome.per_channel = prepared->per_channel && options.per_channel;
+  Result<quant::BodyOutcome> bodies =
+      BodyStage(options, static_mode, outcome.per_channel, schemes.value(), &prepared.value());
+  if (!bodies.ok()) return bodies.status();
   quant::QuantPlan plan =
       quant::BuildPlan(*prepared->model, options, static_mode, outcome.per_channel, schemes.value());
   // float16/bfloat16 scales need opset 19: upgraded, then planned again.
@@ -340,6 +360,10 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   if (!written.ok()) return written.status();
   outcome.model = std::move(written).value();
   AttachWeightRecords(smoothquant, bias_correction, &outcome.tensors);
+  outcome.nodes_quantized += bodies->nodes_quantized;
+  outcome.tensors.insert(outcome.tensors.end(), bodies->tensors.begin(), bodies->tensors.end());
+  outcome.skipped.insert(outcome.skipped.end(), bodies->skipped.begin(), bodies->skipped.end());
+  outcome.warnings.insert(outcome.warnings.end(), bodies->warnings.begin(), bodies->warnings.end());
   outcome.scheme_config = quant::SchemeReportConfig(schemes.value(), options, outcome.double_quant_applied);
   return outcome;
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
+#include <set>
 
 #include "onnx/onnx_pb.h"
 #include "pq/data_type.h"
@@ -174,9 +175,35 @@ Json ValuesJson(const std::vector<T>& values, size_t limit) {
           {"sha256", Sha256Bytes(packed.data(), packed.size() * sizeof(Packed))}};
 }
 
+// The element count of the constants (initializers and Constant-node values)
+// held inside the If/Loop/Scan bodies of `graph`'s nodes, at any depth.
+int64_t BodyConstantElements(const onnx::GraphProto& graph) {
+  auto elements = [](const onnx::TensorProto& t) {
+    int64_t count = 1;
+    for (int64_t d : t.dims()) count *= d;
+    return count;
+  };
+  int64_t total = 0;
+  for (const auto& node : graph.node()) {
+    for (const auto& attr : node.attribute()) {
+      if (!attr.has_g()) continue;
+      const onnx::GraphProto& body = attr.g();
+      for (const auto& init : body.initializer()) total += elements(init);
+      for (const auto& n : body.node()) {
+        for (const auto& a : n.attribute()) {
+          if (n.op_type() == "Constant" && a.name() == "value" && a.has_t()) total += elements(a.t());
+        }
+      }
+      total += BodyConstantElements(body);
+    }
+  }
+  return total;
+}
+
 Json TensorJson(const QuantizedTensorRecord& r, size_t limit) {
   Json j;
   j["name"] = r.name;
+  if (!r.graph.empty()) j["graph"] = r.graph;
   j["role"] = TensorRoleName(r.role);
   Json consumers = Json::array();
   for (const ConsumerRef& c : r.consumers) consumers.push_back({{"node", c.node}, {"op_type", c.op_type}});
@@ -413,11 +440,16 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
   // Summary.
   int64_t weights = 0, biases = 0, activations = 0, params_quantized = 0, params_total = 0;
   std::vector<std::pair<double, std::string>> sqnr;
+  // A weight shared by the main graph and bodies (or by several bodies) is
+  // quantized once for each but counts once: body records follow the main
+  // graph's, and a body copy of a name already counted is not counted.
+  std::set<std::string> counted;
   for (const QuantizedTensorRecord& r : outcome.tensors) {
     if (r.role == TensorRole::kWeight) ++weights;
     if (r.role == TensorRole::kBias) ++biases;
     if (r.role == TensorRole::kActivation) ++activations;
-    if (r.role != TensorRole::kActivation) {
+    const bool first = r.role != TensorRole::kActivation && counted.insert(r.name).second;
+    if (r.role != TensorRole::kActivation && (first || r.graph.empty())) {
       int64_t count = 1;
       for (int64_t d : r.shape) count *= d;
       params_quantized += count;
@@ -425,6 +457,7 @@ Result<nlohmann::ordered_json> BuildReport(const ReportInputs& in, const Quantiz
     if (r.role == TensorRole::kWeight && r.error) sqnr.emplace_back(r.error->sqnr_db, r.name);
   }
   for (const ConstantTensor& c : in.input_model->constants()) params_total += c.element_count;
+  params_total += BodyConstantElements(in.input_model->proto().graph());
   std::sort(sqnr.begin(), sqnr.end());
   Json worst = Json::array();
   for (size_t i = 0; i < sqnr.size() && i < 5; ++i) {

@@ -1,0 +1,405 @@
+// Tests of src/quant/body_stage.cc through pq::Quantize: weights of MatMuls
+// inside If branches, a Loop body and a Scan body (issue 15's "both
+// branches' weights quantized"), by every weight scheme, with the quantized
+// model run by pq's executor against the FP32 one; float16 bodies; bodies
+// nested in bodies; body activations of a static scheme reported as not
+// calibrated.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "onnx/onnx_pb.h"
+#include "pq/data_type.h"
+#include "pq/executor.h"
+#include "pq/model.h"
+#include "pq/npy.h"
+#include "pq/quantize.h"
+#include "quant/float_type.h"
+#include "testutil/model_builder.h"
+#include "testutil/temp_dir.h"
+
+namespace pq {
+namespace {
+
+constexpr int64_t kK = 64, kN = 32, kRows = 4;
+// Quantized vs FP32 outputs on pq's executor, relative L2.
+constexpr double kMaxRelL2Int8 = 0.03;
+constexpr double kMaxRelL2FourBit = 0.25;
+
+// A weight of `dtype` with fixed-seed values scaled by 1/sqrt(rows).
+onnx::TensorProto Weight(const std::string& name, int64_t rows, int64_t cols, int seed, int32_t dtype) {
+  const onnx::TensorProto f = testing::RandomFloatTensor(name, {rows, cols}, seed);
+  std::vector<float> values(static_cast<size_t>(rows * cols));
+  std::memcpy(values.data(), f.raw_data().data(), values.size() * sizeof(float));
+  for (float& v : values) v /= std::sqrt(static_cast<float>(rows));
+  onnx::TensorProto w;
+  w.set_name(name);
+  w.set_data_type(dtype);
+  w.add_dims(rows);
+  w.add_dims(cols);
+  w.set_raw_data(quant::FloatRaw(values, dtype));
+  return w;
+}
+
+onnx::TensorProto Scalar(const std::string& name, int32_t dtype, const std::string& raw) {
+  onnx::TensorProto t;
+  t.set_name(name);
+  t.set_data_type(dtype);
+  t.set_raw_data(raw);
+  return t;
+}
+
+onnx::NodeProto* AddNode(onnx::GraphProto* g, const std::string& op, const std::vector<std::string>& in,
+                         const std::vector<std::string>& out, const std::string& name = "") {
+  onnx::NodeProto* n = g->add_node();
+  n->set_op_type(op);
+  n->set_name(name);
+  for (const auto& i : in) n->add_input(i);
+  for (const auto& o : out) n->add_output(o);
+  return n;
+}
+
+onnx::GraphProto* AddBody(onnx::NodeProto* node, const std::string& attribute) {
+  onnx::AttributeProto* a = node->add_attribute();
+  a->set_name(attribute);
+  a->set_type(onnx::AttributeProto::GRAPH);
+  a->mutable_g()->set_name(attribute);
+  return a->mutable_g();
+}
+
+void AddInt(onnx::NodeProto* node, const std::string& name, int64_t value) {
+  onnx::AttributeProto* a = node->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(value);
+}
+
+// A value info of `dtype` with `dims` (none: rank unknown).
+void Info(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list, const std::string& name, int32_t dtype,
+          const std::vector<int64_t>& dims, bool ranked = true) {
+  onnx::ValueInfoProto* v = list->Add();
+  v->set_name(name);
+  v->mutable_type()->mutable_tensor_type()->set_elem_type(dtype);
+  if (!ranked) return;
+  auto* shape = v->mutable_type()->mutable_tensor_type()->mutable_shape();
+  for (int64_t d : dims) shape->add_dim()->set_dim_value(d);
+}
+
+// X [4, 64] -> If 'gate' (ReduceSum(X) > 0): then MatMul(X, W_shared), else
+// MatMul(X, W_else: the branch's initializer); plus MatMul(X, W_shared) in
+// the main graph; their sum -> Loop 'repeat' (3 trips): y = Tanh(MatMul(y,
+// Wl: a Constant node)) -> Scan 'rows' over the rows: s += MatMul(r,
+// W_scan: a main-graph weight read only there). Outputs s_final [32],
+// scan_rows [4, 32]. Every float of `dtype`, opset 17.
+onnx::ModelProto BodiesModel(int32_t dtype) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(17);
+  onnx::GraphProto* g = model.mutable_graph();
+  g->set_name("bodies");
+  *g->add_initializer() = Weight("W_shared", kK, kN, 1, dtype);
+  *g->add_initializer() = Weight("W_scan", kN, kN, 2, dtype);
+  *g->add_initializer() = Scalar("zero", dtype, quant::FloatRaw({0.0f}, dtype));
+  const int64_t trips = 3;
+  *g->add_initializer() = Scalar("trip", kInt64, std::string(reinterpret_cast<const char*>(&trips), 8));
+  onnx::TensorProto s0 = Scalar("s0", dtype, quant::FloatRaw(std::vector<float>(kN, 0.0f), dtype));
+  s0.add_dims(kN);
+  *g->add_initializer() = s0;
+  AddInt(AddNode(g, "ReduceSum", {"X"}, {"xs"}), "keepdims", 0);
+  AddNode(g, "Greater", {"xs", "zero"}, {"c"});
+  onnx::NodeProto* gate = AddNode(g, "If", {"c"}, {"if_out"}, "gate");
+  onnx::GraphProto* then_g = AddBody(gate, "then_branch");
+  AddNode(then_g, "MatMul", {"X", "W_shared"}, {"t_out"}, "then_mm");
+  Info(then_g->mutable_output(), "t_out", dtype, {}, false);
+  onnx::GraphProto* else_g = AddBody(gate, "else_branch");
+  *else_g->add_initializer() = Weight("W_else", kK, kN, 3, dtype);
+  AddNode(else_g, "MatMul", {"X", "W_else"}, {"e_out"}, "else_mm");
+  Info(else_g->mutable_output(), "e_out", dtype, {}, false);
+  AddNode(g, "MatMul", {"X", "W_shared"}, {"main_mm"}, "main_mm");
+  AddNode(g, "Add", {"if_out", "main_mm"}, {"z"});
+  onnx::GraphProto* loop = AddBody(AddNode(g, "Loop", {"trip", "", "z"}, {"loop_out"}, "repeat"), "body");
+  onnx::NodeProto* constant = AddNode(loop, "Constant", {}, {"Wl"});
+  onnx::AttributeProto* value = constant->add_attribute();
+  value->set_name("value");
+  value->set_type(onnx::AttributeProto::TENSOR);
+  *value->mutable_t() = Weight("Wl", kN, kN, 4, dtype);
+  AddNode(loop, "MatMul", {"y_in", "Wl"}, {"mm"}, "loop_mm");
+  AddNode(loop, "Tanh", {"mm"}, {"y_out"});
+  AddNode(loop, "Identity", {"cond_in"}, {"cond_out"});
+  Info(loop->mutable_input(), "i", kInt64, {});
+  Info(loop->mutable_input(), "cond_in", kBool, {});
+  Info(loop->mutable_input(), "y_in", dtype, {}, false);
+  Info(loop->mutable_output(), "cond_out", kBool, {});
+  Info(loop->mutable_output(), "y_out", dtype, {}, false);
+  onnx::NodeProto* rows = AddNode(g, "Scan", {"s0", "loop_out"}, {"s_final", "scan_rows"}, "rows");
+  AddInt(rows, "num_scan_inputs", 1);
+  onnx::GraphProto* scan = AddBody(rows, "body");
+  AddNode(scan, "MatMul", {"r", "W_scan"}, {"rm"}, "scan_mm");
+  AddNode(scan, "Add", {"s", "rm"}, {"s_out"});
+  AddNode(scan, "Identity", {"rm"}, {"scan_out"});
+  Info(scan->mutable_input(), "s", dtype, {kN});
+  Info(scan->mutable_input(), "r", dtype, {kN});
+  Info(scan->mutable_output(), "s_out", dtype, {kN});
+  Info(scan->mutable_output(), "scan_out", dtype, {kN});
+  Info(g->mutable_input(), "X", dtype, {kRows, kK});
+  Info(g->mutable_output(), "s_final", dtype, {kN});
+  Info(g->mutable_output(), "scan_rows", dtype, {kRows, kN});
+  return model;
+}
+
+std::unique_ptr<Model> FromProto(const onnx::ModelProto& proto) {
+  auto model = Model::FromProto(std::make_unique<onnx::ModelProto>(proto), ".", "bodies.onnx");
+  EXPECT_TRUE(model.ok()) << model.status().ToString();
+  return model.ok() ? std::move(model).value() : nullptr;
+}
+
+// X with every value of sign `sign` (so that the If takes one branch).
+std::vector<float> InputX(float sign) {
+  std::vector<float> x(static_cast<size_t>(kRows * kK));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = sign * (0.2f + static_cast<float>((i * 37) % 101) / 101.0f);
+  return x;
+}
+
+// Both outputs of `model` on InputX(sign), concatenated.
+std::vector<float> RunModel(const Model& model, float sign) {
+  const std::vector<float> x = InputX(sign);
+  Tensor feed = Tensor::Allocate(kFloat, {kRows, kK}).value();
+  std::memcpy(feed.data<float>(), x.data(), x.size() * sizeof(float));
+  Result<std::unique_ptr<Executor>> exec = Executor::Create(model, {});
+  EXPECT_TRUE(exec.ok()) << exec.status().ToString();
+  if (!exec.ok()) return {};
+  Result<std::vector<Tensor>> out = exec.value()->Run({{"X", std::move(feed)}});
+  EXPECT_TRUE(out.ok()) << out.status().ToString();
+  if (!out.ok()) return {};
+  std::vector<float> values;
+  for (const Tensor& t : *out) values.insert(values.end(), t.data<float>(), t.data<float>() + t.size());
+  return values;
+}
+
+double RelativeL2(const std::vector<float>& a, const std::vector<float>& b) {
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    diff += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    norm += static_cast<double>(b[i]) * b[i];
+  }
+  return a.size() == b.size() && norm > 0 ? std::sqrt(diff / norm) : 1e9;
+}
+
+// The body weights of BodiesModel with their paths.
+const std::vector<std::pair<std::string, std::string>>& BodyWeights() {
+  static const std::vector<std::pair<std::string, std::string>> kWeights = {
+      {"W_shared", "If 'gate'/then_branch"}, {"W_else", "If 'gate'/else_branch"},
+      {"Wl", "Loop 'repeat'/body"}, {"W_scan", "Scan 'rows'/body"}};
+  return kWeights;
+}
+
+const QuantizedTensorRecord* Record(const QuantizeOutcome& outcome, const std::string& name,
+                                    const std::string& graph) {
+  for (const QuantizedTensorRecord& r : outcome.tensors) {
+    if (r.name == name && r.graph == graph && r.role == TensorRole::kWeight) return &r;
+  }
+  return nullptr;
+}
+
+// Whether any graph of `graph` (bodies included) holds a float tensor named
+// `name`, as an initializer or a Constant node's value.
+bool HoldsFloat(const onnx::GraphProto& graph, const std::string& name) {
+  for (const auto& t : graph.initializer()) {
+    if (t.name() == name && quant::IsQuantizableFloat(t.data_type())) return true;
+  }
+  for (const auto& node : graph.node()) {
+    for (const auto& a : node.attribute()) {
+      if (node.op_type() == "Constant" && node.output(0) == name && a.has_t()) return true;
+      if (a.has_g() && HoldsFloat(a.g(), name)) return true;
+    }
+  }
+  return false;
+}
+
+struct SchemeCase {
+  const char* scheme;
+  bool weights_only;
+  const char* format;  // --nf4-format / --int4-format, "" = default
+  double max_rel_l2;
+};
+
+class BodyWeightsTest : public ::testing::TestWithParam<SchemeCase> {};
+
+TEST_P(BodyWeightsTest, QuantizesEveryBodyWeightAndRunsNearFp32) {
+  const SchemeCase& c = GetParam();
+  std::unique_ptr<Model> model = FromProto(BodiesModel(kFloat));
+  ASSERT_NE(model, nullptr);
+  QuantizeOptions options;
+  options.scheme = c.scheme;
+  options.weights_only = c.weights_only;
+  if (std::string(c.format) != "") options.nf4_format = options.int4_format = c.format;
+  Result<QuantizeOutcome> outcome = Quantize(*model, options, {});
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(outcome->nodes_quantized, 5);
+  for (const auto& [name, path] : BodyWeights()) {
+    const QuantizedTensorRecord* r = Record(*outcome, name, path);
+    ASSERT_NE(r, nullptr) << name << " in " << path;
+    ASSERT_EQ(r->consumers.size(), 1u);
+    EXPECT_EQ(r->consumers[0].node.rfind(path + "/", 0), 0u) << r->consumers[0].node;
+    EXPECT_FALSE(HoldsFloat(outcome->model->proto().graph(), name)) << name << ": the float weight is gone";
+  }
+  EXPECT_NE(Record(*outcome, "W_shared", ""), nullptr) << "the main graph's read of W_shared";
+  for (const SkippedRecord& s : outcome->skipped) EXPECT_FALSE(s.weight_not_taken) << s.node << ": " << s.reason;
+  for (float sign : {1.0f, -1.0f}) {  // then, else
+    const double err = RelativeL2(RunModel(*outcome->model, sign), RunModel(*model, sign));
+    EXPECT_LE(err, c.max_rel_l2) << "sign " << sign;
+    EXPECT_GT(err, 0.0) << "the quantized weights change the outputs";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Schemes, BodyWeightsTest,
+    ::testing::Values(SchemeCase{"int8-sym", true, "", kMaxRelL2Int8}, SchemeCase{"int8-asym", true, "", kMaxRelL2Int8},
+                      SchemeCase{"int8-dynamic", false, "", kMaxRelL2Int8},
+                      SchemeCase{"nf4", false, "", kMaxRelL2FourBit}, SchemeCase{"nf4", false, "onnx", kMaxRelL2FourBit},
+                      SchemeCase{"int4-sym", false, "", kMaxRelL2FourBit},
+                      SchemeCase{"int4-asym", false, "", kMaxRelL2FourBit},
+                      SchemeCase{"int4-sym", false, "onnx", kMaxRelL2FourBit}),
+    [](const ::testing::TestParamInfo<SchemeCase>& info) {
+      std::string name = std::string(info.param.scheme) + (info.param.format[0] != '\0' ? "_onnx" : "");
+      for (char& ch : name) ch = ch == '-' ? '_' : ch;
+      return name;
+    });
+
+// Static int8: body weights quantized, the data inputs of their MatMuls
+// listed as not calibrated (pq's calibration observes main-graph values).
+TEST(BodyStageTest, StaticInt8ReportsBodyActivationsAsNotCalibrated) {
+  std::unique_ptr<Model> model = FromProto(BodiesModel(kFloat));
+  testing::TempDir dir;
+  const std::vector<float> x = InputX(1.0f);
+  Tensor t = Tensor::Allocate(kFloat, {1, kRows, kK}).value();
+  std::memcpy(t.data<float>(), x.data(), x.size() * sizeof(float));
+  testing::WriteFile(dir.File("x.npy"), EncodeNpy(t));
+  QuantizeOptions options;
+  options.calib_paths = {dir.File("x.npy")};
+  Result<QuantizeOutcome> outcome = Quantize(*model, options, {});
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  std::set<std::string> not_calibrated;
+  for (const SkippedRecord& s : outcome->skipped) {
+    if (s.reason.find("not calibrated") != std::string::npos) not_calibrated.insert(s.node + ":" + s.tensor);
+  }
+  EXPECT_EQ(not_calibrated, (std::set<std::string>{"If 'gate'/then_branch/then_mm:X", "If 'gate'/else_branch/else_mm:X",
+                                                   "Loop 'repeat'/body/loop_mm:y_in", "Scan 'rows'/body/scan_mm:r"}));
+  for (const auto& [name, path] : BodyWeights()) EXPECT_NE(Record(*outcome, name, path), nullptr) << name;
+  EXPECT_LE(RelativeL2(RunModel(*outcome->model, 1.0f), RunModel(*model, 1.0f)), kMaxRelL2Int8);
+}
+
+// The scale of a DequantizeLinear inside `graph`'s bodies, by its name.
+const onnx::TensorProto* BodyInitializer(const onnx::GraphProto& graph, const std::string& name) {
+  for (const auto& t : graph.initializer()) {
+    if (t.name() == name) return &t;
+  }
+  for (const auto& node : graph.node()) {
+    for (const auto& a : node.attribute()) {
+      if (!a.has_g()) continue;
+      if (const onnx::TensorProto* t = BodyInitializer(a.g(), name)) return t;
+    }
+  }
+  return nullptr;
+}
+
+// float16 bodies as the main graph: opset raised to 19, scales in float16.
+TEST(BodyStageTest, Float16BodiesGetFloat16Scales) {
+  std::unique_ptr<Model> model = FromProto(BodiesModel(kFloat16));
+  QuantizeOptions options;
+  options.weights_only = true;
+  Result<QuantizeOutcome> outcome = Quantize(*model, options, {});
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(outcome->model->OpsetVersion(""), quant::kHalfQdqOpset);
+  for (const auto& [name, path] : BodyWeights()) {
+    const QuantizedTensorRecord* r = Record(*outcome, name, path);
+    ASSERT_NE(r, nullptr) << name;
+    const onnx::TensorProto* scale = BodyInitializer(outcome->model->proto().graph(), r->scale_name);
+    ASSERT_NE(scale, nullptr) << r->scale_name;
+    EXPECT_EQ(scale->data_type(), kFloat16) << name;
+  }
+  EXPECT_LE(RelativeL2(RunModel(*outcome->model, -1.0f), RunModel(*model, -1.0f)), kMaxRelL2Int8);
+}
+
+// Loop 'outer' whose body holds If 'inner': then MatMul(y, W_main) (a
+// main-graph weight), else MatMul(y, W_loop) (the Loop body's initializer).
+onnx::ModelProto NestedModel() {
+  onnx::ModelProto model = BodiesModel(kFloat);
+  onnx::GraphProto* g = model.mutable_graph();
+  g->clear_node();
+  g->clear_output();
+  *g->add_initializer() = Weight("W_main", kK, kK, 5, kFloat);
+  onnx::GraphProto* loop = AddBody(AddNode(g, "Loop", {"trip", "", "X"}, {"Y"}, "outer"), "body");
+  *loop->add_initializer() = Weight("W_loop", kK, kK, 6, kFloat);
+  AddInt(AddNode(loop, "ReduceSum", {"y_in"}, {"ys"}), "keepdims", 0);
+  AddNode(loop, "Greater", {"ys", "zero"}, {"yc"});
+  onnx::NodeProto* inner = AddNode(loop, "If", {"yc"}, {"branch"}, "inner");
+  for (const auto& [attr, w] : {std::pair<std::string, std::string>{"then_branch", "W_main"}, {"else_branch", "W_loop"}}) {
+    onnx::GraphProto* b = AddBody(inner, attr);
+    AddNode(b, "MatMul", {"y_in", w}, {attr + "_mm"}, attr + "_mm");
+    AddNode(b, "Tanh", {attr + "_mm"}, {attr + "_out"});
+    Info(b->mutable_output(), attr + "_out", kFloat, {}, false);
+  }
+  AddNode(loop, "Identity", {"branch"}, {"y_out"});
+  AddNode(loop, "Identity", {"cond_in"}, {"cond_out"});
+  Info(loop->mutable_input(), "i", kInt64, {});
+  Info(loop->mutable_input(), "cond_in", kBool, {});
+  Info(loop->mutable_input(), "y_in", kFloat, {}, false);
+  Info(loop->mutable_output(), "cond_out", kBool, {});
+  Info(loop->mutable_output(), "y_out", kFloat, {}, false);
+  Info(g->mutable_output(), "Y", kFloat, {kRows, kK});
+  // Unused by the nested model.
+  for (int i = g->initializer_size() - 1; i >= 0; --i) {
+    const std::string& n = g->initializer(i).name();
+    if (n == "W_shared" || n == "W_scan" || n == "s0") g->mutable_initializer()->DeleteSubrange(i, 1);
+  }
+  return model;
+}
+
+TEST(BodyStageTest, QuantizesBodiesNestedInBodies) {
+  std::unique_ptr<Model> model = FromProto(NestedModel());
+  ASSERT_NE(model, nullptr);
+  QuantizeOptions options;
+  options.scheme = "int4-sym";
+  Result<QuantizeOutcome> outcome = Quantize(*model, options, {});
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_NE(Record(*outcome, "W_main", "Loop 'outer'/body/If 'inner'/then_branch"), nullptr);
+  EXPECT_NE(Record(*outcome, "W_loop", "Loop 'outer'/body/If 'inner'/else_branch"), nullptr);
+  EXPECT_FALSE(HoldsFloat(outcome->model->proto().graph(), "W_main"));
+  EXPECT_FALSE(HoldsFloat(outcome->model->proto().graph(), "W_loop"));
+  for (float sign : {1.0f, -1.0f}) {
+    EXPECT_LE(RelativeL2(RunModel(*outcome->model, sign), RunModel(*model, sign)), kMaxRelL2FourBit) << sign;
+  }
+}
+
+// A body weight op whose weight is not a constant stays float, listed with
+// the body path and the planner's reason.
+TEST(BodyStageTest, ListsBodyWeightThatIsNotAConstant) {
+  onnx::ModelProto proto = BodiesModel(kFloat);
+  onnx::GraphProto* then_g = proto.mutable_graph()->mutable_node(2)->mutable_attribute(0)->mutable_g();
+  then_g->mutable_node(0)->set_input(1, "main_mm");  // an activation of the main graph
+  // main_mm is produced after the If: move the main MatMul before it.
+  proto.mutable_graph()->mutable_node()->SwapElements(2, 3);
+  std::unique_ptr<Model> model = FromProto(proto);
+  ASSERT_NE(model, nullptr);
+  QuantizeOptions options;
+  options.weights_only = true;
+  Result<QuantizeOutcome> outcome = Quantize(*model, options, {});
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(Record(*outcome, "main_mm", "If 'gate'/then_branch"), nullptr);
+  bool listed = false;
+  for (const SkippedRecord& s : outcome->skipped) {
+    listed = listed || (s.node == "If 'gate'/then_branch/then_mm" &&
+                        s.reason.rfind("inside the 'If 'gate'/then_branch' body: ", 0) == 0);
+  }
+  EXPECT_TRUE(listed);
+  EXPECT_NE(Record(*outcome, "W_else", "If 'gate'/else_branch"), nullptr);
+}
+
+}  // namespace
+}  // namespace pq
