@@ -1,9 +1,9 @@
 // Quantize: the stages in order, each handing a value to the next.
-//   Prepare (prepare_stage.h) -> Plan (plan.h) -> [Hessians
-//   (hessian_stage.h), when the weight rounding uses calibration data] ->
-//   [AWQ (awq_stage.h): the model rewritten with per-input scales, then
-//   planned again] -> Calibrate (calibrate_stage.h), static schemes ->
-//   Decide (decide.h) -> Write (write_stage.h)
+//   Prepare (prepare_stage.h) -> Plan (plan.h) -> [AWQ: Hessians
+//   (hessian_stage.h), then the model rewritten with per-input scales
+//   (awq_stage.h) and planned again] -> Calibrate (calibrate_stage.h),
+//   static schemes -> Decide (decide.h; GPTQ's Hessians summed in segments
+//   as it rounds, hessian_feed.h) -> Write (write_stage.h)
 #include "pq/quantize.h"
 
 #include <cmath>
@@ -11,6 +11,7 @@
 #include "quant/awq_stage.h"
 #include "quant/calibrate_stage.h"
 #include "quant/decide.h"
+#include "quant/hessian_feed.h"
 #include "quant/hessian_stage.h"
 #include "quant/plan.h"
 #include "quant/prepare_stage.h"
@@ -211,22 +212,19 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   outcome.skipped = plan.skipped;
   outcome.nodes_quantized = static_cast<int64_t>(plan.nodes.size()) + plan.table_gathers;
 
-  quant::LayerHessians hessians;
-  if (rounding.value()->NeedsCalibrationData()) {
-    Result<quant::LayerHessians> collected = quant::CollectHessians(ready, plan, options, progress);
-    if (!collected.ok()) return collected.status();
-    hessians = std::move(collected).value();
-    outcome.rounding_data = {hessians.files, hessians.samples, hessians.batch};
-  }
-
-  // AWQ: the weights scaled and 1/s folded in a rewritten model, planned again
-  // (an inserted Mul shifts the node indices).
+  // AWQ needs every X^T X before it rewrites the model: one pass over the
+  // data. GPTQ sums them in segments while Decide rounds (hessian_feed.h).
+  std::unique_ptr<quant::HessianFeed> hessians;
   std::unique_ptr<Model> scaled;
   std::map<std::string, WeightRoundingRecord> planned_rounding;
   if (rounding.value()->ScalesInputs()) {
-    Result<quant::AwqOutcome> awq = quant::ApplyAwq(ready, plan, std::move(hessians), options.threads);
+    Result<quant::LayerHessians> collected = quant::CollectHessians(ready, plan, options, progress);
+    if (!collected.ok()) return collected.status();
+    outcome.rounding_data = {collected->files, collected->samples, collected->batch};
+    // The weights scaled and 1/s folded in a rewritten model, planned again
+    // (an inserted Mul shifts the node indices).
+    Result<quant::AwqOutcome> awq = quant::ApplyAwq(ready, plan, std::move(collected).value(), options.threads);
     if (!awq.ok()) return awq.status().WithPrefix(model.origin());
-    hessians = std::move(awq->hessians);
     planned_rounding = std::move(awq->records);
     scaled = std::move(awq->model);
     outcome.transformations.insert(outcome.transformations.end(), awq->transformations.begin(),
@@ -235,6 +233,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
       plan = quant::BuildPlan(*scaled, options, static_mode, outcome.per_channel, schemes.value());
       outcome.skipped = plan.skipped;
     }
+    hessians = quant::HeldHessianFeed(std::move(awq->hessians), plan.constants.size());
   }
   const Model& decided = scaled != nullptr ? *scaled : ready;
   // Activations are calibrated on the model that is written: after AWQ, its
@@ -244,11 +243,19 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     if (!stats.ok()) return stats.status();
     outcome.activation_stats = std::move(stats).value();
   }
+  if (rounding.value()->NeedsCalibrationData() && hessians == nullptr) {
+    Result<std::unique_ptr<quant::SegmentedHessians>> segmented =
+        quant::SegmentedHessians::Open(ready, plan, options, options.hessian_budget_bytes, progress);
+    if (!segmented.ok()) return segmented.status();
+    const quant::LayerHessians& data = segmented.value()->data();
+    outcome.rounding_data = {data.files, data.samples, data.batch};
+    hessians = std::move(segmented).value();
+  }
   Result<quant::Decisions> decisions =
-      quant::Decide(decided, plan, outcome.activation_stats, hessians, schemes.value(), *rounding.value(), options,
-                    model.origin(), &planned_rounding);
+      quant::Decide(decided, plan, outcome.activation_stats, hessians.get(), schemes.value(), *rounding.value(),
+                    options, model.origin(), &planned_rounding);
   if (!decisions.ok()) return decisions.status();
-  hessians = {};  // K x K per input: not kept while writing
+  hessians = nullptr;  // K x K per input: not kept while writing
   outcome.warnings.insert(outcome.warnings.end(), decisions->warnings.begin(), decisions->warnings.end());
   Result<std::unique_ptr<Model>> written =
       quant::WriteDecisions(decided, std::move(decisions).value(), model.origin(), &outcome.tensors);
