@@ -74,6 +74,24 @@ class Executor {
   Result<std::vector<Tensor>> Run(const std::map<std::string, Tensor>& feeds,
                                   Observer* observer = nullptr, RunStats* stats = nullptr) const;
 
+  // A run in pieces, for a caller that observes a long model part by part
+  // and keeps only the values that cross each cut between the parts (the
+  // segmented Hessian stage of weight rounding). The pieces run exactly the
+  // kernels an observed Run runs, on the same values.
+  //
+  // The main-graph node index that each step of an observed run executes, in
+  // execution order (held Constant nodes have no step).
+  const std::vector<int>& ObservedStepNodes() const;
+  // Runs steps [begin, end) of an observed run. `live`: for begin == 0, the
+  // feeds, checked as Run checks them; else what the piece ending at `begin`
+  // returned. `observer` (may be null) sees each value of `live` (in name
+  // order), then each step's outputs. Returns the values that steps at or
+  // after `end` read (graph outputs that no later step reads are dropped).
+  // Errors: Run's; kInvalidArgument for a range outside the steps, or a value
+  // a step reads that `live` does not hold.
+  Result<std::map<std::string, Tensor>> RunPiece(std::map<std::string, Tensor> live, size_t begin, size_t end,
+                                                 Observer* observer = nullptr) const;
+
  private:
   struct Impl;
   explicit Executor(std::unique_ptr<Impl> impl);

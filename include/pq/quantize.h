@@ -84,6 +84,14 @@ struct QuantizeOptions {
   // calibration runs them (calib_batch, calib_samples, calib_tokens).
   double gptq_damp = kDefaultGptqDamp;
   bool gptq_act_order = false;
+  // --weight-algo gptq: the most bytes of X^T X (8 K^2 per distinct layer
+  // input of K features) summed at once (--hessian-budget-mb). The model is
+  // run over the data in segments of consecutive layers whose Hessians fit
+  // it; each segment's weights are rounded and its Hessians freed before the
+  // next. Every Hessian, and so the model written, is the same for any
+  // budget (each segment continues from the FP32 values at its cut); a
+  // smaller one holds less memory and costs nothing but restarts.
+  int64_t hessian_budget_bytes = int64_t{512} << 20;
   // SmoothQuant (--smoothquant ALPHA, in [0, 1]; unset = off): before
   // calibration, each quantized MatMul/Gemm input X with an exact fold has
   // its outlier channels moved into the weight, s_j = max|X_j|^alpha /

@@ -117,7 +117,83 @@ struct Executor::Impl {
   // per node (what observed runs use); control-flow steps hold their bodies.
   exec::GraphPlan main;
   std::vector<exec::PlanStep> fused_steps;   // Conv epilogues fused: unobserved runs
+  // By step of main.steps: the node index it runs (ObservedStepNodes).
+  std::vector<int> step_nodes;
+  // By value id of main.values: the last step of main.steps that reads it
+  // (as an input or a capture), -1 if none.
+  std::vector<int> last_reader;
 };
+
+namespace {
+
+// Stores `feeds` in `values` (by value id) after checking them against the
+// executor's `inputs` (CheckFeed), rounding float feeds of float16/bfloat16
+// inputs, and shows each to `observer` (may be null). Errors name the input.
+Status SetFeeds(const exec::GraphPlan& main, const std::string& origin, const std::vector<TensorInfo>& inputs,
+                const std::map<std::string, Tensor>& feeds, Observer* observer, std::vector<Tensor>* values) {
+  for (const auto& [name, tensor] : feeds) {
+    Result<const TensorInfo*> declared = CheckFeed(origin, inputs, name, tensor);
+    if (!declared.ok()) return declared.status();
+    const TensorInfo* it = declared.value();
+    const size_t id = static_cast<size_t>(main.values.ids.at(name));
+    // A float16 input fed as float takes float16 values, as the model's.
+    const exec::OutputRounding rounding = exec::RoundingFor(it->dtype);
+    if (rounding != exec::OutputRounding::kNone && tensor.dtype() == kFloat) {
+      Result<Tensor> rounded = exec::RoundedCopy(rounding, tensor);
+      if (!rounded.ok()) return rounded.status().WithPrefix(origin);
+      (*values)[id] = std::move(rounded).value();
+    } else {
+      (*values)[id] = tensor;
+    }
+    if (observer != nullptr) observer->OnTensor(name, (*values)[id]);
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!(*values)[static_cast<size_t>(main.input_ids[i])].defined()) {
+      return Status::InvalidInput(origin + ": input '" + inputs[i].name + "' was not given");
+    }
+  }
+  return Status::OK();
+}
+
+// The step index that last reads each value of `plan` (-1 if none).
+std::vector<int> LastReaders(const exec::GraphPlan& plan) {
+  std::vector<int> last(plan.values.names.size(), -1);
+  for (size_t s = 0; s < plan.steps.size(); ++s) {
+    for (const std::vector<int>* ids : {&plan.steps[s].inputs, &plan.steps[s].captures}) {
+      for (int id : *ids) {
+        if (id >= 0) last[static_cast<size_t>(id)] = static_cast<int>(s);
+      }
+    }
+  }
+  return last;
+}
+
+// Fails (kInvalidArgument) when a step of [begin, end) reads a value that is
+// neither a constant, in `values`, nor produced by an earlier step of the range.
+Status CheckPieceInputs(const exec::GraphPlan& plan, size_t begin, size_t end, const std::vector<Tensor>& values,
+                        const std::string& origin) {
+  std::vector<bool> available(values.size());
+  for (size_t id = 0; id < values.size(); ++id) {
+    available[id] = values[id].defined() || plan.values.constants[id].defined();
+  }
+  for (size_t s = begin; s < end; ++s) {
+    const exec::PlanStep& step = plan.steps[s];
+    for (const std::vector<int>* ids : {&step.inputs, &step.captures}) {
+      for (int id : *ids) {
+        if (id < 0 || available[static_cast<size_t>(id)]) continue;
+        return Status::InvalidArgument(origin + ": " + exec::DescribeNode(*step.node) + " reads '" +
+                                       plan.values.names[static_cast<size_t>(id)] +
+                                       "', which this piece of the run was not given");
+      }
+    }
+    for (int id : step.outputs) {
+      if (id >= 0) available[static_cast<size_t>(id)] = true;
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
 
 Executor::Executor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Executor::~Executor() = default;
@@ -186,6 +262,11 @@ Result<std::unique_ptr<Executor>> Executor::Create(const Model& model,
   exec::SetRounding(main.values, main.rounded, &main.steps);
   exec::SetRounding(main.values, main.rounded, &impl->fused_steps);
 
+  std::unordered_map<const onnx::NodeProto*, int> node_index;
+  for (int n = 0; n < graph.node_size(); ++n) node_index[&graph.node(n)] = n;
+  for (const exec::PlanStep& step : main.steps) impl->step_nodes.push_back(node_index.at(step.node));
+  impl->last_reader = LastReaders(main);
+
   auto executor = std::unique_ptr<Executor>(new Executor(std::move(impl)));
   executor->inputs_ = std::move(inputs);
   executor->outputs_ = std::move(outputs);
@@ -198,27 +279,7 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
   const exec::GraphPlan& main = impl.main;
   const std::string& origin = impl.model->origin();
   std::vector<Tensor> values(main.values.names.size());
-  for (const auto& [name, tensor] : feeds) {
-    Result<const TensorInfo*> declared = CheckFeed(origin, inputs_, name, tensor);
-    if (!declared.ok()) return declared.status();
-    const TensorInfo* it = declared.value();
-    const int id = main.values.ids.at(name);
-    // A float16 input fed as float takes float16 values, as the model's.
-    const exec::OutputRounding rounding = exec::RoundingFor(it->dtype);
-    if (rounding != exec::OutputRounding::kNone && tensor.dtype() == kFloat) {
-      Result<Tensor> rounded = exec::RoundedCopy(rounding, tensor);
-      if (!rounded.ok()) return rounded.status().WithPrefix(origin);
-      values[static_cast<size_t>(id)] = std::move(rounded).value();
-    } else {
-      values[static_cast<size_t>(id)] = tensor;
-    }
-    if (observer != nullptr) observer->OnTensor(name, values[static_cast<size_t>(id)]);
-  }
-  for (size_t i = 0; i < inputs_.size(); ++i) {
-    if (!values[static_cast<size_t>(main.input_ids[i])].defined()) {
-      return Status::InvalidInput(origin + ": input '" + inputs_[i].name + "' was not given");
-    }
-  }
+  PQ_RETURN_IF_ERROR(SetFeeds(main, origin, inputs_, feeds, observer, &values));
 
   // Kernels split their work into thread-count-independent tasks and call
   // Eigen single-threaded (its own GEMM threading would change blocking, and
@@ -244,6 +305,45 @@ Result<std::vector<Tensor>> Executor::Run(const std::map<std::string, Tensor>& f
     results.push_back(t);
   }
   return results;
+}
+
+const std::vector<int>& Executor::ObservedStepNodes() const { return impl_->step_nodes; }
+
+Result<std::map<std::string, Tensor>> Executor::RunPiece(std::map<std::string, Tensor> live, size_t begin,
+                                                         size_t end, Observer* observer) const {
+  const Impl& impl = *impl_;
+  const exec::GraphPlan& main = impl.main;
+  const std::string& origin = impl.model->origin();
+  if (begin > end || end > main.steps.size()) {
+    return Status::InvalidArgument(origin + ": steps [" + std::to_string(begin) + ", " + std::to_string(end) +
+                                   ") are outside the run's " + std::to_string(main.steps.size()) + " steps");
+  }
+  std::vector<Tensor> values(main.values.names.size());
+  if (begin == 0) {
+    PQ_RETURN_IF_ERROR(SetFeeds(main, origin, inputs_, live, observer, &values));
+  } else {
+    for (auto& [name, tensor] : live) {
+      auto id = main.values.ids.find(name);
+      if (id == main.values.ids.end()) {
+        return Status::InvalidArgument(origin + ": '" + name + "' is not a value of the run");
+      }
+      if (observer != nullptr) observer->OnTensor(name, tensor);
+      values[static_cast<size_t>(id->second)] = std::move(tensor);
+    }
+  }
+  live.clear();
+  PQ_RETURN_IF_ERROR(CheckPieceInputs(main, begin, end, values, origin));
+  Eigen::setNbThreads(1);  // as Run: kernels thread themselves
+  omp_set_num_threads(impl.env.threads);
+  Status status = exec::RunStepRange(main, main.steps, begin, end, impl.env, observer, &values, nullptr);
+  if (!status.ok()) return status.WithPrefix(origin);
+  std::map<std::string, Tensor> kept;
+  for (size_t id = 0; id < values.size(); ++id) {
+    if (values[id].defined() && impl.last_reader[id] >= static_cast<int>(end)) {
+      kept.emplace(main.values.names[id], std::move(values[id]));
+    }
+  }
+  return kept;
 }
 
 std::vector<std::string> SupportedOps() {

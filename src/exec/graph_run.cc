@@ -148,11 +148,17 @@ Result<Tensor> RoundedCopy(OutputRounding rounding, const Tensor& t) {
 
 Status RunSteps(const GraphPlan& plan, const std::vector<PlanStep>& steps, const RunEnv& env,
                 Observer* observer, std::vector<Tensor>* values, int64_t* peak_bytes) {
+  return RunStepRange(plan, steps, 0, steps.size(), env, observer, values, peak_bytes);
+}
+
+Status RunStepRange(const GraphPlan& plan, const std::vector<PlanStep>& steps, size_t begin, size_t end,
+                    const RunEnv& env, Observer* observer, std::vector<Tensor>* values, int64_t* peak_bytes) {
   std::vector<Tensor>& vals = *values;
   int64_t live_bytes = 0, peak = 0;
   for (const Tensor& v : vals) live_bytes += v.defined() ? v.byte_size() : 0;
   peak = live_bytes;
-  for (const PlanStep& step : steps) {
+  for (size_t s = begin; s < end; ++s) {
+    const PlanStep& step = steps[s];
     std::vector<const Tensor*> inputs;
     std::vector<int32_t> declared(step.inputs.size(), 0);
     inputs.reserve(step.inputs.size());

@@ -35,6 +35,10 @@ Result<Tensor> RoundedCopy(OutputRounding rounding, const Tensor& t);
 Status RunSteps(const GraphPlan& plan, const std::vector<PlanStep>& steps, const RunEnv& env,
                 Observer* observer, std::vector<Tensor>* values, int64_t* peak_bytes);
 
+// RunSteps over steps[begin, end) only. REQUIRES: begin <= end <= steps.size().
+Status RunStepRange(const GraphPlan& plan, const std::vector<PlanStep>& steps, size_t begin, size_t end,
+                    const RunEnv& env, Observer* observer, std::vector<Tensor>* values, int64_t* peak_bytes);
+
 }  // namespace pq::exec
 
 #endif  // PQ_EXEC_GRAPH_RUN_H_

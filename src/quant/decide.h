@@ -16,6 +16,7 @@
 #include "pq/model.h"
 #include "pq/quantize.h"
 #include "pq/status.h"
+#include "quant/hessian_feed.h"
 #include "quant/hessian_stage.h"
 #include "quant/plan.h"
 #include "quant/qdq_writer.h"
@@ -42,16 +43,19 @@ struct Decisions {
   std::vector<std::string> warnings;
 };
 
-// REQUIRES: `stats` covers plan.calibrate; `hessians` holds what
-// HessianInputsOf(prepared, plan) lists when the rounding needs calibration
-// data (else may be empty). `origin` prefixes errors. `planned` (may be
-// null): what a stage that rewrote the model recorded per weight, handed to
-// the rounding (RoundingInputs::planned).
-// Errors (kInvalidInput): NaN or Inf in a weight or bias, naming it.
+// REQUIRES: `stats` covers plan.calibrate; `hessians` (null when the
+// rounding needs no calibration data) hands out, over its segments, what
+// HessianInputsOf(prepared, plan) lists: Decide rounds each segment's ready
+// constants before asking for the next, then the other constants in plan
+// order. `origin` prefixes errors. `planned` (may be null): what a stage
+// that rewrote the model recorded per weight, handed to the rounding
+// (RoundingInputs::planned). The decisions are in plan order whatever the
+// segments.
+// Errors (kInvalidInput): NaN or Inf in a weight or bias, naming it; the
+// feed's.
 Result<Decisions> Decide(const Model& prepared, const QuantPlan& plan, const ActivationStats& stats,
-                         const LayerHessians& hessians, const SchemeSet& schemes,
-                         const WeightRounding& rounding, const QuantizeOptions& options,
-                         const std::string& origin,
+                         HessianFeed* hessians, const SchemeSet& schemes, const WeightRounding& rounding,
+                         const QuantizeOptions& options, const std::string& origin,
                          const std::map<std::string, WeightRoundingRecord>* planned = nullptr);
 
 // The nodes behind `uses`, for the report (unnamed nodes as "#index").

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "quant/bias_quant.h"
@@ -148,12 +149,72 @@ ConstantDecision MakeDecision(const PlannedConstant& c, const ConstantTensor& so
   return d;
 }
 
+// Decides planned constants one at a time, each with the Hessians current
+// when it is decided; keeps the decisions and warnings in plan order,
+// whatever order the constants come in.
+class ConstantDecider {
+ public:
+  ConstantDecider(const Model& prepared, const QuantPlan& plan, const SchemeSet& schemes,
+                  const WeightRounding& rounding, const QuantizeOptions& options, const std::string& origin,
+                  const std::map<std::string, QuantParams>& activation_params,
+                  const std::map<std::string, WeightRoundingRecord>* planned)
+      : prepared_(prepared), plan_(plan), schemes_(schemes), rounding_(rounding), options_(options),
+        origin_(origin), activation_params_(activation_params), planned_(planned),
+        decided_(plan.constants.size()), warnings_(plan.constants.size()) {}
+
+  bool Decided(size_t i) const { return decided_[i].has_value(); }
+
+  // Decides plan.constants[i]. REQUIRES: !Decided(i); a bias's weight decided.
+  Status Decide(size_t i, const LayerHessians& hessians) {
+    const PlannedConstant& c = plan_.constants[i];
+    const ConstantTensor* source = prepared_.FindConstant(c.tensor);
+    if (source == nullptr) return Status::Internal("planned constant '" + c.tensor + "' vanished");
+    const Scheme& scheme = c.scheme != nullptr ? *c.scheme : *schemes_.main;
+    std::vector<ConsumerRef> consumers = ConsumersOf(prepared_, c.uses);
+    Result<QuantizedWeight> q = QuantizeConstant(c, *source, scheme, rounding_, prepared_, hessians, consumers,
+                                                 activation_params_, planned_, &weight_params_);
+    if (!q.ok()) return q.status().WithPrefix(origin_);
+    // Warn when the algorithm could not run (not when it ran and lost).
+    if (q->rounding && q->rounding->applied != q->rounding->requested && !q->rounding->output_error &&
+        scheme.Grid(c.axis >= 0, false) != nullptr) {
+      warnings_[i] = q->rounding->requested + " could not round weight '" + c.tensor +
+                     "', rounded to nearest instead: " + q->rounding->fallback;
+    }
+    // The FP32 bytes of an external weight are read: let the kernel drop
+    // their pages (they come back from the file if read again), so peak
+    // memory stays near the output's size rather than the input's.
+    ReleaseConstantPages(*source);
+    decided_[i] = MakeDecision(c, *source, scheme, std::move(consumers), options_, std::move(q).value());
+    return Status::OK();
+  }
+
+  // The decisions in plan order. REQUIRES: every constant decided.
+  void MoveTo(Decisions* decisions) {
+    for (size_t i = 0; i < decided_.size(); ++i) {
+      decisions->constants.push_back(std::move(*decided_[i]));
+      if (!warnings_[i].empty()) decisions->warnings.push_back(std::move(warnings_[i]));
+    }
+  }
+
+ private:
+  const Model& prepared_;
+  const QuantPlan& plan_;
+  const SchemeSet& schemes_;
+  const WeightRounding& rounding_;
+  const QuantizeOptions& options_;
+  const std::string& origin_;
+  const std::map<std::string, QuantParams>& activation_params_;
+  const std::map<std::string, WeightRoundingRecord>* planned_;
+  WeightParams weight_params_;
+  std::vector<std::optional<ConstantDecision>> decided_;
+  std::vector<std::string> warnings_;
+};
+
 }  // namespace
 
 Result<Decisions> Decide(const Model& prepared, const QuantPlan& plan, const ActivationStats& stats,
-                         const LayerHessians& hessians, const SchemeSet& schemes,
-                         const WeightRounding& rounding, const QuantizeOptions& options,
-                         const std::string& origin,
+                         HessianFeed* hessians, const SchemeSet& schemes, const WeightRounding& rounding,
+                         const QuantizeOptions& options, const std::string& origin,
                          const std::map<std::string, WeightRoundingRecord>* planned) {
   Decisions decisions;
   std::map<std::string, QuantParams> activation_params;
@@ -161,28 +222,20 @@ Result<Decisions> Decide(const Model& prepared, const QuantPlan& plan, const Act
       DecideActivations(prepared, plan, stats, *schemes.main, options.scheme, &activation_params);
   if (!activations.ok()) return activations.status();
   decisions.activations = std::move(activations).value();
-  WeightParams weight_params;
-  for (const PlannedConstant& c : plan.constants) {
-    const ConstantTensor* source = prepared.FindConstant(c.tensor);
-    if (source == nullptr) return Status::Internal("planned constant '" + c.tensor + "' vanished");
-    const Scheme& scheme = c.scheme != nullptr ? *c.scheme : *schemes.main;
-    std::vector<ConsumerRef> consumers = ConsumersOf(prepared, c.uses);
-    Result<QuantizedWeight> q = QuantizeConstant(c, *source, scheme, rounding, prepared, hessians, consumers,
-                                                 activation_params, planned, &weight_params);
-    if (!q.ok()) return q.status().WithPrefix(origin);
-    // Warn when the algorithm could not run (not when it ran and lost).
-    if (q->rounding && q->rounding->applied != q->rounding->requested && !q->rounding->output_error &&
-        scheme.Grid(c.axis >= 0, false) != nullptr) {
-      decisions.warnings.push_back(q->rounding->requested + " could not round weight '" + c.tensor +
-                                   "', rounded to nearest instead: " + q->rounding->fallback);
-    }
-    // The FP32 bytes of an external weight are read: let the kernel drop
-    // their pages (they come back from the file if read again), so peak
-    // memory stays near the output's size rather than the input's.
-    ReleaseConstantPages(*source);
-    decisions.constants.push_back(
-        MakeDecision(c, *source, scheme, std::move(consumers), options, std::move(q).value()));
+  ConstantDecider decider(prepared, plan, schemes, rounding, options, origin, activation_params, planned);
+  // The constants that need Hessians, a segment at a time (each segment's
+  // Hessians freed before the next is summed), then the rest in plan order.
+  while (hessians != nullptr) {
+    Result<bool> more = hessians->Next();
+    if (!more.ok()) return more.status();
+    if (!more.value()) break;
+    for (size_t i : hessians->ready()) PQ_RETURN_IF_ERROR(decider.Decide(i, hessians->hessians()));
   }
+  const LayerHessians none;
+  for (size_t i = 0; i < plan.constants.size(); ++i) {
+    if (!decider.Decided(i)) PQ_RETURN_IF_ERROR(decider.Decide(i, none));
+  }
+  decider.MoveTo(&decisions);
   return decisions;
 }
 

@@ -114,7 +114,7 @@ std::vector<std::string> HessianCollector::Missing() const {
   return missing;
 }
 
-Result<std::map<HessianInput, InputHessian>> HessianCollector::Results() const {
+Status HessianCollector::Check() const {
   for (const auto& [name, problem] : problems_) {
     return Status::InvalidInput("layer input '" + name + "' " + problem +
                                 ": its X^T X for weight rounding cannot be summed");
@@ -126,7 +126,19 @@ Result<std::map<HessianInput, InputHessian>> HessianCollector::Results() const {
     return Status::InvalidInput("layer inputs never observed with data (no rows) while summing X^T X "
                                 "for weight rounding: " + list);
   }
+  return Status::OK();
+}
+
+Result<std::map<HessianInput, InputHessian>> HessianCollector::Results() const {
+  PQ_RETURN_IF_ERROR(Check());
   return sums_;
+}
+
+Result<std::map<HessianInput, InputHessian>> HessianCollector::Take() {
+  PQ_RETURN_IF_ERROR(Check());
+  std::map<HessianInput, InputHessian> taken = std::move(sums_);
+  sums_.clear();
+  return taken;
 }
 
 }  // namespace pq::quant

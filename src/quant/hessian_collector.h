@@ -55,8 +55,13 @@ class HessianCollector : public Observer {
   // Errors (kInvalidInput): an input never observed, observed with another
   // dtype or with a shape whose K dim is not the weight's, naming it.
   Result<std::map<HessianInput, InputHessian>> Results() const;
+  // Results(), moved out: the collector holds no sums afterwards (no second
+  // copy of them while they are handed on).
+  Result<std::map<HessianInput, InputHessian>> Take();
 
  private:
+  // Results()'s errors, OK when they would succeed.
+  Status Check() const;
   // Adds X^T X of the [rows, k] float values (row-major; `transposed`:
   // [k, rows]) to `h`, in fixed tiles summed in a fixed order.
   void Accumulate(const float* values, int64_t rows, int64_t k, bool transposed, InputHessian* h) const;

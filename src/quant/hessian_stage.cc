@@ -68,15 +68,27 @@ std::shared_ptr<const WeightGrid> GridOf(const Model& prepared, const PlannedCon
   return grid;
 }
 
+std::vector<HessianInput> HessianInputsOfConstant(const Model& prepared, const PlannedConstant& c) {
+  std::vector<HessianInput> inputs;
+  std::string reason;
+  if (GridOf(prepared, c, &reason) == nullptr) return inputs;
+  for (const Use& use : c.uses) {
+    HessianInput in;
+    if (InputOfUse(prepared, c, use, &in, &reason) &&
+        std::find_if(inputs.begin(), inputs.end(), [&](const HessianInput& i) {
+          return !(i < in) && !(in < i);
+        }) == inputs.end()) {
+      inputs.push_back(in);
+    }
+  }
+  return inputs;
+}
+
 std::vector<HessianInput> HessianInputsOf(const Model& prepared, const QuantPlan& plan) {
   std::vector<HessianInput> inputs;
   for (const PlannedConstant& c : plan.constants) {
-    std::string reason;
-    if (GridOf(prepared, c, &reason) == nullptr) continue;
-    for (const Use& use : c.uses) {
-      HessianInput in;
-      if (InputOfUse(prepared, c, use, &in, &reason) &&
-          std::find_if(inputs.begin(), inputs.end(), [&](const HessianInput& i) {
+    for (const HessianInput& in : HessianInputsOfConstant(prepared, c)) {
+      if (std::find_if(inputs.begin(), inputs.end(), [&](const HessianInput& i) {
             return !(i < in) && !(in < i);
           }) == inputs.end()) {
         inputs.push_back(in);
@@ -103,7 +115,7 @@ Result<LayerHessians> CollectHessians(const Model& prepared, const QuantPlan& pl
       },
       progress);
   if (!pass.ok()) return pass.status();
-  Result<std::map<HessianInput, InputHessian>> sums = collector.Results();
+  Result<std::map<HessianInput, InputHessian>> sums = collector.Take();
   if (!sums.ok()) return sums.status();
   out.by_input = std::move(sums).value();
   out.files = pass->files;

@@ -39,6 +39,11 @@ struct LayerHessians {
 // with `reason`. Embedding tables have none.
 std::shared_ptr<const WeightGrid> GridOf(const Model& prepared, const PlannedConstant& c, std::string* reason);
 
+// The activations whose X^T X planned weight `c` is rounded with: the data
+// inputs of its uses that are not constants, once each, when it has a grid
+// (GridOf); else none.
+std::vector<HessianInput> HessianInputsOfConstant(const Model& prepared, const PlannedConstant& c);
+
 // The activations whose X^T X `plan`'s weights with a grid need (constants
 // read as the data input are left out: they have no rows to observe).
 std::vector<HessianInput> HessianInputsOf(const Model& prepared, const QuantPlan& plan);

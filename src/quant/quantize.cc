@@ -1,14 +1,14 @@
 // Quantize: the stages in order, each handing a value to the next.
 //   Prepare (prepare_stage.h) -> Bodies (body_stage.h: weights inside
-//   If/Loop/Scan bodies, written in place) -> Plan (plan.h) -> [Hessians
-//   (hessian_stage.h), when the weight rounding uses calibration data] ->
-//   [AWQ (awq_stage.h): the model rewritten with per-input scales, then
-//   planned again] -> Calibrate (calibrate_stage.h), static schemes ->
-//   Decide (decide.h) -> [bias correction (bias_correction_stage.h): the
-//   biases corrected for the decided weights, then Decide again] -> Write
-//   (write_stage.h). --equalize (equalize_stage.h) and the zero biases
-//   --bias-correction adds rewrite the prepared model right after Plan,
-//   which is then made again.
+//   If/Loop/Scan bodies, written in place) -> Plan (plan.h) -> [AWQ:
+//   Hessians (hessian_stage.h), then the model rewritten with per-input
+//   scales (awq_stage.h) and planned again] -> Calibrate (calibrate_stage.h),
+//   static schemes -> Decide (decide.h; GPTQ's Hessians summed in segments
+//   as it rounds, hessian_feed.h) -> [bias correction
+//   (bias_correction_stage.h): the biases corrected for the decided weights,
+//   then Decide again] -> Write (write_stage.h). --equalize
+//   (equalize_stage.h) and the zero biases --bias-correction adds rewrite the
+//   prepared model right after Plan, which is then made again.
 #include "pq/quantize.h"
 
 #include <cmath>
@@ -20,6 +20,7 @@
 #include "quant/calibrate_stage.h"
 #include "quant/decide.h"
 #include "quant/equalize_stage.h"
+#include "quant/hessian_feed.h"
 #include "quant/hessian_stage.h"
 #include "quant/plan.h"
 #include "quant/prepare_stage.h"
@@ -90,10 +91,17 @@ Status CheckSmoothQuantOptions(const QuantizeOptions& options, bool static_mode)
 }
 
 // Errors (kInvalidArgument, naming --bias-correction): no --calib data (a
-// .pqcal holds ranges, not the layer inputs' means). --equalize needs no
-// data: its check runs on a generated sample without --calib.
-Status CheckBiasCorrectionOptions(const QuantizeOptions& options) {
-  if (!options.bias_correction || !options.calib_paths.empty()) return Status::OK();
+// .pqcal holds ranges, not the layer inputs' means); a weight rounding that
+// reads calibration data (GPTQ, AWQ: their Hessians are handed to Decide
+// once, and bias correction decides twice). --equalize needs no data: its
+// check runs on a generated sample without --calib.
+Status CheckBiasCorrectionOptions(const QuantizeOptions& options, const quant::WeightRounding& rounding) {
+  if (!options.bias_correction) return Status::OK();
+  if (rounding.NeedsCalibrationData()) {
+    return Status::InvalidArgument("--bias-correction cannot be combined with --weight-algo " + options.weight_algo +
+                                   " yet: use --weight-algo rtn with it");
+  }
+  if (!options.calib_paths.empty()) return Status::OK();
   return Status::InvalidArgument("--bias-correction needs calibration data to measure each layer's mean input: "
                                  "pass --calib PATH (a .pqcal from --calib-stats does not hold it)");
 }
@@ -264,7 +272,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   PQ_RETURN_IF_ERROR(CheckRoundingOptions(*rounding.value(), *schemes->main, options));
   const bool static_mode = !options.weights_only && schemes->main->QuantizesActivations();
   PQ_RETURN_IF_ERROR(CheckSmoothQuantOptions(options, static_mode));
-  PQ_RETURN_IF_ERROR(CheckBiasCorrectionOptions(options));
+  PQ_RETURN_IF_ERROR(CheckBiasCorrectionOptions(options, *rounding.value()));
   if (options.calibration_statistics && !options.calib_paths.empty()) {
     return Status::InvalidArgument("calibration statistics (--calib-stats) and calibration data (--calib) "
                                    "exclude each other: the statistics already hold what the data gives");
@@ -310,22 +318,19 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   outcome.skipped = plan.skipped;
   outcome.nodes_quantized = static_cast<int64_t>(plan.nodes.size()) + plan.table_gathers;
 
-  quant::LayerHessians hessians;
-  if (rounding.value()->NeedsCalibrationData()) {
-    Result<quant::LayerHessians> collected = quant::CollectHessians(ready, plan, options, progress);
-    if (!collected.ok()) return collected.status();
-    hessians = std::move(collected).value();
-    outcome.rounding_data = {hessians.files, hessians.samples, hessians.batch};
-  }
-
-  // AWQ: the weights scaled and 1/s folded in a rewritten model, planned again
-  // (an inserted Mul shifts the node indices).
+  // AWQ needs every X^T X before it rewrites the model: one pass over the
+  // data. GPTQ sums them in segments while Decide rounds (hessian_feed.h).
+  std::unique_ptr<quant::HessianFeed> hessians;
   std::unique_ptr<Model> scaled;
   std::map<std::string, WeightRoundingRecord> planned_rounding;
   if (rounding.value()->ScalesInputs()) {
-    Result<quant::AwqOutcome> awq = quant::ApplyAwq(ready, plan, std::move(hessians), options.threads);
+    Result<quant::LayerHessians> collected = quant::CollectHessians(ready, plan, options, progress);
+    if (!collected.ok()) return collected.status();
+    outcome.rounding_data = {collected->files, collected->samples, collected->batch};
+    // The weights scaled and 1/s folded in a rewritten model, planned again
+    // (an inserted Mul shifts the node indices).
+    Result<quant::AwqOutcome> awq = quant::ApplyAwq(ready, plan, std::move(collected).value(), options.threads);
     if (!awq.ok()) return awq.status().WithPrefix(model.origin());
-    hessians = std::move(awq->hessians);
     planned_rounding = std::move(awq->records);
     scaled = std::move(awq->model);
     outcome.transformations.insert(outcome.transformations.end(), awq->transformations.begin(),
@@ -334,6 +339,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
       plan = quant::BuildPlan(*scaled, options, static_mode, outcome.per_channel, schemes.value());
       outcome.skipped = plan.skipped;
     }
+    hessians = quant::HeldHessianFeed(std::move(awq->hessians), plan.constants.size());
   }
   const Model& decided = scaled != nullptr ? *scaled : ready;
   // Activations are calibrated on the model that is written: after AWQ, its
@@ -343,9 +349,20 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
     if (!stats.ok()) return stats.status();
     outcome.activation_stats = std::move(stats).value();
   }
+  if (rounding.value()->NeedsCalibrationData() && hessians == nullptr) {
+    Result<std::unique_ptr<quant::SegmentedHessians>> segmented =
+        quant::SegmentedHessians::Open(ready, plan, options, options.hessian_budget_bytes, progress);
+    if (!segmented.ok()) return segmented.status();
+    const quant::LayerHessians& data = segmented.value()->data();
+    outcome.rounding_data = {data.files, data.samples, data.batch};
+    hessians = std::move(segmented).value();
+  }
+  // Decide runs twice with --bias-correction, which is refused with a
+  // rounding that reads Hessians (CheckBiasCorrectionOptions): the feed
+  // hands each segment out once.
   auto decide = [&](const Model& m) {
-    return quant::Decide(m, plan, outcome.activation_stats, hessians, schemes.value(), *rounding.value(), options,
-                         model.origin(), &planned_rounding);
+    return quant::Decide(m, plan, outcome.activation_stats, hessians.get(), schemes.value(), *rounding.value(),
+                         options, model.origin(), &planned_rounding);
   };
   Result<quant::Decisions> decisions = decide(decided);
   if (!decisions.ok()) return decisions.status();
@@ -353,7 +370,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   std::map<std::string, BiasCorrectionRecord> bias_correction;
   PQ_RETURN_IF_ERROR(BiasCorrectionStage(decided, plan, added_biases, decide, options, progress, &decisions.value(),
                                          &corrected, &bias_correction));
-  hessians = {};  // K x K per input: not kept while writing
+  hessians = nullptr;  // K x K per input: not kept while writing
   outcome.warnings.insert(outcome.warnings.end(), decisions->warnings.begin(), decisions->warnings.end());
   Result<std::unique_ptr<Model>> written = quant::WriteDecisions(
       corrected != nullptr ? *corrected : decided, std::move(decisions).value(), model.origin(), &outcome.tensors);

@@ -76,6 +76,12 @@ void AddWeightFlags(CLI::App* sub, QuantizeOptions* q, const std::vector<std::st
                   "gptq: dampening added to the diagonal of X^T X, as a fraction of its mean")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  sub->add_option_function<int64_t>(
+         "--hessian-budget-mb", [q](const int64_t& mb) { q->hessian_budget_bytes = mb << 20; },
+         "gptq: the most MB of X^T X held at once; the model is run over --calib in segments of layers "
+         "whose X^T X fit it, each segment rounded before the next (the result does not depend on it). "
+         "Default 512")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   sub->add_option("--embeddings", q->embeddings,
                   "Embedding tables (float Gather data): keep (FP32, the default), int8 (per row, "
                   "DequantizeLinear -> Gather) or 4bit (blocks along the row: int4 as the scheme, as "
