@@ -221,6 +221,27 @@ Result<quant::BodyOutcome> BodyStage(const QuantizeOptions& options, bool static
   return bodies;
 }
 
+// Every check of `options` before any stage runs (kInvalidArgument): the
+// rounding's, SmoothQuant's and bias correction's options, and the
+// calibration sources a static scheme needs.
+Status CheckQuantizeOptions(const QuantizeOptions& options, const quant::WeightRounding& rounding,
+                            const quant::Scheme& main, bool static_mode) {
+  PQ_RETURN_IF_ERROR(CheckRoundingOptions(rounding, main, options));
+  PQ_RETURN_IF_ERROR(CheckSmoothQuantOptions(options, static_mode));
+  PQ_RETURN_IF_ERROR(CheckBiasCorrectionOptions(options, rounding));
+  if (options.calibration_statistics && !options.calib_paths.empty()) {
+    return Status::InvalidArgument("calibration statistics (--calib-stats) and calibration data (--calib) "
+                                   "exclude each other: the statistics already hold what the data gives");
+  }
+  if (static_mode && options.calib_paths.empty() && !options.activation_stats &&
+      !options.calibration_statistics) {
+    return Status::InvalidArgument("scheme " + options.scheme +
+                                   " quantizes activations and needs calibration data: pass "
+                                   "--calib PATH (or --weights-only to quantize weights alone)");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 const char* TensorRoleName(TensorRole role) {
@@ -269,20 +290,8 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   Result<std::unique_ptr<quant::WeightRounding>> rounding =
       quant::MakeWeightRounding(options.weight_algo, rounding_options);
   if (!rounding.ok()) return rounding.status();
-  PQ_RETURN_IF_ERROR(CheckRoundingOptions(*rounding.value(), *schemes->main, options));
   const bool static_mode = !options.weights_only && schemes->main->QuantizesActivations();
-  PQ_RETURN_IF_ERROR(CheckSmoothQuantOptions(options, static_mode));
-  PQ_RETURN_IF_ERROR(CheckBiasCorrectionOptions(options, *rounding.value()));
-  if (options.calibration_statistics && !options.calib_paths.empty()) {
-    return Status::InvalidArgument("calibration statistics (--calib-stats) and calibration data (--calib) "
-                                   "exclude each other: the statistics already hold what the data gives");
-  }
-  if (static_mode && options.calib_paths.empty() && !options.activation_stats &&
-      !options.calibration_statistics) {
-    return Status::InvalidArgument("scheme " + options.scheme +
-                                   " quantizes activations and needs calibration data: pass "
-                                   "--calib PATH (or --weights-only to quantize weights alone)");
-  }
+  PQ_RETURN_IF_ERROR(CheckQuantizeOptions(options, *rounding.value(), *schemes->main, static_mode));
   QuantizeOutcome outcome;
   if (!rounding.value()->NeedsCalibrationData() &&
       (options.gptq_act_order || options.gptq_damp != kDefaultGptqDamp)) {
