@@ -21,10 +21,13 @@
 #include "pq/quantize.h"
 #include "quant/float_type.h"
 #include "testutil/model_builder.h"
+#include "testutil/run_model.h"
 #include "testutil/temp_dir.h"
 
 namespace pq {
 namespace {
+
+using testing::RelativeL2;
 
 constexpr int64_t kK = 64, kN = 32, kRows = 4;
 // Quantized vs FP32 outputs on pq's executor, relative L2.
@@ -167,27 +170,7 @@ std::vector<float> InputX(float sign) {
 
 // Both outputs of `model` on InputX(sign), concatenated.
 std::vector<float> RunModel(const Model& model, float sign) {
-  const std::vector<float> x = InputX(sign);
-  Tensor feed = Tensor::Allocate(kFloat, {kRows, kK}).value();
-  std::memcpy(feed.data<float>(), x.data(), x.size() * sizeof(float));
-  Result<std::unique_ptr<Executor>> exec = Executor::Create(model, {});
-  EXPECT_TRUE(exec.ok()) << exec.status().ToString();
-  if (!exec.ok()) return {};
-  Result<std::vector<Tensor>> out = exec.value()->Run({{"X", std::move(feed)}});
-  EXPECT_TRUE(out.ok()) << out.status().ToString();
-  if (!out.ok()) return {};
-  std::vector<float> values;
-  for (const Tensor& t : *out) values.insert(values.end(), t.data<float>(), t.data<float>() + t.size());
-  return values;
-}
-
-double RelativeL2(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0, norm = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    diff += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-    norm += static_cast<double>(b[i]) * b[i];
-  }
-  return a.size() == b.size() && norm > 0 ? std::sqrt(diff / norm) : 1e9;
+  return testing::RunOnFloatInput(model, "X", {kRows, kK}, InputX(sign));
 }
 
 // The body weights of BodiesModel with their paths.

@@ -5,7 +5,6 @@
 // by pq's executor.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <cstring>
 #include <string>
 #include <tuple>
@@ -13,15 +12,17 @@
 
 #include "onnx/onnx_pb.h"
 #include "pq/data_type.h"
-#include "pq/executor.h"
 #include "pq/model.h"
 #include "pq/quantize.h"
 #include "quant/float_type.h"
 #include "testutil/model_builder.h"
+#include "testutil/run_model.h"
 #include "testutil/temp_dir.h"
 
 namespace pq {
 namespace {
+
+using testing::RelativeL2;
 
 constexpr int64_t kK = 64, kHidden = 32, kN = 16, kSamples = 8;
 
@@ -178,26 +179,7 @@ TEST(HalfQuantizeTest, DynamicInt8CastsAroundTheFloat32Product) {
 // Y of `model` on RowsOfX() (float32 feed, as the executor takes
 // float16 and bfloat16 inputs).
 std::vector<float> RunOnRows(const Model& model) {
-  const std::vector<float> x = RowsOfX();
-  Tensor feed = Tensor::Allocate(kFloat, {kSamples, kK}).value();
-  std::memcpy(feed.data<float>(), x.data(), x.size() * sizeof(float));
-  Result<std::unique_ptr<Executor>> exec = Executor::Create(model, {});
-  EXPECT_TRUE(exec.ok()) << exec.status().ToString();
-  if (!exec.ok()) return {};
-  Result<std::vector<Tensor>> out = exec.value()->Run({{"X", std::move(feed)}});
-  EXPECT_TRUE(out.ok()) << out.status().ToString();
-  if (!out.ok()) return {};
-  const Tensor& y = (*out)[0];
-  return std::vector<float>(y.data<float>(), y.data<float>() + y.size());
-}
-
-double RelativeL2(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0, norm = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    diff += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-    norm += static_cast<double>(b[i]) * b[i];
-  }
-  return std::sqrt(diff / norm);
+  return testing::RunOnFloatInput(model, "X", {kSamples, kK}, RowsOfX());
 }
 
 // bfloat16 weights are quantized by every scheme form, scales written in
