@@ -16,7 +16,6 @@ namespace pq::exec {
 namespace {
 
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using ConstMap = Eigen::Map<const RowMatrix>;
 using Map = Eigen::Map<RowMatrix>;
 
 // C[m x n] = A[m x k] * B[k x n], all row-major and contiguous, on `threads`
