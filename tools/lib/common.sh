@@ -5,11 +5,14 @@ PQ_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PQ_BUILD_DIR="${PQ_BUILD_DIR:-$PQ_ROOT/build}"
 PQ_JOBS="${PQ_JOBS:-2}"
 
-# Debian bookworm packages the build and the test suite need.
+# Debian bookworm packages the build and the test suite need. libdnnl-dev's
+# CMake config (find_package(dnnl)) requires OpenCL's headers and library,
+# which Debian only recommends (ocl-icd-opencl-dev) and apt-get here does not
+# install recommends: without it a fresh machine fails at configure.
 PQ_PACKAGES=(
   cmake make g++ pkg-config
   libonnx-dev libprotobuf-dev protobuf-compiler
-  libeigen3-dev libcli11-dev libspdlog-dev libgtest-dev nlohmann-json3-dev libzip-dev libssl-dev libdnnl-dev
+  libeigen3-dev libcli11-dev libspdlog-dev libgtest-dev nlohmann-json3-dev libzip-dev libssl-dev libdnnl-dev ocl-icd-opencl-dev
   python3 python3-onnx python3-numpy libonnx-testdata
 )
 
