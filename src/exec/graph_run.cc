@@ -161,16 +161,22 @@ Status RunStepRange(const GraphPlan& plan, const std::vector<PlanStep>& steps, s
     const PlanStep& step = steps[s];
     std::vector<const Tensor*> inputs;
     std::vector<int32_t> declared(step.inputs.size(), 0);
+    std::vector<bool> constant(step.inputs.size(), false);
     inputs.reserve(step.inputs.size());
     for (size_t i = 0; i < step.inputs.size(); ++i) {
       const int id = step.inputs[i];
-      if (id >= 0) declared[i] = plan.values.declared_dtypes[static_cast<size_t>(id)];
+      if (id >= 0) {
+        const size_t v = static_cast<size_t>(id);
+        declared[i] = plan.values.declared_dtypes[v];
+        constant[i] = !vals[v].defined() && plan.values.constants[v].defined();
+      }
       inputs.push_back(id < 0 ? nullptr : &ValueOf(plan, vals, id));
     }
     std::vector<Tensor> outputs(step.outputs.size());
     KernelContext ctx(*step.node, step.opset, std::move(inputs), &outputs, env.threads,
                       step.fused_relu);
     ctx.set_declared_dtypes(std::move(declared));
+    ctx.set_constant_inputs(std::move(constant));
     ctx.set_input_types(&step.input_types);
     BodyRunner runner(step, plan, vals, env);
     if (!step.bodies.empty()) ctx.set_subgraphs(&runner);

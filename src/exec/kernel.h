@@ -116,6 +116,15 @@ class KernelContext {
   // the context.
   void set_input_types(const std::vector<int32_t>* types) { input_types_ = types; }
 
+  // True if input `i` is a constant of the model (an initializer, a Constant
+  // node's value, a value the executor folded), false if computed at run time
+  // or fed by the caller.
+  bool input_constant(int i) const {
+    return i >= 0 && i < static_cast<int>(constant_inputs_.size()) && constant_inputs_[static_cast<size_t>(i)];
+  }
+  // Sets input_constant() for each input, in input order.
+  void set_constant_inputs(std::vector<bool> constant) { constant_inputs_ = std::move(constant); }
+
   // The runner of the node's bodies, or nullptr for a node without graph
   // attributes. Set by the executor; valid during the kernel call only.
   const SubgraphRunner* subgraphs() const { return subgraphs_; }
@@ -132,6 +141,7 @@ class KernelContext {
   bool fused_relu_;
   std::vector<int32_t> declared_dtypes_;
   const std::vector<int32_t>* input_types_ = nullptr;
+  std::vector<bool> constant_inputs_;
   const SubgraphRunner* subgraphs_ = nullptr;
 };
 

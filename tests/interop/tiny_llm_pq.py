@@ -7,9 +7,11 @@ For each layout (optimum, genai) and float type (float32; float16 copies made wi
 tools/make_fp16_model.py into WORK), with the held-out token ids:
   - `pq run` on the token ids (pq builds the mask, positions and empty past): logits and
     presents against ONNX Runtime's on the same feeds, relative L2 <= 1e-4 each (float32,
-    and optimum float16; genai float16 <= 4e-4, see kGenaiFloat16RelL2). pq rounds float16
-    values where ORT's CPU provider stores them as float16 (src/exec/float16_placement.h);
-    float16 is checked at ORT's default graph optimizations and with them disabled;
+    and float16, at ORT's default graph optimizations; float16 also against ORT with them
+    disabled, <= 4e-4, see kFloat16UnoptimizedRelL2). pq rounds float16 values where ORT's
+    CPU provider stores them as float16 (src/exec/float16_placement.h) and computes a
+    float16 model's products, RMS norms, softmax and logistic in ORT's float arithmetic
+    (src/exec/kernels/sgemm_ort_order.h, softmax_ort_order.h);
   - `pq compare M M --task lm --max-kld 0`: exit 0, KLD 0, perplexity equal to torch's
     (config.json) and to ORT's within 1e-4 relative (float32 and float16);
   - a planted bad weight (one MLP weight scaled by 8): large KLD, exit 4 on --max-kld;
@@ -53,14 +55,14 @@ import make_fp16_model  # noqa: E402
 kDir = os.path.join(kRepo, "models", "tiny_llm")
 # pq run against ORT, logits and each present.
 kMaxRelL2 = 1e-4
-# genai float16: every float16 rounding turns a float32 difference e between pq's kernels
-# and ORT's (1e-7 here: GEMM order, exp) into about sqrt(e * 2^-11 / 3) (values that land
-# on the other side of a rounding boundary), so differences grow along the residual
-# stream, which this layout rounds at every SkipSimplifiedLayerNormalization, towards
-# 1e-4..5e-4. Measured 2.9e-4 (logits) and 2.8e-4 (presents) against ORT's default
-# optimizations, 3.0e-4 and 2.9e-4 with them disabled; ORT itself differs by 2.6e-4 on the
-# logits between those two levels (its QuickGelu fusion changes float32 rounding only).
-kGenaiFloat16RelL2 = 4e-4
+# float16 against ORT without its graph optimizations: ORT then keeps the Cast after each
+# float16 weight instead of folding it, so it sums those products in the order of a
+# computed B (blocks of 128 rather than 256 along k, sgemm_ort_order.h), and differs from
+# its own default by 2.6e-4 (genai) and 8.9e-5 (optimum) on the logits. pq follows ORT's
+# default; against the unoptimized run each layout is held to ORT's own difference plus a
+# margin. (At ORT's default, pq's genai float16 logits and presents are bit-identical to
+# ORT's on an AVX-512 machine: measured 0.)
+kFloat16UnoptimizedRelL2 = 4e-4
 # Mean KLD between the two layouts' logits (the same weights): float32, and float16, where
 # the layouts round at different places (ORT's float16 logits of the two differ by 1.0e-6).
 kSameWeightsKld = 1e-6
@@ -201,7 +203,7 @@ def main():
         fp16 = name.endswith("fp16")
         float_type = np.float16 if fp16 else np.float32
         limit_ppl = 1e-4
-        limit_l2 = kGenaiFloat16RelL2 if name == "genai_fp16" else kMaxRelL2
+        limit_l2 = kMaxRelL2
         with_pos = any(i.name == "position_ids" for i in onnx.load(path, load_external_data=False).graph.input)
         ort = ort_check.run_ort(path, ort_check.feeds_for(cfg, tokens, None, float_type, with_pos), work,
                                 name + ".ort")
@@ -217,11 +219,12 @@ def main():
                 path, ort_check.feeds_for(cfg, tokens, None, float_type, with_pos), work, name + ".ort_disabled",
                 opt_level="disabled")))
         for ref_name, ref in references:
+            limit = kFloat16UnoptimizedRelL2 if ref_name != "ORT" else limit_l2
             logits_l2 = ort_check.relative_l2(ours["logits"], ref["logits"])
             presents_l2 = max(ort_check.relative_l2(ours[k], ref[k]) for k in ref if k != "logits")
-            checks.report(max(logits_l2, presents_l2) <= limit_l2,
+            checks.report(max(logits_l2, presents_l2) <= limit,
                           "%s: pq run vs %s: logits rel L2 %.3e, worst of %d presents %.3e (limit %.0e)"
-                          % (name, ref_name, logits_l2, len(ref) - 1, presents_l2, limit_l2))
+                          % (name, ref_name, logits_l2, len(ref) - 1, presents_l2, limit))
         ppl_ort = float(np.exp(ort_check.mean_nll(ort["logits"], tokens)))
         code, lm, err = lm_metrics(binary, path, path, tokens_path, "--max-kld", "0")
         checks.report(code == 0 and lm is not None and lm["kld_max"] == 0 and lm["top1_agreement"] == 1,

@@ -12,7 +12,10 @@
 //   3. per (b, n), with g = n / (N / Nkv): scores = scale * Q K^T over the
 //      valid[b] keys of head g (Eigen GEMM), each query row s limited to its
 //      causal window [start, end), softcapped, biased, and normalized by a
-//      softmax (optionally with a sink logit); output[b, s, n] = P V.
+//      softmax (optionally with a sink logit); output[b, s, n] = P V. With
+//      float16 inputs both products are summed in ONNX Runtime's order
+//      (sgemm_ort_order.h) and the softmax is its own (softmax_ort_order.h),
+//      as its float16 kernel computes them in float.
 //
 // Each (b, n) is one task with its own scratch, so results do not depend
 // on the thread count.
@@ -28,6 +31,8 @@
 #include "exec/kernel.h"
 #include "exec/kernels/gqa_inputs.h"
 #include "exec/kernels/rotary.h"
+#include "exec/kernels/sgemm_ort_order.h"
+#include "exec/kernels/softmax_ort_order.h"
 
 namespace pq::exec {
 namespace {
@@ -79,7 +84,9 @@ void FillPresent(const GqaProblem& p, int64_t b, int64_t g, bool half, float* pr
 // Turns row[start, end) of raw scores into probabilities in place (softcap,
 // bias, softmax with an optional sink logit) and zeroes the rest of
 // row[0, width).
-void Normalize(const GqaProblem& p, const float* bias_row, float sink, float* row, int64_t start,
+// With `half` (and no sink logit) the softmax is ONNX Runtime's
+// (SoftmaxInOrtOrder).
+void Normalize(const GqaProblem& p, const float* bias_row, float sink, bool half, float* row, int64_t start,
                int64_t end, int64_t width) {
   float max = p.sink_softmax ? sink : -std::numeric_limits<float>::infinity();
   for (int64_t j = start; j < end; ++j) {
@@ -88,6 +95,13 @@ void Normalize(const GqaProblem& p, const float* bias_row, float sink, float* ro
     if (bias_row != nullptr) x += bias_row[j];
     row[j] = x;
     max = std::max(max, x);
+  }
+  if (half && !p.sink_softmax) {
+    SoftmaxInOrtOrder(row + start, end - start);
+    for (int64_t j = 0; j < width; ++j) {
+      if (j < start || j >= end) row[j] = 0.0f;
+    }
+    return;
   }
   float sum = p.sink_softmax ? std::exp(sink - max) : 0.0f;
   for (int64_t j = start; j < end; ++j) {
@@ -99,30 +113,42 @@ void Normalize(const GqaProblem& p, const float* bias_row, float sink, float* ro
 }
 
 // Attention of query head n of batch row b; writes output[b, :, n, :].
+// With `half`, both products are summed in ONNX Runtime's order.
 void AttendHead(const GqaProblem& p, const float* queries, const float* present_k,
-                const float* present_v, int64_t b, int64_t n, std::vector<float>* scratch,
+                const float* present_v, int64_t b, int64_t n, bool half, std::vector<float>* scratch,
                 float* output) {
   const int64_t h = p.head_size, s_len = p.seq;
   const int64_t g = n / (p.heads / p.kv_heads);
   const int64_t valid = p.valid[static_cast<size_t>(b)], past = p.past[static_cast<size_t>(b)];
   const int64_t kv_offset = (b * p.kv_heads + g) * p.present_len * h;
-  scratch->resize(static_cast<size_t>(s_len * valid));
+  scratch->resize(static_cast<size_t>(s_len * valid + (half ? s_len * h : 0)));
   Eigen::Map<RowMatrix> scores(scratch->data(), s_len, valid);
-  const ConstMap q(queries + (b * p.heads + n) * s_len * h, s_len, h);
+  const float* q_rows = queries + (b * p.heads + n) * s_len * h;
+  const ConstMap q(q_rows, s_len, h);
   const ConstMap k(present_k + kv_offset, valid, h);
   const ConstMap v(present_v + kv_offset, valid, h);
-  scores.noalias() = (q * k.transpose()) * p.scale;
+  if (half) {
+    SgemmTransposedBInOrtOrder(s_len, valid, h, p.scale, q_rows, present_k + kv_offset, scratch->data());
+  } else {
+    scores.noalias() = (q * k.transpose()) * p.scale;
+  }
   const float sink = p.head_sink != nullptr ? p.head_sink[n] : 0.0f;
   for (int64_t s = 0; s < s_len; ++s) {
     const int64_t end = std::min(past + s + 1, valid);
     const int64_t start = p.window > 0 && end > p.window ? end - p.window : 0;
     const float* bias_row =
         p.bias != nullptr ? p.bias + b * p.bias_batch + n * p.bias_head + s * p.total : nullptr;
-    Normalize(p, bias_row, sink, scratch->data() + s * valid, start, end, valid);
+    Normalize(p, bias_row, sink, half, scratch->data() + s * valid, start, end, valid);
   }
   StridedMap out(output + b * s_len * p.heads * h + n * h, s_len, h,
                  Eigen::OuterStride<>(p.heads * h));
-  out.noalias() = scores * v;
+  if (half) {
+    float* pv_rows = scratch->data() + s_len * valid;
+    SgemmInOrtOrder(s_len, h, valid, scratch->data(), present_v + kv_offset, pv_rows, OrtGemmB::kComputed, 1);
+    out = Eigen::Map<RowMatrix>(pv_rows, s_len, h);
+  } else {
+    out.noalias() = scores * v;
+  }
 }
 
 // Inputs query, key, value, past_key, past_value, seqlens_k,
@@ -169,7 +195,7 @@ Status GroupQueryAttention(KernelContext& ctx) {
     std::vector<float> scratch;
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < q_tasks; ++i) {
-      AttendHead(p, pq, pk, pv, i / p.heads, i % p.heads, &scratch, out);
+      AttendHead(p, pq, pk, pv, i / p.heads, i % p.heads, half, &scratch, out);
     }
   }
   ctx.set_output(0, std::move(output).value());

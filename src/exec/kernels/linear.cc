@@ -11,6 +11,8 @@
 #include "exec/broadcast.h"
 #include "exec/kernel.h"
 #include "exec/kernels/sgemm.h"
+#include "exec/kernels/sgemm_ort_order.h"
+#include "pq/data_type.h"
 
 namespace pq::exec {
 namespace {
@@ -38,10 +40,16 @@ void NaiveGemm(const T* a, const T* b, T* c, int64_t m, int64_t k, int64_t n) {
   }
 }
 
+// True for a MatMul of a float16 model: its product is summed in ONNX
+// Runtime's order (sgemm_ort_order.h), so that its float16 roundings agree.
+bool SumsInOrtOrder(const KernelContext& ctx) {
+  return ctx.input_type(0) == kFloat16 || ctx.input_type(1) == kFloat16;
+}
+
 template <typename T>
 void BatchedMatMul(const Tensor& a, const Tensor& b, const std::vector<int64_t>& a_shape,
                    const std::vector<int64_t>& b_shape, const std::vector<int64_t>& batch,
-                   int64_t m, int64_t k, int64_t n, int threads, Tensor* y) {
+                   int64_t m, int64_t k, int64_t n, int threads, bool ort_order, Tensor* y) {
   const std::vector<int64_t> a_batch(a_shape.begin(), a_shape.end() - 2);
   const std::vector<int64_t> b_batch(b_shape.begin(), b_shape.end() - 2);
   const std::vector<int64_t> sa = BroadcastStrides(a_batch, batch);
@@ -51,7 +59,11 @@ void BatchedMatMul(const Tensor& a, const Tensor& b, const std::vector<int64_t>&
     const T* pb = b.data<T>() + ib * k * n;
     T* pc = y->data<T>() + o * m * n;
     if constexpr (std::is_same_v<T, float>) {
-      Gemm(pa, pb, pc, m, k, n, threads);
+      if (ort_order) {
+        SgemmInOrtOrder(m, n, k, pa, pb, pc, OrtGemmB::kComputed, threads);
+      } else {
+        Gemm(pa, pb, pc, m, k, n, threads);
+      }
     } else {
       NaiveGemm(pa, pb, pc, m, k, n);
     }
@@ -94,13 +106,18 @@ Status MatMul(KernelContext& ctx) {
   if (b_shape.size() == 2 && a.dtype() == kFloat) {
     int64_t rows = 1;
     for (size_t i = 0; i + 1 < a_shape.size(); ++i) rows *= a_shape[i];
-    Gemm(a.data<float>(), b.data<float>(), y->data<float>(), rows, k, n, ctx.threads());
+    if (SumsInOrtOrder(ctx)) {
+      SgemmInOrtOrder(rows, n, k, a.data<float>(), b.data<float>(), y->data<float>(),
+                      ctx.input_constant(1) ? OrtGemmB::kConstant : OrtGemmB::kComputed, ctx.threads());
+    } else {
+      Gemm(a.data<float>(), b.data<float>(), y->data<float>(), rows, k, n, ctx.threads());
+    }
   } else if (a.dtype() == kFloat) {
-    BatchedMatMul<float>(a, b, a_shape, b_shape, batch, m, k, n, ctx.threads(), &y.value());
+    BatchedMatMul<float>(a, b, a_shape, b_shape, batch, m, k, n, ctx.threads(), SumsInOrtOrder(ctx), &y.value());
   } else if (a.dtype() == kInt32) {
-    BatchedMatMul<int32_t>(a, b, a_shape, b_shape, batch, m, k, n, ctx.threads(), &y.value());
+    BatchedMatMul<int32_t>(a, b, a_shape, b_shape, batch, m, k, n, ctx.threads(), false, &y.value());
   } else if (a.dtype() == kInt64) {
-    BatchedMatMul<int64_t>(a, b, a_shape, b_shape, batch, m, k, n, ctx.threads(), &y.value());
+    BatchedMatMul<int64_t>(a, b, a_shape, b_shape, batch, m, k, n, ctx.threads(), false, &y.value());
   } else {
     return ctx.Unsupported("MatMul of this element type");
   }

@@ -8,7 +8,12 @@
 //     over the last axis, with S itself as output 3 (input_skip_bias_sum,
 //     the residual stream of onnxruntime-genai exports).
 //
-// Sums of squares are accumulated in double whatever stash_type says; each
+// Sums of squares are accumulated in double whatever stash_type says, except
+// for float16 inputs: there both ops compute as ONNX Runtime's float16 CPU
+// kernels do, in float, summing the squares one rounded product at a time
+// and dividing by the RMS before scaling (OrtFloatRms), so that a float16
+// model's normalized values round as ORT's do. (This file is compiled with
+// -ffp-contract=off, so no fused multiply-add changes those roundings.) Each
 // normalized row is computed by one thread, so results do not depend on the
 // thread count.
 #include <cmath>
@@ -27,6 +32,14 @@ double InverseRms(const float* x, int64_t n, float epsilon) {
   double sq = 0;
   for (int64_t i = 0; i < n; ++i) sq += static_cast<double>(x[i]) * x[i];
   return 1.0 / std::sqrt(sq / static_cast<double>(n) + epsilon);
+}
+
+// sqrt(mean(x[i]^2) + epsilon) over `n` floats, in float as ONNX Runtime's
+// float16 kernels compute it: squares rounded, added left to right.
+float OrtFloatRms(const float* x, int64_t n, float epsilon) {
+  float sq = 0.0f;
+  for (int64_t i = 0; i < n; ++i) sq += x[i] * x[i];
+  return std::sqrt(sq / static_cast<float>(n) + epsilon);
 }
 
 // Errors unless input `i` is a float tensor.
@@ -82,8 +95,15 @@ Status SimplifiedLayerNormalization(KernelContext& ctx) {
   float* py = y->data<float>();
   float* pinv = inv->data<float>();
   const int threads = x.size() >= kElementwiseMinParallel ? ctx.threads() : 1;
+  const bool half = ctx.input_type(0) == kFloat16;
   ParallelFor(inner > 0 ? outer : 0, threads, [&](int64_t o) {
     const float* row = px + o * inner;
+    if (half) {
+      const float rms = OrtFloatRms(row, inner, epsilon);
+      for (int64_t i = 0; i < inner; ++i) py[o * inner + i] = row[i] / rms * scale[scalar_scale ? 0 : i];
+      pinv[o] = 1.0f / rms;
+      return;
+    }
     const double r = InverseRms(row, inner, epsilon);
     for (int64_t i = 0; i < inner; ++i) {
       py[o * inner + i] = static_cast<float>(row[i] * r) * scale[scalar_scale ? 0 : i];
@@ -154,11 +174,18 @@ Status SkipSimplifiedLayerNormalization(KernelContext& ctx) {
   float* psum = sum->data<float>();
   float* pinv = inv->data<float>();
   const int threads = input.size() >= kElementwiseMinParallel ? ctx.threads() : 1;
+  const bool half = ctx.input_type(0) == kFloat16;
   ParallelFor(rows, threads, [&](int64_t r) {
     float* s = psum + r * hidden;
     const float* sk = pskip + (r * hidden) % skip_size;
     for (int64_t i = 0; i < hidden; ++i) {
       s[i] = pin[r * hidden + i] + sk[i] + (bias != nullptr ? bias[i] : 0.0f);
+    }
+    if (half) {
+      const float rms = OrtFloatRms(s, hidden, epsilon);
+      for (int64_t i = 0; i < hidden; ++i) pout[r * hidden + i] = s[i] / rms * gamma[i];
+      pinv[r] = 1.0f / rms;
+      return;
     }
     const double inv_rms = InverseRms(s, hidden, epsilon);
     for (int64_t i = 0; i < hidden; ++i) {

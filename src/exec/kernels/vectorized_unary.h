@@ -52,8 +52,36 @@ inline Status TanhVectorized(KernelContext& ctx) {
   return MapFloatVectorized(ctx, [](const auto& a) { return a.tanh(); });
 }
 
-// Eigen's logistic saturates to 1 at +inf and 0 at -inf.
+// The logistic function as ONNX Runtime's CPU provider computes it (MLAS,
+// x86-64): x clamped to [-18, 18], then Eigen's rational approximation (the
+// coefficients below are Eigen's scalar_logistic_op<float>) evaluated with
+// fused multiply-adds, 0.5 added, clamped to [0, 1]. It differs from Eigen's
+// own below -9, where Eigen switches to exp(x). NaN stays NaN.
+inline float OrtLogistic(float x) {
+  const float v = std::min(std::max(x, -18.0f), 18.0f);
+  if (std::isnan(x)) return x;
+  const float v2 = v * v;
+  float p = std::fma(v2, 4.37031012579801e-11f, 1.15627324459942e-07f);
+  p = std::fma(p, v2, 6.08574864600143e-05f);
+  p = std::fma(p, v2, 8.51377133304701e-03f);
+  p = std::fma(p, v2, 2.48287947061529e-01f);
+  p = p * v;
+  float q = std::fma(v2, 6.10247389755681e-13f, 5.76102136993427e-09f);
+  q = std::fma(q, v2, 6.29106785017040e-06f);
+  q = std::fma(q, v2, 1.70198817374094e-03f);
+  q = std::fma(q, v2, 1.16817656904453e-01f);
+  q = std::fma(q, v2, 9.93151921023180e-01f);
+  return std::min(std::max(p / q + 0.5f, 0.0f), 1.0f);
+}
+
+// Eigen's logistic saturates to 1 at +inf and 0 at -inf. A float16 model's
+// Sigmoid uses OrtLogistic instead: ONNX Runtime computes it in float with
+// MLAS, and the two differ in the last bits below -9, where a float16
+// rounding then flips.
 inline Status SigmoidVectorized(KernelContext& ctx) {
+  if (ctx.input_type(0) == kFloat16) {
+    return MapFloatVectorized(ctx, [](const auto& a) { return a.unaryExpr([](float x) { return OrtLogistic(x); }); });
+  }
   return MapFloatVectorized(ctx, [](const auto& a) { return a.logistic(); });
 }
 
