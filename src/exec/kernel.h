@@ -117,8 +117,8 @@ class KernelContext {
   void set_input_types(const std::vector<int32_t>* types) { input_types_ = types; }
 
   // True if input `i` is a constant of the model (an initializer, a Constant
-  // node's value, a value the executor folded), false if computed at run time
-  // or fed by the caller.
+  // node's value, a weight the executor folded a BatchNormalization into),
+  // false if computed at run time or fed by the caller.
   bool input_constant(int i) const {
     return i >= 0 && i < static_cast<int>(constant_inputs_.size()) && constant_inputs_[static_cast<size_t>(i)];
   }

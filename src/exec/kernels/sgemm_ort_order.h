@@ -17,6 +17,9 @@
 // - B computed at run time, m == 1: for each run of four k, the four products
 //   (rounded) are added left to right and the run's sum is added to C; then a
 //   run of two, then one.
+// These are ORT's orders at one thread (as pq's tests run it). With more
+// threads ORT cuts a product wider than tall into column ranges, and a
+// computed B's k-block then follows each range's width.
 #ifndef PQ_EXEC_KERNELS_SGEMM_ORT_ORDER_H_
 #define PQ_EXEC_KERNELS_SGEMM_ORT_ORDER_H_
 
