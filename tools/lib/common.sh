@@ -22,8 +22,9 @@ PQ_PACKAGES=(
 # needs in 3 s (nothing is trained in the tests), and dpkg-shlibdeps
 # (dpkg-dev) for the Debian package's Depends (`cpack -G DEB`).
 # pmccabe measures function lengths (tools/function_lengths.sh, issue 14's
-# 120-line limit).
-PQ_TEST_PACKAGES=(python3-jsonschema chromium sentencepiece python3-torch dpkg-dev pmccabe)
+# 120-line limit). python3-sentencepiece: tools/make_wide_llm.py imports
+# train_tiny_llm.py, which imports the sentencepiece module.
+PQ_TEST_PACKAGES=(python3-jsonschema chromium sentencepiece python3-sentencepiece python3-torch dpkg-dev pmccabe)
 
 # What the hardening steps need beyond the build: clang 14 with libFuzzer and
 # the sanitizer runtimes (tools/fuzz.sh), and clang's OpenMP runtime.
