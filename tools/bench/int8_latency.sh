@@ -3,7 +3,8 @@
 # originals (1 thread, batch 1 unless BATCH is set, same input; both models in one
 # process, runs alternating, see ort_compare.js). Prints median ms per inference
 # for FP32 and INT8 and the speed-up FP32/INT8 (> 1: INT8 faster)
-# for the sample CNN and ViT, a 224x224 conv model and narrow_cnn, for each INT8
+# for the sample CNN and ViT, the MobileNetV3-style classifier (models/fashion_mnv3,
+# issue 16's item 5), a 224x224 conv model and narrow_cnn, for each INT8
 # variant: int8-sym, int8-asym (weights with zero point 0, the default),
 # int8-asym --asymmetric-weights (weights with zero points).
 # narrow_cnn has the sample CNN's layout at 16/32 channels and a 64-unit Gemm (random
@@ -34,6 +35,7 @@ print(r["reference_ms"]["ms_median"], r["candidate_ms"]["ms_median"], r["speedup
 printf '%-12s %-47s %10s %10s %9s\n' model variant fp32_ms int8_ms speedup
 for entry in "fashion_cnn:$PQ_ROOT/models/fashion_cnn.onnx:$PQ_ROOT/models/calib_images.npy:3000" \
              "fashion_vit:$PQ_ROOT/models/fashion_vit.onnx:$PQ_ROOT/models/calib_images.npy:3000" \
+             "fashion_mnv3:$PQ_ROOT/models/fashion_mnv3/fashion_mnv3.onnx:$PQ_ROOT/models/calib_images.npy:3000" \
              "conv224:$bench_dir/conv224.onnx:$bench_dir/conv224_calib.npy:60" \
              "narrow_cnn:$bench_dir/narrow_cnn.onnx:$PQ_ROOT/models/calib_images.npy:3000"; do
   IFS=: read -r name model calib iters <<<"$entry"
