@@ -76,8 +76,22 @@ Status ChooseLmOutput(const Model& reference, State* state) {
   return Status::OK();
 }
 
+// Task lm asked for on a model that is no decoder: refused before the data is
+// read, so that token data given to such a model gets this message rather
+// than one about the data's element type.
+Status CheckLmModel(const Model& reference, TaskKind task) {
+  if (task != TaskKind::kLm) return Status::OK();
+  const std::vector<TensorInfo> inputs = Executor::GraphInputs(reference);
+  const std::vector<TensorInfo> outputs = Executor::GraphOutputs(reference);
+  const std::optional<DecoderLayout> layout = RecognizeDecoder(inputs, outputs);
+  if (layout && !layout->logits_output.empty()) return Status::OK();
+  return Status::InvalidInput(reference.origin() + ": task lm needs a decoder language model; it has " +
+                              MissingForLanguageModel(inputs, outputs));
+}
+
 Result<std::unique_ptr<State>> OpenState(const Model& reference, const ValidationData& data) {
   if (data.batch < 1) return Status::InvalidArgument("batch must be at least 1");
+  PQ_RETURN_IF_ERROR(CheckLmModel(reference, data.task));
   auto state = std::make_unique<State>();
   state->reference = &reference;
   state->data = data;

@@ -89,6 +89,11 @@ TEST(LmCliTest, TaskLmOnAModelWithoutTokenInputsSaysWhatIsMissing) {
   ExpectRefusal(RunPq({"compare", dir.File("m.onnx"), dir.File("m.onnx"), "--data", dir.File("x.npy"),
                        "--task", "lm"}),
                 kExitInvalidInput, "task lm needs a decoder language model; it has no int32/int64 input 'input_ids'");
+  // Token ids given to it: the same message, not one about the data's type.
+  testing::WriteInt64Npy(dir.File("tokens.npy"), {2, 4}, {1, 2, 3, 4, 5, 6, 7, 0});
+  ExpectRefusal(RunPq({"compare", dir.File("m.onnx"), dir.File("m.onnx"), "--data", dir.File("tokens.npy"),
+                       "--task", "lm"}),
+                kExitInvalidInput, "task lm needs a decoder language model; it has no int32/int64 input 'input_ids'");
 }
 
 TEST(LmCliTest, QuantizeCalibratesAndValidatesOnTokenIds) {
