@@ -24,6 +24,14 @@ class Observer {
  public:
   virtual ~Observer() = default;
   virtual void OnTensor(const std::string& name, const Tensor& value) = 0;
+  // Whether values inside If/Loop/Scan bodies are shown too: each time the
+  // body runs, its inputs and what it reads from the enclosing graphs (so
+  // that their ranges are those of the runs that take the body), then its
+  // nodes' outputs, named "<body path>::<name>"
+  // (e.g. "If 'gate'/then_branch::x"; the path names each control-flow node
+  // by name, or "<OpType> #<index>" when it has none). Main-graph values only
+  // by default.
+  virtual bool ObservesBodies() const { return false; }
 };
 
 // Figures of one run.

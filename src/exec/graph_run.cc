@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <new>
 #include <stdexcept>
+#include <string>
 
+#include "base/body_path.h"
 #include "base/float16.h"
 #include "exec/kernel.h"
 #include "exec/value_types.h"
@@ -76,14 +78,30 @@ const Tensor& ValueOf(const GraphPlan& plan, const std::vector<Tensor>& values, 
   return values[i].defined() ? values[i] : plan.values.constants[i];
 }
 
+Status RunScoped(const GraphPlan& plan, const std::vector<PlanStep>& steps, size_t begin, size_t end,
+                 const RunEnv& env, Observer* observer, const std::string& scope, std::vector<Tensor>* values,
+                 int64_t* peak_bytes);
+
+// The position of `node` among `graph`'s nodes; -1 when it is not one.
+int NodeIndex(const onnx::GraphProto* graph, const onnx::NodeProto* node) {
+  if (graph == nullptr) return -1;
+  for (int i = 0; i < graph->node_size(); ++i) {
+    if (&graph->node(i) == node) return i;
+  }
+  return -1;
+}
+
 // The SubgraphRunner of one control-flow step during one run of its
-// enclosing graph: it binds each body's captures to the enclosing values.
-// Holds references only; lives for the kernel call.
+// enclosing graph (named `scope`, body_path.h): it binds each body's captures
+// to the enclosing values, and shows the body's inputs, the enclosing values
+// it reads and its computed values to `observer` (may be null) under their
+// scoped names. Holds references only;
+// lives for the kernel call.
 class BodyRunner : public SubgraphRunner {
  public:
   BodyRunner(const PlanStep& step, const GraphPlan& outer, const std::vector<Tensor>& outer_values,
-             const RunEnv& env)
-      : step_(step), outer_(outer), outer_values_(outer_values), env_(env) {}
+             const RunEnv& env, Observer* observer, const std::string& scope)
+      : step_(step), outer_(outer), outer_values_(outer_values), env_(env), observer_(observer), scope_(scope) {}
 
   const onnx::GraphProto* Body(const std::string& attr) const override {
     const PlanBody* body = Find(attr);
@@ -109,7 +127,17 @@ class BodyRunner : public SubgraphRunner {
       values[static_cast<size_t>(plan.capture_ids[i])] =
           ValueOf(outer_, outer_values_, body->outer_ids[i]);
     }
-    Status status = RunSteps(plan, plan.steps, env_, nullptr, &values, nullptr);
+    std::string path;
+    if (observer_ != nullptr) {
+      path = BodyPath(scope_, *step_.node, NodeIndex(outer_.graph, step_.node), attr);
+      for (const std::vector<int>* ids : {&plan.input_ids, &plan.capture_ids}) {
+        for (int id : *ids) {
+          const Tensor& v = values[static_cast<size_t>(id)];
+          if (v.defined()) observer_->OnTensor(ScopedValueName(path, plan.values.names[static_cast<size_t>(id)]), v);
+        }
+      }
+    }
+    Status status = RunScoped(plan, plan.steps, 0, plan.steps.size(), env_, observer_, path, &values, nullptr);
     if (!status.ok()) return status.WithPrefix(where);
     std::vector<Tensor> outputs;
     for (int id : plan.output_ids) {
@@ -134,6 +162,8 @@ class BodyRunner : public SubgraphRunner {
   const GraphPlan& outer_;
   const std::vector<Tensor>& outer_values_;
   const RunEnv& env_;
+  Observer* const observer_;
+  const std::string& scope_;
 };
 
 }  // namespace
@@ -153,6 +183,16 @@ Status RunSteps(const GraphPlan& plan, const std::vector<PlanStep>& steps, const
 
 Status RunStepRange(const GraphPlan& plan, const std::vector<PlanStep>& steps, size_t begin, size_t end,
                     const RunEnv& env, Observer* observer, std::vector<Tensor>* values, int64_t* peak_bytes) {
+  return RunScoped(plan, steps, begin, end, env, observer, "", values, peak_bytes);
+}
+
+namespace {
+
+// RunStepRange for the graph named `scope` (body_path.h; "" for the main
+// graph), whose values `observer` sees under their scoped names.
+Status RunScoped(const GraphPlan& plan, const std::vector<PlanStep>& steps, size_t begin, size_t end,
+                 const RunEnv& env, Observer* observer, const std::string& scope, std::vector<Tensor>* values,
+                 int64_t* peak_bytes) {
   std::vector<Tensor>& vals = *values;
   int64_t live_bytes = 0, peak = 0;
   for (const Tensor& v : vals) live_bytes += v.defined() ? v.byte_size() : 0;
@@ -178,7 +218,8 @@ Status RunStepRange(const GraphPlan& plan, const std::vector<PlanStep>& steps, s
     ctx.set_declared_dtypes(std::move(declared));
     ctx.set_constant_inputs(std::move(constant));
     ctx.set_input_types(&step.input_types);
-    BodyRunner runner(step, plan, vals, env);
+    BodyRunner runner(step, plan, vals, env,
+                      observer != nullptr && observer->ObservesBodies() ? observer : nullptr, scope);
     if (!step.bodies.empty()) ctx.set_subgraphs(&runner);
     PQ_RETURN_IF_ERROR(RunKernel(*step.kernel, ctx));
     for (size_t o = 0; o < step.outputs.size(); ++o) {
@@ -196,7 +237,9 @@ Status RunStepRange(const GraphPlan& plan, const std::vector<PlanStep>& steps, s
       if (!step.rounding.empty()) {
         PQ_RETURN_IF_ERROR(RoundOutput(step, o, ctx, plan.values, plan.rounded, &outputs[o]));
       }
-      if (observer != nullptr) observer->OnTensor(plan.values.names[static_cast<size_t>(id)], outputs[o]);
+      if (observer != nullptr) {
+        observer->OnTensor(ScopedValueName(scope, plan.values.names[static_cast<size_t>(id)]), outputs[o]);
+      }
       live_bytes += outputs[o].byte_size();
       vals[static_cast<size_t>(id)] = std::move(outputs[o]);
     }
@@ -209,5 +252,7 @@ Status RunStepRange(const GraphPlan& plan, const std::vector<PlanStep>& steps, s
   if (peak_bytes != nullptr) *peak_bytes = peak;
   return Status::OK();
 }
+
+}  // namespace
 
 }  // namespace pq::exec

@@ -28,9 +28,11 @@ Result<Tensor> RoundedCopy(OutputRounding rounding, const Tensor& t);
 // a tensor by value id of plan.values: the graph inputs and captures must be
 // set; constants are read from plan.values. Each step's outputs are stored,
 // rounded (step.rounding) and shown to `observer` (may be null), and its
-// releases dropped. Bodies of control-flow steps run unobserved, with the
-// values of `values` they capture. `peak_bytes`, if not null, receives the
-// largest total size of `values` alive at once (bodies not counted).
+// releases dropped. Bodies of control-flow steps run with the values of
+// `values` they capture; an `observer` that ObservesBodies() sees their
+// inputs, captures and computed values under scoped names (ScopedValueName,
+// base/body_path.h). `peak_bytes`, if not null, receives the largest total
+// size of `values` alive at once (bodies not counted).
 // Errors are a kernel's, not prefixed with the model's origin.
 Status RunSteps(const GraphPlan& plan, const std::vector<PlanStep>& steps, const RunEnv& env,
                 Observer* observer, std::vector<Tensor>* values, int64_t* peak_bytes);

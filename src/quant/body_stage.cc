@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "base/body_path.h"
 #include "base/onnx_domain.h"
 #include "onnx/onnx_pb.h"
 #include "quant/decide.h"
@@ -153,17 +154,16 @@ LiftedBody Lift(const onnx::ModelProto& main, const onnx::GraphProto& body, cons
 class BodyQuantizer {
  public:
   BodyQuantizer(const Model& model, const QuantizeOptions& options, bool static_mode, bool per_channel,
-                const SchemeSet& schemes)
+                const SchemeSet& schemes, const BodyRanges* ranges)
       : model_(model), options_(options), static_mode_(static_mode), per_channel_(per_channel),
-        schemes_(schemes), rounding_(MakeRoundToNearest()),
+        schemes_(schemes), ranges_(ranges), rounding_(MakeRoundToNearest()),
         proto_(std::make_unique<onnx::ModelProto>(model.proto())) {
     CollectNames(proto_->graph(), &reserved_);
   }
 
   // Quantizes every body of the model, innermost first.
   Result<BodyOutcome> Run() {
-    ScopeConstants scope;
-    PQ_RETURN_IF_ERROR(Walk(proto_->mutable_graph(), "", scope));
+    PQ_RETURN_IF_ERROR(Walk(proto_->mutable_graph(), "", ScopeConstants()));
     if (outcome_.needs_half_qdq_opset || outcome_.tensors.empty()) {
       outcome_.tensors.clear();
       return std::move(outcome_);
@@ -198,6 +198,49 @@ class BodyQuantizer {
     return Status::OK();
   }
 
+  // In a static scheme, the plan of `sub` (the lifted body `path`) with its
+  // activations when ranges_ covers them all: `stats` then receives them by
+  // the body's own names. Otherwise the weights-only plan, and `uncalibrated`
+  // says why the activations stay float. Adds the calibration names of the
+  // static plan's activations to outcome_.calibrate: each scoped by the
+  // body, outer-scope values too, so that their ranges are those of the runs
+  // that take the body.
+  QuantPlan ChoosePlan(const Model& sub, const std::string& path, ActivationStats* stats,
+                       std::string* uncalibrated) {
+    QuantPlan weights = BuildPlan(sub, options_, /*static_mode=*/false, per_channel_, schemes_);
+    if (!static_mode_) return weights;
+    QuantPlan with_activations = BuildPlan(sub, options_, /*static_mode=*/true, per_channel_, schemes_);
+    bool covered = true;
+    for (const std::string& name : with_activations.calibrate) {
+      const std::string key = ScopedValueName(path, name);
+      outcome_.calibrate.insert(key);
+      const CalibratedRange* range = FindRange(key);
+      if (range == nullptr) {
+        covered = false;
+        continue;
+      }
+      stats->ranges.emplace(name, *range);
+    }
+    if (covered) {
+      std::map<std::string, CalibratedRange> own = std::move(stats->ranges);
+      if (ranges_ != nullptr) *stats = ranges_->source;
+      stats->ranges = std::move(own);
+      return with_activations;
+    }
+    stats->ranges.clear();
+    *uncalibrated = ranges_ == nullptr
+                        ? "values inside bodies are calibrated from --calib data only, and this run has none"
+                        : "no calibration sample ran this body";
+    return weights;
+  }
+
+  // The range calibrated for `key`; null when there is none.
+  const CalibratedRange* FindRange(const std::string& key) const {
+    if (ranges_ == nullptr) return nullptr;
+    auto it = ranges_->ranges.find(key);
+    return it == ranges_->ranges.end() ? nullptr : &it->second;
+  }
+
   // Plans, decides and writes the weights of `body`'s own nodes, and puts
   // the written nodes and initializers back into `body`.
   Status Rewrite(onnx::GraphProto* body, const std::string& path, const ScopeConstants& scope) {
@@ -207,14 +250,16 @@ class BodyQuantizer {
     Result<std::unique_ptr<Model>> lifted_model = Model::FromProto(std::move(lifted.proto), model_.base_dir(), origin);
     if (!lifted_model.ok()) return lifted_model.status();
     const Model& sub = *lifted_model.value();
-    const QuantPlan plan = BuildPlan(sub, options_, /*static_mode=*/false, per_channel_, schemes_);
+    ActivationStats stats;
+    std::string uncalibrated;
+    const QuantPlan plan = ChoosePlan(sub, path, &stats, &uncalibrated);
     if (NeedsHalfQdqOpset(sub, plan)) {
       outcome_.needs_half_qdq_opset = true;
       return Status::OK();
     }
-    RecordSkipped(sub, plan, path);
+    RecordSkipped(sub, plan, path, uncalibrated);
     if (plan.constants.empty()) return Status::OK();
-    Result<Decisions> decisions = Decide(sub, plan, {}, {}, schemes_, *rounding_, options_, origin);
+    Result<Decisions> decisions = Decide(sub, plan, stats, {}, schemes_, *rounding_, options_, origin);
     if (!decisions.ok()) return decisions.status();
     std::vector<QuantizedTensorRecord> records;
     Result<std::unique_ptr<Model>> written = WriteDecisions(sub, std::move(decisions).value(), origin, &records);
@@ -231,23 +276,25 @@ class BodyQuantizer {
     return Status::OK();
   }
 
-  // The planner's skipped records of a body, named by path; in a static
-  // scheme also the data input of each node whose weight is quantized.
-  void RecordSkipped(const Model& sub, const QuantPlan& plan, const std::string& path) {
+  // The planner's skipped records of a body, named by path; when
+  // `uncalibrated` says why a static scheme left the body's activations
+  // float, also the data input of each node whose weight is quantized.
+  void RecordSkipped(const Model& sub, const QuantPlan& plan, const std::string& path,
+                     const std::string& uncalibrated) {
     for (SkippedRecord s : plan.skipped) {
       s.node = path + "/" + s.node;
       s.reason = "inside the '" + path + "' body: " + s.reason;
       outcome_.skipped.push_back(std::move(s));
     }
-    if (!static_mode_) return;
+    if (uncalibrated.empty()) return;
     const onnx::GraphProto& graph = sub.proto().graph();
     for (int i : plan.nodes) {
       const onnx::NodeProto& node = graph.node(i);
       const std::string name = node.name().empty() ? "#" + std::to_string(i) : node.name();
       outcome_.skipped.push_back(
           {path + "/" + name, node.op_type(), node.input(0),
-           "activation inside the '" + path + "' body: not calibrated (pq's calibration observes "
-           "main-graph values only); its weight is quantized, this input left float"});
+           "activation inside the '" + path + "' body: not calibrated (" + uncalibrated +
+               "); its weight is quantized, this input left float"});
     }
   }
 
@@ -273,6 +320,7 @@ class BodyQuantizer {
   const bool static_mode_;
   const bool per_channel_;
   const SchemeSet& schemes_;
+  const BodyRanges* const ranges_;  // may be null
   const std::unique_ptr<WeightRounding> rounding_;
   std::unique_ptr<onnx::ModelProto> proto_;
   std::set<std::string> reserved_;  // every name the model uses so far
@@ -282,16 +330,9 @@ class BodyQuantizer {
 
 }  // namespace
 
-std::string BodyPath(const std::string& outer, const onnx::NodeProto& node, int index,
-                     const std::string& attribute) {
-  const std::string label = node.name().empty() ? node.op_type() + " #" + std::to_string(index)
-                                                : node.op_type() + " '" + node.name() + "'";
-  return (outer.empty() ? "" : outer + "/") + label + "/" + attribute;
-}
-
 Result<BodyOutcome> QuantizeBodies(const Model& model, const QuantizeOptions& options, bool static_mode,
-                                   bool per_channel, const SchemeSet& schemes) {
-  return BodyQuantizer(model, options, static_mode, per_channel, schemes).Run();
+                                   bool per_channel, const SchemeSet& schemes, const BodyRanges* ranges) {
+  return BodyQuantizer(model, options, static_mode, per_channel, schemes, ranges).Run();
 }
 
 }  // namespace pq::quant

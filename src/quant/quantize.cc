@@ -1,6 +1,7 @@
 // Quantize: the stages in order, each handing a value to the next.
 //   Prepare (prepare_stage.h) -> Bodies (body_stage.h: weights inside
-//   If/Loop/Scan bodies, written in place) -> Plan (plan.h) -> [AWQ:
+//   If/Loop/Scan bodies, and in a static scheme the activations
+//   body_calibration.h calibrated there, written in place) -> Plan (plan.h) -> [AWQ:
 //   Hessians (hessian_stage.h), then the model rewritten with per-input
 //   scales (awq_stage.h) and planned again] -> Calibrate (calibrate_stage.h),
 //   static schemes -> Decide (decide.h; GPTQ's Hessians summed in segments
@@ -208,14 +209,25 @@ Result<ActivationStats> CalibrateDecided(const Model& decided, const quant::Prep
 
 // The Body stage on `prepared`, upgraded first to kHalfQdqOpset when its
 // float16/bfloat16 body weights need it; prepared->model becomes the model
-// with its bodies rewritten (unchanged when no body weight is quantized).
+// with its bodies rewritten (unchanged when no body weight is quantized). In
+// a static scheme with --calib data, the values the bodies' activations need
+// are calibrated first (one pass over the data, bodies float), then the
+// bodies quantized with those ranges.
 Result<quant::BodyOutcome> BodyStage(const QuantizeOptions& options, bool static_mode, bool per_channel,
-                                     const quant::SchemeSet& schemes, quant::PreparedModel* prepared) {
+                                     const quant::SchemeSet& schemes,
+                                     const std::function<void(int64_t, int64_t)>& progress,
+                                     quant::PreparedModel* prepared) {
   Result<quant::BodyOutcome> bodies =
-      quant::QuantizeBodies(*prepared->model, options, static_mode, per_channel, schemes);
+      quant::QuantizeBodies(*prepared->model, options, static_mode, per_channel, schemes, nullptr);
   if (bodies.ok() && bodies->needs_half_qdq_opset) {
     PQ_RETURN_IF_ERROR(quant::PrepareHalfQdqOpset(options, prepared));
-    bodies = quant::QuantizeBodies(*prepared->model, options, static_mode, per_channel, schemes);
+    bodies = quant::QuantizeBodies(*prepared->model, options, static_mode, per_channel, schemes, nullptr);
+  }
+  if (bodies.ok() && static_mode && !bodies->calibrate.empty() && !options.calib_paths.empty()) {
+    Result<quant::BodyRanges> ranges =
+        quant::CalibrateBodyValues(*prepared->model, bodies->calibrate, options, *schemes.main, progress);
+    if (!ranges.ok()) return ranges.status();
+    bodies = quant::QuantizeBodies(*prepared->model, options, static_mode, per_channel, schemes, &ranges.value());
   }
   if (bodies.ok() && bodies->model != nullptr) prepared->model = std::move(bodies->model);
   return bodies;
@@ -306,7 +318,7 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
   if (!prepared.ok()) return prepared.status();
   outcome.per_channel = prepared->per_channel && options.per_channel;
   Result<quant::BodyOutcome> bodies =
-      BodyStage(options, static_mode, outcome.per_channel, schemes.value(), &prepared.value());
+      BodyStage(options, static_mode, outcome.per_channel, schemes.value(), progress, &prepared.value());
   if (!bodies.ok()) return bodies.status();
   quant::QuantPlan plan =
       quant::BuildPlan(*prepared->model, options, static_mode, outcome.per_channel, schemes.value());
