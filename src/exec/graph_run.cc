@@ -95,8 +95,7 @@ int NodeIndex(const onnx::GraphProto* graph, const onnx::NodeProto* node) {
 // enclosing graph (named `scope`, body_path.h): it binds each body's captures
 // to the enclosing values, and shows the body's inputs, the enclosing values
 // it reads and its computed values to `observer` (may be null) under their
-// scoped names. Holds references only;
-// lives for the kernel call.
+// scoped names. Holds references only; lives for the kernel call.
 class BodyRunner : public SubgraphRunner {
  public:
   BodyRunner(const PlanStep& step, const GraphPlan& outer, const std::vector<Tensor>& outer_values,
