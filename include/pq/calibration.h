@@ -124,13 +124,16 @@ Result<std::unique_ptr<Calibrator>> CreateCalibrator(const CalibrationOptions& o
 // and ignores every other tensor. Calibrators are created on first sight.
 class CalibrationCollector : public Observer {
  public:
-  // `tensors` is the set the quantizer will put QDQ on.
+  // `tensors` is the set the quantizer will put QDQ on; with `bodies`, it may
+  // name values inside If/Loop/Scan bodies (Observer::ObservesBodies).
   // Errors (kInvalidArgument): invalid options (checked by creating one
   // calibrator up front).
   static Result<std::unique_ptr<CalibrationCollector>> Create(std::set<std::string> tensors,
-                                                              const CalibrationOptions& options);
+                                                              const CalibrationOptions& options,
+                                                              bool bodies = false);
 
   void OnTensor(const std::string& name, const Tensor& value) override;
+  bool ObservesBodies() const override { return bodies_; }
 
   // The requested tensors not yet observed as float, sorted.
   std::vector<std::string> Missing() const;
@@ -140,11 +143,17 @@ class CalibrationCollector : public Observer {
   // without a finite value; the message names the tensor.
   Result<std::map<std::string, CalibratedRange>> Results() const;
 
+  // The range of every requested tensor observed as float so far (a value in
+  // a body no run took has none). Errors (kInvalidInput): one without a
+  // finite value, naming it.
+  Result<std::map<std::string, CalibratedRange>> ObservedResults() const;
+
  private:
-  CalibrationCollector(std::set<std::string> tensors, CalibrationOptions options);
+  CalibrationCollector(std::set<std::string> tensors, CalibrationOptions options, bool bodies);
 
   std::set<std::string> tensors_;
   CalibrationOptions options_;
+  bool bodies_;
   std::map<std::string, std::unique_ptr<Calibrator>> calibrators_;
   std::map<std::string, int32_t> non_float_;  // requested names seen with another dtype
 };

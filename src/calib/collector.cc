@@ -17,15 +17,15 @@ std::string QuotedList(const std::vector<std::string>& names) {
 }  // namespace
 
 CalibrationCollector::CalibrationCollector(std::set<std::string> tensors,
-                                           CalibrationOptions options)
-    : tensors_(std::move(tensors)), options_(std::move(options)) {}
+                                           CalibrationOptions options, bool bodies)
+    : tensors_(std::move(tensors)), options_(std::move(options)), bodies_(bodies) {}
 
 Result<std::unique_ptr<CalibrationCollector>> CalibrationCollector::Create(
-    std::set<std::string> tensors, const CalibrationOptions& options) {
+    std::set<std::string> tensors, const CalibrationOptions& options, bool bodies) {
   Result<std::unique_ptr<Calibrator>> probe = CreateCalibrator(options);
   if (!probe.ok()) return probe.status();
   return std::unique_ptr<CalibrationCollector>(
-      new CalibrationCollector(std::move(tensors), options));
+      new CalibrationCollector(std::move(tensors), options, bodies));
 }
 
 void CalibrationCollector::OnTensor(const std::string& name, const Tensor& value) {
@@ -64,6 +64,10 @@ Result<std::map<std::string, CalibratedRange>> CalibrationCollector::Results() c
     }
     return Status::InvalidInput(message);
   }
+  return ObservedResults();
+}
+
+Result<std::map<std::string, CalibratedRange>> CalibrationCollector::ObservedResults() const {
   std::map<std::string, CalibratedRange> ranges;
   for (const auto& [name, calibrator] : calibrators_) {
     Result<CalibratedRange> range = calibrator->Compute();

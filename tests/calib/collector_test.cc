@@ -50,6 +50,24 @@ TEST(CalibCollector, RequestedButUnseenTensorIsAnErrorNamingIt) {
       << results.status().message();
 }
 
+// Values inside bodies: a collector made for them asks the executor for
+// them, and ObservedResults() gives the ranges of what was seen (a body no
+// run took has none) where Results() refuses.
+TEST(CalibCollector, BodyCollectorGivesTheRangesOfWhatWasObserved) {
+  CalibrationOptions options;
+  options.grid = Uint8AsymmetricGrid();
+  auto bodies = CalibrationCollector::Create({"If 'g'/then_branch::x", "If 'g'/else_branch::x"}, options, true);
+  ASSERT_TRUE(bodies.ok()) << bodies.status().ToString();
+  EXPECT_TRUE(bodies.value()->ObservesBodies());
+  EXPECT_FALSE(MakeCollector({"a"})->ObservesBodies());
+  bodies.value()->OnTensor("If 'g'/then_branch::x", FloatTensor({-1.0f, 4.0f}));
+  EXPECT_FALSE(bodies.value()->Results().ok());
+  auto observed = bodies.value()->ObservedResults();
+  ASSERT_TRUE(observed.ok()) << observed.status().ToString();
+  ASSERT_EQ(observed->size(), 1u);
+  EXPECT_EQ(observed->at("If 'g'/then_branch::x").chosen_max, 4.0f);
+}
+
 TEST(CalibCollector, NonFloatTensorIsNotCalibratedAndSaysWhy) {
   auto collector = MakeCollector({"shape"});
   collector->OnTensor("shape", Tensor::Allocate(kInt64, {4}).value());
