@@ -237,7 +237,8 @@ Status RunScoped(const GraphPlan& plan, const std::vector<PlanStep>& steps, size
         PQ_RETURN_IF_ERROR(RoundOutput(step, o, ctx, plan.values, plan.rounded, &outputs[o]));
       }
       if (observer != nullptr) {
-        observer->OnTensor(ScopedValueName(scope, plan.values.names[static_cast<size_t>(id)]), outputs[o]);
+        const std::string& name = plan.values.names[static_cast<size_t>(id)];
+        observer->OnTensor(scope.empty() ? name : ScopedValueName(scope, name), outputs[o]);
       }
       live_bytes += outputs[o].byte_size();
       vals[static_cast<size_t>(id)] = std::move(outputs[o]);

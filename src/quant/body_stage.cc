@@ -207,31 +207,24 @@ class BodyQuantizer {
   // that take the body.
   QuantPlan ChoosePlan(const Model& sub, const std::string& path, ActivationStats* stats,
                        std::string* uncalibrated) {
-    QuantPlan weights = BuildPlan(sub, options_, /*static_mode=*/false, per_channel_, schemes_);
-    if (!static_mode_) return weights;
-    QuantPlan with_activations = BuildPlan(sub, options_, /*static_mode=*/true, per_channel_, schemes_);
-    bool covered = true;
-    for (const std::string& name : with_activations.calibrate) {
-      const std::string key = ScopedValueName(path, name);
-      outcome_.calibrate.insert(key);
-      const CalibratedRange* range = FindRange(key);
-      if (range == nullptr) {
-        covered = false;
-        continue;
+    if (static_mode_) {
+      QuantPlan with_activations = BuildPlan(sub, options_, /*static_mode=*/true, per_channel_, schemes_);
+      std::map<std::string, CalibratedRange> own;  // by the body's own names
+      for (const std::string& name : with_activations.calibrate) {
+        const std::string key = ScopedValueName(path, name);
+        outcome_.calibrate.insert(key);
+        if (const CalibratedRange* range = FindRange(key)) own.emplace(name, *range);
       }
-      stats->ranges.emplace(name, *range);
+      if (own.size() == with_activations.calibrate.size()) {
+        if (ranges_ != nullptr) *stats = ranges_->source;
+        stats->ranges = std::move(own);
+        return with_activations;
+      }
+      *uncalibrated = ranges_ == nullptr
+                          ? "values inside bodies are calibrated from --calib data only, and this run has none"
+                          : "no calibration sample ran this body";
     }
-    if (covered) {
-      std::map<std::string, CalibratedRange> own = std::move(stats->ranges);
-      if (ranges_ != nullptr) *stats = ranges_->source;
-      stats->ranges = std::move(own);
-      return with_activations;
-    }
-    stats->ranges.clear();
-    *uncalibrated = ranges_ == nullptr
-                        ? "values inside bodies are calibrated from --calib data only, and this run has none"
-                        : "no calibration sample ran this body";
-    return weights;
+    return BuildPlan(sub, options_, /*static_mode=*/false, per_channel_, schemes_);
   }
 
   // The range calibrated for `key`; null when there is none.
