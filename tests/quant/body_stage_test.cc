@@ -292,6 +292,23 @@ std::set<std::string> NotCalibrated(const QuantizeOutcome& outcome, std::vector<
   return out;
 }
 
+// Static int8 (the default scheme) of `model` calibrated on one sample of
+// InputX(sign) per entry of `signs`.
+Result<QuantizeOutcome> QuantizeStatic(const Model& model, const std::vector<float>& signs) {
+  testing::TempDir dir;
+  QuantizeOptions options;
+  options.calib_paths = {WriteCalibration(dir, signs)};
+  return Quantize(model, options, {});
+}
+
+// The quantized model's outputs within kMaxRelL2Int8Static of the FP32
+// model's on both branches' inputs.
+void ExpectNearFp32OnBothBranches(const Model& quantized, const Model& fp32) {
+  for (float sign : {1.0f, -1.0f}) {
+    EXPECT_LE(RelativeL2(RunModel(quantized, sign), RunModel(fp32, sign)), kMaxRelL2Int8Static) << sign;
+  }
+}
+
 // The QuantizeLinear nodes of `graph`'s own nodes.
 int QuantizeLinears(const onnx::GraphProto& graph) {
   int n = 0;
@@ -320,10 +337,7 @@ const onnx::GraphProto& MainBody(const Model& model, const std::string& node, co
 // input left float, reported as never run.
 TEST(BodyStageTest, StaticInt8CalibratesTheBodiesTheDataRuns) {
   std::unique_ptr<Model> model = FromProto(BodiesModel(kFloat));
-  testing::TempDir dir;
-  QuantizeOptions options;
-  options.calib_paths = {WriteCalibration(dir, {1.0f})};
-  Result<QuantizeOutcome> outcome = Quantize(*model, options, {});
+  Result<QuantizeOutcome> outcome = QuantizeStatic(*model, {1.0f});
   ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
   std::vector<std::string> reasons;
   EXPECT_EQ(NotCalibrated(*outcome, &reasons), (std::set<std::string>{"If 'gate'/else_branch/else_mm:X"}));
@@ -353,37 +367,27 @@ TEST(BodyStageTest, StaticInt8CalibratesTheBodiesTheDataRuns) {
   EXPECT_GE(QuantizeLinears(MainBody(*outcome->model, "repeat", "body")), 1);
   EXPECT_GE(QuantizeLinears(MainBody(*outcome->model, "rows", "body")), 1);
   for (const auto& [name, path] : BodyWeights()) EXPECT_NE(Record(*outcome, name, path), nullptr) << name;
-  for (float sign : {1.0f, -1.0f}) {
-    EXPECT_LE(RelativeL2(RunModel(*outcome->model, sign), RunModel(*model, sign)), kMaxRelL2Int8Static) << sign;
-  }
+  ExpectNearFp32OnBothBranches(*outcome->model, *model);
 }
 
 // Data that takes both branches: every body's activations are quantized.
 TEST(BodyStageTest, StaticInt8WithBothBranchesTakenCalibratesEveryBody) {
   std::unique_ptr<Model> model = FromProto(BodiesModel(kFloat));
-  testing::TempDir dir;
-  QuantizeOptions options;
-  options.calib_paths = {WriteCalibration(dir, {1.0f, -1.0f})};
-  Result<QuantizeOutcome> outcome = Quantize(*model, options, {});
+  Result<QuantizeOutcome> outcome = QuantizeStatic(*model, {1.0f, -1.0f});
   ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
   EXPECT_TRUE(NotCalibrated(*outcome).empty());
   for (const char* branch : {"If 'gate'/then_branch", "If 'gate'/else_branch"}) {
     EXPECT_NE(ActivationRecord(*outcome, "X", branch), nullptr) << branch;
   }
   EXPECT_GE(QuantizeLinears(MainBody(*outcome->model, "gate", "else_branch")), 1);
-  for (float sign : {1.0f, -1.0f}) {
-    EXPECT_LE(RelativeL2(RunModel(*outcome->model, sign), RunModel(*model, sign)), kMaxRelL2Int8Static) << sign;
-  }
+  ExpectNearFp32OnBothBranches(*outcome->model, *model);
 }
 
-// Calibration statistics (.pqcal) hold main-graph values only: body
-// activations are left float, saying why.
+// Without --calib data (ranges handed back, as a .pqcal gives them; both
+// hold main-graph values only): body activations are left float, saying why.
 TEST(BodyStageTest, StaticInt8WithoutCalibDataLeavesBodyActivationsFloat) {
   std::unique_ptr<Model> model = FromProto(BodiesModel(kFloat));
-  testing::TempDir dir;
-  QuantizeOptions first;
-  first.calib_paths = {WriteCalibration(dir, {1.0f, -1.0f})};
-  Result<QuantizeOutcome> calibrated = Quantize(*model, first, {});
+  Result<QuantizeOutcome> calibrated = QuantizeStatic(*model, {1.0f, -1.0f});
   ASSERT_TRUE(calibrated.ok()) << calibrated.status().ToString();
   QuantizeOptions options;
   options.activation_stats = calibrated->activation_stats;  // main-graph ranges, handed back
