@@ -6,14 +6,9 @@
 #include "pq/data_type.h"
 #include "quant/constant_writers.h"
 #include "quant/float_type.h"
+#include "quant/transpose.h"
 
 namespace pq::quant {
-namespace {
-
-// Stored rows transposed together (see NkValues).
-constexpr int64_t kStrip = 8;
-
-}  // namespace
 
 std::vector<float> NkValues(const ConstantTensor& c, bool transposed) {
   const int64_t rows = c.dims.at(0), cols = c.dims.at(1);  // as stored
@@ -23,38 +18,13 @@ std::vector<float> NkValues(const ConstantTensor& c, bool transposed) {
     widened = ReadFloats(c);
     if (!transposed) return widened;
   }
-  const auto* src = reinterpret_cast<const char*>(widened.empty() ? static_cast<const void*>(c.data)
-                                                                  : static_cast<const void*>(widened.data()));
+  const void* src = widened.empty() ? static_cast<const void*>(c.data) : static_cast<const void*>(widened.data());
   if (!transposed) {
     if (!out.empty()) std::memcpy(out.data(), src, out.size() * sizeof(float));
     return out;
   }
   // Stored [K, N] (rows = K, cols = N); out[n * K + k] = stored[k * N + n].
-  // A strip of kStrip stored rows at a time: each output row receives
-  // kStrip consecutive floats per step, so the writes are not kStrip
-  // separate 4-byte stores to lines K * 4 bytes apart (which, for K a power
-  // of two, all fall in one cache set). Strips are independent (OpenMP); a
-  // copy is exact for any thread count.
-  // Reads go through memcpy: inline raw data need not be float-aligned.
-  float* o = out.data();
-  auto at = [src, cols](int64_t k, int64_t n) {
-    float v;
-    std::memcpy(&v, src + static_cast<size_t>(k * cols + n) * sizeof(float), sizeof(float));
-    return v;
-  };
-#pragma omp parallel for schedule(static)
-  for (int64_t k0 = 0; k0 < rows; k0 += kStrip) {
-    if (k0 + kStrip <= rows) {
-      for (int64_t n = 0; n < cols; ++n) {
-        float* dst = o + n * rows + k0;
-        for (int64_t i = 0; i < kStrip; ++i) dst[i] = at(k0 + i, n);
-      }
-    } else {
-      for (int64_t k = k0; k < rows; ++k) {
-        for (int64_t n = 0; n < cols; ++n) o[n * rows + k] = at(k, n);
-      }
-    }
-  }
+  TransposeFloats(src, rows, cols, out.data());
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "pq/quant_params.h"
@@ -9,22 +10,27 @@ namespace pq {
 namespace quant {
 
 void ErrorSums::Add(const float* original, const float* dequantized, int64_t count) {
-  // Eight independent lanes (summed in a fixed order at the end) let the
-  // compiler vectorize without reassociating any single sum.
+  // Eight independent lanes (summed in a fixed order at the end): lane j
+  // sums the elements i with i % 8 == j, each in its own double. The lanes
+  // are one vector (GCC vector extension) so that they are computed side by
+  // side; the arithmetic per lane is the scalar tail's.
   constexpr int kLanes = 8;
-  double signal[kLanes] = {}, noise[kLanes] = {}, dot[kLanes] = {}, norm_b[kLanes] = {};
-  double max_abs[kLanes] = {};
+  using Lanes = double __attribute__((vector_size(kLanes * sizeof(double))));
+  using FloatLanes = float __attribute__((vector_size(kLanes * sizeof(float))));
+  Lanes signal = {}, noise = {}, dot = {}, norm_b = {}, max_abs = {};
   int64_t i = 0;
   for (; i + kLanes <= count; i += kLanes) {
-    for (int j = 0; j < kLanes; ++j) {
-      const double a = original[i + j], b = dequantized[i + j], d = a - b;
-      signal[j] += a * a;
-      noise[j] += d * d;
-      dot[j] += a * b;
-      norm_b[j] += b * b;
-      const double ad = std::fabs(d);
-      max_abs[j] = max_abs[j] < ad ? ad : max_abs[j];
-    }
+    FloatLanes fa, fb;
+    std::memcpy(&fa, original + i, sizeof(fa));
+    std::memcpy(&fb, dequantized + i, sizeof(fb));
+    const Lanes a = __builtin_convertvector(fa, Lanes), b = __builtin_convertvector(fb, Lanes);
+    const Lanes d = a - b;
+    signal += a * a;
+    noise += d * d;
+    dot += a * b;
+    norm_b += b * b;
+    const Lanes ad = d < 0 ? -d : d;
+    max_abs = max_abs < ad ? ad : max_abs;
   }
   for (int j = 0; i < count; ++i, ++j) {
     const double a = original[i], b = dequantized[i], d = a - b;

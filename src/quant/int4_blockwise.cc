@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "quant/block_range.h"
 #include "quant/error_sums.h"
 
 namespace pq::quant {
@@ -11,15 +12,11 @@ BlockParams FitInt4Block(const float* w, int64_t count, bool symmetric) {
   BlockParams p;
   p.zero_point = 8;
   if (symmetric) {
-    float absmax = 0;
-    for (int64_t j = 0; j < count; ++j) absmax = std::max(absmax, std::fabs(w[j]));
+    const float absmax = AbsMax(w, count);
     if (absmax > 0) p.scale = absmax / 7.0f;
   } else {
-    float lo = 0, hi = 0;
-    for (int64_t j = 0; j < count; ++j) {
-      lo = std::min(lo, w[j]);
-      hi = std::max(hi, w[j]);
-    }
+    float lo, hi;
+    RangeWithZero(w, count, &lo, &hi);
     if (hi - lo > 0) {
       p.scale = (hi - lo) / 15.0f;
       p.zero_point = std::clamp<int64_t>(static_cast<int64_t>(std::nearbyint(-lo / p.scale)), 0, 15);

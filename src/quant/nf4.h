@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/nf4_codebook.h"
+#include "quant/block_range.h"
 #include "quant/scheme.h"
 
 namespace pq::quant {
@@ -74,11 +75,7 @@ inline uint8_t Nf4Code(float x) {
 
 // The absmax of `count` values: max |w| (0 when all are 0), an NF4 block's
 // parameter.
-inline float Nf4Absmax(const float* w, int64_t count) {
-  float absmax = 0;
-  for (int64_t j = 0; j < count; ++j) absmax = std::max(absmax, std::fabs(w[j]));
-  return absmax;
-}
+inline float Nf4Absmax(const float* w, int64_t count) { return AbsMax(w, count); }
 
 // 1 / absmax as NF4 coding multiplies by it (0 for an all-zero block).
 inline float Nf4Reciprocal(float absmax) { return absmax > 0 ? 1.0f / absmax : 0.0f; }
