@@ -5,6 +5,7 @@
 #include "quant/error_sums.h"
 #include "quant/finite_check.h"
 #include "quant/linear_quant.h"
+#include "quant/transpose.h"
 
 namespace pq::quant {
 namespace {
@@ -23,9 +24,7 @@ class LinearGrid : public WeightGrid {
     *k = weight.shape[0];
     *n = weight.shape[1];
     storage->resize(static_cast<size_t>(*n * *k));
-    for (int64_t c = 0; c < *k; ++c) {
-      for (int64_t r = 0; r < *n; ++r) (*storage)[static_cast<size_t>(r * *k + c)] = weight.data[c * *n + r];
-    }
+    TransposeFloats(weight.data, *k, *n, storage->data());  // stored [K, N] -> [N, K]
     return storage->data();
   }
   int64_t BlockCount(int64_t n, int64_t /*k*/) const override { return per_channel_ ? n : 1; }
