@@ -17,7 +17,10 @@
 //                       "exponent", "positive": {"first", "counts"},
 //                       "negative": {"first", "counts"}}…}}
 // "counts" lists the bins from "first" up to the last non-zero one. min and
-// max are null when a tensor has no finite value.
+// max are null when a tensor has no finite value. Values inside If/Loop/Scan
+// bodies are keyed by their scoped names ("If 'gate'/then_branch::x",
+// base/body_path.h), over every run of the body; a body no sample ran has
+// none.
 #ifndef PQ_CALIBRATION_STATS_H_
 #define PQ_CALIBRATION_STATS_H_
 
@@ -124,7 +127,10 @@ Status WriteCalibrationStatistics(const CalibrationStatistics& stats, const std:
 // model. The result does not depend on the order of `parts`.
 // Errors (kInvalidInput, naming the two sources and what differs): fewer
 // than two parts; another model, preparation, data files, sample limit,
-// batch, bin count or shard count; a shard in two parts; other tensors.
+// batch, bin count or shard count; a shard in two parts; other main-graph
+// tensors. A value inside an If/Loop/Scan body (a scoped name,
+// IsBodyValueName) may be in some parts only, as a shard whose samples never
+// run the body has none; the merge holds the union.
 Result<CalibrationStatistics> MergeCalibrationStatistics(const std::vector<CalibrationStatistics>& parts);
 
 // How GatherCalibrationStatistics reads the data.
@@ -140,7 +146,8 @@ struct StatisticsRun {
 
 // Runs the shard of `data` that `run` names through `executor` and gathers
 // the statistics of every float tensor the executor produces (feeds and node
-// outputs). Fills tensors, bins, batch, samples_limit, the shard and samples;
+// outputs, and inside If/Loop/Scan bodies the values of every run of the
+// body, by scoped name). Fills tensors, bins, batch, samples_limit, the shard and samples;
 // the caller fills the model, preparation and data files. The histograms do
 // not depend on how samples are grouped into runs as long as the executor
 // computes each sample's rows alike in any batch (always so with batch 1).

@@ -13,4 +13,12 @@ std::string ScopedValueName(const std::string& path, const std::string& name) {
   return path.empty() ? name : path + "::" + name;
 }
 
+bool IsBodyValueName(const std::string& key) {
+  const size_t space = key.find(' ');
+  if (space == std::string::npos || space == 0 || space + 1 >= key.size()) return false;
+  const char mark = key[space + 1];
+  return (mark == '\'' || mark == '#') && key.find('/', space) != std::string::npos &&
+         key.find("::", space) != std::string::npos;
+}
+
 }  // namespace pq

@@ -25,6 +25,12 @@ std::string BodyPath(const std::string& outer, const onnx::NodeProto& node, int 
 // "<path>::<name>", e.g. "If 'gate'/then_branch::x".
 std::string ScopedValueName(const std::string& path, const std::string& name);
 
+// Whether `key` has the form ScopedValueName gives a value inside a body:
+// "<OpType> '<node name>'/..." or "<OpType> #<index>/..." followed by "::"
+// and the value's own name. (A main-graph value whose own name looks like
+// that is taken for one; exporters do not write such names.)
+bool IsBodyValueName(const std::string& key);
+
 }  // namespace pq
 
 #endif  // PQ_BASE_BODY_PATH_H_

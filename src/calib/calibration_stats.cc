@@ -9,9 +9,11 @@
 // pass over all their samples, and every method, which reads nothing else,
 // chooses the same range.
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <utility>
 
+#include "base/body_path.h"
 #include "calib/histogram.h"
 #include "pq/calibration_stats.h"
 
@@ -40,9 +42,13 @@ std::string Difference(const CalibrationStatistics& a, const CalibrationStatisti
     return "they split the data into " + std::to_string(a.shard_count) + " and " +
            std::to_string(b.shard_count) + " shards";
   }
-  if (a.tensors.size() != b.tensors.size()) return "they hold statistics of different tensors";
-  for (auto ia = a.tensors.begin(), ib = b.tensors.begin(); ia != a.tensors.end(); ++ia, ++ib) {
-    if (ia->first != ib->first) return "tensor '" + ia->first + "' is in one only";
+  // Every main-graph value runs on every sample; a value inside a body only
+  // on the samples that run the body, so a shard may lack it.
+  for (const auto* pair : {&a, &b}) {
+    const CalibrationStatistics& other = pair == &a ? b : a;
+    for (const auto& [name, stats] : pair->tensors) {
+      if (!IsBodyValueName(name) && other.tensors.count(name) == 0) return "tensor '" + name + "' is in one only";
+    }
   }
   return "";
 }
@@ -78,17 +84,27 @@ Result<CalibrationStatistics> MergeCalibrationStatistics(const std::vector<Calib
     merged.shards.push_back(shard);
     merged.samples += shard.samples;
   }
-  for (auto& [name, stats] : merged.tensors) {
+  merged.tensors.clear();
+  std::set<std::string> names;
+  for (const CalibrationStatistics& part : parts) {
+    for (const auto& [name, stats] : part.tensors) names.insert(name);
+  }
+  for (const std::string& name : names) {
     // The parts were checked when read (or made by a collector), so the
     // histograms can be rebuilt; a failure here means they were not.
-    Result<calib::Histogram> sum = calib::Histogram::FromStatistics(stats);
-    if (!sum.ok()) return sum.status().WithPrefix(Source(first) + ": tensor '" + name + "'");
-    for (size_t i = 1; i < parts.size(); ++i) {
-      Result<calib::Histogram> next = calib::Histogram::FromStatistics(parts[i].tensors.at(name));
-      if (!next.ok()) return next.status().WithPrefix(Source(parts[i]) + ": tensor '" + name + "'");
-      sum->Merge(next.value());
+    std::optional<calib::Histogram> sum;
+    for (const CalibrationStatistics& part : parts) {
+      auto it = part.tensors.find(name);
+      if (it == part.tensors.end()) continue;  // a body the part's samples did not run
+      Result<calib::Histogram> next = calib::Histogram::FromStatistics(it->second);
+      if (!next.ok()) return next.status().WithPrefix(Source(part) + ": tensor '" + name + "'");
+      if (sum) {
+        sum->Merge(next.value());
+      } else {
+        sum = std::move(next).value();
+      }
     }
-    stats = sum->ToStatistics();
+    merged.tensors.emplace(name, sum->ToStatistics());
   }
   return merged;
 }

@@ -1,5 +1,6 @@
 // GatherCalibrationStatistics: an executor Observer that keeps a Histogram of
-// every float tensor, run over one shard of a Dataset.
+// every float tensor (those inside bodies by scoped name), run over one shard
+// of a Dataset.
 #include <algorithm>
 #include <map>
 #include <string>
@@ -23,6 +24,10 @@ class HistogramObserver : public Observer {
     if (it == histograms_.end()) it = histograms_.emplace(name, calib::Histogram(bins_)).first;
     it->second.Add(value.data<float>(), value.size());
   }
+
+  // Values inside If/Loop/Scan bodies too, by scoped name, so that a static
+  // scheme can calibrate the bodies from the statistics.
+  bool ObservesBodies() const override { return true; }
 
   const std::map<std::string, calib::Histogram>& histograms() const { return histograms_; }
 

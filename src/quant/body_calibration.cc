@@ -1,8 +1,10 @@
 #include "quant/body_calibration.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
+#include "base/body_path.h"
 #include "pq/calibration.h"
 #include "quant/calibrate_stage.h"
 
@@ -27,6 +29,26 @@ Result<BodyRanges> CalibrateBodyValues(const Model& model, const std::set<std::s
   out.source.samples = pass->samples;
   out.source.batch = pass->batch;
   out.source.calibration = calibration;
+  return out;
+}
+
+Result<BodyRanges> BodyRangesFromStatistics(const CalibrationStatistics& stats,
+                                            const std::vector<std::string>& preparation,
+                                            const std::set<std::string>& keys, const QuantizeOptions& options,
+                                            const Scheme& scheme) {
+  Result<ActivationStats> found = RangesFromStatistics(stats, preparation, keys, CalibrationFor(options, scheme));
+  if (!found.ok()) return found.status();
+  BodyRanges out;
+  out.ranges = std::move(found->ranges);
+  found->ranges.clear();
+  out.source = std::move(found).value();
+  const bool any_body = std::any_of(stats.tensors.begin(), stats.tensors.end(),
+                                    [](const auto& t) { return IsBodyValueName(t.first); });
+  if (!any_body) {
+    out.missing_reason = "'" + stats.source_path +
+                         "' holds no values inside bodies: no calibration sample ran one, or an older pq "
+                         "gathered it (run pq calibrate again)";
+  }
   return out;
 }
 

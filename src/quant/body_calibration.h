@@ -12,8 +12,10 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "pq/activation_stats.h"
+#include "pq/calibration_stats.h"
 #include "pq/model.h"
 #include "pq/quantize.h"
 #include "pq/status.h"
@@ -27,6 +29,8 @@ struct BodyRanges {
   std::map<std::string, CalibratedRange> ranges;
   // The data read and the method used (`ranges` of it left empty).
   ActivationStats source;
+  // Why a value has no range (said in the report of a body left float).
+  std::string missing_reason = "no calibration sample ran this body";
 };
 
 // Runs options.calib_paths through `model` (the first options.calib_samples
@@ -37,6 +41,15 @@ struct BodyRanges {
 Result<BodyRanges> CalibrateBodyValues(const Model& model, const std::set<std::string>& keys,
                                        const QuantizeOptions& options, const Scheme& scheme,
                                        const std::function<void(int64_t, int64_t)>& progress);
+
+// The same ranges chosen from calibration statistics (a .pqcal gathered by
+// `pq calibrate`, which holds body values by scoped name) instead of running
+// the model: the values of `keys` the statistics hold. Errors:
+// RangesFromStatistics' (calibrate_stage.h).
+Result<BodyRanges> BodyRangesFromStatistics(const CalibrationStatistics& stats,
+                                            const std::vector<std::string>& preparation,
+                                            const std::set<std::string>& keys, const QuantizeOptions& options,
+                                            const Scheme& scheme);
 
 }  // namespace pq::quant
 

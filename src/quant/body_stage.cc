@@ -220,9 +220,9 @@ class BodyQuantizer {
         stats->ranges = std::move(own);
         return with_activations;
       }
-      *uncalibrated = ranges_ == nullptr
-                          ? "values inside bodies are calibrated from --calib data only, and this run has none"
-                          : "no calibration sample ran this body";
+      *uncalibrated = ranges_ == nullptr ? "values inside bodies are calibrated from --calib data or "
+                                           "--calib-stats statistics only, and this run has neither"
+                                         : ranges_->missing_reason;
     }
     return BuildPlan(sub, options_, /*static_mode=*/false, per_channel_, schemes_);
   }

@@ -61,6 +61,21 @@ std::string Lines(const std::vector<std::string>& lines) {
 // The ranges `calibration` chooses from `stats` for `tensors`.
 Result<ActivationStats> StatsFromFile(const CalibrationStatistics& stats, const std::vector<std::string>& preparation,
                                       const std::set<std::string>& tensors, const CalibrationOptions& calibration) {
+  for (const std::string& name : tensors) {
+    if (stats.tensors.count(name) == 0 && stats.preparation == preparation) {
+      return Status::InvalidInput("'" + stats.source_path + "' has no statistics of tensor '" + name +
+                                  "', which this quantization calibrates");
+    }
+  }
+  return RangesFromStatistics(stats, preparation, tensors, calibration);
+}
+
+}  // namespace
+
+Result<ActivationStats> RangesFromStatistics(const CalibrationStatistics& stats,
+                                             const std::vector<std::string>& preparation,
+                                             const std::set<std::string>& tensors,
+                                             const CalibrationOptions& calibration) {
   const std::string source = "'" + stats.source_path + "'";
   if (stats.preparation != preparation) {
     return Status::InvalidInput(source + " was gathered on the model prepared as [" + Lines(stats.preparation) +
@@ -70,10 +85,7 @@ Result<ActivationStats> StatsFromFile(const CalibrationStatistics& stats, const 
   ActivationStats out;
   for (const std::string& name : tensors) {
     auto it = stats.tensors.find(name);
-    if (it == stats.tensors.end()) {
-      return Status::InvalidInput(source + " has no statistics of tensor '" + name +
-                                  "', which this quantization calibrates");
-    }
+    if (it == stats.tensors.end()) continue;
     Result<CalibratedRange> range = RangeFromStatistics(it->second, calibration);
     if (!range.ok()) return range.status().WithPrefix(source + ": tensor '" + name + "'");
     out.ranges.emplace(name, std::move(range).value());
@@ -86,8 +98,6 @@ Result<ActivationStats> StatsFromFile(const CalibrationStatistics& stats, const 
                                                         stats.shards, stats.files};
   return out;
 }
-
-}  // namespace
 
 Result<CalibrationPass> ObserveCalibrationRun(const CalibrationRun& run, const QuantizeOptions& options,
                                               Observer* observer, const std::function<Status()>& after_first_batch,

@@ -68,6 +68,16 @@ Result<CalibrationPass> ObserveCalibrationRun(const CalibrationRun& run, const Q
                                               Observer* observer, const std::function<Status()>& after_first_batch,
                                               const std::function<void(int64_t, int64_t)>& progress);
 
+// The ranges `calibration` chooses from calibration statistics (a .pqcal)
+// for those of `tensors` they hold; the others are left out (a value inside
+// a body no sample ran has none). Errors (kInvalidInput): statistics of a
+// model prepared otherwise than `preparation` says, and
+// RangeFromStatistics' (naming the tensor).
+Result<ActivationStats> RangesFromStatistics(const CalibrationStatistics& stats,
+                                             const std::vector<std::string>& preparation,
+                                             const std::set<std::string>& tensors,
+                                             const CalibrationOptions& calibration);
+
 // REQUIRES: `tensors` not empty. Errors: the dataset's (data that does not
 // fit the model's inputs, checked before the executor copies the weights),
 // the executor's and calibration's.

@@ -223,9 +223,13 @@ Result<quant::BodyOutcome> BodyStage(const QuantizeOptions& options, bool static
     PQ_RETURN_IF_ERROR(quant::PrepareHalfQdqOpset(options, prepared));
     bodies = quant::QuantizeBodies(*prepared->model, options, static_mode, per_channel, schemes, nullptr);
   }
-  if (bodies.ok() && static_mode && !bodies->calibrate.empty() && !options.calib_paths.empty()) {
+  const bool calibrated = !options.calib_paths.empty() || options.calibration_statistics != nullptr;
+  if (bodies.ok() && static_mode && !bodies->calibrate.empty() && calibrated) {
     Result<quant::BodyRanges> ranges =
-        quant::CalibrateBodyValues(*prepared->model, bodies->calibrate, options, *schemes.main, progress);
+        options.calibration_statistics
+            ? quant::BodyRangesFromStatistics(*options.calibration_statistics, prepared->transformations,
+                                              bodies->calibrate, options, *schemes.main)
+            : quant::CalibrateBodyValues(*prepared->model, bodies->calibrate, options, *schemes.main, progress);
     if (!ranges.ok()) return ranges.status();
     bodies = quant::QuantizeBodies(*prepared->model, options, static_mode, per_channel, schemes, &ranges.value());
   }

@@ -199,6 +199,33 @@ TEST(CalibrationStatistics, MergeRefusesAnotherModelAndARepeatedShard) {
   EXPECT_NE(r.status().message().find("b.pqcal"), std::string::npos);
 }
 
+// A value inside a body is observed only on the samples that run the body:
+// shards may hold different body values, and the merge holds their union
+// (each merged from the shards that have it). Main-graph values must match.
+TEST(CalibrationStatistics, MergeTakesBodyValuesFromTheShardsThatRanThem) {
+  const auto samples = Samples();
+  CalibrationStatistics a = FileOf(ShardStatistics(samples, 1, 2), 1, 2);
+  CalibrationStatistics b = FileOf(ShardStatistics(samples, 2, 2), 2, 2);
+  a.tensors["If 'gate'/then_branch::x"] = ShardStatistics(samples, 1, 2);
+  b.tensors["If 'gate'/then_branch::x"] = ShardStatistics(samples, 2, 2);
+  b.tensors["If 'gate'/else_branch::x"] = ShardStatistics(samples, 2, 2);
+  Result<CalibrationStatistics> merged = MergeCalibrationStatistics({a, b});
+  ASSERT_TRUE(merged.ok()) << merged.status().ToString();
+  ASSERT_EQ(merged->tensors.size(), 3u);
+  ExpectSameStatistics(merged->tensors.at("If 'gate'/then_branch::x"), ShardStatistics(samples, 1, 1));
+  ExpectSameStatistics(merged->tensors.at("If 'gate'/else_branch::x"), ShardStatistics(samples, 2, 2));
+  ExpectSameStatistics(merged->tensors.at("x"), ShardStatistics(samples, 1, 1));
+  Result<CalibrationStatistics> reversed = MergeCalibrationStatistics({b, a});
+  ASSERT_TRUE(reversed.ok());
+  ExpectSameStatistics(reversed->tensors.at("If 'gate'/then_branch::x"), ShardStatistics(samples, 1, 1));
+
+  b.tensors["y"] = ShardStatistics(samples, 2, 2);  // a main-graph value in one shard only
+  Result<CalibrationStatistics> refused = MergeCalibrationStatistics({a, b});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("tensor 'y' is in one only"), std::string::npos)
+      << refused.status().message();
+}
+
 TEST(CalibrationStatistics, BinCountsMustMatchTheOptions) {
   CalibrationOptions options;
   options.method = "entropy";

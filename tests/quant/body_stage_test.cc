@@ -9,13 +9,17 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "onnx/onnx_pb.h"
+#include "pq/calibrate_job.h"
+#include "pq/calibration_stats.h"
 #include "pq/data_type.h"
 #include "pq/executor.h"
 #include "pq/model.h"
@@ -383,8 +387,67 @@ TEST(BodyStageTest, StaticInt8WithBothBranchesTakenCalibratesEveryBody) {
   ExpectNearFp32OnBothBranches(*outcome->model, *model);
 }
 
-// Without --calib data (ranges handed back, as a .pqcal gives them; both
-// hold main-graph values only): body activations are left float, saying why.
+// A .pqcal gathered by `pq calibrate` holds the values of the bodies its
+// samples ran (by scoped name), so --calib-stats calibrates the bodies as
+// --calib does: the same ranges (min/max is exact from the statistics), the
+// same bodies left float, and the reason when the file holds no body value.
+TEST(BodyStageTest, StaticInt8FromStatisticsCalibratesTheBodiesAsCalibDataDoes) {
+  testing::TempDir dir;
+  const onnx::ModelProto proto = BodiesModel(kFloat);
+  testing::WriteFile(dir.File("m.onnx"), proto.SerializeAsString());
+  CalibrateJob job;
+  job.model_path = dir.File("m.onnx");
+  job.calib_paths = {WriteCalibration(dir, {1.0f})};
+  job.output_path = dir.File("m.pqcal");
+  Result<CalibrateJobResult> gathered = RunCalibrateJob(job, {});
+  ASSERT_TRUE(gathered.ok()) << gathered.status().ToString();
+  Result<CalibrationStatistics> stats = ReadCalibrationStatistics(job.output_path);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->tensors.count("If 'gate'/then_branch::X"), 1u);
+  EXPECT_EQ(stats->tensors.count("Loop 'repeat'/body::y_in"), 1u);
+  EXPECT_EQ(stats->tensors.count("If 'gate'/else_branch::X"), 0u) << "no sample took the else-branch";
+
+  std::unique_ptr<Model> model = FromProto(proto);
+  QuantizeOptions options;
+  options.calibration_statistics = std::make_shared<const CalibrationStatistics>(stats.value());
+  Result<QuantizeOutcome> from_stats = Quantize(*model, options, {});
+  ASSERT_TRUE(from_stats.ok()) << from_stats.status().ToString();
+  Result<QuantizeOutcome> from_data = QuantizeStatic(*model, {1.0f});
+  ASSERT_TRUE(from_data.ok()) << from_data.status().ToString();
+  std::vector<std::string> reasons;
+  EXPECT_EQ(NotCalibrated(*from_stats, &reasons), (std::set<std::string>{"If 'gate'/else_branch/else_mm:X"}));
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_NE(reasons[0].find("no calibration sample ran this body"), std::string::npos) << reasons[0];
+  for (const auto& [name, graph] : std::vector<std::pair<std::string, std::string>>{
+           {"X", "If 'gate'/then_branch"}, {"y_in", "Loop 'repeat'/body"}, {"r", "Scan 'rows'/body"}}) {
+    const QuantizedTensorRecord* a = ActivationRecord(*from_stats, name, graph);
+    const QuantizedTensorRecord* b = ActivationRecord(*from_data, name, graph);
+    ASSERT_NE(a, nullptr) << graph << "::" << name;
+    ASSERT_NE(b, nullptr) << graph << "::" << name;
+    ASSERT_TRUE(a->range.has_value() && b->range.has_value());
+    EXPECT_EQ(a->range->observed_min, b->range->observed_min) << name;
+    EXPECT_EQ(a->range->observed_max, b->range->observed_max) << name;
+    EXPECT_EQ(a->params.scale, b->params.scale) << name;
+    EXPECT_EQ(a->params.zero_point, b->params.zero_point) << name;
+  }
+  ExpectNearFp32OnBothBranches(*from_stats->model, *model);
+
+  // Statistics without any body value (as an older pq gathered them).
+  CalibrationStatistics main_only = stats.value();
+  for (auto it = main_only.tensors.begin(); it != main_only.tensors.end();) {
+    it = it->first.find("::") != std::string::npos ? main_only.tensors.erase(it) : std::next(it);
+  }
+  options.calibration_statistics = std::make_shared<const CalibrationStatistics>(main_only);
+  Result<QuantizeOutcome> old_file = Quantize(*model, options, {});
+  ASSERT_TRUE(old_file.ok()) << old_file.status().ToString();
+  reasons.clear();
+  EXPECT_EQ(NotCalibrated(*old_file, &reasons).size(), 4u);
+  for (const std::string& reason : reasons) {
+    EXPECT_NE(reason.find("holds no values inside bodies"), std::string::npos) << reason;
+  }
+}
+
+// Without --calib data (main-graph ranges handed back): body activations are left float, saying why.
 TEST(BodyStageTest, StaticInt8WithoutCalibDataLeavesBodyActivationsFloat) {
   std::unique_ptr<Model> model = FromProto(BodiesModel(kFloat));
   Result<QuantizeOutcome> calibrated = QuantizeStatic(*model, {1.0f, -1.0f});
