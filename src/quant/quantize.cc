@@ -19,6 +19,7 @@
 #include "quant/bias_correction_stage.h"
 #include "quant/body_stage.h"
 #include "quant/calibrate_stage.h"
+#include "quant/shared_constants.h"
 #include "quant/decide.h"
 #include "quant/equalize_stage.h"
 #include "quant/hessian_feed.h"
@@ -397,12 +398,15 @@ Result<QuantizeOutcome> Quantize(const Model& model, const QuantizeOptions& opti
                                          &corrected, &bias_correction));
   hessians = nullptr;  // K x K per input: not kept while writing
   outcome.warnings.insert(outcome.warnings.end(), decisions->warnings.begin(), decisions->warnings.end());
-  Result<std::unique_ptr<Model>> written = quant::WriteDecisions(
-      corrected != nullptr ? *corrected : decided, std::move(decisions).value(), model.origin(), &outcome.tensors);
+  std::map<std::string, std::string> shared;  // body copies now read from an enclosing graph
+  Result<std::unique_ptr<Model>> written =
+      quant::WriteDecisions(corrected != nullptr ? *corrected : decided, std::move(decisions).value(),
+                            model.origin(), &outcome.tensors, &shared);
   if (!written.ok()) return written.status();
   outcome.model = std::move(written).value();
   AttachWeightRecords(smoothquant, bias_correction, &outcome.tensors);
   outcome.nodes_quantized += bodies->nodes_quantized;
+  quant::RenameWritten(shared, &bodies->tensors);
   outcome.tensors.insert(outcome.tensors.end(), bodies->tensors.begin(), bodies->tensors.end());
   outcome.skipped.insert(outcome.skipped.end(), bodies->skipped.begin(), bodies->skipped.end());
   outcome.warnings.insert(outcome.warnings.end(), bodies->warnings.begin(), bodies->warnings.end());

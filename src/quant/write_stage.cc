@@ -2,6 +2,7 @@
 
 #include "onnx/onnx_pb.h"
 #include "quant/qdq_writer.h"
+#include "quant/shared_constants.h"
 
 namespace pq::quant {
 namespace {
@@ -22,13 +23,15 @@ void NameWritten(const WrittenNames& w, QuantizedTensorRecord* r) {
 
 Result<std::unique_ptr<Model>> WriteDecisions(const Model& prepared, Decisions decisions,
                                               const std::string& origin,
-                                              std::vector<QuantizedTensorRecord>* records) {
+                                              std::vector<QuantizedTensorRecord>* records,
+                                              std::map<std::string, std::string>* shared) {
   QdqPlan plan;
   for (ConstantDecision& d : decisions.constants) plan.constants.push_back(std::move(d.rewrite));
   for (ActivationDecision& d : decisions.activations) plan.activations.push_back(std::move(d.rewrite));
   std::vector<WrittenNames> written;
   Result<std::unique_ptr<onnx::ModelProto>> proto = WriteQdq(prepared.proto(), std::move(plan), &written);
   if (!proto.ok()) return proto.status();
+  if (shared != nullptr) *shared = ShareBodyConstants(proto.value().get());
   Result<std::unique_ptr<Model>> quantized =
       Model::FromProto(std::move(proto).value(), prepared.base_dir(), origin + " (quantized)");
   if (!quantized.ok()) return quantized.status().WithPrefix("the quantized model is invalid");
@@ -46,6 +49,7 @@ Result<std::unique_ptr<Model>> WriteDecisions(const Model& prepared, Decisions d
     NameWritten(written[k++], &d.record);
     records->push_back(std::move(d.record));
   }
+  if (shared != nullptr) RenameWritten(*shared, records);
   return quantized;
 }
 
