@@ -44,10 +44,12 @@ std::string Difference(const CalibrationStatistics& a, const CalibrationStatisti
   }
   // Every main-graph value runs on every sample; a value inside a body only
   // on the samples that run the body, so a shard may lack it.
-  for (const auto* pair : {&a, &b}) {
-    const CalibrationStatistics& other = pair == &a ? b : a;
-    for (const auto& [name, stats] : pair->tensors) {
-      if (!IsBodyValueName(name) && other.tensors.count(name) == 0) return "tensor '" + name + "' is in one only";
+  for (const CalibrationStatistics* side : {&a, &b}) {
+    const CalibrationStatistics& other = side == &a ? b : a;
+    for (const auto& [name, stats] : side->tensors) {
+      if (!IsBodyValueName(name) && other.tensors.count(name) == 0) {
+        return "tensor '" + name + "' is in one only";
+      }
     }
   }
   return "";

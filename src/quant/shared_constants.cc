@@ -43,7 +43,9 @@ std::string Signature(const onnx::TensorProto& t) {
   return s;
 }
 
-// Renames the reads of `from` in `graph` and the graphs inside it.
+// Renames the reads of `from` in `graph` and the graphs inside it (node
+// inputs, and outputs of a nested body that hands the value on: a body's
+// outputs are matched by position, not name).
 void RenameReads(onnx::GraphProto* graph, const std::string& from, const std::string& to) {
   for (auto& node : *graph->mutable_node()) {
     for (auto& in : *node.mutable_input()) {
@@ -55,6 +57,9 @@ void RenameReads(onnx::GraphProto* graph, const std::string& from, const std::st
     }
   }
   for (auto& v : *graph->mutable_value_info()) {
+    if (v.name() == from) v.set_name(to);
+  }
+  for (auto& v : *graph->mutable_output()) {
     if (v.name() == from) v.set_name(to);
   }
 }

@@ -9,16 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "testutil/model_builder.h"
+
 namespace pq::quant {
 namespace {
 
 onnx::TensorProto Floats(const std::string& name, const std::vector<float>& values) {
-  onnx::TensorProto t;
-  t.set_name(name);
-  t.set_data_type(onnx::TensorProto::FLOAT);
-  t.add_dims(static_cast<int64_t>(values.size()));
-  for (float v : values) t.add_float_data(v);
-  return t;
+  return testing::FloatTensor(name, {static_cast<int64_t>(values.size())}, values);
 }
 
 onnx::GraphProto* Branch(onnx::NodeProto* node, const std::string& attribute) {
@@ -83,7 +80,7 @@ TEST(ShareBodyConstantsTest, CopiesReadTheEnclosingGraphAndSiblingsShareOne) {
   EXPECT_EQ(Body(m, 0).node(0).input(0), "A");
   EXPECT_EQ(Body(m, 0).node(0).input(1), "C_then");
   EXPECT_EQ(Body(m, 1).node(0).input(0), "C_then");
-  EXPECT_EQ(m.graph().initializer(1).float_data_size(), 2) << "moved whole";
+  EXPECT_EQ(m.graph().initializer(1).raw_data().size(), 2 * sizeof(float)) << "moved whole";
 }
 
 TEST(ShareBodyConstantsTest, BelowIrVersion4NothingMovesToTheMainGraph) {
@@ -104,7 +101,7 @@ TEST(ShareBodyConstantsTest, AModelWithoutBodiesOrEqualConstantsIsUnchanged) {
   EXPECT_EQ(m.SerializeAsString(), before) << "equal constants of one graph are left alone";
   onnx::ModelProto bodies = Model(8);
   auto* then_inits = bodies.mutable_graph()->mutable_node(0)->mutable_attribute(0)->mutable_g()->mutable_initializer();
-  then_inits->Mutable(0)->set_float_data(1, 3.0f);  // A_copy = {1, 3}: no longer equal to A
+  *then_inits->Mutable(0) = Floats("A_copy", {1, 3});  // no longer equal to A
   ShareBodyConstants(&bodies);
   EXPECT_EQ(InitializerNames(Body(bodies, 0)), (std::vector<std::string>{"A_copy"}));
 }

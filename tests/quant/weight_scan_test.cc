@@ -30,7 +30,8 @@ std::vector<float> RandomFloats(size_t n, uint32_t seed) {
 TEST(TransposeFloatsTest, EqualsTheDefinitionOnFullAndPartialBlocks) {
   for (const auto& [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{
            {1, 1}, {1, 70}, {70, 1}, {64, 64}, {65, 63}, {128, 192}, {130, 67}, {3, 200}}) {
-    const std::vector<float> src = RandomFloats(static_cast<size_t>(rows * cols), static_cast<uint32_t>(rows * 1000 + cols));
+    const std::vector<float> src =
+        RandomFloats(static_cast<size_t>(rows * cols), static_cast<uint32_t>(rows * 1000 + cols));
     // From an address that is not float-aligned, as inline raw data can be.
     const char* bytes = reinterpret_cast<const char*>(src.data());
     std::vector<char> unaligned(1, 0);
