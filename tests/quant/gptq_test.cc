@@ -285,6 +285,36 @@ TEST(GptqTest, SameBytesForEveryThreadCount) {
   }
 }
 
+// GPTQ's values lie on the grid, and coding them gives them back bit for bit:
+// the rounding reports its output error from them without a dequantized copy.
+TEST(GptqTest, ItsValuesAreWhatTheWrittenModelReadsBack) {
+  const InputHessian h = CorrelatedHessian(16);
+  const std::vector<float> w = GaussianWeight(kN, kK, 17);
+  Result<GptqFactor> factor = FactorHessian(h.xtx, 0.01);
+  ASSERT_TRUE(factor.ok()) << factor.status().ToString();
+  for (const std::string& name : {"nf4", "int4-sym", "int4-asym", "int8-sym", "int8-asym"}) {
+    const std::unique_ptr<Scheme> scheme = Make(name);
+    for (bool act_order : {false, true}) {
+      const std::shared_ptr<const WeightGrid> grid = scheme->Grid(/*per_channel=*/true, /*transposed=*/false);
+      ASSERT_NE(grid, nullptr) << name;
+      const std::vector<int64_t> order = act_order ? ActOrder(h.xtx) : std::vector<int64_t>{};
+      Result<GptqFactor> used = act_order ? FactorHessian(Permuted(h.xtx, order), 0.01) : factor;
+      ASSERT_TRUE(used.ok());
+      GptqSettings settings;
+      settings.act_order = act_order;
+      const GptqRounded rounded = GptqRound(*grid, w.data(), kN, kK, used.value(), order, settings);
+      const WeightView view{"W", w.data(), {kN, kK}, 0};
+      std::vector<float> read_back;
+      Result<QuantizedWeight> q = grid->QuantizeWithParams(view, rounded.values.data(), rounded.params, &read_back);
+      ASSERT_TRUE(q.ok()) << name << ": " << q.status().ToString();
+      ASSERT_EQ(read_back.size(), rounded.values.size());
+      for (size_t i = 0; i < read_back.size(); ++i) {
+        ASSERT_EQ(read_back[i], rounded.values[i]) << name << (act_order ? " act-order" : "") << " at " << i;
+      }
+    }
+  }
+}
+
 TEST(GptqTest, NanWeightIsRefusedNamingTheTensor) {
   const InputHessian h = CorrelatedHessian(16);
   std::vector<float> w = GaussianWeight(kN, kK, 17);
