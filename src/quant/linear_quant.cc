@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "quant/error_sums.h"
+#include "quant/finite_check.h"
 
 namespace pq::quant {
 
@@ -131,15 +132,7 @@ Result<QuantizedWeight> QuantizeLinearWeight(const WeightView& weight, int32_t d
       maxs[c] = std::max(maxs[c], hi[c]);
     }
   }
-  if (any_bad != 0) {
-    for (int64_t i = 0; i < count; ++i) {  // find the first offender for the message
-      if (!std::isfinite(data[i])) {
-        return Status::InvalidInput("weight '" + weight.name + "' holds " +
-                                    (std::isnan(data[i]) ? "NaN" : "Inf") + " at element " +
-                                    std::to_string(i) + "; it cannot be quantized");
-      }
-    }
-  }
+  if (any_bad != 0) return CheckFinite(weight.name, data, count);  // names the first offender
   QuantizedWeight out;
   out.params.dtype = dtype;
   out.params.axis = axis;

@@ -1,6 +1,5 @@
 #include "quant/shared_constants.h"
 
-#include <algorithm>
 #include <set>
 #include <utility>
 

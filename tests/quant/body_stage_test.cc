@@ -255,7 +255,9 @@ TEST_P(BodyWeightsTest, QuantizesEveryBodyWeightAndRunsNearFp32) {
   for (const auto& node : outcome->model->proto().graph().node()) {
     if (node.name() != "gate") continue;
     for (const auto& a : node.attribute()) {
-      if (a.name() == "then_branch") EXPECT_EQ(a.g().initializer_size() == 0, shared) << "the branch's copy";
+      if (a.name() == "then_branch") {
+        EXPECT_EQ(a.g().initializer_size() == 0, shared) << "the branch's copy";
+      }
     }
   }
   for (const SkippedRecord& s : outcome->skipped) EXPECT_FALSE(s.weight_not_taken) << s.node << ": " << s.reason;
@@ -312,6 +314,15 @@ std::set<std::string> NotCalibrated(const QuantizeOutcome& outcome, std::vector<
   return out;
 }
 
+// Only the else-branch's activation is left float, because no sample took
+// the branch.
+void ExpectOnlyTheElseBranchUncalibrated(const QuantizeOutcome& outcome) {
+  std::vector<std::string> reasons;
+  EXPECT_EQ(NotCalibrated(outcome, &reasons), (std::set<std::string>{"If 'gate'/else_branch/else_mm:X"}));
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_NE(reasons[0].find("no calibration sample ran this body"), std::string::npos) << reasons[0];
+}
+
 // Static int8 (the default scheme) of `model` calibrated on one sample of
 // InputX(sign) per entry of `signs`.
 Result<QuantizeOutcome> QuantizeStatic(const Model& model, const std::vector<float>& signs) {
@@ -359,10 +370,7 @@ TEST(BodyStageTest, StaticInt8CalibratesTheBodiesTheDataRuns) {
   std::unique_ptr<Model> model = FromProto(BodiesModel(kFloat));
   Result<QuantizeOutcome> outcome = QuantizeStatic(*model, {1.0f});
   ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
-  std::vector<std::string> reasons;
-  EXPECT_EQ(NotCalibrated(*outcome, &reasons), (std::set<std::string>{"If 'gate'/else_branch/else_mm:X"}));
-  ASSERT_EQ(reasons.size(), 1u);
-  EXPECT_NE(reasons[0].find("no calibration sample ran this body"), std::string::npos) << reasons[0];
+  ExpectOnlyTheElseBranchUncalibrated(*outcome);
 
   const QuantizedTensorRecord* x = ActivationRecord(*outcome, "X", "If 'gate'/then_branch");
   ASSERT_NE(x, nullptr);
@@ -430,10 +438,7 @@ TEST(BodyStageTest, StaticInt8FromStatisticsCalibratesTheBodiesAsCalibDataDoes) 
   ASSERT_TRUE(from_stats.ok()) << from_stats.status().ToString();
   Result<QuantizeOutcome> from_data = QuantizeStatic(*model, {1.0f});
   ASSERT_TRUE(from_data.ok()) << from_data.status().ToString();
-  std::vector<std::string> reasons;
-  EXPECT_EQ(NotCalibrated(*from_stats, &reasons), (std::set<std::string>{"If 'gate'/else_branch/else_mm:X"}));
-  ASSERT_EQ(reasons.size(), 1u);
-  EXPECT_NE(reasons[0].find("no calibration sample ran this body"), std::string::npos) << reasons[0];
+  ExpectOnlyTheElseBranchUncalibrated(*from_stats);
   for (const auto& [name, graph] : std::vector<std::pair<std::string, std::string>>{
            {"X", "If 'gate'/then_branch"}, {"y_in", "Loop 'repeat'/body"}, {"r", "Scan 'rows'/body"}}) {
     const QuantizedTensorRecord* a = ActivationRecord(*from_stats, name, graph);
@@ -456,7 +461,7 @@ TEST(BodyStageTest, StaticInt8FromStatisticsCalibratesTheBodiesAsCalibDataDoes) 
   options.calibration_statistics = std::make_shared<const CalibrationStatistics>(main_only);
   Result<QuantizeOutcome> old_file = Quantize(*model, options, {});
   ASSERT_TRUE(old_file.ok()) << old_file.status().ToString();
-  reasons.clear();
+  std::vector<std::string> reasons;
   EXPECT_EQ(NotCalibrated(*old_file, &reasons).size(), 4u);
   for (const std::string& reason : reasons) {
     EXPECT_NE(reason.find("holds no values inside bodies"), std::string::npos) << reason;
